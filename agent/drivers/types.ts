@@ -1,0 +1,123 @@
+// The driver interfaces: the only way the engine touches a host. Each has an
+// in-memory implementation for fast tests and a real one (dockerode,
+// systemctl, fs); one contract suite per interface keeps them honest.
+// Drivers translate every library or process error into a GitfleetError, so
+// nothing above this layer sees a dockerode or child_process error.
+import type { ContainerSpec, FileSpec, UnitSpec } from '../../shared/resources.ts';
+
+/** Labels the agent puts on every container it creates. */
+export const containerLabels = {
+  managedBy: 'io.gitfleet.managed-by',
+  resource: 'io.gitfleet.resource',
+  configHash: 'io.gitfleet.config-hash',
+  revision: 'io.gitfleet.revision',
+} as const;
+export const MANAGED_BY = 'gitfleet';
+
+// ---------------------------------------------------------------- containers
+
+export type ContainerRunState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface LiveContainer {
+  id: string;
+  /** Without the leading slash. */
+  name: string;
+  image: string;
+  imageId: string;
+  labels: Record<string, string>;
+  state: ContainerRunState;
+  /** Healthcheck state when the container has one. */
+  health: 'starting' | 'healthy' | 'unhealthy' | null;
+  exitCode: number | null;
+  restartCount: number;
+  startedAt: string | null;
+}
+
+export interface ContainerEvent {
+  action: 'die' | 'stop' | 'destroy' | 'oom' | 'health_status' | 'start' | 'create' | 'kill';
+  name: string;
+  id: string;
+  labels: Record<string, string>;
+}
+
+export interface ContainerDriver {
+  /** Throws DOCKER_UNAVAILABLE when the daemon does not answer. */
+  ping(): Promise<void>;
+  /** Every container on the host, managed or not, running or not. */
+  list(): Promise<LiveContainer[]>;
+  /** Makes `image` available locally per `policy`; IMAGE_NOT_FOUND when it cannot. Returns the image id. */
+  ensureImage(image: string, policy: 'always' | 'missing' | 'never'): Promise<string>;
+  /** Creates (not starts) a container with every key of `spec` applied; returns its id. */
+  create(name: string, spec: ContainerSpec, labels: Record<string, string>): Promise<string>;
+  start(nameOrId: string): Promise<void>;
+  /** `timeoutSeconds` before SIGKILL; defaults to the spec's stop_grace_period or 10. */
+  stop(nameOrId: string, timeoutSeconds?: number): Promise<void>;
+  /** Force-removes (stops first); anonymous volumes are removed too. No error when already gone. */
+  remove(nameOrId: string): Promise<void>;
+  /** Subscribes to container events; returns an unsubscribe function. Reconnects by itself. */
+  watch(onEvent: (event: ContainerEvent) => void, onError?: (error: Error) => void): () => void;
+}
+
+// ---------------------------------------------------------------- units
+
+export interface LiveUnit {
+  name: string;
+  /** The unit file in the agent's unit directory (null when absent). */
+  content: string | null;
+  /** Drop-ins in `<unit>.d/` that the agent writes (file name → content). */
+  dropins: Record<string, string>;
+  /** `enabled`, `disabled`, `masked`, `static`, `not-found`… as systemctl says. */
+  unitFileState: string;
+  /** `active`, `inactive`, `failed`, `activating`… */
+  activeState: string;
+  subState: string;
+  /** `success`, `exit-code`, `start-limit-hit`… */
+  result: string;
+  nRestarts: number;
+}
+
+export interface UnitDriver {
+  observe(names: string[]): Promise<LiveUnit[]>;
+  /** Writes the unit file and its drop-ins atomically; removes drop-ins not listed. */
+  write(name: string, content: string, dropins: Record<string, string>): Promise<void>;
+  /** Deletes the unit file and its drop-in directory. */
+  delete(name: string): Promise<void>;
+  daemonReload(): Promise<void>;
+  enable(name: string): Promise<void>;
+  disable(name: string): Promise<void>;
+  unmask(name: string): Promise<void>;
+  start(name: string): Promise<void>;
+  stop(name: string): Promise<void>;
+  restart(name: string): Promise<void>;
+  /** Clears a failed state so a start can be retried. */
+  resetFailed(name: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------- files
+
+export interface LiveFile {
+  path: string;
+  exists: boolean;
+  content: string | null;
+  /** Octal string, four digits: "0644". */
+  mode: string | null;
+  owner: string | null;
+  group: string | null;
+}
+
+export interface FileDriver {
+  observe(paths: string[]): Promise<LiveFile[]>;
+  /** Atomic write (temp + rename in the same directory), parents created; refuses symlinks in the path. */
+  write(path: string, spec: FileSpec): Promise<void>;
+  /** Fixes mode/owner/group without rewriting content. */
+  setAttributes(path: string, spec: FileSpec): Promise<void>;
+  remove(path: string): Promise<void>;
+}
+
+export interface Drivers {
+  containers: ContainerDriver;
+  units: UnitDriver;
+  files: FileDriver;
+}
+
+export type { ContainerSpec, FileSpec, UnitSpec };

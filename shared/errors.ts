@@ -1,0 +1,74 @@
+// One error class with a closed registry of codes. Every code says whether a
+// retry can help: retryable errors back off, the others stall until the next
+// revision. The cause is always kept.
+
+export const errorCodes = {
+  // fleet repository (validation)
+  YAML_SYNTAX: { retryable: false, summary: 'a file is not valid YAML' },
+  YAML_ALIAS_LIMIT: { retryable: false, summary: 'a YAML file expands too many aliases' },
+  FILE_TOO_LARGE: { retryable: false, summary: 'a file in the fleet tree is over the size limit' },
+  SYMLINK_ESCAPE: { retryable: false, summary: 'a symlink points outside the repository' },
+  UNKNOWN_KEY: { retryable: false, summary: 'a key that the schema does not know' },
+  INVALID_VALUE: { retryable: false, summary: 'a value of the wrong type or form' },
+  MISSING_KEY: { retryable: false, summary: 'a required key is missing' },
+  INVALID_NAME: { retryable: false, summary: 'a host id, tag, unit or container name that is not allowed' },
+  INVALID_PATH: { retryable: false, summary: 'a file resource path that is relative, not normalized or escapes' },
+  DUPLICATE_HOST: { retryable: false, summary: 'two host directories with the same id' },
+  DUPLICATE_RESOURCE: { retryable: false, summary: 'the same resource twice in one layer' },
+  UNRESOLVED_VARIABLE: { retryable: false, summary: 'a ${var} that no layer defines' },
+  UNKNOWN_TAG: { retryable: false, summary: 'a cross-cutting tag with no directory under tags/' },
+  UNKNOWN_HOST: { retryable: false, summary: 'no host directory for this id (and no place given)' },
+  UNKNOWN_DEPENDENCY: { retryable: false, summary: 'depends_on or notify names a resource that is not declared' },
+  DEPENDENCY_CYCLE: { retryable: false, summary: 'depends_on forms a cycle' },
+  PATH_NOT_ALLOWED: { retryable: false, summary: 'a file resource outside the agent’s allowed directories' },
+  // configuration
+  CONFIG_INVALID: { retryable: false, summary: 'a configuration key is missing or wrong' },
+  // git source
+  GIT_UNREACHABLE: { retryable: true, summary: 'the Git server cannot be reached' },
+  GIT_AUTH: { retryable: true, summary: 'the Git server refused the credentials' },
+  GIT_NOT_FOUND: { retryable: true, summary: 'the repository or ref does not exist' },
+  GIT_CORRUPT: { retryable: true, summary: 'the local clone is corrupt (it is re-cloned)' },
+  GIT_UNTRUSTED: { retryable: false, summary: 'the head commit is unsigned or not signed by a trusted key' },
+  GIT_NOT_DESCENDANT: { retryable: false, summary: 'the new head does not descend from the applied revision' },
+  GIT_FAILED: { retryable: true, summary: 'a Git command failed' },
+  // engine and drivers
+  DOCKER_UNAVAILABLE: { retryable: true, summary: 'the Docker daemon is not reachable' },
+  DOCKER_FAILED: { retryable: true, summary: 'the Docker engine refused an operation' },
+  IMAGE_NOT_FOUND: { retryable: true, summary: 'the image is neither local nor pullable' },
+  NAME_CONFLICT: { retryable: false, summary: 'an unmanaged object already holds this name' },
+  SYSTEMD_FAILED: { retryable: true, summary: 'a systemctl operation failed' },
+  FILE_FAILED: { retryable: true, summary: 'a file could not be written or observed' },
+  HEALTH_TIMEOUT: { retryable: false, summary: 'resources did not become healthy within the timeout' },
+  EMPTY_STATE_REFUSED: { retryable: false, summary: 'the revision would remove every managed resource' },
+  NOT_CONVERGED: { retryable: true, summary: 'the host did not converge within the pass limit' },
+  // hub and protocol
+  PROTOCOL_INVALID: { retryable: false, summary: 'a message failed schema validation' },
+  PROTOCOL_VERSION: { retryable: false, summary: 'agent and hub speak incompatible protocol versions' },
+  AUTH_FAILED: { retryable: false, summary: 'a token was missing or wrong' },
+  HOST_CLAIMED: { retryable: false, summary: 'another credential already enrolled this host id' },
+  HUB_UNREACHABLE: { retryable: true, summary: 'the hub cannot be reached' },
+  INTERNAL: { retryable: false, summary: 'an unexpected internal error' },
+} as const satisfies Record<string, { retryable: boolean; summary: string }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export class GitfleetError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GitfleetError';
+    this.code = code;
+    this.retryable = errorCodes[code].retryable;
+  }
+}
+
+export function isGitfleetError(value: unknown, code?: ErrorCode): value is GitfleetError {
+  return value instanceof GitfleetError && (code === undefined || value.code === code);
+}
+
+/** The message of anything thrown, for reports; never a stack. */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,172 @@
+// The resource format of a fleet repository (PRODUCT.md §2). These schemas are
+// the single definition: the loader validates files with them, the agent plans
+// with the inferred types, and the hub shows them.
+import { z } from 'zod';
+
+export const resourceKinds = ['container', 'unit', 'file'] as const;
+export type ResourceKind = (typeof resourceKinds)[number];
+/** `kind/name`, e.g. `container/web`, `unit/hello.service`, `file//etc/hello.toml`. */
+export type ResourceId = `${ResourceKind}/${string}`;
+
+export const DriftPolicy = z.enum(['correct', 'report', 'ignore']);
+export type DriftPolicy = z.infer<typeof DriftPolicy>;
+
+/** `10s`, `1m30s`, `500ms`, `2h`, or a number of seconds. */
+export const Duration = z.union([
+  z.number().nonnegative(),
+  z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h))+$/, 'a duration like 10s, 1m30s or 500ms'),
+]);
+export type Duration = z.infer<typeof Duration>;
+
+/** `512m`, `1g`, `1048576` (bytes). */
+export const ByteSize = z.union([
+  z.number().int().positive(),
+  z.string().regex(/^\d+(\.\d+)?[bkmg]?b?$/i, 'a size like 512m or 1g'),
+]);
+
+export const ResourceRef = z
+  .string()
+  .regex(/^(container|unit|file)\/.+$/, 'a resource reference like container/web, unit/hello.service or file//etc/x.conf');
+
+const scalarValue = z.union([z.string(), z.number(), z.boolean()]);
+const stringList = z.array(z.string());
+const commandLike = z.union([z.string(), stringList]);
+
+/** Keys that every resource kind accepts. */
+const common = {
+  drift: DriftPolicy.optional(),
+  depends_on: z.array(ResourceRef).optional(),
+};
+
+export const Healthcheck = z.strictObject({
+  test: z.union([z.string(), stringList]),
+  interval: Duration.optional(),
+  timeout: Duration.optional(),
+  retries: z.number().int().nonnegative().optional(),
+  start_period: Duration.optional(),
+  disable: z.boolean().optional(),
+});
+
+export const ContainerSpec = z.strictObject({
+  image: z.string().min(1),
+  command: commandLike.optional(),
+  entrypoint: commandLike.optional(),
+  env: z.record(z.string(), scalarValue).optional(),
+  ports: z.array(z.union([z.string(), z.number()])).optional(),
+  volumes: stringList.optional(),
+  restart: z.enum(['no', 'always', 'on-failure', 'unless-stopped']).optional(),
+  network: z.string().min(1).optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  healthcheck: Healthcheck.optional(),
+  pull: z.enum(['always', 'missing', 'never']).optional(),
+  state: z.enum(['running', 'stopped']).optional(),
+  user: z.string().optional(),
+  working_dir: z.string().optional(),
+  hostname: z.string().optional(),
+  privileged: z.boolean().optional(),
+  init: z.boolean().optional(),
+  read_only: z.boolean().optional(),
+  cap_add: stringList.optional(),
+  cap_drop: stringList.optional(),
+  devices: stringList.optional(),
+  mem_limit: ByteSize.optional(),
+  cpus: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?$/)]).optional(),
+  logging: z.strictObject({ driver: z.string(), options: z.record(z.string(), z.string()).optional() }).optional(),
+  extra_hosts: stringList.optional(),
+  tmpfs: z.union([z.string(), stringList]).optional(),
+  ulimits: z
+    .record(z.string(), z.union([z.number().int(), z.strictObject({ soft: z.number().int(), hard: z.number().int() })]))
+    .optional(),
+  stop_signal: z.string().optional(),
+  stop_grace_period: Duration.optional(),
+  ...common,
+});
+export type ContainerSpec = z.infer<typeof ContainerSpec>;
+
+export const UnitSpec = z.strictObject({
+  content: z.string().min(1),
+  /** Drop-ins written to `<unit>.d/<name>`; keys end in `.conf`. */
+  dropins: z.record(z.string().regex(/^[A-Za-z0-9_.@-]+\.conf$/, 'a drop-in file name ending in .conf'), z.string()).optional(),
+  enabled: z.boolean().optional(),
+  state: z.enum(['running', 'stopped']).optional(),
+  ...common,
+});
+export type UnitSpec = z.infer<typeof UnitSpec>;
+
+export const FileSpec = z.strictObject({
+  content: z.string(),
+  mode: z.string().regex(/^0?[0-7]{3,4}$/, 'an octal mode like "0644"').optional(),
+  owner: z.string().min(1).optional(),
+  group: z.string().min(1).optional(),
+  notify: z.array(ResourceRef).optional(),
+  ...common,
+});
+export type FileSpec = z.infer<typeof FileSpec>;
+
+/** A resource entry that removes an inherited resource below its layer. */
+export const AbsentEntry = z.strictObject({ absent: z.literal(true) });
+
+/** Settings a layer may set for itself and the layers below it. */
+export const LayerDefaults = z.strictObject({ drift: DriftPolicy.optional() });
+
+export const Vars = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name: letters, digits, _'), scalarValue);
+
+/** One `*.yaml` resource file. Resource maps are validated per entry by the loader. */
+export const ResourceFileTopLevel = z.strictObject({
+  vars: Vars.optional(),
+  defaults: LayerDefaults.optional(),
+  containers: z.record(z.string(), z.unknown()).optional(),
+  units: z.record(z.string(), z.unknown()).optional(),
+  files: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** `host.yaml` (may be empty). */
+export const HostFile = z.strictObject({
+  tags: z.array(z.string()).optional(),
+  vars: Vars.optional(),
+  defaults: LayerDefaults.optional(),
+  /** The explicit "yes, remove everything" for the empty-state guard. */
+  allowEmpty: z.boolean().optional(),
+});
+export type HostFile = z.infer<typeof HostFile>;
+
+interface ResourceBase<K extends ResourceKind, S> {
+  id: ResourceId;
+  kind: K;
+  name: string;
+  spec: S;
+  /** Effective drift policy after layer defaults. */
+  drift: DriftPolicy;
+  dependsOn: ResourceId[];
+  /** Where the winning declaration came from (repo-relative). */
+  source: { file: string; line: number; layer: string };
+}
+export type ContainerResource = ResourceBase<'container', ContainerSpec>;
+export type UnitResource = ResourceBase<'unit', UnitSpec>;
+export type FileResource = ResourceBase<'file', FileSpec>;
+export type DesiredResource = ContainerResource | UnitResource | FileResource;
+
+/** A commit evaluated for one host. */
+export interface DesiredState {
+  host: string;
+  /** The host's leaf directory in the tree (its own directory, or `place`). */
+  place: string;
+  /** Path tags, then cross-cutting tags in declaration order. */
+  tags: string[];
+  vars: Record<string, string>;
+  /** Layers applied, general to specific (repo-relative directories). */
+  layers: string[];
+  resources: DesiredResource[];
+  allowEmpty: boolean;
+}
+
+export function resourceId(kind: ResourceKind, name: string): ResourceId {
+  return `${kind}/${name}`;
+}
+
+export function parseResourceId(id: string): { kind: ResourceKind; name: string } {
+  const slash = id.indexOf('/');
+  const kind = id.slice(0, slash) as ResourceKind;
+  if (slash < 0 || !resourceKinds.includes(kind)) throw new Error(`not a resource id: ${id}`);
+  return { kind, name: id.slice(slash + 1) };
+}
