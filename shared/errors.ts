@@ -21,6 +21,10 @@ export const errorCodes = {
   UNKNOWN_DEPENDENCY: { retryable: false, summary: 'depends_on or notify names a resource that is not declared' },
   DEPENDENCY_CYCLE: { retryable: false, summary: 'depends_on forms a cycle' },
   PATH_NOT_ALLOWED: { retryable: false, summary: 'a file resource outside the agent’s allowed directories' },
+  LAYOUT_INVALID: { retryable: false, summary: 'a directory or host.yaml where the fleet layout does not allow one' },
+  DUPLICATE_SETTING: { retryable: false, summary: 'the same variable or default set twice in one layer' },
+  FILE_UNREADABLE: { retryable: false, summary: 'a file or directory in the fleet tree cannot be read' },
+  UNKNOWN_PLACE: { retryable: false, summary: 'a place that is not a directory of the fleet tree' },
   // configuration
   CONFIG_INVALID: { retryable: false, summary: 'a configuration key is missing or wrong' },
   // git source
