@@ -1,0 +1,151 @@
+// Converges the host to one desired state: observe → plan → apply, pass after
+// pass, until nothing is left to do (or the pass cap), then optionally waits for
+// health. Level-triggered: every pass looks at the live host afresh.
+import { GitfleetError } from '../../shared/errors.ts';
+import type { DesiredState, ResourceId } from '../../shared/resources.ts';
+import type { ResourceStatus } from '../../shared/status.ts';
+import type { Drivers } from '../drivers/types.ts';
+import { FlapGuard } from './flap-guard.ts';
+import type { Inventory, LiveState } from './model.ts';
+import { observe } from './observe.ts';
+import { plan as planPass } from './planner.ts';
+import { specHash } from './resource-plan.ts';
+import { runSteps, type StepResult } from './runner.ts';
+import { describeStep, type Step } from './steps.ts';
+
+export interface ConvergeOptions {
+  revision: string;
+  maxPasses?: number;
+  /** Wait until no resource is Progressing (or waiting on a dependency), up to this long. 0: do not wait. */
+  healthTimeoutMs?: number;
+  pollMs?: number;
+  defaultStopTimeout?: number;
+  /** Persists the inventory; called before steps that create (write-ahead) and after each pass. */
+  saveInventory: (inventory: Inventory) => Promise<void>;
+  onStep?: (result: StepResult) => void;
+  flapGuard?: FlapGuard;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+export interface ConvergeResult {
+  statuses: ResourceStatus[];
+  /** Steps from a new desired state (and prune), as one line each. */
+  intended: string[];
+  /** Steps that put back hand changes. */
+  driftCorrected: string[];
+  failures: { step: string; resource: ResourceId | null; code: string; message: string }[];
+  converged: boolean;
+  /** Every resource Healthy (or Ignored) at the end. */
+  healthy: boolean;
+  passes: number;
+  inventory: Inventory;
+}
+
+const creating = new Set<Step['type']>(['container.create', 'unit.write', 'file.write']);
+
+function recordOwnership(inventory: Inventory, desired: DesiredState, steps: Step[], revision: string, now: string): boolean {
+  let changed = false;
+  for (const step of steps) {
+    if (!creating.has(step.type) || step.resource === null || inventory.resources[step.resource]) continue;
+    const resource = desired.resources.find((r) => r.id === step.resource);
+    if (!resource) continue;
+    // Ownership first, with an empty hash: the change still counts as intended if this apply fails.
+    inventory.resources[resource.id] = { kind: resource.kind, name: resource.name, hash: '', revision, appliedAt: now };
+    changed = true;
+  }
+  return changed;
+}
+
+const isSettled = (s: ResourceStatus): boolean => s.health !== 'Progressing' && s.sync !== 'Pending';
+
+export async function converge(drivers: Drivers, desired: DesiredState, start: Inventory, options: ConvergeOptions): Promise<ConvergeResult> {
+  const maxPasses = options.maxPasses ?? 10;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const now = options.now ?? Date.now;
+  const flapGuard = options.flapGuard ?? new FlapGuard();
+  const inventory: Inventory = { version: 1, resources: { ...start.resources } };
+
+  if (desired.resources.length === 0 && Object.keys(inventory.resources).length > 0 && !desired.allowEmpty) {
+    throw new GitfleetError(
+      'EMPTY_STATE_REFUSED',
+      `revision ${options.revision.slice(0, 12)} would remove all ${Object.keys(inventory.resources).length} managed resources; set "allowEmpty: true" in host.yaml to allow it`,
+    );
+  }
+
+  const intended: string[] = [];
+  const driftCorrected: string[] = [];
+  const failures: ConvergeResult['failures'] = [];
+  const failed = new Map<ResourceId, string>();
+  let passes = 0;
+  let live: LiveState = await observe(drivers, desired, inventory);
+  const ctx = () => ({ revision: options.revision, suppressed: flapGuard.suppressed(), defaultStopTimeout: options.defaultStopTimeout ?? 10 });
+  let current = planPass(desired, live, inventory, ctx());
+
+  while (passes < maxPasses) {
+    const steps = current.steps.filter((s) => s.resource === null || !failed.has(s.resource));
+    for (const id of current.forgotten) delete inventory.resources[id];
+    if (steps.length === 0) break;
+    passes++;
+    if (recordOwnership(inventory, desired, steps, options.revision, new Date(now()).toISOString())) await options.saveInventory(inventory);
+    const results = await runSteps(steps, drivers, {
+      afterStep: (result) => options.onStep?.(result),
+    });
+    for (const result of results) {
+      const line = describeStep(result.step);
+      if (result.ok) {
+        (result.step.cause === 'drift' ? driftCorrected : intended).push(line);
+        const { step } = result;
+        if (step.cause === 'drift' && step.resource && (step.type === 'container.start' || step.type === 'unit.start')) flapGuard.restarted(step.resource);
+        if (step.resource && (step.type === 'container.remove' || step.type === 'unit.delete' || step.type === 'file.remove') && step.cause === 'prune') {
+          delete inventory.resources[step.resource];
+        }
+      } else if (result.error && result.step.resource) {
+        failed.set(result.step.resource, `${result.error.message} [${result.error.code}]`);
+        failures.push({ step: line, resource: result.step.resource, code: result.error.code, message: result.error.message });
+      }
+    }
+    live = await observe(drivers, desired, inventory);
+    current = planPass(desired, live, inventory, ctx());
+    await options.saveInventory(inventory);
+  }
+
+  // Health gate: wait while anything is still starting or waiting on a dependency.
+  const deadline = now() + (options.healthTimeoutMs ?? 0);
+  while (options.healthTimeoutMs && now() < deadline && current.statuses.some((s) => !isSettled(s) && !failed.has(s.id as ResourceId))) {
+    await sleep(options.pollMs ?? 250);
+    live = await observe(drivers, desired, inventory);
+    current = planPass(desired, live, inventory, ctx());
+    if (current.steps.some((s) => s.resource === null || !failed.has(s.resource))) {
+      // A dependency became healthy and released its dependents: converge them too.
+      const more = await converge(drivers, desired, inventory, { ...options, healthTimeoutMs: Math.max(0, deadline - now()), flapGuard });
+      return {
+        ...more,
+        intended: [...intended, ...more.intended],
+        driftCorrected: [...driftCorrected, ...more.driftCorrected],
+        failures: [...failures, ...more.failures],
+        passes: passes + more.passes,
+      };
+    }
+  }
+
+  const statuses = current.statuses.map((s): ResourceStatus => {
+    const failure = failed.get(s.id as ResourceId);
+    return failure === undefined ? s : { ...s, sync: 'Failed', health: s.health === 'Healthy' ? 'Degraded' : s.health, message: failure };
+  });
+  // What is in sync now is the agent's, at this spec.
+  const iso = new Date(now()).toISOString();
+  for (const s of statuses) {
+    const resource = desired.resources.find((r) => r.id === s.id);
+    if (!resource || s.sync !== 'InSync') continue;
+    const hash = specHash(resource);
+    const entry = inventory.resources[resource.id];
+    if (!entry || entry.hash !== hash) inventory.resources[resource.id] = { kind: resource.kind, name: resource.name, hash, revision: options.revision, appliedAt: iso };
+    flapGuard.healthy(resource.id);
+  }
+  await options.saveInventory(inventory);
+
+  const converged = current.steps.length === 0 && statuses.every((s) => s.sync === 'InSync' || s.sync === 'Ignored');
+  const healthy = statuses.every((s) => s.health === 'Healthy' || s.sync === 'Ignored');
+  return { statuses, intended, driftCorrected, failures, converged, healthy, passes, inventory };
+}

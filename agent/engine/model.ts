@@ -1,0 +1,41 @@
+// The planner's inputs besides the desired state: what was observed on the host
+// and what the agent recorded as its own.
+import type { ResourceId, ResourceKind } from '../../shared/resources.ts';
+import type { LiveContainer, LiveFile, LiveUnit } from '../drivers/types.ts';
+
+/** One fresh observation of the host, keyed by resource name. */
+export interface LiveState {
+  containers: Map<string, LiveContainer>;
+  units: Map<string, LiveUnit>;
+  files: Map<string, LiveFile>;
+  /** Per-kind observation failures (e.g. Docker down): those resources are Unknown, never pruned or recreated. */
+  unavailable: Partial<Record<ResourceKind, string>>;
+}
+
+export interface InventoryEntry {
+  kind: ResourceKind;
+  name: string;
+  /** Hash of the spec the agent last applied. */
+  hash: string;
+  revision: string;
+  appliedAt: string;
+}
+
+/** Everything the agent created and still owns: prune removes only inventory − desired. */
+export interface Inventory {
+  version: 1;
+  resources: Record<ResourceId, InventoryEntry>;
+}
+
+export function emptyInventory(): Inventory {
+  return { version: 1, resources: {} };
+}
+
+/** Per-pass context that is not desired or live state. */
+export interface PlanContext {
+  revision: string;
+  /** Resources whose drift correction is paused (flapping backoff), with the reason. */
+  suppressed: Map<ResourceId, string>;
+  /** Stop timeout used when a spec gives none, in seconds. */
+  defaultStopTimeout: number;
+}

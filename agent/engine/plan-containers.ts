@@ -1,0 +1,109 @@
+// Container planning: the config-hash label turns "must this be recreated?"
+// into a string comparison, as docker compose does.
+import type { ContainerResource } from '../../shared/resources.ts';
+import type { FieldDiff } from '../../shared/status.ts';
+import { containerLabels, MANAGED_BY, type LiveContainer } from '../drivers/types.ts';
+import { containerHash } from './hash.ts';
+import type { Inventory, LiveState, PlanContext } from './model.ts';
+import { applyDriftPolicy, causeOf, status, type ResourcePlan } from './resource-plan.ts';
+import type { Step, StepCause } from './steps.ts';
+import { durationSeconds } from './durations.ts';
+
+export function ownershipLabels(resource: ContainerResource, revision: string): Record<string, string> {
+  return {
+    [containerLabels.managedBy]: MANAGED_BY,
+    [containerLabels.resource]: resource.id,
+    [containerLabels.configHash]: containerHash(resource.spec),
+    [containerLabels.revision]: revision,
+  };
+}
+
+export function isOwnedContainer(live: LiveContainer, id: string): boolean {
+  return live.labels[containerLabels.managedBy] === MANAGED_BY && live.labels[containerLabels.resource] === id;
+}
+
+export function stopTimeout(resource: ContainerResource, ctx: PlanContext): number {
+  const grace = resource.spec.stop_grace_period;
+  return grace === undefined ? ctx.defaultStopTimeout : Math.ceil(durationSeconds(grace));
+}
+
+function createSteps(resource: ContainerResource, ctx: PlanContext, cause: StepCause, reason: string, replace: boolean): Step[] {
+  const name = resource.name;
+  const spec = resource.spec;
+  const base = { resource: resource.id, cause, reason };
+  const steps: Step[] = [{ type: 'container.pull', args: { name, image: spec.image, policy: spec.pull ?? 'missing' }, ...base }];
+  // The new image is made available before the old container stops.
+  if (replace) steps.push({ type: 'container.remove', args: { name }, ...base });
+  steps.push({
+    type: 'container.create',
+    args: { name, spec, labels: ownershipLabels(resource, ctx.revision), start: (spec.state ?? 'running') === 'running' },
+    ...base,
+  });
+  return steps;
+}
+
+function healthOf(live: LiveContainer, wantRunning: boolean): 'Healthy' | 'Progressing' | 'Degraded' {
+  if (!wantRunning) return live.state === 'running' ? 'Degraded' : 'Healthy';
+  if (live.state === 'restarting') return 'Degraded';
+  if (live.state !== 'running') return 'Degraded';
+  if (live.health === 'unhealthy') return 'Degraded';
+  if (live.health === 'starting') return 'Progressing';
+  return 'Healthy';
+}
+
+export function planContainer(resource: ContainerResource, live: LiveState, inventory: Inventory, ctx: PlanContext): ResourcePlan {
+  const name = resource.name;
+  const spec = resource.spec;
+  const wantRunning = (spec.state ?? 'running') === 'running';
+  if (live.unavailable.container !== undefined) {
+    return { resource, steps: [], status: status(resource, 'Pending', 'Unknown', [], `cannot observe containers: ${live.unavailable.container}`) };
+  }
+  const cause = causeOf(resource, inventory);
+  const current = live.containers.get(name);
+  const wanted = containerHash(spec);
+
+  if (!current) {
+    const reason = cause === 'intended' ? 'create' : 'container was removed on the host';
+    const plan = { resource, steps: createSteps(resource, ctx, cause, reason, false), status: status(resource, 'Missing', 'Degraded', [{ field: 'container', desired: 'present', live: 'absent' }]) };
+    return applyDriftPolicy(plan, cause, resource.drift);
+  }
+
+  if (!isOwnedContainer(current, resource.id)) {
+    if (inventory.resources[resource.id] === undefined) {
+      return {
+        resource,
+        steps: [],
+        status: status(resource, 'Failed', 'Unknown', [], `the name "${name}" is taken by a container gitfleet did not create; it is left alone [NAME_CONFLICT]`),
+      };
+    }
+    // The agent owned this name and someone put another container there by hand.
+    const diff: FieldDiff[] = [{ field: 'image', desired: spec.image, live: current.image }, { field: 'managed-by', desired: MANAGED_BY, live: current.labels[containerLabels.managedBy] ?? null }];
+    const plan = { resource, steps: createSteps(resource, ctx, 'drift', 'container was replaced by hand', true), status: status(resource, 'Drifted', healthOf(current, wantRunning), diff) };
+    return applyDriftPolicy(plan, 'drift', resource.drift);
+  }
+
+  const liveHash = current.labels[containerLabels.configHash];
+  if (liveHash !== wanted) {
+    const diff: FieldDiff[] = [{ field: 'config-hash', desired: wanted, live: liveHash ?? null }];
+    if (current.image !== spec.image) diff.unshift({ field: 'image', desired: spec.image, live: current.image });
+    const reason = cause === 'intended' ? 'spec changed' : 'container config differs from the applied spec';
+    const plan = { resource, steps: createSteps(resource, ctx, cause, reason, true), status: status(resource, 'Drifted', healthOf(current, wantRunning), diff) };
+    return applyDriftPolicy(plan, cause, resource.drift);
+  }
+
+  const suppressed = ctx.suppressed.get(resource.id);
+  if (wantRunning && current.state !== 'running' && current.state !== 'restarting') {
+    const diff: FieldDiff[] = [{ field: 'state', desired: 'running', live: current.state }];
+    if (suppressed !== undefined) {
+      return { resource, steps: [], status: status(resource, 'Drifted', 'Degraded', diff, suppressed) };
+    }
+    const steps: Step[] = [{ type: 'container.start', args: { name }, resource: resource.id, cause, reason: cause === 'intended' ? 'start' : `container is ${current.state}` }];
+    return applyDriftPolicy({ resource, steps, status: status(resource, 'Drifted', 'Degraded', diff) }, cause, resource.drift);
+  }
+  if (!wantRunning && current.state === 'running') {
+    const steps: Step[] = [{ type: 'container.stop', args: { name, timeoutSeconds: stopTimeout(resource, ctx) }, resource: resource.id, cause, reason: 'state: stopped' }];
+    return applyDriftPolicy({ resource, steps, status: status(resource, 'Drifted', 'Degraded', [{ field: 'state', desired: 'stopped', live: 'running' }]) }, cause, resource.drift);
+  }
+  const health = healthOf(current, wantRunning);
+  return { resource, steps: [], status: status(resource, 'InSync', health, [], health === 'Degraded' ? `container is ${current.state}${current.health ? `, ${current.health}` : ''}` : undefined) };
+}

@@ -1,0 +1,47 @@
+// File planning: content is compared in full; mode, owner and group only when
+// the spec names them (an unnamed owner is whoever the agent runs as).
+import type { FileResource } from '../../shared/resources.ts';
+import type { FieldDiff } from '../../shared/status.ts';
+import type { Inventory, LiveState } from './model.ts';
+import { applyDriftPolicy, causeOf, status, type ResourcePlan } from './resource-plan.ts';
+import type { Step } from './steps.ts';
+
+/** "644" and "0644" are the same mode. */
+export function normalizeMode(mode: string): string {
+  return mode.padStart(4, '0');
+}
+
+export function planFile(resource: FileResource, live: LiveState, inventory: Inventory): ResourcePlan {
+  const path = resource.name;
+  const spec = resource.spec;
+  if (live.unavailable.file !== undefined) {
+    return { resource, steps: [], status: status(resource, 'Pending', 'Unknown', [], `cannot observe files: ${live.unavailable.file}`) };
+  }
+  const cause = causeOf(resource, inventory);
+  const current = live.files.get(path);
+  const base = { resource: resource.id, cause };
+  if (!current || !current.exists) {
+    const steps: Step[] = [{ type: 'file.write', args: { path, spec }, ...base, reason: cause === 'intended' ? 'create' : 'file was deleted on the host' }];
+    return applyDriftPolicy({ resource, steps, status: status(resource, 'Missing', 'Degraded', [{ field: 'file', desired: 'present', live: 'absent' }]) }, cause, resource.drift);
+  }
+  const diff: FieldDiff[] = [];
+  if (current.content !== spec.content) diff.push({ field: 'content', desired: summarize(spec.content), live: summarize(current.content ?? '') });
+  const attrs: FieldDiff[] = [];
+  if (spec.mode !== undefined && current.mode !== null && normalizeMode(current.mode) !== normalizeMode(spec.mode)) {
+    attrs.push({ field: 'mode', desired: normalizeMode(spec.mode), live: normalizeMode(current.mode) });
+  }
+  if (spec.owner !== undefined && current.owner !== spec.owner) attrs.push({ field: 'owner', desired: spec.owner, live: current.owner });
+  if (spec.group !== undefined && current.group !== spec.group) attrs.push({ field: 'group', desired: spec.group, live: current.group });
+  if (diff.length === 0 && attrs.length === 0) return { resource, steps: [], status: status(resource, 'InSync', 'Healthy') };
+  const steps: Step[] =
+    diff.length > 0
+      ? [{ type: 'file.write', args: { path, spec }, ...base, reason: 'content differs' }]
+      : [{ type: 'file.attributes', args: { path, spec }, ...base, reason: attrs.map((d) => `${d.field} differs`).join(', ') }];
+  return applyDriftPolicy({ resource, steps, status: status(resource, 'Drifted', 'Healthy', [...diff, ...attrs]) }, cause, resource.drift);
+}
+
+/** Long contents are shown by their first line and size, not in full. */
+function summarize(text: string): string {
+  if (text.length <= 200) return text;
+  return `${text.slice(0, 160)}… (${text.length} bytes)`;
+}

@@ -1,0 +1,112 @@
+// The pure planner: plan(desired, live, inventory) → the steps that can run now.
+// No I/O, no clock, inputs never mutated. The reconciler applies the steps,
+// observes again and plans again until nothing is left.
+import { parseResourceId, type DesiredState, type ResourceId } from '../../shared/resources.ts';
+import type { ResourceStatus } from '../../shared/status.ts';
+import type { Inventory, LiveState, PlanContext } from './model.ts';
+import { isOwnedContainer, planContainer } from './plan-containers.ts';
+import { planFile } from './plan-files.ts';
+import { planUnit, pruneUnit } from './plan-units.ts';
+import type { ResourcePlan } from './resource-plan.ts';
+import { stepPhase, type Step } from './steps.ts';
+
+export interface Plan {
+  /** Steps to run now, in execution order. */
+  steps: Step[];
+  /** Every desired resource's status as observed (before these steps). */
+  statuses: ResourceStatus[];
+  /** Resources held back until their dependencies are in sync and healthy. */
+  waiting: ResourceId[];
+  /** Inventory entries that are neither desired nor present any more: drop them. */
+  forgotten: ResourceId[];
+}
+
+function planResource(resource: DesiredState['resources'][number], live: LiveState, inventory: Inventory, ctx: PlanContext): ResourcePlan {
+  switch (resource.kind) {
+    case 'container':
+      return planContainer(resource, live, inventory, ctx);
+    case 'unit':
+      return planUnit(resource, live, inventory, ctx);
+    case 'file':
+      return planFile(resource, live, inventory);
+  }
+}
+
+/** Holds back resources whose dependencies are not yet in sync and healthy. */
+function gateDependencies(plans: Map<ResourceId, ResourcePlan>): ResourceId[] {
+  const waiting: ResourceId[] = [];
+  const ready = (id: ResourceId): boolean => {
+    const dep = plans.get(id);
+    return dep === undefined || (dep.steps.length === 0 && dep.status.health === 'Healthy');
+  };
+  for (const [id, plan] of plans) {
+    const blockers = plan.resource.dependsOn.filter((dep) => !ready(dep));
+    if (blockers.length === 0 || plan.steps.length === 0) continue;
+    waiting.push(id);
+    plans.set(id, { ...plan, steps: [], status: { ...plan.status, sync: 'Pending', message: `waiting for ${blockers.join(', ')}` } });
+  }
+  return waiting;
+}
+
+/** A changed file restarts the units and containers it names, once per pass, unless they are being rewritten anyway. */
+function notifySteps(plans: Map<ResourceId, ResourcePlan>, live: LiveState): Step[] {
+  const restarts = new Map<ResourceId, Step>();
+  for (const plan of plans.values()) {
+    if (plan.resource.kind !== 'file') continue;
+    const write = plan.steps.find((s) => s.type === 'file.write');
+    if (!write) continue;
+    for (const target of (plan.resource.spec.notify ?? []) as ResourceId[]) {
+      const targetPlan = plans.get(target);
+      if (restarts.has(target) || (targetPlan && targetPlan.steps.length > 0)) continue;
+      const { kind, name } = parseResourceId(target);
+      const reason = `notified by ${plan.resource.id}`;
+      if (kind === 'unit' && live.units.get(name)?.activeState === 'active') {
+        restarts.set(target, { type: 'unit.restart', args: { name }, resource: target, cause: write.cause, reason });
+      } else if (kind === 'container' && live.containers.get(name)?.state === 'running') {
+        restarts.set(target, { type: 'container.restart', args: { name, timeoutSeconds: 10 }, resource: target, cause: write.cause, reason });
+      }
+    }
+  }
+  return [...restarts.values()];
+}
+
+function pruneSteps(desired: DesiredState, live: LiveState, inventory: Inventory): { steps: Step[]; forgotten: ResourceId[] } {
+  const wanted = new Set(desired.resources.map((r) => r.id));
+  const steps: Step[] = [];
+  const forgotten: ResourceId[] = [];
+  for (const [key, entry] of Object.entries(inventory.resources)) {
+    const id = key as ResourceId;
+    if (wanted.has(id) || live.unavailable[entry.kind] !== undefined) continue;
+    const base = { resource: id, cause: 'prune' as const, reason: 'no longer declared' };
+    let prune: Step[] = [];
+    if (entry.kind === 'container') {
+      const current = live.containers.get(entry.name);
+      if (current && isOwnedContainer(current, id)) prune = [{ type: 'container.remove', args: { name: entry.name }, ...base }];
+    } else if (entry.kind === 'unit') {
+      prune = pruneUnit(id as `unit/${string}`, entry.name, live.units.get(entry.name));
+    } else if (live.files.get(entry.name)?.exists) {
+      prune = [{ type: 'file.remove', args: { path: entry.name }, ...base }];
+    }
+    if (prune.length === 0) forgotten.push(id);
+    steps.push(...prune);
+  }
+  return { steps, forgotten };
+}
+
+export function plan(desired: DesiredState, live: LiveState, inventory: Inventory, ctx: PlanContext): Plan {
+  const plans = new Map<ResourceId, ResourcePlan>();
+  for (const resource of desired.resources) plans.set(resource.id, planResource(resource, live, inventory, ctx));
+  const waiting = gateDependencies(plans);
+  const pruned = pruneSteps(desired, live, inventory);
+
+  const steps = [...[...plans.values()].flatMap((p) => p.steps), ...notifySteps(plans, live), ...pruned.steps];
+  // One daemon-reload per pass, however many unit files changed.
+  const firstReload = steps.findIndex((s) => s.type === 'unit.daemon-reload');
+  const deduped = steps.filter((s, i) => s.type !== 'unit.daemon-reload' || i === firstReload);
+  const ordered = deduped
+    .map((step, index) => ({ step, index }))
+    .sort((a, b) => stepPhase[a.step.type] - stepPhase[b.step.type] || a.index - b.index)
+    .map(({ step }) => step);
+
+  return { steps: ordered, statuses: [...plans.values()].map((p) => p.status), waiting, forgotten: pruned.forgotten };
+}
