@@ -33,11 +33,19 @@ export interface LiveContainer {
   startedAt: string | null;
 }
 
+export const containerEventActions = ['die', 'stop', 'destroy', 'oom', 'health_status', 'start', 'create', 'kill'] as const;
+
 export interface ContainerEvent {
-  action: 'die' | 'stop' | 'destroy' | 'oom' | 'health_status' | 'start' | 'create' | 'kill';
+  action: (typeof containerEventActions)[number];
   name: string;
   id: string;
   labels: Record<string, string>;
+  /** On `die`: the exit code. */
+  exitCode?: number;
+  /** On `health_status`: the new health. */
+  health?: 'starting' | 'healthy' | 'unhealthy';
+  /** Engine time of the event, milliseconds since the epoch. */
+  time?: number;
 }
 
 export interface ContainerDriver {
@@ -54,8 +62,13 @@ export interface ContainerDriver {
   stop(nameOrId: string, timeoutSeconds?: number): Promise<void>;
   /** Force-removes (stops first); anonymous volumes are removed too. No error when already gone. */
   remove(nameOrId: string): Promise<void>;
-  /** Subscribes to container events; returns an unsubscribe function. Reconnects by itself. */
-  watch(onEvent: (event: ContainerEvent) => void, onError?: (error: Error) => void): () => void;
+  /**
+   * Subscribes to container events; returns an unsubscribe function. Reconnects
+   * by itself with backoff: each lost connection or failed attempt goes to
+   * `onError` (a DOCKER_UNAVAILABLE GitfleetError), and `onReconnect` runs once
+   * the stream is back (events during the outage may be lost: re-observe then).
+   */
+  watch(onEvent: (event: ContainerEvent) => void, onError?: (error: Error) => void, onReconnect?: () => void): () => void;
 }
 
 // ---------------------------------------------------------------- units
