@@ -1,0 +1,135 @@
+// The agent's configuration (PRODUCT.md §4): /etc/gitfleet/agent.yaml, every
+// key also settable by a GITFLEET_* environment variable (env wins). A wrong
+// or missing value fails at start with one line naming the key.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { isAbsolute } from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { GitfleetError } from '../../shared/errors.ts';
+import { Duration } from '../../shared/resources.ts';
+import { durationSeconds } from '../engine/durations.ts';
+
+const absolutePath = z.string().refine((p) => isAbsolute(p), 'must be an absolute path');
+
+export const AgentConfigSchema = z.strictObject({
+  repo: z.string().min(1),
+  ref: z.string().min(1).default('main'),
+  path: z.string().min(1).default('.'),
+  host: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/, 'a hostname label (letters, digits, -)').default(() => hostname().split('.')[0]!),
+  place: z.string().optional(),
+  interval: Duration.default('60s'),
+  driftInterval: Duration.default('30s'),
+  healthTimeout: Duration.default('60s'),
+  stateDir: z.string().default('/var/lib/gitfleet'),
+  hub: z.string().regex(/^wss?:\/\//, 'a ws:// or wss:// URL').optional(),
+  token: z.string().min(1).optional(),
+  tokenFile: absolutePath.optional(),
+  allowNonDescendant: z.boolean().default(false),
+  git: z
+    .strictObject({
+      tokenFile: absolutePath.optional(),
+      username: z.string().optional(),
+      passwordFile: absolutePath.optional(),
+      sshKeyFile: absolutePath.optional(),
+      knownHostsFile: absolutePath.optional(),
+    })
+    .default({}),
+  verify: z.strictObject({ allowedSigners: absolutePath.optional(), gpgKeyring: absolutePath.optional() }).optional(),
+  docker: z.strictObject({ socket: z.string().default('/var/run/docker.sock') }).default({ socket: '/var/run/docker.sock' }),
+  systemd: z.strictObject({ unitDir: absolutePath.default('/etc/systemd/system') }).default({ unitDir: '/etc/systemd/system' }),
+  files: z.strictObject({ allow: z.array(absolutePath).min(1).default(['/etc', '/srv', '/opt']) }).default({ allow: ['/etc', '/srv', '/opt'] }),
+});
+export type AgentConfig = z.infer<typeof AgentConfigSchema>;
+
+/** Environment variable → config key path. Documented in docs/agent.md. */
+export const agentEnv: Record<string, string[]> = {
+  GITFLEET_REPO: ['repo'],
+  GITFLEET_REF: ['ref'],
+  GITFLEET_PATH: ['path'],
+  GITFLEET_HOST: ['host'],
+  GITFLEET_PLACE: ['place'],
+  GITFLEET_INTERVAL: ['interval'],
+  GITFLEET_DRIFT_INTERVAL: ['driftInterval'],
+  GITFLEET_HEALTH_TIMEOUT: ['healthTimeout'],
+  GITFLEET_STATE_DIR: ['stateDir'],
+  GITFLEET_HUB: ['hub'],
+  GITFLEET_TOKEN: ['token'],
+  GITFLEET_TOKEN_FILE: ['tokenFile'],
+  GITFLEET_ALLOW_NON_DESCENDANT: ['allowNonDescendant'],
+  GITFLEET_GIT_TOKEN_FILE: ['git', 'tokenFile'],
+  GITFLEET_GIT_USERNAME: ['git', 'username'],
+  GITFLEET_GIT_PASSWORD_FILE: ['git', 'passwordFile'],
+  GITFLEET_GIT_SSH_KEY_FILE: ['git', 'sshKeyFile'],
+  GITFLEET_GIT_KNOWN_HOSTS_FILE: ['git', 'knownHostsFile'],
+  GITFLEET_VERIFY_ALLOWED_SIGNERS: ['verify', 'allowedSigners'],
+  GITFLEET_VERIFY_GPG_KEYRING: ['verify', 'gpgKeyring'],
+  GITFLEET_DOCKER_SOCKET: ['docker', 'socket'],
+  GITFLEET_SYSTEMD_UNIT_DIR: ['systemd', 'unitDir'],
+  GITFLEET_FILES_ALLOW: ['files', 'allow'],
+};
+
+function envValue(key: string[], raw: string): unknown {
+  const last = key[key.length - 1];
+  if (last === 'allow') return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (last === 'allowNonDescendant') return raw === 'true' || raw === '1';
+  return raw;
+}
+
+function setPath(target: Record<string, unknown>, key: string[], value: unknown): void {
+  let node = target;
+  for (const part of key.slice(0, -1)) {
+    if (typeof node[part] !== 'object' || node[part] === null) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[key[key.length - 1]!] = value;
+}
+
+/** Reads the file (when given and present), applies environment overrides and command-line overrides, validates. */
+export function loadAgentConfig(options: { file?: string; env?: NodeJS.ProcessEnv; overrides?: Record<string, unknown>; requireFile?: boolean }): AgentConfig {
+  const env = options.env ?? process.env;
+  let raw: Record<string, unknown> = {};
+  if (options.file) {
+    let text: string | undefined;
+    try {
+      text = readFileSync(options.file, 'utf8');
+    } catch (error) {
+      if (options.requireFile !== false || (error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new GitfleetError('CONFIG_INVALID', `cannot read config file ${options.file}: ${(error as Error).message}`, { cause: error });
+      }
+    }
+    if (text !== undefined) {
+      try {
+        const parsed: unknown = parse(text, { maxAliasCount: 100 });
+        if (parsed !== null && parsed !== undefined && (typeof parsed !== 'object' || Array.isArray(parsed))) throw new Error('the top level must be a map of keys');
+        raw = (parsed ?? {}) as Record<string, unknown>;
+      } catch (error) {
+        throw new GitfleetError('CONFIG_INVALID', `config file ${options.file} is not valid YAML: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+      }
+    }
+  }
+  for (const [name, key] of Object.entries(agentEnv)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(raw, key, envValue(key, value));
+  }
+  for (const [key, value] of Object.entries(options.overrides ?? {})) if (value !== undefined) setPath(raw, key.split('.'), value);
+
+  const result = AgentConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const where = options.file ? ` (in ${options.file} or its GITFLEET_ variable)` : '';
+    if (issue.code === 'unrecognized_keys') {
+      throw new GitfleetError('CONFIG_INVALID', `unknown config key "${[...issue.path, issue.keys[0]].join('.')}"${where}`);
+    }
+    const key = issue.path.join('.') || '(top level)';
+    const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+    throw new GitfleetError('CONFIG_INVALID', `config key "${key}" ${message}${where}`);
+  }
+  const config = result.data;
+  if (config.token !== undefined && config.tokenFile !== undefined) throw new GitfleetError('CONFIG_INVALID', 'config keys "token" and "tokenFile" are exclusive; set one');
+  return config;
+}
+
+export function intervalMs(value: Duration): number {
+  return Math.round(durationSeconds(value) * 1000);
+}
