@@ -65,10 +65,11 @@ export interface ContainerDriver {
   /**
    * Subscribes to container events; returns an unsubscribe function. Reconnects
    * by itself with backoff: each lost connection or failed attempt goes to
-   * `onError` (a DOCKER_UNAVAILABLE GitfleetError), and `onReconnect` runs once
-   * the stream is back (events during the outage may be lost: re-observe then).
+   * `onError` (a DOCKER_UNAVAILABLE GitfleetError). `onConnect` runs each time
+   * the stream is established — first time and after every reconnect; events
+   * during an outage may be lost, so re-observe the host then.
    */
-  watch(onEvent: (event: ContainerEvent) => void, onError?: (error: Error) => void, onReconnect?: () => void): () => void;
+  watch(onEvent: (event: ContainerEvent) => void, onError?: (error: Error) => void, onConnect?: () => void): () => void;
 }
 
 // ---------------------------------------------------------------- units

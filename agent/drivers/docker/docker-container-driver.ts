@@ -116,13 +116,13 @@ export class DockerContainerDriver implements ContainerDriver {
     }
   }
 
-  watch(onEvent: (event: ContainerEvent) => void, onError?: (error: Error) => void, onReconnect?: () => void): () => void {
+  watch(onEvent: (event: ContainerEvent) => void, onError?: (error: Error) => void, onConnect?: () => void): () => void {
     return watchContainerEvents({
       docker: this.docker,
       socketPath: this.socketPath,
       onEvent,
       onError: onError ?? (() => {}),
-      onReconnect: onReconnect ?? (() => {}),
+      onConnect: onConnect ?? (() => {}),
       ...(this.options.reconnectMinMs !== undefined ? { minBackoffMs: this.options.reconnectMinMs } : {}),
       ...(this.options.reconnectMaxMs !== undefined ? { maxBackoffMs: this.options.reconnectMaxMs } : {}),
     });

@@ -1,6 +1,6 @@
 // A long-lived subscription to the engine's container events that survives
 // daemon restarts: on a lost stream it reports the outage, retries with a
-// bounded backoff and, once back, resumes from the last event it saw (the
+// bounded backoff and, once back, says so and resumes from the last event it saw (the
 // engine replays from `since`), dropping the replayed duplicates.
 import type Dockerode from 'dockerode';
 import { GitfleetError } from '../../../shared/errors.ts';
@@ -14,7 +14,8 @@ export interface WatchOptions {
   socketPath: string;
   onEvent: (event: ContainerEvent) => void;
   onError: (error: Error) => void;
-  onReconnect: () => void;
+  /** Each time the stream is established, the first time included. */
+  onConnect: () => void;
   /** First retry delay; doubles up to maxBackoffMs. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -30,7 +31,6 @@ export function watchContainerEvents(options: WatchOptions): () => void {
   let stream: NodeJS.ReadableStream & { destroy?: () => void } | undefined;
   let abort: AbortController | undefined;
   let lastSeconds: number | undefined;
-  let failedBefore = false;
   const recent: string[] = [];
 
   const report = (error: Error) => {
@@ -43,7 +43,6 @@ export function watchContainerEvents(options: WatchOptions): () => void {
 
   const retry = () => {
     if (stopped) return;
-    failedBefore = true;
     timer = setTimeout(connect, backoff);
     backoff = Math.min(backoff * 2, maxBackoff);
   };
@@ -76,13 +75,10 @@ export function watchContainerEvents(options: WatchOptions): () => void {
         }
         stream = s as typeof stream;
         backoff = minBackoff;
-        if (failedBefore) {
-          failedBefore = false;
-          try {
-            options.onReconnect();
-          } catch (error) {
-            report(new GitfleetError('INTERNAL', `reconnect handler failed: ${String(error)}`, { cause: error }));
-          }
+        try {
+          options.onConnect();
+        } catch (error) {
+          report(new GitfleetError('INTERNAL', `connect handler failed: ${String(error)}`, { cause: error }));
         }
         const splitter = new NdjsonSplitter(deliver, (line) => {
           report(new GitfleetError('DOCKER_FAILED', `unparsable Docker event skipped: ${line.slice(0, 200)}`));

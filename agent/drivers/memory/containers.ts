@@ -36,7 +36,7 @@ interface MemoryContainer {
   body: CreateBody;
 }
 
-type Watcher = { onEvent: (e: ContainerEvent) => void; onError: (e: Error) => void; onReconnect: () => void; failed: boolean };
+type Watcher = { onEvent: (e: ContainerEvent) => void; onError: (e: Error) => void; onConnect: () => void; failed: boolean };
 
 /** The engine's rule for container names. */
 const validName = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -159,10 +159,14 @@ export class MemoryContainerDriver implements ContainerDriver {
     this.emit('destroy', c);
   }
 
-  watch(onEvent: (event: ContainerEvent) => void, onError?: (error: Error) => void, onReconnect?: () => void): () => void {
-    const watcher: Watcher = { onEvent, onError: onError ?? (() => {}), onReconnect: onReconnect ?? (() => {}), failed: !this.available };
+  watch(onEvent: (event: ContainerEvent) => void, onError?: (error: Error) => void, onConnect?: () => void): () => void {
+    const watcher: Watcher = { onEvent, onError: onError ?? (() => {}), onConnect: onConnect ?? (() => {}), failed: !this.available };
     this.watchers.add(watcher);
-    if (!this.available) setImmediate(() => watcher.onError(this.unavailable('subscribe to Docker events')));
+    setImmediate(() => {
+      if (!this.watchers.has(watcher)) return;
+      if (watcher.failed) watcher.onError(this.unavailable('subscribe to Docker events'));
+      else watcher.onConnect();
+    });
     return () => this.watchers.delete(watcher);
   }
 
@@ -203,7 +207,7 @@ export class MemoryContainerDriver implements ContainerDriver {
         setImmediate(() => w.onError(this.unavailable('follow Docker events')));
       } else if (w.failed) {
         w.failed = false;
-        setImmediate(() => w.onReconnect());
+        setImmediate(() => w.onConnect());
       }
     }
   }

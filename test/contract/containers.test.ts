@@ -1,0 +1,236 @@
+// One behaviour suite for ContainerDriver, run against the in-memory driver and
+// the real Docker engine: whatever the fake claims, the engine must do too.
+import { after, describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { DockerContainerDriver } from '../../agent/drivers/docker/docker-container-driver.ts';
+import { MemoryContainerDriver } from '../../agent/drivers/memory/containers.ts';
+import type { ContainerDriver, ContainerEvent } from '../../agent/drivers/types.ts';
+import { isGitfleetError, type ErrorCode } from '../../shared/errors.ts';
+import type { ContainerSpec } from '../../shared/resources.ts';
+import { requireComponent } from '../harness/require.ts';
+import { DockerTestHarness, TEST_IMAGE, dockerMissingReason } from '../harness/docker.ts';
+
+interface Target {
+  name: string;
+  /** The driver, or null when the test was skipped for lack of the component. */
+  driver(t: TestContext): Promise<ContainerDriver | null>;
+}
+
+const harness = new DockerTestHarness();
+const owned = { 'io.gitfleet.managed-by': 'gitfleet', ...harness.labels };
+/** busybox sleep as PID 1 ignores SIGTERM: init forwards it, so stops are quick. */
+const sleeper: ContainerSpec = { image: TEST_IMAGE, command: ['sleep', '3600'], init: true, network: 'none' };
+const absentImage = `local/gitfleet-absent-${harness.runId}:1`;
+
+const memory = new MemoryContainerDriver({ images: [TEST_IMAGE] });
+let dockerReason: Promise<string | null> | undefined;
+const docker = new DockerContainerDriver();
+
+const targets: Target[] = [
+  { name: 'memory', driver: async () => memory },
+  {
+    name: 'docker',
+    driver: async (t) => (requireComponent(t, 'Docker engine', await (dockerReason ??= dockerMissingReason())) ? docker : null),
+  },
+];
+
+after(() => harness.cleanup().catch(() => {}));
+
+async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, message?: RegExp): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(isGitfleetError(error, code), `expected ${code}, got ${String(error)}`);
+    if (message) assert.match(error.message, message);
+    return true;
+  });
+}
+
+/** Subscribes and collects events; `until` waits for one action of one container. */
+function collectEvents(driver: ContainerDriver) {
+  const events: ContainerEvent[] = [];
+  let connected!: () => void;
+  const ready = new Promise<void>((resolve) => (connected = resolve));
+  const errors: Error[] = [];
+  const stop = driver.watch((e) => events.push(e), (e) => errors.push(e), () => connected());
+  return {
+    ready,
+    events,
+    errors,
+    stop,
+    async until(id: string, action: ContainerEvent['action'], timeoutMs = 5000): Promise<ContainerEvent[]> {
+      const deadline = Date.now() + timeoutMs;
+      while (!events.some((e) => e.id === id && e.action === action)) {
+        if (Date.now() > deadline) assert.fail(`no ${action} event for ${id} within ${timeoutMs} ms; got ${JSON.stringify(events.map((e) => e.action))}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return events.filter((e) => e.id === id);
+    },
+  };
+}
+
+for (const target of targets) {
+  describe(`ContainerDriver contract: ${target.name}`, { concurrency: false }, () => {
+    const n = (suffix: string) => harness.name(`${target.name}-${suffix}`);
+
+    test('ping answers', async (t) => {
+      const driver = await target.driver(t);
+      if (!driver) return;
+      await driver.ping();
+    });
+
+    test('create makes a created container; start runs it; list shows it with labels and image', async (t) => {
+      const driver = await target.driver(t);
+      if (!driver) return;
+      const imageId = await driver.ensureImage(TEST_IMAGE, 'never');
+      const name = n('run');
+      const id = await driver.create(name, { ...sleeper, labels: { team: 'web' } }, owned);
+      let live = (await driver.list()).find((c) => c.id === id);
+      assert.equal(live?.state, 'created');
+      assert.equal(live.startedAt, null);
+      assert.equal(live.exitCode, null);
+      await driver.start(name);
+      live = (await driver.list()).find((c) => c.name === name);
+      assert.ok(live, 'the started container is listed by name');
+      assert.equal(live.id, id);
+      assert.equal(live.state, 'running');
+      assert.equal(live.image, TEST_IMAGE);
+      assert.equal(live.imageId, imageId);
+      assert.deepEqual(live.labels, { team: 'web', ...owned });
+      assert.equal(live.health, null);
+      assert.equal(live.exitCode, null);
+      assert.equal(live.restartCount, 0);
+      assert.ok(live.startedAt !== null && !Number.isNaN(Date.parse(live.startedAt)), `startedAt ${live.startedAt}`);
+      await driver.start(id); // starting a running container is not an error
+      await driver.remove(id);
+    });
+
+    test('stop leaves an exited container with the exit code of the stopped process', async (t) => {
+      const driver = await target.driver(t);
+      if (!driver) return;
+      const name = n('stop');
+      await driver.create(name, sleeper, owned);
+      await driver.stop(name, 1); // stopping a never-started container is not an error
+      await driver.start(name);
+      await driver.stop(name, 1);
+      const live = (await driver.list()).find((c) => c.name === name);
+      assert.equal(live?.state, 'exited');
+      assert.equal(live.exitCode, 143, 'SIGTERM forwarded by init ends sleep: 128 + 15');
+      await driver.stop(name, 1); // stopping a stopped container is not an error
+      await driver.remove(name);
+    });
+
+    test('remove makes it gone; removing again, or a name that never existed, is fine', async (t) => {
+      const driver = await target.driver(t);
+      if (!driver) return;
+      const name = n('rm');
+      const id = await driver.create(name, sleeper, owned);
+      await driver.start(id);
+      await driver.remove(name);
+      assert.equal((await driver.list()).find((c) => c.id === id || c.name === name), undefined);
+      await driver.remove(name);
+      await driver.remove(id);
+      await driver.remove(n('never-existed'));
+    });
+
+    test('create with a taken name → NAME_CONFLICT, and the holder is untouched', async (t) => {
+      const driver = await target.driver(t);
+      if (!driver) return;
+      const name = n('taken');
+      const id = await driver.create(name, sleeper, owned);
+      await rejectsWith(driver.create(name, { ...sleeper, command: ['sleep', '5'] }, owned), 'NAME_CONFLICT', new RegExp(`/${name}.*already in use`));
+      const live = (await driver.list()).filter((c) => c.name === name);
+      assert.deepEqual(live.map((c) => c.id), [id]);
+      await driver.remove(id);
+    });
+
+    test('create with an image that is not present → IMAGE_NOT_FOUND naming it', async (t) => {
+      const driver = await target.driver(t);
+      if (!driver) return;
+      const name = n('noimage');
+      await rejectsWith(driver.create(name, { ...sleeper, image: absentImage }, owned), 'IMAGE_NOT_FOUND', new RegExp(`No such image: ${absentImage}`));
+      assert.equal((await driver.list()).find((c) => c.name === name), undefined, 'nothing half-created');
+    });
+
+    test('an invalid name → DOCKER_FAILED; an invalid volume spec → INVALID_VALUE before anything is created', async (t) => {
+      const driver = await target.driver(t);
+      if (!driver) return;
+      await rejectsWith(driver.create('-bad name', sleeper, owned), 'DOCKER_FAILED', /Invalid container name/);
+      const name = n('badvol');
+      await rejectsWith(driver.create(name, { ...sleeper, volumes: ['relative/path:/data'] }, owned), 'INVALID_VALUE', /^volumes: /);
+      assert.equal((await driver.list()).find((c) => c.name === name), undefined);
+    });
+
+    test('start or stop of a container that does not exist → DOCKER_FAILED naming it', async (t) => {
+      const driver = await target.driver(t);
+      if (!driver) return;
+      const name = n('ghost');
+      await rejectsWith(driver.start(name), 'DOCKER_FAILED', new RegExp(`No such container: ${name}`));
+      await rejectsWith(driver.stop(name, 1), 'DOCKER_FAILED', new RegExp(`No such container: ${name}`));
+    });
+
+    test('ensureImage: never and missing return the local id; an absent image → IMAGE_NOT_FOUND under each policy', async (t) => {
+      const driver = await target.driver(t);
+      if (!driver) return;
+      const id = await driver.ensureImage(TEST_IMAGE, 'never');
+      assert.match(id, /^sha256:[0-9a-f]{64}$/);
+      assert.equal(await driver.ensureImage(TEST_IMAGE, 'missing'), id);
+      // No registry is reachable from here: `always` falls back to the local copy.
+      assert.equal(await driver.ensureImage(TEST_IMAGE, 'always'), id);
+      await rejectsWith(driver.ensureImage(absentImage, 'never'), 'IMAGE_NOT_FOUND', /pull: never forbids pulling/);
+      await rejectsWith(driver.ensureImage(absentImage, 'missing'), 'IMAGE_NOT_FOUND', /not present locally and could not be pulled/);
+      await rejectsWith(driver.ensureImage(absentImage, 'always'), 'IMAGE_NOT_FOUND', /no registry reachable.*not present locally/);
+    });
+
+    test('a container with a healthcheck starts out `starting`', async (t) => {
+      const driver = await target.driver(t);
+      if (!driver) return;
+      const name = n('health');
+      await driver.create(name, { ...sleeper, healthcheck: { test: 'true', interval: '1h' } }, owned);
+      await driver.start(name);
+      assert.equal((await driver.list()).find((c) => c.name === name)?.health, 'starting');
+      await driver.remove(name);
+    });
+
+    test('events: create, start, kill/die/stop on stop, kill/die/destroy on a forced remove, with labels and exit codes', async (t) => {
+      const driver = await target.driver(t);
+      if (!driver) return;
+      const watch = collectEvents(driver);
+      try {
+        await watch.ready;
+        const name = n('events');
+        const id = await driver.create(name, sleeper, owned);
+        await driver.start(id);
+        await watch.until(id, 'start');
+        await driver.stop(id, 1);
+        await watch.until(id, 'stop');
+        await driver.start(id);
+        await driver.remove(id);
+        const events = await watch.until(id, 'destroy');
+        assert.deepEqual(events.map((e) => e.action), ['create', 'start', 'kill', 'die', 'stop', 'start', 'kill', 'die', 'destroy']);
+        for (const e of events) {
+          assert.equal(e.name, name);
+          assert.deepEqual(e.labels, owned);
+        }
+        assert.deepEqual(events.filter((e) => e.action === 'die').map((e) => e.exitCode), [143, 137]);
+        assert.deepEqual(watch.errors, []);
+      } finally {
+        watch.stop();
+      }
+    });
+
+    test('an unsubscribed watcher receives nothing more', async (t) => {
+      const driver = await target.driver(t);
+      if (!driver) return;
+      const gone = collectEvents(driver);
+      await gone.ready;
+      gone.stop();
+      const other = collectEvents(driver);
+      await other.ready;
+      const id = await driver.create(n('unsub'), sleeper, owned);
+      await driver.remove(id);
+      const events = await other.until(id, 'destroy');
+      other.stop();
+      assert.deepEqual(events.map((e) => e.action), ['create', 'destroy']);
+      assert.deepEqual(gone.events.filter((e) => e.id === id), []);
+    });
+  });
+}

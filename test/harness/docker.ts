@@ -1,0 +1,137 @@
+// Helpers for tests that need the real Docker engine: an availability check
+// for requireComponent, unique names and a run label so parallel test runs
+// never touch each other's containers, cleanup, and the "manual" actions an
+// operator would do with the docker CLI (stop, rm -f, run another image under
+// a managed name) done through dockerode, for drift tests.
+import { randomBytes } from 'node:crypto';
+import Dockerode from 'dockerode';
+
+export const DEFAULT_SOCKET = '/var/run/docker.sock';
+/** Every container a test makes carries this label with its run id. */
+export const TEST_LABEL = 'io.gitfleet.test';
+/** Imported by test/env/provision.d/10-docker.sh; :2 is a different image (other id). */
+export const TEST_IMAGE = 'local/busybox:1';
+export const TEST_IMAGE_2 = 'local/busybox:2';
+
+/** null when the engine answers on `socketPath` and has the test images; else why not. */
+export async function dockerMissingReason(socketPath = DEFAULT_SOCKET): Promise<string | null> {
+  const docker = new Dockerode({ socketPath });
+  try {
+    await docker.ping();
+  } catch (error) {
+    return `no Docker engine answers on ${socketPath} (${(error as Error).message})`;
+  }
+  for (const image of [TEST_IMAGE, TEST_IMAGE_2]) {
+    try {
+      await docker.getImage(image).inspect();
+    } catch {
+      return `the test image ${image} is missing`;
+    }
+  }
+  return null;
+}
+
+export interface RunOptions {
+  image?: string;
+  cmd?: string[];
+  labels?: Record<string, string>;
+  network?: string;
+}
+
+export class DockerTestHarness {
+  readonly runId: string;
+  readonly docker: Dockerode;
+
+  constructor(readonly socketPath = DEFAULT_SOCKET, runId?: string) {
+    this.runId = runId ?? `${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
+    this.docker = new Dockerode({ socketPath });
+  }
+
+  /** A container name unique to this run: `gft-<run>-<suffix>`. */
+  name(suffix: string): string {
+    return `gft-${this.runId}-${suffix}`;
+  }
+
+  /** The label set that marks a container as this run's (cleanup finds it by this). */
+  get labels(): Record<string, string> {
+    return { [TEST_LABEL]: this.runId };
+  }
+
+  /** Removes every container carrying this run's label (force, with anonymous volumes). */
+  async cleanup(): Promise<void> {
+    const containers = await this.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${TEST_LABEL}=${this.runId}`] }) });
+    await Promise.all(containers.map((c) => this.rmForce(c.Id)));
+    const networks = await this.docker.listNetworks({ filters: JSON.stringify({ label: [`${TEST_LABEL}=${this.runId}`] }) });
+    await Promise.all(networks.map((n) => this.docker.getNetwork(n.Id).remove().catch(() => {})));
+  }
+
+  /** `docker stop -t N` */
+  async stop(nameOrId: string, timeoutSeconds = 1): Promise<void> {
+    await this.docker.getContainer(nameOrId).stop({ t: timeoutSeconds }).catch(ignoreStatus(304, 404));
+  }
+
+  /** `docker rm -f -v` */
+  async rmForce(nameOrId: string): Promise<void> {
+    await this.docker.getContainer(nameOrId).remove({ force: true, v: true }).catch(ignoreStatus(404, 409));
+  }
+
+  /** `docker run -d --name NAME --init --network none IMAGE CMD` with this run's label; returns the id. */
+  async run(name: string, options: RunOptions = {}): Promise<string> {
+    const container = await this.docker.createContainer({
+      name,
+      Image: options.image ?? TEST_IMAGE,
+      Cmd: options.cmd ?? ['sleep', '3600'],
+      Labels: { ...options.labels, ...this.labels },
+      HostConfig: { Init: true, NetworkMode: options.network ?? 'none' },
+    });
+    await container.start();
+    return container.id;
+  }
+
+  async inspect(nameOrId: string): Promise<Dockerode.ContainerInspectInfo> {
+    return this.docker.getContainer(nameOrId).inspect();
+  }
+
+  async exists(nameOrId: string): Promise<boolean> {
+    try {
+      await this.inspect(nameOrId);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async imageId(image: string): Promise<string> {
+    return ((await this.docker.getImage(image).inspect()) as { Id: string }).Id;
+  }
+
+  /**
+   * A user-defined bridge network (the engine runs with --bridge=none, so
+   * publishing ports needs one) on a free /28 of TEST-NET-1 (192.0.2.0/24),
+   * the only range tests may address. Removed by cleanup().
+   */
+  async bridgeNetwork(suffix: string): Promise<string> {
+    const name = this.name(suffix);
+    const start = randomBytes(1)[0] as number % 16;
+    for (let i = 0; i < 16; i++) {
+      const block = ((start + i) % 16) * 16;
+      try {
+        await this.docker.createNetwork({
+          Name: name, Driver: 'bridge', Labels: this.labels,
+          IPAM: { Config: [{ Subnet: `192.0.2.${block}/28`, Gateway: `192.0.2.${block + 1}` }] },
+        });
+        return name;
+      } catch (error) {
+        if (!/overlap|in use/i.test(String((error as Error).message))) throw error;
+      }
+    }
+    throw new Error('no free /28 in 192.0.2.0/24 for a test bridge network');
+  }
+}
+
+function ignoreStatus(...codes: number[]) {
+  return (error: unknown) => {
+    if (codes.includes((error as { statusCode?: number }).statusCode ?? 0)) return;
+    throw error;
+  };
+}
