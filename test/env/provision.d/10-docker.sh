@@ -14,8 +14,11 @@ if ! curl -sf --unix-socket "$sock" http://localhost/_ping >/dev/null 2>&1; then
 fi
 curl -sf --unix-socket "$sock" http://localhost/_ping >/dev/null || { echo "dockerd did not start; see /var/log/gitfleet-test/dockerd.log" >&2; exit 1; }
 
-# local/busybox:1 — busybox as every common command; the test image for containers.
-if ! docker image inspect local/busybox:1 >/dev/null 2>&1; then
+# local/busybox:1 and :2 — busybox as every common command; the test images for
+# containers. :2 is a genuinely different image (its own id, a marker file and
+# label), so tests can tell "the image changed" from "the tag was re-pointed".
+build_busybox() { # tag
+  local tag="$1" rootfs
   rootfs="$(mktemp -d)"
   mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/etc" "$rootfs/www"
   cp /bin/busybox "$rootfs/bin/busybox"
@@ -26,7 +29,12 @@ if ! docker image inspect local/busybox:1 >/dev/null 2>&1; then
   echo 'nobody:x:65534:65534:nobody:/:/bin/false' >> "$rootfs/etc/passwd"
   echo 'root:x:0:' > "$rootfs/etc/group"
   echo 'gitfleet busybox' > "$rootfs/www/index.html"
-  tar -C "$rootfs" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' - local/busybox:1 >/dev/null
-  docker tag local/busybox:1 local/busybox:2
+  echo "$tag" > "$rootfs/etc/gitfleet-image"
+  tar -C "$rootfs" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' \
+    -c "LABEL io.gitfleet.test-image=$tag" - "local/busybox:$tag" >/dev/null
   rm -rf "$rootfs"
-fi
+}
+image_id() { docker image inspect -f '{{.Id}}' "$1" 2>/dev/null || true; }
+[ -n "$(image_id local/busybox:1)" ] || build_busybox 1
+id2="$(image_id local/busybox:2)"
+if [ -z "$id2" ] || [ "$id2" = "$(image_id local/busybox:1)" ]; then build_busybox 2; fi
