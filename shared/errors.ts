@@ -35,6 +35,7 @@ export const errorCodes = {
   GIT_UNTRUSTED: { retryable: false, summary: 'the head commit is unsigned or not signed by a trusted key' },
   GIT_NOT_DESCENDANT: { retryable: false, summary: 'the new head does not descend from the applied revision' },
   GIT_FAILED: { retryable: true, summary: 'a Git command failed' },
+  GIT_HOST_KEY: { retryable: false, summary: 'the SSH server’s host key is not the pinned one in knownHostsFile' },
   // engine and drivers
   DOCKER_UNAVAILABLE: { retryable: true, summary: 'the Docker daemon is not reachable' },
   DOCKER_FAILED: { retryable: true, summary: 'the Docker engine refused an operation' },
@@ -42,6 +43,7 @@ export const errorCodes = {
   NAME_CONFLICT: { retryable: false, summary: 'an unmanaged object already holds this name' },
   SYSTEMD_FAILED: { retryable: true, summary: 'a systemctl operation failed' },
   FILE_FAILED: { retryable: true, summary: 'a file could not be written or observed' },
+  UNSAFE_PATH: { retryable: false, summary: 'a file path runs through a symlink or a non-directory on the host' },
   HEALTH_TIMEOUT: { retryable: false, summary: 'resources did not become healthy within the timeout' },
   EMPTY_STATE_REFUSED: { retryable: false, summary: 'the revision would remove every managed resource' },
   NOT_CONVERGED: { retryable: true, summary: 'the host did not converge within the pass limit' },
@@ -50,6 +52,8 @@ export const errorCodes = {
   PROTOCOL_VERSION: { retryable: false, summary: 'agent and hub speak incompatible protocol versions' },
   AUTH_FAILED: { retryable: false, summary: 'a token was missing or wrong' },
   HOST_CLAIMED: { retryable: false, summary: 'another credential already enrolled this host id' },
+  SESSION_REPLACED: { retryable: true, summary: 'a newer connection with the same host credential replaced this one' },
+  WEBHOOK_INVALID: { retryable: false, summary: 'a webhook request had a wrong signature or an unreadable body' },
   HUB_UNREACHABLE: { retryable: true, summary: 'the hub cannot be reached' },
   INTERNAL: { retryable: false, summary: 'an unexpected internal error' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;

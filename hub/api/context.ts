@@ -1,0 +1,33 @@
+// What the HTTP routes need from the hub, passed in by the composition root.
+import type { Logger } from 'pino';
+import type { FastifyReply } from 'fastify';
+import type { ErrorCode } from '../../shared/errors.ts';
+import type { ApiAuth } from '../auth/api-auth.ts';
+import type { FleetIndex, HostSummary } from '../fleet/fleet-index.ts';
+import type { ChangeFeed } from '../fleet/change-feed.ts';
+import type { Reconciler } from '../fleet/reconcile.ts';
+import type { FleetStore } from '../store/fleet-store.ts';
+import type { HeadTracker } from '../git/head-tracker.ts';
+import type { HubMetrics } from '../metrics.ts';
+
+export interface ApiContext {
+  store: FleetStore;
+  index: FleetIndex;
+  feed: ChangeFeed<HostSummary>;
+  reconciler: Reconciler;
+  tracker: HeadTracker | null;
+  metrics: HubMetrics;
+  auth: ApiAuth;
+  logger: Logger;
+  webhookSecret: string | undefined;
+  /** The ref the fleet follows, to ignore pushes to other branches. */
+  ref: string | undefined;
+  /** hub/web/dist when it exists. */
+  webRoot: string | null;
+  startedAt: Date;
+}
+
+/** Every API error has this shape: `{ "error": { "code": "…", "message": "…" } }`. */
+export function sendError(reply: FastifyReply, status: number, code: ErrorCode | 'NOT_FOUND' | 'FORBIDDEN', message: string): FastifyReply {
+  return reply.code(status).send({ error: { code, message } });
+}

@@ -1,0 +1,21 @@
+// /healthz (open, for load balancers and systemd) and /metrics (Prometheus
+// text format; needs a viewer or admin token like the API).
+import type { FastifyInstance } from 'fastify';
+import { hostSyncStates } from '../fleet/rollup.ts';
+import type { ApiContext } from './context.ts';
+
+export function registerOpsRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.get('/healthz', () => ({
+    ok: true,
+    uptimeSeconds: Math.round((Date.now() - ctx.startedAt.getTime()) / 1000),
+    head: ctx.tracker?.head?.revision ?? null,
+    repoError: ctx.tracker?.lastError ?? null,
+  }));
+
+  app.get('/metrics', async (_req, reply) => {
+    const summary = ctx.index.summary();
+    for (const s of hostSyncStates) ctx.metrics.hosts.set({ sync: s }, summary.sync[s]);
+    reply.header('content-type', ctx.metrics.registry.contentType);
+    return ctx.metrics.registry.metrics();
+  });
+}

@@ -1,0 +1,224 @@
+// The hub's configuration (PRODUCT.md §6): a YAML file, every key also from a
+// GITFLEET_HUB_* environment variable (the variable wins). A wrong or missing
+// value fails at start with one line naming the key. Secrets can come from
+// files (`…File` keys) so they stay out of the config and the environment.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { GitfleetError, messageOf } from '../shared/errors.ts';
+
+export const hubConfigDefaults = {
+  listen: '127.0.0.1:8080',
+  dataDir: '/var/lib/gitfleet-hub',
+  ref: 'main',
+  path: '.',
+  heartbeat: '30s',
+  pollInterval: '60s',
+  eventsPerHost: 500,
+  attemptsPerHost: 100,
+  logLevel: 'info',
+} as const;
+
+/** Config key → environment variable. */
+export const hubEnv: Record<string, string> = {
+  listen: 'GITFLEET_HUB_LISTEN',
+  dataDir: 'GITFLEET_HUB_DATA_DIR',
+  database: 'GITFLEET_HUB_DATABASE',
+  repo: 'GITFLEET_HUB_REPO',
+  ref: 'GITFLEET_HUB_REF',
+  path: 'GITFLEET_HUB_PATH',
+  'git.tokenFile': 'GITFLEET_HUB_GIT_TOKEN_FILE',
+  'git.username': 'GITFLEET_HUB_GIT_USERNAME',
+  'git.passwordFile': 'GITFLEET_HUB_GIT_PASSWORD_FILE',
+  'git.sshKeyFile': 'GITFLEET_HUB_GIT_SSH_KEY_FILE',
+  'git.knownHostsFile': 'GITFLEET_HUB_GIT_KNOWN_HOSTS_FILE',
+  'verify.allowedSigners': 'GITFLEET_HUB_VERIFY_ALLOWED_SIGNERS',
+  'verify.gpgKeyring': 'GITFLEET_HUB_VERIFY_GPG_KEYRING',
+  enrollmentToken: 'GITFLEET_HUB_ENROLLMENT_TOKEN',
+  enrollmentTokenFile: 'GITFLEET_HUB_ENROLLMENT_TOKEN_FILE',
+  adminToken: 'GITFLEET_HUB_ADMIN_TOKEN',
+  adminTokenFile: 'GITFLEET_HUB_ADMIN_TOKEN_FILE',
+  viewerToken: 'GITFLEET_HUB_VIEWER_TOKEN',
+  viewerTokenFile: 'GITFLEET_HUB_VIEWER_TOKEN_FILE',
+  webhookSecret: 'GITFLEET_HUB_WEBHOOK_SECRET',
+  webhookSecretFile: 'GITFLEET_HUB_WEBHOOK_SECRET_FILE',
+  'tls.cert': 'GITFLEET_HUB_TLS_CERT',
+  'tls.key': 'GITFLEET_HUB_TLS_KEY',
+  heartbeat: 'GITFLEET_HUB_HEARTBEAT',
+  pollInterval: 'GITFLEET_HUB_POLL_INTERVAL',
+  'retention.eventsPerHost': 'GITFLEET_HUB_RETENTION_EVENTS_PER_HOST',
+  'retention.attemptsPerHost': 'GITFLEET_HUB_RETENTION_ATTEMPTS_PER_HOST',
+  logLevel: 'GITFLEET_HUB_LOG_LEVEL',
+};
+
+const durationText = z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h))+$/, 'a duration like 30s, 1m or 500ms');
+const secretValue = z.string().min(16, 'at least 16 characters');
+
+const FileConfig = z.strictObject({
+  listen: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'host:port, e.g. 127.0.0.1:8080').optional(),
+  dataDir: z.string().min(1).optional(),
+  database: z.string().min(1).optional(),
+  repo: z.string().min(1).optional(),
+  ref: z.string().min(1).optional(),
+  path: z.string().min(1).optional(),
+  git: z
+    .strictObject({
+      tokenFile: z.string().optional(),
+      username: z.string().optional(),
+      passwordFile: z.string().optional(),
+      sshKeyFile: z.string().optional(),
+      knownHostsFile: z.string().optional(),
+    })
+    .optional(),
+  verify: z.strictObject({ allowedSigners: z.string().optional(), gpgKeyring: z.string().optional() }).optional(),
+  enrollmentToken: secretValue.optional(),
+  enrollmentTokenFile: z.string().optional(),
+  adminToken: secretValue.optional(),
+  adminTokenFile: z.string().optional(),
+  viewerToken: secretValue.optional(),
+  viewerTokenFile: z.string().optional(),
+  webhookSecret: secretValue.optional(),
+  webhookSecretFile: z.string().optional(),
+  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+  heartbeat: durationText.optional(),
+  pollInterval: durationText.optional(),
+  retention: z.strictObject({ eventsPerHost: z.number().int().min(10).optional(), attemptsPerHost: z.number().int().min(10).optional() }).optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+});
+
+export interface HubConfig {
+  listen: { host: string; port: number };
+  dataDir: string;
+  database?: string | undefined;
+  repo?: { url: string; ref: string; path: string; git: Record<string, string>; verify: Record<string, string> } | undefined;
+  enrollmentToken: string;
+  adminToken: string;
+  viewerToken?: string | undefined;
+  webhookSecret?: string | undefined;
+  tls?: { cert: string; key: string } | undefined;
+  heartbeatMs: number;
+  pollIntervalMs: number;
+  retention: { eventsPerHost: number; attemptsPerHost: number };
+  logLevel: string;
+}
+
+function invalid(key: string, why: string): GitfleetError {
+  const env = hubEnv[key];
+  return new GitfleetError('CONFIG_INVALID', `hub config: ${key}: ${why}${env ? ` (file key ${key} or ${env})` : ''}`);
+}
+
+export function durationMs(text: string): number {
+  let total = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
+    total += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  }
+  return total;
+}
+
+function setPath(target: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split('.');
+  let at = target;
+  for (const p of parts.slice(0, -1)) {
+    if (typeof at[p] !== 'object' || at[p] === null) at[p] = {};
+    at = at[p] as Record<string, unknown>;
+  }
+  at[parts[parts.length - 1]!] = value;
+}
+
+/** Reads the file (when given) and the environment; throws CONFIG_INVALID naming the first bad key. */
+export function loadHubConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): HubConfig {
+  let raw: Record<string, unknown> = {};
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (cause) {
+      throw new GitfleetError('CONFIG_INVALID', `hub config: cannot read ${file}: ${messageOf(cause)}`, { cause });
+    }
+    try {
+      const parsed: unknown = parseYaml(text) ?? {};
+      if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the top level must be a map of keys');
+      raw = parsed as Record<string, unknown>;
+    } catch (cause) {
+      throw new GitfleetError('CONFIG_INVALID', `hub config: ${file} is not valid YAML: ${messageOf(cause)}`, { cause });
+    }
+  }
+  for (const [key, name] of Object.entries(hubEnv)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    setPath(raw, key, key.startsWith('retention.') && /^\d+$/.test(value) ? Number(value) : value);
+  }
+  const parsed = FileConfig.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = issue.code === 'unrecognized_keys' ? [...issue.path, ...issue.keys].join('.') : issue.path.join('.');
+    throw invalid(key || '(top level)', issue.code === 'unrecognized_keys' ? 'not a hub configuration key' : issue.message);
+  }
+  const c = parsed.data;
+  const secret = (key: 'enrollmentToken' | 'adminToken' | 'viewerToken' | 'webhookSecret', required: boolean): string | undefined => {
+    const fileKey = `${key}File` as const;
+    if (c[key] !== undefined && c[fileKey] !== undefined) throw invalid(key, `set either ${key} or ${fileKey}, not both`);
+    let value = c[key];
+    const path = c[fileKey];
+    if (path !== undefined) {
+      try {
+        value = readFileSync(path, 'utf8').trim();
+      } catch (cause) {
+        throw invalid(fileKey, `cannot read ${path}: ${messageOf(cause)}`);
+      }
+      if (value.length < 16) throw invalid(fileKey, `the secret in ${path} must be at least 16 characters`);
+    }
+    if (required && value === undefined) throw invalid(key, `required (or ${fileKey})`);
+    return value;
+  };
+  const listen = c.listen ?? hubConfigDefaults.listen;
+  const colon = listen.lastIndexOf(':');
+  const port = Number(listen.slice(colon + 1));
+  if (port > 65535) throw invalid('listen', 'the port must be at most 65535');
+  if (c.database !== undefined) {
+    throw invalid('database', 'only the embedded SQLite store is available in this version; remove the key to use dataDir');
+  }
+  if (c.tls) {
+    for (const k of ['cert', 'key'] as const) {
+      try {
+        readFileSync(c.tls[k]);
+      } catch (cause) {
+        throw invalid(`tls.${k}`, `cannot read ${c.tls[k]}: ${messageOf(cause)}`);
+      }
+    }
+  }
+  const heartbeatMs = durationMs(c.heartbeat ?? hubConfigDefaults.heartbeat);
+  if (heartbeatMs < 1000 || heartbeatMs > 3_600_000) throw invalid('heartbeat', 'between 1s and 1h');
+  const pollIntervalMs = durationMs(c.pollInterval ?? hubConfigDefaults.pollInterval);
+  if (pollIntervalMs < 1000) throw invalid('pollInterval', 'at least 1s');
+  const enrollmentToken = secret('enrollmentToken', true)!;
+  const adminToken = secret('adminToken', true)!;
+  const viewerToken = secret('viewerToken', false);
+  if (viewerToken !== undefined && viewerToken === adminToken) throw invalid('viewerToken', 'must differ from adminToken');
+  return {
+    listen: { host: listen.slice(0, colon).replace(/^\[|\]$/g, ''), port },
+    dataDir: c.dataDir ?? hubConfigDefaults.dataDir,
+    repo:
+      c.repo === undefined
+        ? undefined
+        : {
+            url: c.repo,
+            ref: c.ref ?? hubConfigDefaults.ref,
+            path: c.path ?? hubConfigDefaults.path,
+            git: Object.fromEntries(Object.entries(c.git ?? {}).filter(([, v]) => v !== undefined)) as Record<string, string>,
+            verify: Object.fromEntries(Object.entries(c.verify ?? {}).filter(([, v]) => v !== undefined)) as Record<string, string>,
+          },
+    enrollmentToken,
+    adminToken,
+    viewerToken,
+    webhookSecret: secret('webhookSecret', false),
+    tls: c.tls,
+    heartbeatMs,
+    pollIntervalMs,
+    retention: {
+      eventsPerHost: c.retention?.eventsPerHost ?? hubConfigDefaults.eventsPerHost,
+      attemptsPerHost: c.retention?.attemptsPerHost ?? hubConfigDefaults.attemptsPerHost,
+    },
+    logLevel: c.logLevel ?? hubConfigDefaults.logLevel,
+  };
+}

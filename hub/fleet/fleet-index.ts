@@ -1,0 +1,275 @@
+// The hub's in-memory index of every host it knows (enrolled, connected or
+// declared in the repo): small per-host summaries, so the fleet summary, the
+// tag tree and a filtered hosts page are computed without touching the store.
+// Full statuses, facts and history stay in the store.
+import type { HostStatus } from '../../shared/status.ts';
+import type { HostRecord } from '../store/fleet-store.ts';
+import type { DeclaredHost, FleetHead } from '../git/fleet-repo-view.ts';
+import { buildTagTree, connectivityStates, hostSync, hostSyncSeverity, hostSyncStates, inTag, withAncestors } from './rollup.ts';
+import type { Connectivity, HostSync, TagNode } from './rollup.ts';
+
+export interface HostSummary {
+  id: string;
+  place: string;
+  /** Path tags (with ancestors) then cross-cutting tags: from the repo when declared there, else as reported. */
+  tags: string[];
+  connectivity: Connectivity;
+  sync: HostSync;
+  ready: boolean | null;
+  reconciling: boolean;
+  stalled: boolean;
+  lastAppliedRevision: string | null;
+  lastAttemptedRevision: string | null;
+  /** Applied revision is not the repo head (null when either is unknown). */
+  behind: boolean | null;
+  /** Has a host directory in the repo, or a `place` that exists there. */
+  declared: boolean;
+  enrolled: boolean;
+  agentVersion: string | null;
+  lastSeenAt: string | null;
+  statusUpdatedAt: string | null;
+  resources: { total: number; notInSync: number };
+}
+
+interface Reported {
+  place: string;
+  tags: string[];
+  agentVersion: string | null;
+  lastSeenAt: string | null;
+  enrolled: boolean;
+  status: Pick<HostStatus, 'conditions' | 'lastAppliedRevision' | 'lastAttemptedRevision' | 'updatedAt'> | null;
+  sync: HostSync;
+  resources: { total: number; notInSync: number };
+}
+
+/** `state` filter values: a sync state, a connectivity, or one of these. */
+export const extraStates = ['Behind', 'Undeclared'] as const;
+export type StateFilter = HostSync | Connectivity | (typeof extraStates)[number];
+export const stateFilters: readonly string[] = [...hostSyncStates, ...connectivityStates, ...extraStates];
+
+export const sortKeys = ['id', 'sync', 'connectivity', 'place', 'lastSeenAt', 'lastAppliedRevision'] as const;
+export type SortKey = (typeof sortKeys)[number];
+
+export interface HostQuery {
+  tag?: string | undefined;
+  state?: StateFilter[] | undefined;
+  q?: string | undefined;
+  sort?: SortKey | undefined;
+  order?: 'asc' | 'desc' | undefined;
+  offset?: number | undefined;
+  limit?: number | undefined;
+}
+
+export interface FleetSummary {
+  total: number;
+  head: { revision: string; committedAt?: string | undefined; subject?: string | undefined; issues: string[] } | null;
+  sync: Record<HostSync, number>;
+  connectivity: Record<Connectivity, number>;
+  behind: number;
+  undeclared: number;
+  tags: Array<{ tag: string; total: number; worst: HostSync | null }>;
+}
+
+function summarizeStatus(status: HostStatus) {
+  return {
+    status: {
+      conditions: status.conditions,
+      lastAppliedRevision: status.lastAppliedRevision,
+      lastAttemptedRevision: status.lastAttemptedRevision,
+      updatedAt: status.updatedAt,
+    },
+    sync: hostSync(status),
+    resources: { total: status.resources.length, notInSync: status.resources.filter((r) => r.sync !== 'InSync' && r.sync !== 'Ignored').length },
+  };
+}
+
+export class FleetIndex {
+  readonly #reported = new Map<string, Reported>();
+  readonly #online = new Set<string>();
+  #head: FleetHead | null = null;
+  #declared = new Map<string, DeclaredHost>();
+  #treeDirs = new Set<string>();
+  readonly #onChange: (id: string) => void;
+
+  constructor(onChange: (id: string) => void = () => {}) {
+    this.#onChange = onChange;
+  }
+
+  load(records: HostRecord[]): void {
+    for (const r of records) {
+      this.#reported.set(r.id, {
+        place: r.place,
+        tags: r.tags,
+        agentVersion: r.agentVersion,
+        lastSeenAt: r.lastSeenAt,
+        enrolled: r.credentialHash !== null,
+        ...(r.status ? summarizeStatus(r.status) : { status: null, sync: 'Unknown' as const, resources: { total: 0, notInSync: 0 } }),
+      });
+    }
+  }
+
+  private entry(id: string): Reported {
+    let e = this.#reported.get(id);
+    if (!e) {
+      e = { place: '', tags: [], agentVersion: null, lastSeenAt: null, enrolled: false, status: null, sync: 'Unknown', resources: { total: 0, notInSync: 0 } };
+      this.#reported.set(id, e);
+    }
+    return e;
+  }
+
+  enrolled(id: string): void {
+    this.entry(id).enrolled = true;
+    this.#onChange(id);
+  }
+
+  credentialReset(id: string): void {
+    this.entry(id).enrolled = false;
+    this.#onChange(id);
+  }
+
+  hello(id: string, h: { place: string; tags: string[]; agentVersion: string; seenAt: string }): void {
+    Object.assign(this.entry(id), { place: h.place, tags: h.tags, agentVersion: h.agentVersion, lastSeenAt: h.seenAt });
+    this.#onChange(id);
+  }
+
+  seen(id: string, at: string): void {
+    this.entry(id).lastSeenAt = at;
+  }
+
+  status(id: string, status: HostStatus): void {
+    Object.assign(this.entry(id), summarizeStatus(status));
+    this.#onChange(id);
+  }
+
+  connected(id: string, online: boolean): void {
+    if (online) this.#online.add(id);
+    else this.#online.delete(id);
+    this.#onChange(id);
+  }
+
+  get head(): FleetHead | null {
+    return this.#head;
+  }
+
+  setHead(head: FleetHead): void {
+    this.#head = head;
+    this.#declared = new Map(head.hosts.map((h) => [h.id, h]));
+    this.#treeDirs = new Set(head.tags.flatMap(withAncestors));
+    for (const h of head.hosts) this.#treeDirs.add(h.dir);
+  }
+
+  /** Every id: reporting or enrolled hosts and hosts declared in the repo. */
+  ids(): string[] {
+    const ids = new Set(this.#reported.keys());
+    for (const id of this.#declared.keys()) ids.add(id);
+    return [...ids];
+  }
+
+  get(id: string): HostSummary | null {
+    const r = this.#reported.get(id);
+    const d = this.#declared.get(id);
+    if (!r && !d) return null;
+    const place = r?.place || d?.dir || '';
+    const tags = d ? [...new Set([...d.pathTags.flatMap(withAncestors), ...d.crossTags])] : [...new Set(r!.tags.flatMap((t) => (t.includes('/') ? withAncestors(t) : [t])))];
+    const applied = r?.status?.lastAppliedRevision ?? null;
+    const conditions = r?.status?.conditions ?? [];
+    const cond = (type: string) => conditions.find((c) => c.type === type)?.status;
+    return {
+      id,
+      place,
+      tags,
+      connectivity: this.#online.has(id) ? 'Online' : r?.lastSeenAt ? 'Offline' : 'NeverSeen',
+      sync: r?.sync ?? 'Unknown',
+      ready: cond('Ready') ?? null,
+      reconciling: cond('Reconciling') ?? false,
+      stalled: cond('Stalled') ?? false,
+      lastAppliedRevision: applied,
+      lastAttemptedRevision: r?.status?.lastAttemptedRevision ?? null,
+      behind: this.#head && applied ? applied !== this.#head.revision : null,
+      declared: d !== undefined || (this.#head === null ? true : r!.place !== '' && this.#treeDirs.has(r!.place)),
+      enrolled: r?.enrolled ?? false,
+      agentVersion: r?.agentVersion ?? null,
+      lastSeenAt: r?.lastSeenAt ?? null,
+      statusUpdatedAt: r?.status?.updatedAt ?? null,
+      resources: r?.resources ?? { total: 0, notInSync: 0 },
+    };
+  }
+
+  all(): HostSummary[] {
+    return this.ids().map((id) => this.get(id)!);
+  }
+
+  summary(): FleetSummary {
+    const hosts = this.all();
+    const sync = Object.fromEntries(hostSyncStates.map((s) => [s, 0])) as Record<HostSync, number>;
+    const connectivity = Object.fromEntries(connectivityStates.map((s) => [s, 0])) as Record<Connectivity, number>;
+    let behind = 0;
+    let undeclared = 0;
+    for (const h of hosts) {
+      sync[h.sync]++;
+      connectivity[h.connectivity]++;
+      if (h.behind) behind++;
+      if (!h.declared) undeclared++;
+    }
+    const flat: FleetSummary['tags'] = [];
+    const walk = (nodes: TagNode[]) => {
+      for (const n of nodes) {
+        flat.push({ tag: n.tag, total: n.total, worst: n.worst });
+        walk(n.children);
+      }
+    };
+    walk(this.tagTree(hosts));
+    const head = this.#head;
+    return {
+      total: hosts.length,
+      head: head ? { revision: head.revision, committedAt: head.committedAt, subject: head.subject, issues: head.issues } : null,
+      sync,
+      connectivity,
+      behind,
+      undeclared,
+      tags: flat,
+    };
+  }
+
+  tagTree(hosts: HostSummary[] = this.all()): TagNode[] {
+    return buildTagTree(hosts, this.#head?.tags ?? []);
+  }
+
+  /** Ids of the hosts in a tag's subtree (every host for the empty tag). */
+  idsInTag(tag: string): string[] {
+    return this.all()
+      .filter((h) => tag === '' || inTag(h.tags, tag))
+      .map((h) => h.id);
+  }
+
+  query(query: HostQuery): { total: number; offset: number; limit: number; hosts: HostSummary[] } {
+    const needle = query.q?.toLowerCase();
+    const states = query.state && query.state.length > 0 ? new Set<string>(query.state) : null;
+    const matches = this.all().filter((h) => {
+      if (query.tag && !inTag(h.tags, query.tag)) return false;
+      if (states) {
+        const hostStates = [h.sync, h.connectivity, ...(h.behind ? ['Behind'] : []), ...(h.declared ? [] : ['Undeclared'])];
+        if (!hostStates.some((s) => states.has(s))) return false;
+      }
+      if (needle) {
+        const hay = [h.id, h.place, h.agentVersion ?? '', h.lastAppliedRevision ?? '', ...h.tags].join('\n').toLowerCase();
+        if (!hay.includes(needle)) return false;
+      }
+      return true;
+    });
+    const key = query.sort ?? 'id';
+    const dir = query.order === 'desc' ? -1 : 1;
+    const connectivityRank: Record<Connectivity, number> = { Offline: 2, NeverSeen: 1, Online: 0 };
+    const value = (h: HostSummary): string | number =>
+      key === 'sync' ? -hostSyncSeverity[h.sync] : key === 'connectivity' ? -connectivityRank[h.connectivity] : (h[key] ?? '');
+    matches.sort((a, b) => {
+      const va = value(a);
+      const vb = value(b);
+      const c = va < vb ? -1 : va > vb ? 1 : a.id.localeCompare(b.id);
+      return c * dir;
+    });
+    const offset = Math.max(0, query.offset ?? 0);
+    const limit = Math.min(500, Math.max(1, query.limit ?? 50));
+    return { total: matches.length, offset, limit, hosts: matches.slice(offset, offset + limit) };
+  }
+}

@@ -1,0 +1,77 @@
+// Keeps the hub's idea of the repo head current: on a schedule and whenever a
+// webhook asks. Refreshes never overlap (a caller during a refresh shares its
+// result), and a failed refresh keeps the last known head.
+import type { Logger } from 'pino';
+import { messageOf } from '../../shared/errors.ts';
+import type { FleetHead, FleetRepoView } from './fleet-repo-view.ts';
+
+export class HeadTracker {
+  readonly #view: FleetRepoView;
+  readonly #log: Logger;
+  readonly #onHead: (head: FleetHead) => void;
+  #head: FleetHead | null = null;
+  #running: Promise<FleetHead> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #stopped = false;
+  lastError: string | null = null;
+
+  constructor(view: FleetRepoView, logger: Logger, onHead: (head: FleetHead) => void) {
+    this.#view = view;
+    this.#log = logger.child({ component: 'head-tracker' });
+    this.#onHead = onHead;
+  }
+
+  get head(): FleetHead | null {
+    return this.#head;
+  }
+
+  refresh(): Promise<FleetHead> {
+    if (this.#running) return this.#running;
+    this.#running = (async () => {
+      try {
+        const head = await this.#view.refresh();
+        const changed = head.revision !== this.#head?.revision;
+        this.#head = head;
+        this.lastError = null;
+        if (changed) {
+          this.#log.info({ revision: head.revision, hosts: head.hosts.length, issues: head.issues.length }, 'fleet repo head');
+          this.#onHead(head);
+        }
+        return head;
+      } catch (error) {
+        this.lastError = messageOf(error);
+        this.#log.warn({ err: error }, 'could not read the fleet repo head; keeping the last known one');
+        throw error;
+      } finally {
+        this.#running = null;
+      }
+    })();
+    return this.#running;
+  }
+
+  changedPaths(from: string, to: string): Promise<string[] | null> {
+    return this.#view.changedPaths(from, to);
+  }
+
+  start(intervalMs: number): void {
+    const tick = () => {
+      this.refresh().then(
+        () => undefined,
+        () => undefined,
+      ).finally(() => {
+        if (this.#stopped) return;
+        this.#timer = setTimeout(tick, intervalMs * (0.9 + Math.random() * 0.2));
+        this.#timer.unref();
+      });
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#running?.catch(() => undefined);
+    await this.#view.close?.();
+  }
+}

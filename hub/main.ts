@@ -1,0 +1,178 @@
+// The hub's composition root: builds the store, the fleet index, the agent
+// gateway, the Git head tracker and the HTTP API, wires them, and listens.
+// Everything with effects is passed in or built here; nothing is global.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import Fastify from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { GitfleetError, messageOf } from '../shared/errors.ts';
+import type { HubConfig } from './config.ts';
+import { ApiAuth } from './auth/api-auth.ts';
+import { SqliteFleetStore } from './store/sqlite-store.ts';
+import type { FleetStore } from './store/fleet-store.ts';
+import { FleetIndex } from './fleet/fleet-index.ts';
+import type { HostSummary } from './fleet/fleet-index.ts';
+import { ChangeFeed } from './fleet/change-feed.ts';
+import { Reconciler } from './fleet/reconcile.ts';
+import { AgentGateway } from './gateway/agent-gateway.ts';
+import { HeadTracker } from './git/head-tracker.ts';
+import type { FleetRepoView } from './git/fleet-repo-view.ts';
+import { PushHandler } from './webhook/push-handler.ts';
+import { HubMetrics } from './metrics.ts';
+import type { ApiContext } from './api/context.ts';
+import { sendError } from './api/context.ts';
+import { registerReadRoutes } from './api/read-routes.ts';
+import { registerActionRoutes } from './api/action-routes.ts';
+import { registerWebhookRoute, WEBHOOK_PATH } from './api/webhook-route.ts';
+import { registerEventStreamRoute } from './api/event-stream-route.ts';
+import { registerOpsRoutes } from './api/ops-routes.ts';
+import { registerStaticRoute } from './api/static-route.ts';
+
+/** Where the web view's build lands (issue 7); served at `/` when present. */
+export const defaultWebRoot = join(import.meta.dirname, 'web', 'dist');
+
+export interface StartHubOptions {
+  config: HubConfig;
+  logger: Logger;
+  /** The fleet repo as the hub reads it; null for a hub without Git awareness. */
+  repoView: FleetRepoView | null;
+  store?: FleetStore;
+  webRoot?: string | null;
+}
+
+export interface RunningHub {
+  /** http(s)://host:port of the API; the agents' URL is this with ws(s) and /agent. */
+  url: string;
+  agentUrl: string;
+  app: FastifyInstance;
+  index: FleetIndex;
+  gateway: AgentGateway;
+  tracker: HeadTracker | null;
+  close(): Promise<void>;
+}
+
+const mutating = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export async function startHub(o: StartHubOptions): Promise<RunningHub> {
+  const { config } = o;
+  const logger = o.logger;
+  let store = o.store;
+  if (!store) {
+    try {
+      mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    } catch (cause) {
+      throw new GitfleetError('CONFIG_INVALID', `hub config: dataDir: cannot create ${config.dataDir}: ${messageOf(cause)}`, { cause });
+    }
+    store = new SqliteFleetStore(join(config.dataDir, 'hub.sqlite'), config.retention);
+  }
+  const metrics = new HubMetrics();
+  const feed: ChangeFeed<HostSummary> = new ChangeFeed((id) => index.get(id));
+  const index = new FleetIndex((id) => feed.hostChanged(id));
+  index.load(await store.listHosts());
+  const gateway = new AgentGateway({ store, index, metrics, logger, enrollmentToken: config.enrollmentToken, heartbeatMs: config.heartbeatMs });
+  const reconciler = new Reconciler(gateway, store, metrics, logger.child({ component: 'reconcile' }));
+  const tracker = o.repoView
+    ? new HeadTracker(o.repoView, logger, (head) => {
+        index.setHead(head);
+        pushes.baseline(head.revision);
+        feed.headChanged(head.revision);
+      })
+    : null;
+  const pushes = new PushHandler(index, tracker, reconciler, logger.child({ component: 'webhook' }));
+  const webRoot = o.webRoot === undefined ? (existsSync(defaultWebRoot) ? defaultWebRoot : null) : o.webRoot;
+  const auth = new ApiAuth({ adminToken: config.adminToken, viewerToken: config.viewerToken });
+  const ctx: ApiContext = {
+    store,
+    index,
+    feed,
+    reconciler,
+    tracker,
+    metrics,
+    auth,
+    logger: logger.child({ component: 'api' }),
+    webhookSecret: config.webhookSecret,
+    ref: config.repo?.ref,
+    webRoot,
+    startedAt: new Date(),
+  };
+
+  const app = Fastify({
+    loggerInstance: logger.child({ component: 'http' }),
+    disableRequestLogging: true,
+    forceCloseConnections: true,
+    bodyLimit: 64 * 1024,
+    ...(config.tls ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {}),
+  }) as unknown as FastifyInstance;
+
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?')[0]!;
+    if (path === WEBHOOK_PATH || path === '/healthz') return;
+    if (!path.startsWith('/api/') && path !== '/metrics') return;
+    const role = auth.roleOf(req.headers.authorization);
+    if (role === null) {
+      await sendError(reply, 401, 'AUTH_FAILED', 'send "Authorization: Bearer <admin or viewer token>"');
+      return reply;
+    }
+    if (role === 'viewer' && mutating.has(req.method)) {
+      await sendError(reply, 403, 'FORBIDDEN', 'the viewer token is read-only');
+      return reply;
+    }
+  });
+  app.setErrorHandler((error: Error & { statusCode?: number }, req, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) req.log.error({ err: error }, 'request failed');
+    return sendError(reply, status, status === 500 ? 'INTERNAL' : 'INVALID_VALUE', status === 500 ? 'internal error' : error.message);
+  });
+  app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
+
+  registerReadRoutes(app, ctx);
+  registerActionRoutes(app, ctx);
+  registerWebhookRoute(app, ctx, pushes);
+  registerEventStreamRoute(app, ctx);
+  registerOpsRoutes(app, ctx);
+  if (webRoot) registerStaticRoute(app, webRoot);
+
+  app.server.on('upgrade', (req, socket, head: Buffer) => {
+    if (!gateway.handleUpgrade(req, socket, head)) socket.destroy();
+  });
+
+  if (tracker) {
+    // The first head read happens before listening only if it is quick; a slow Git server must not delay the hub.
+    tracker.start(config.pollIntervalMs);
+  }
+  try {
+    await app.listen({ host: config.listen.host, port: config.listen.port });
+  } catch (cause) {
+    await store.close();
+    throw new GitfleetError('CONFIG_INVALID', `hub config: listen: cannot listen on ${config.listen.host}:${config.listen.port}: ${messageOf(cause)}`, { cause });
+  }
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const scheme = config.tls ? 'https' : 'http';
+  const url = `${scheme}://${host}:${address.port}`;
+  logger.info({ url, dataDir: config.dataDir, repo: config.repo?.url ?? null, hosts: index.ids().length }, 'hub listening');
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    agentUrl: `${config.tls ? 'wss' : 'ws'}://${host}:${address.port}/agent`,
+    app,
+    index,
+    gateway,
+    tracker,
+    close() {
+      closing ??= (async () => {
+        await tracker?.stop();
+        await gateway.close();
+        feed.close();
+        await app.close();
+        // Let the sockets' close handlers queue their last writes, then flush them.
+        await new Promise((r) => setImmediate(r));
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,71 @@
+// The hub's persistence, behind one interface so a PostgreSQL store can
+// follow the embedded SQLite one (PRODUCT.md §6). Methods are async because a
+// networked database will be; writes resolve once durable, which is when the
+// gateway acks the agent's seq.
+import type { Attempt, HostStatus } from '../../shared/status.ts';
+import type { EventLevel, HostFacts } from '../../shared/protocol.ts';
+
+export interface HostRecord {
+  id: string;
+  /** SHA-256 of the host's credential; null until the host enrolls. */
+  credentialHash: string | null;
+  enrolledAt: string | null;
+  place: string;
+  tags: string[];
+  agentVersion: string | null;
+  facts: HostFacts | null;
+  lastSeenAt: string | null;
+  /** Highest status/event seq stored for this host. */
+  lastSeq: number;
+  droppedEvents: number;
+  status: HostStatus | null;
+}
+
+export interface StoredEvent {
+  time: string;
+  level: EventLevel;
+  reason: string;
+  message: string;
+  resource?: string | undefined;
+  /** Set for events the agent sent; absent for the hub's own (connected, enrolled…). */
+  seq?: number | undefined;
+}
+
+export interface HelloRecord {
+  place: string;
+  tags: string[];
+  agentVersion: string;
+  facts: HostFacts;
+  droppedEvents: number;
+  seenAt: string;
+}
+
+export interface RetentionPolicy {
+  /** Newest events kept per host. */
+  eventsPerHost: number;
+  /** Newest attempts kept per host. */
+  attemptsPerHost: number;
+}
+
+export const defaultRetention: RetentionPolicy = { eventsPerHost: 500, attemptsPerHost: 100 };
+
+export interface FleetStore {
+  /** Every host the hub has ever enrolled, with its latest status. */
+  listHosts(): Promise<HostRecord[]>;
+  getHost(id: string): Promise<HostRecord | null>;
+  /** Creates the host (or claims an unenrolled record) with its credential hash. */
+  enroll(id: string, credentialHash: string, at: string): Promise<void>;
+  /** Forgets the credential so the host can enroll again (an operator's decision). */
+  resetCredential(id: string): Promise<void>;
+  recordHello(id: string, hello: HelloRecord): Promise<void>;
+  touch(id: string, seenAt: string): Promise<void>;
+  /** Stores a snapshot (and its new attempts) when seq is above the stored one; false when ignored as stale. */
+  saveStatus(id: string, seq: number, status: HostStatus): Promise<boolean>;
+  /** Stores an agent event (seq above the stored one) or a hub event (no seq). */
+  appendEvent(id: string, event: StoredEvent): Promise<boolean>;
+  /** Newest first. */
+  events(id: string, limit: number): Promise<StoredEvent[]>;
+  /** Newest first. */
+  attempts(id: string, limit: number): Promise<Attempt[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,39 @@
+// Schema migrations for the SQLite store, applied in order at open; the
+// database's user_version records how many have run. Append only: never edit
+// a migration that has shipped.
+export const sqliteMigrations: string[] = [
+  `CREATE TABLE hosts (
+     id TEXT PRIMARY KEY,
+     credential_hash TEXT,
+     enrolled_at TEXT,
+     place TEXT NOT NULL DEFAULT '',
+     tags TEXT NOT NULL DEFAULT '[]',
+     agent_version TEXT,
+     facts TEXT,
+     last_seen_at TEXT,
+     last_seq INTEGER NOT NULL DEFAULT 0,
+     dropped_events INTEGER NOT NULL DEFAULT 0,
+     status TEXT,
+     status_at TEXT
+   );
+   CREATE TABLE events (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     host TEXT NOT NULL,
+     seq INTEGER,
+     time TEXT NOT NULL,
+     level TEXT NOT NULL,
+     resource TEXT,
+     reason TEXT NOT NULL,
+     message TEXT NOT NULL
+   );
+   CREATE INDEX events_by_host ON events (host, id);
+   CREATE TABLE attempts (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     host TEXT NOT NULL,
+     started_at TEXT NOT NULL,
+     trigger TEXT NOT NULL,
+     body TEXT NOT NULL,
+     UNIQUE (host, started_at, trigger)
+   );
+   CREATE INDEX attempts_by_host ON attempts (host, id);`,
+];

@@ -1,0 +1,282 @@
+// The agent–hub wire protocol: the one definition both sides import. Every
+// frame, in either direction, is parsed by parseAgentMessage/parseHubMessage
+// and nowhere else. A schema and its inferred type share one name.
+//
+// Delivery: the agent numbers each status and event with one increasing `seq`
+// (persisted with its queue). The hub stores the highest seq it has applied per
+// host, ignores anything at or below it (so a resend after a reconnect is
+// harmless) and tells the agent what it has stored, in `welcome.lastSeq` and in
+// `ack` frames; the agent drops from its on-disk queue only what was acked.
+import { z } from 'zod';
+import { GitfleetError } from './errors.ts';
+import { HostStatus } from './status.ts';
+
+/** Bumped on any change an older peer could not understand. */
+export const PROTOCOL_VERSION = 1;
+/** The oldest agent protocol this hub still serves. */
+export const MIN_PROTOCOL_VERSION = 1;
+/** Largest frame either side accepts, in bytes; larger frames close the socket. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+/** The WebSocket path agents dial. */
+export const AGENT_PATH = '/agent';
+
+/** Why two peers cannot talk; both sides log the same name. */
+export const IncompatibilityReason = z.enum(['agent-too-old', 'hub-too-old']);
+export type IncompatibilityReason = z.infer<typeof IncompatibilityReason>;
+
+export const HostId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/, 'a host id: letters, digits, ".", "_", "-", at most 253 characters');
+export type HostId = z.infer<typeof HostId>;
+
+const text = (max: number) => z.string().max(max);
+const nullableText = (max: number) => z.string().max(max).nullable();
+const count = z.number().int().nonnegative();
+
+export const HostFacts = z.object({
+  hostname: nullableText(253),
+  os: z.object({ platform: nullableText(64), distro: nullableText(128), release: nullableText(128), codename: nullableText(128) }),
+  kernel: nullableText(128),
+  arch: nullableText(32),
+  cpu: z.object({ model: nullableText(256), cores: count.nullable() }),
+  memory: z.object({ totalBytes: count.nullable() }),
+  disks: z.array(z.object({ mount: text(1024), fs: text(256), sizeBytes: count, usedBytes: count })).max(64),
+  addresses: z.array(z.object({ iface: text(64), address: text(64), family: z.enum(['IPv4', 'IPv6']) })).max(64),
+  uptimeSeconds: z.number().nonnegative().nullable(),
+  docker: z.object({ version: text(64) }).nullable(),
+  systemd: z.object({ version: text(64) }).nullable(),
+  collectedAt: text(40),
+});
+export type HostFacts = z.infer<typeof HostFacts>;
+
+// ---------------------------------------------------------------- agent → hub
+
+export const Hello = z.object({
+  type: z.literal('hello'),
+  protocol: z.number().int().positive(),
+  host: HostId,
+  agentVersion: text(64),
+  place: text(1024),
+  tags: z.array(text(1024)).max(256),
+  facts: HostFacts,
+  /** First contact: the fleet-wide enrollment token. */
+  enrollmentToken: z.string().min(1).max(512).optional(),
+  /** Every later contact: the credential the hub issued to this host. */
+  credential: z.string().min(1).max(512).optional(),
+  /** Events this agent has dropped from its full queue, ever (a total, so a resend is harmless). */
+  droppedEvents: count,
+});
+export type Hello = z.infer<typeof Hello>;
+
+export const StatusReport = z.object({
+  type: z.literal('status'),
+  seq: count,
+  status: HostStatus,
+});
+export type StatusReport = z.infer<typeof StatusReport>;
+
+export const EventLevel = z.enum(['info', 'warning', 'error']);
+export type EventLevel = z.infer<typeof EventLevel>;
+
+export const EventReport = z.object({
+  type: z.literal('event'),
+  seq: count,
+  time: text(40),
+  level: EventLevel,
+  resource: text(1024).optional(),
+  reason: text(100),
+  message: text(4096),
+});
+export type EventReport = z.infer<typeof EventReport>;
+
+export const Heartbeat = z.object({
+  type: z.literal('heartbeat'),
+});
+export type Heartbeat = z.infer<typeof Heartbeat>;
+
+export const AgentMessage = z.discriminatedUnion('type', [Hello, StatusReport, EventReport, Heartbeat]);
+export type AgentMessage = z.infer<typeof AgentMessage>;
+
+// ---------------------------------------------------------------- hub → agent
+
+export const Welcome = z.object({
+  type: z.literal('welcome'),
+  protocol: z.number().int().positive(),
+  /** Only on first enrollment: the host's own credential, to persist and use from now on. */
+  hostCredential: z.string().min(1).max(512).optional(),
+  serverTime: text(40),
+  heartbeatMs: z.number().int().min(100).max(3_600_000),
+  /** The highest seq the hub has stored for this host (0 when none). */
+  lastSeq: count,
+});
+export type Welcome = z.infer<typeof Welcome>;
+
+export const ReconcileNow = z.object({
+  type: z.literal('reconcile-now'),
+  reason: text(1024),
+});
+export type ReconcileNow = z.infer<typeof ReconcileNow>;
+
+export const Ack = z.object({
+  type: z.literal('ack'),
+  seq: count,
+});
+export type Ack = z.infer<typeof Ack>;
+
+/** Codes a hub may send before it closes the socket. */
+export const HubErrorCode = z.enum(['PROTOCOL_INVALID', 'PROTOCOL_VERSION', 'AUTH_FAILED', 'HOST_CLAIMED', 'SESSION_REPLACED', 'INTERNAL']);
+export type HubErrorCode = z.infer<typeof HubErrorCode>;
+
+/** WebSocket close codes that go with each error (4000–4999 is the application range). */
+export const closeCodes: Record<HubErrorCode, number> = {
+  INTERNAL: 4000,
+  AUTH_FAILED: 4001,
+  HOST_CLAIMED: 4002,
+  PROTOCOL_VERSION: 4003,
+  PROTOCOL_INVALID: 4004,
+  SESSION_REPLACED: 4005,
+};
+
+export const HubError = z.object({
+  type: z.literal('error'),
+  code: HubErrorCode,
+  message: text(4096),
+  reason: IncompatibilityReason.optional(),
+  hubProtocol: z.number().int().positive().optional(),
+});
+export type HubError = z.infer<typeof HubError>;
+
+export const HubMessage = z.discriminatedUnion('type', [Welcome, ReconcileNow, Ack, HubError]);
+export type HubMessage = z.infer<typeof HubMessage>;
+
+// ---------------------------------------------------------------- compatibility
+
+/** The hub's view of an agent's protocol version; null when compatible. */
+export function agentIncompatibility(agentProtocol: number): IncompatibilityReason | null {
+  if (agentProtocol < MIN_PROTOCOL_VERSION) return 'agent-too-old';
+  if (agentProtocol > PROTOCOL_VERSION) return 'hub-too-old';
+  return null;
+}
+
+/** The agent's view of the hub's protocol version; null when compatible. */
+export function hubIncompatibility(hubProtocol: number): IncompatibilityReason | null {
+  if (hubProtocol < PROTOCOL_VERSION) return 'hub-too-old';
+  if (hubProtocol > PROTOCOL_VERSION) return 'agent-too-old';
+  return null;
+}
+
+export function describeIncompatibility(reason: IncompatibilityReason, agent: number, hub: number): string {
+  const which = reason === 'agent-too-old' ? 'upgrade the agent' : 'upgrade the hub';
+  return `incompatible protocol (${reason}): agent speaks ${agent}, hub speaks ${hub} — ${which}`;
+}
+
+// ---------------------------------------------------------------- parsing
+
+type Frame = string | Uint8Array | ArrayBuffer | Uint8Array[];
+
+function frameBytes(frame: Frame): number {
+  if (typeof frame === 'string') return new TextEncoder().encode(frame).length;
+  if (Array.isArray(frame)) return frame.reduce((n, part) => n + part.byteLength, 0);
+  return frame.byteLength;
+}
+
+function frameText(frame: Frame): string {
+  if (typeof frame === 'string') return frame;
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  if (Array.isArray(frame)) {
+    const all = new Uint8Array(frameBytes(frame));
+    let at = 0;
+    for (const part of frame) {
+      all.set(part, at);
+      at += part.byteLength;
+    }
+    return decoder.decode(all);
+  }
+  return decoder.decode(frame instanceof ArrayBuffer ? new Uint8Array(frame) : frame);
+}
+
+function decode(frame: Frame): unknown {
+  const size = frameBytes(frame);
+  if (size > MAX_FRAME_BYTES) {
+    throw new GitfleetError('PROTOCOL_INVALID', `frame of ${size} bytes is over the ${MAX_FRAME_BYTES}-byte limit`);
+  }
+  let body: string;
+  try {
+    body = frameText(frame);
+  } catch (cause) {
+    throw new GitfleetError('PROTOCOL_INVALID', 'frame is not UTF-8 text', { cause });
+  }
+  try {
+    return JSON.parse(body) as unknown;
+  } catch (cause) {
+    throw new GitfleetError('PROTOCOL_INVALID', 'frame is not JSON', { cause });
+  }
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(message)'}: ${issue.message}`)
+    .join('; ');
+}
+
+function typeOf(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const type = (value as { type?: unknown }).type;
+  return typeof type === 'string' ? type.slice(0, 40) : undefined;
+}
+
+/**
+ * Parses one frame from an agent. Throws PROTOCOL_VERSION (with the reason in
+ * the message) for a hello of an incompatible version — checked before the
+ * schema, so a newer agent gets a version error rather than a schema error —
+ * and PROTOCOL_INVALID for anything oversize, not JSON or off-schema.
+ */
+export function parseAgentMessage(frame: Frame): AgentMessage {
+  const value = decode(frame);
+  const type = typeOf(value);
+  if (type === 'hello') {
+    const protocol = (value as { protocol?: unknown }).protocol;
+    if (typeof protocol === 'number' && Number.isInteger(protocol)) {
+      const reason = agentIncompatibility(protocol);
+      if (reason !== null) throw new ProtocolVersionError(reason, protocol, PROTOCOL_VERSION);
+    }
+  }
+  const parsed = AgentMessage.safeParse(value);
+  if (!parsed.success) {
+    throw new GitfleetError('PROTOCOL_INVALID', `invalid ${type ?? 'untyped'} message: ${describeIssues(parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+/** Parses one frame from the hub; a welcome of an incompatible version throws PROTOCOL_VERSION. */
+export function parseHubMessage(frame: Frame): HubMessage {
+  const value = decode(frame);
+  const type = typeOf(value);
+  if (type === 'welcome') {
+    const protocol = (value as { protocol?: unknown }).protocol;
+    if (typeof protocol === 'number' && Number.isInteger(protocol)) {
+      const reason = hubIncompatibility(protocol);
+      if (reason !== null) throw new ProtocolVersionError(reason, PROTOCOL_VERSION, protocol);
+    }
+  }
+  const parsed = HubMessage.safeParse(value);
+  if (!parsed.success) {
+    throw new GitfleetError('PROTOCOL_INVALID', `invalid ${type ?? 'untyped'} message: ${describeIssues(parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+/** PROTOCOL_VERSION with the named reason attached, so both sides can log and send it. */
+export class ProtocolVersionError extends GitfleetError {
+  readonly reason: IncompatibilityReason;
+  constructor(reason: IncompatibilityReason, agentProtocol: number, hubProtocol: number) {
+    super('PROTOCOL_VERSION', describeIncompatibility(reason, agentProtocol, hubProtocol));
+    this.reason = reason;
+  }
+}
+
+/** Serializes a message; the parameter type is what keeps senders on-schema (parsing again would cost the hub at 10,000 agents). */
+export function encodeMessage(message: AgentMessage | HubMessage): string {
+  return JSON.stringify(message);
+}
