@@ -36,7 +36,6 @@ export const errorCodes = {
   GIT_NOT_DESCENDANT: { retryable: false, summary: 'the new head does not descend from the applied revision' },
   GIT_FAILED: { retryable: true, summary: 'a Git command failed' },
   GIT_HOST_KEY: { retryable: false, summary: 'the SSH server’s host key is not the pinned one in knownHostsFile' },
-  GIT_HOST_KEY: { retryable: false, summary: 'the SSH server’s host key is not the pinned one in knownHostsFile' },
   // engine and drivers
   DOCKER_UNAVAILABLE: { retryable: true, summary: 'the Docker daemon is not reachable' },
   DOCKER_FAILED: { retryable: true, summary: 'the Docker engine refused an operation' },
