@@ -88,6 +88,10 @@ export interface LiveUnit {
   /** `success`, `exit-code`, `start-limit-hit`… */
   result: string;
   nRestarts: number;
+  /** `loaded`, `not-found`, `masked`, `bad-setting`… (set by both unit drivers). */
+  loadState?: string;
+  /** The files on disk differ from what systemd loaded: a daemon-reload is due (set by both unit drivers). */
+  needDaemonReload?: boolean;
 }
 
 export interface UnitDriver {

@@ -1,0 +1,124 @@
+// The real UnitDriver: unit files and drop-ins written atomically into the
+// unit directory, everything else through systemctl (argument vectors only).
+// Observation is one `systemctl show` for all units plus reading the files.
+//
+// The seam: `unitDir` is the unit directory as this process sees it and `run`
+// executes a command where systemd is. On a host: '/etc/systemd/system' and
+// runLocalCommand. In tests: a booted host's /proc/PID1/root/etc/systemd/system
+// and host.exec.
+import { join } from 'node:path';
+import { GitfleetError, isGitfleetError } from '../../../shared/errors.ts';
+import type { LiveUnit, UnitDriver } from '../types.ts';
+import { runLocalCommand, type CommandResult, type CommandRunner } from './command-runner.ts';
+import { parseShow, showProperties } from './systemctl-show.ts';
+import { assertDropinName, assertUnitName } from './unit-names.ts';
+import { readDropins, readRegularFile, removeUnitFiles, syncDropins, writeAtomically } from './unit-files.ts';
+
+export interface SystemctlUnitDriverOptions {
+  /** Default /etc/systemd/system. */
+  unitDir?: string;
+  /** Default: runs the command on this machine. */
+  run?: CommandRunner;
+  /** The systemctl binary as `run` finds it. Default 'systemctl'. */
+  systemctl?: string;
+}
+
+/** stderr of a verb aimed at a unit systemd does not know: for stop/disable/reset-failed that is already done. */
+const goneUnit = /not loaded|does not exist|not found/i;
+
+function firstLines(text: string, n = 6): string {
+  return text.trim().split('\n').slice(0, n).join(' / ');
+}
+
+export function createSystemctlUnitDriver(options: SystemctlUnitDriverOptions = {}): UnitDriver {
+  const unitDir = options.unitDir ?? '/etc/systemd/system';
+  const run = options.run ?? ((argv: string[]) => runLocalCommand(argv));
+  const systemctlBin = options.systemctl ?? 'systemctl';
+
+  async function systemctl(args: string[], tolerateGone = false): Promise<CommandResult> {
+    let result: CommandResult;
+    try {
+      result = await run([systemctlBin, ...args]);
+    } catch (error) {
+      throw new GitfleetError('SYSTEMD_FAILED', `cannot run systemctl ${args.join(' ')}: ${(error as Error).message}`, { cause: error });
+    }
+    if (result.code !== 0 && !(tolerateGone && goneUnit.test(result.stderr))) {
+      throw new GitfleetError('SYSTEMD_FAILED', `systemctl ${args.join(' ')} failed (exit ${result.code}): ${firstLines(result.stderr) || '(no message)'}`);
+    }
+    return result;
+  }
+
+  async function fileOp<T>(what: string, name: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (error) {
+      if (isGitfleetError(error)) throw error;
+      throw new GitfleetError('SYSTEMD_FAILED', `cannot ${what} ${name} in ${unitDir}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  const verb = (args: string[], tolerateGone = false) => async (name: string) => {
+    assertUnitName(name);
+    await systemctl([...args, '--', name], tolerateGone);
+  };
+
+  return {
+    async observe(names) {
+      names.forEach(assertUnitName);
+      if (names.length === 0) return [];
+      const shown = parseShow((await systemctl(['show', '-p', showProperties.join(','), '--', ...names])).stdout);
+      if (shown.length !== names.length) {
+        throw new GitfleetError('SYSTEMD_FAILED', `systemctl show returned ${shown.length} units for ${names.length} names`);
+      }
+      return fileOp('read', names.join(', '), () =>
+        Promise.all(
+          names.map(async (name, i): Promise<LiveUnit> => {
+            const p = shown[i]!;
+            return {
+              name,
+              content: await readRegularFile(join(unitDir, name)),
+              dropins: await readDropins(join(unitDir, `${name}.d`)),
+              unitFileState: p.UnitFileState ?? '',
+              activeState: p.ActiveState ?? 'inactive',
+              subState: p.SubState ?? 'dead',
+              result: p.Result ?? 'success',
+              nRestarts: Number(p.NRestarts ?? 0) || 0,
+              loadState: p.LoadState ?? 'not-found',
+              needDaemonReload: p.NeedDaemonReload === 'yes',
+            };
+          }),
+        ),
+      );
+    },
+
+    async write(name, content, dropins) {
+      assertUnitName(name);
+      for (const d of Object.keys(dropins)) assertDropinName(name, d);
+      await fileOp('write', name, async () => {
+        await writeAtomically(unitDir, name, content);
+        await syncDropins(join(unitDir, `${name}.d`), dropins);
+      });
+    },
+
+    async delete(name) {
+      assertUnitName(name);
+      await fileOp('delete', name, () => removeUnitFiles(unitDir, name));
+    },
+
+    async daemonReload() {
+      await systemctl(['daemon-reload']);
+    },
+    enable: verb(['enable']),
+    disable: verb(['disable'], true),
+    async unmask(name) {
+      assertUnitName(name);
+      // A mask lives in /etc or in /run (--runtime); both go.
+      await systemctl(['unmask', '--', name]);
+      await systemctl(['unmask', '--runtime', '--', name]);
+    },
+    start: verb(['start']),
+    stop: verb(['stop'], true),
+    restart: verb(['restart']),
+    resetFailed: verb(['reset-failed'], true),
+  };
+}

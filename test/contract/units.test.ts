@@ -1,0 +1,310 @@
+// One behaviour suite for the UnitDriver interface, run against the in-memory
+// twin always and against the real driver driving a booted systemd host (in CI
+// a host that cannot boot fails the suite). What the twin promises is what
+// real systemd does, or this file fails.
+import { after, describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { isGitfleetError, type ErrorCode } from '../../shared/errors.ts';
+import type { LiveUnit, UnitDriver } from '../../agent/drivers/types.ts';
+import { MemoryUnitDriver } from '../../agent/drivers/memory/units.ts';
+import { createSystemctlUnitDriver } from '../../agent/drivers/systemd/index.ts';
+import { requireComponent } from '../harness/require.ts';
+import { bootHost, systemdHostsAvailable, type SystemdHost } from '../harness/nspawn.ts';
+
+interface UnitsTarget {
+  driver: UnitDriver;
+  /** An operator's changes on the host. */
+  hand: {
+    edit(name: string, content: string): Promise<void>;
+    /** rm the unit file, then `systemctl mask` (a unit file in /etc cannot be masked otherwise). */
+    mask(name: string): Promise<void>;
+    /** Names of the entries in the unit directory. */
+    listUnitDir(): Promise<string[]>;
+  };
+}
+
+const service = (exec: string, extra = '', install = true) =>
+  `[Unit]\nDescription=gitfleet contract ${exec}\n[Service]\nExecStart=${exec}\n${extra}${install ? '[Install]\nWantedBy=multi-user.target\n' : ''}`;
+
+async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, mentions?: string): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(isGitfleetError(error, code), `expected ${code}, got ${String(error)}`);
+    if (mentions) assert.match(error.message, new RegExp(mentions.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    return true;
+  });
+}
+
+async function observeOne(driver: UnitDriver, name: string): Promise<LiveUnit> {
+  const [unit] = await driver.observe([name]);
+  assert.ok(unit);
+  return unit;
+}
+
+/** Polls observe until `done` holds (real units change state asynchronously). */
+async function eventually(driver: UnitDriver, name: string, done: (u: LiveUnit) => boolean, what: string, timeoutMs = 15_000): Promise<LiveUnit> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const unit = await observeOne(driver, name);
+    if (done(unit)) return unit;
+    if (Date.now() > deadline) assert.fail(`${name} never became ${what}; last: ${JSON.stringify(unit)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function unitContract(label: string, target: (t: TestContext) => Promise<UnitsTarget | null>): void {
+  describe(`UnitDriver contract: ${label}`, () => {
+    test('invalid unit and drop-in names are refused before anything is touched', async (t) => {
+      const x = await target(t);
+      if (!x) return;
+      const before = await x.hand.listUnitDir();
+      for (const bad of ['../evil.service', 'a/b.service', 'noext', 'x.exe', '', '-x', 'sp ace.service', 'a@b@c.service']) {
+        await rejectsWith(x.driver.write(bad, service('/bin/true'), {}), 'INVALID_NAME');
+        await rejectsWith(x.driver.start(bad), 'INVALID_NAME');
+        await rejectsWith(x.driver.observe(['ok.service', bad]), 'INVALID_NAME');
+      }
+      await rejectsWith(x.driver.write('ok-dropin.service', service('/bin/true'), { '../x.conf': '' }), 'INVALID_NAME');
+      await rejectsWith(x.driver.write('ok-dropin.service', service('/bin/true'), { 'x.txt': '' }), 'INVALID_NAME');
+      assert.deepEqual(await x.hand.listUnitDir(), before);
+      const [ok] = await x.driver.observe(['ok-dropin.service']);
+      assert.equal(ok?.content, null);
+    });
+
+    test('write, daemon-reload, enable, start: the unit runs enabled with its drop-ins', async (t) => {
+      const x = await target(t);
+      if (!x) return;
+      const name = 'gf-web.service';
+      const content = service('/bin/sleep infinity');
+      await x.driver.write(name, content, { '10-env.conf': '[Service]\nEnvironment=A=1\n', '20-nice.conf': '[Service]\nNice=5\n' });
+      await x.driver.daemonReload();
+      await x.driver.enable(name);
+      await x.driver.start(name);
+      const unit = await observeOne(x.driver, name);
+      assert.deepEqual(
+        { ...unit },
+        {
+          name,
+          content,
+          dropins: { '10-env.conf': '[Service]\nEnvironment=A=1\n', '20-nice.conf': '[Service]\nNice=5\n' },
+          unitFileState: 'enabled',
+          activeState: 'active',
+          subState: 'running',
+          result: 'success',
+          nRestarts: 0,
+          loadState: 'loaded',
+          needDaemonReload: false,
+        },
+      );
+      // A second write drops the drop-in that is no longer listed; an empty set removes them all.
+      await x.driver.write(name, content, { '10-env.conf': '[Service]\nEnvironment=A=2\n' });
+      assert.deepEqual((await observeOne(x.driver, name)).dropins, { '10-env.conf': '[Service]\nEnvironment=A=2\n' });
+      assert.equal((await observeOne(x.driver, name)).needDaemonReload, true);
+      await x.driver.write(name, content, {});
+      assert.deepEqual((await observeOne(x.driver, name)).dropins, {});
+      await x.driver.daemonReload();
+      assert.equal((await observeOne(x.driver, name)).needDaemonReload, false);
+      assert.ok(!(await x.hand.listUnitDir()).some((n) => n.includes('.tmp')), 'no temp files left in the unit directory');
+    });
+
+    test('many units are observed in one call, in the order asked, unknown ones as not-found', async (t) => {
+      const x = await target(t);
+      if (!x) return;
+      await x.driver.write('gf-many-a.service', service('/bin/sleep infinity'), {});
+      await x.driver.write('gf-many-b.service', service('/bin/sleep infinity', '', false), {});
+      await x.driver.daemonReload();
+      const units = await x.driver.observe(['gf-many-b.service', 'gf-nothing-here.service', 'gf-many-a.service']);
+      assert.deepEqual(units.map((u) => [u.name, u.loadState, u.unitFileState, u.content !== null]), [
+        ['gf-many-b.service', 'loaded', 'static', true],
+        ['gf-nothing-here.service', 'not-found', '', false],
+        ['gf-many-a.service', 'loaded', 'disabled', true],
+      ]);
+      assert.deepEqual(await x.driver.observe([]), []);
+    });
+
+    test('an edit by hand is observed, and so is the pending daemon-reload of a running unit', async (t) => {
+      const x = await target(t);
+      if (!x) return;
+      const name = 'gf-edit.service';
+      await x.driver.write(name, service('/bin/sleep infinity'), {});
+      await x.driver.daemonReload();
+      await x.driver.start(name);
+      await x.hand.edit(name, service('/bin/sleep 1000'));
+      const unit = await observeOne(x.driver, name);
+      assert.equal(unit.content, service('/bin/sleep 1000'));
+      assert.equal(unit.needDaemonReload, true);
+      // An inactive, disabled unit is unloaded by systemd's garbage collection:
+      // the next look reads the file afresh, so nothing is pending.
+      const idle = 'gf-edit-idle.service';
+      await x.driver.write(idle, service('/bin/sleep infinity'), {});
+      await x.driver.daemonReload();
+      await x.hand.edit(idle, service('/bin/sleep 1000'));
+      const idleUnit = await observeOne(x.driver, idle);
+      assert.deepEqual([idleUnit.content, idleUnit.needDaemonReload], [service('/bin/sleep 1000'), false]);
+    });
+
+    test('stop, disable and a mask by hand are observed; unmask and a rewrite bring it back', async (t) => {
+      const x = await target(t);
+      if (!x) return;
+      const name = 'gf-toggle.service';
+      const content = service('/bin/sleep infinity');
+      await x.driver.write(name, content, {});
+      await x.driver.daemonReload();
+      await x.driver.enable(name);
+      await x.driver.start(name);
+      await x.driver.stop(name);
+      let unit = await observeOne(x.driver, name);
+      assert.deepEqual([unit.activeState, unit.subState, unit.unitFileState], ['inactive', 'dead', 'enabled']);
+      await x.driver.disable(name);
+      assert.equal((await observeOne(x.driver, name)).unitFileState, 'disabled');
+      await x.driver.start(name);
+      await x.hand.mask(name);
+      unit = await observeOne(x.driver, name);
+      assert.deepEqual([unit.content, unit.unitFileState, unit.loadState], [null, 'masked', 'masked']);
+      await x.driver.stop(name);
+      await rejectsWith(x.driver.start(name), 'SYSTEMD_FAILED', name);
+      await x.driver.write(name, content, {});
+      await x.driver.unmask(name);
+      await x.driver.daemonReload();
+      await x.driver.enable(name);
+      await x.driver.start(name);
+      unit = await observeOne(x.driver, name);
+      assert.deepEqual([unit.content, unit.unitFileState, unit.loadState, unit.activeState], [content, 'enabled', 'loaded', 'active']);
+    });
+
+    test('a unit without [Install] is static: enable is a no-op, not an error', async (t) => {
+      const x = await target(t);
+      if (!x) return;
+      const name = 'gf-static.service';
+      await x.driver.write(name, service('/bin/sleep infinity', '', false), {});
+      await x.driver.daemonReload();
+      await x.driver.enable(name);
+      assert.equal((await observeOne(x.driver, name)).unitFileState, 'static');
+    });
+
+    test('a unit whose ExecStart fails is observed failed with Result exit-code; reset-failed clears it', async (t) => {
+      const x = await target(t);
+      if (!x) return;
+      const name = 'gf-fails.service';
+      await x.driver.write(name, service('/bin/false'), {});
+      await x.driver.daemonReload();
+      await x.driver.start(name); // a simple service counts as started once forked
+      const unit = await eventually(x.driver, name, (u) => u.activeState === 'failed', 'failed');
+      assert.deepEqual([unit.subState, unit.result], ['failed', 'exit-code']);
+      await x.driver.resetFailed(name);
+      const reset = await observeOne(x.driver, name);
+      assert.deepEqual([reset.activeState, reset.result, reset.nRestarts], ['inactive', 'success', 0]);
+    });
+
+    test('a oneshot whose ExecStart fails fails the start itself, naming the unit', async (t) => {
+      const x = await target(t);
+      if (!x) return;
+      const name = 'gf-oneshot.service';
+      await x.driver.write(name, service('/bin/false', 'Type=oneshot\n'), {});
+      await x.driver.daemonReload();
+      await rejectsWith(x.driver.start(name), 'SYSTEMD_FAILED', name);
+      const unit = await observeOne(x.driver, name);
+      assert.deepEqual([unit.activeState, unit.result], ['failed', 'exit-code']);
+    });
+
+    test('a flapping Restart=always unit counts its restarts, then hits the start limit', async (t) => {
+      const x = await target(t);
+      if (!x) return;
+      const name = 'gf-flap.service';
+      await x.driver.write(name, service('/bin/false', 'Restart=always\nRestartSec=100ms\n'), {});
+      await x.driver.daemonReload();
+      await x.driver.start(name);
+      await eventually(x.driver, name, (u) => u.nRestarts >= 3, 'restarted 3 times');
+      const unit = await eventually(x.driver, name, (u) => u.activeState === 'failed', 'failed at the start limit');
+      assert.ok(unit.nRestarts >= 3, `nRestarts ${unit.nRestarts}`);
+      assert.equal(unit.result, 'exit-code');
+    });
+
+    test('restart of a running unit keeps it active on the new configuration', async (t) => {
+      const x = await target(t);
+      if (!x) return;
+      const name = 'gf-restart.service';
+      await x.driver.write(name, service('/bin/sleep infinity'), {});
+      await x.driver.daemonReload();
+      await x.driver.start(name);
+      await x.driver.write(name, service('/bin/sleep 99999'), {});
+      await x.driver.daemonReload();
+      await x.driver.restart(name);
+      const unit = await observeOne(x.driver, name);
+      assert.deepEqual([unit.activeState, unit.needDaemonReload, unit.content], ['active', false, service('/bin/sleep 99999')]);
+    });
+
+    test('delete removes the file and drop-ins; after stop and reload the unit is not-found', async (t) => {
+      const x = await target(t);
+      if (!x) return;
+      const name = 'gf-gone.service';
+      await x.driver.write(name, service('/bin/sleep infinity'), { 'a.conf': '[Unit]\n' });
+      await x.driver.daemonReload();
+      await x.driver.enable(name);
+      await x.driver.start(name);
+      await x.driver.stop(name);
+      await x.driver.disable(name);
+      await x.driver.delete(name);
+      await x.driver.daemonReload();
+      const unit = await observeOne(x.driver, name);
+      assert.deepEqual([unit.content, unit.dropins, unit.loadState, unit.unitFileState, unit.activeState], [null, {}, 'not-found', '', 'inactive']);
+      assert.ok(!(await x.hand.listUnitDir()).some((n) => n.startsWith(name)), 'no file or drop-in directory left');
+      await x.driver.delete(name); // already gone: fine
+    });
+
+    test('stop, disable and reset-failed of an unknown unit are no-ops; start, restart and enable fail', async (t) => {
+      const x = await target(t);
+      if (!x) return;
+      const name = 'gf-never-was.service';
+      await x.driver.stop(name);
+      await x.driver.disable(name);
+      await x.driver.resetFailed(name);
+      await rejectsWith(x.driver.start(name), 'SYSTEMD_FAILED', name);
+      await rejectsWith(x.driver.restart(name), 'SYSTEMD_FAILED', name);
+      await rejectsWith(x.driver.enable(name), 'SYSTEMD_FAILED', name);
+    });
+  });
+}
+
+// ------------------------------------------------------------ the twin
+
+unitContract('in-memory', async () => {
+  const driver = new MemoryUnitDriver();
+  return {
+    driver,
+    hand: {
+      edit: async (name, content) => driver.hand.edit(name, content),
+      mask: async (name) => driver.hand.mask(name),
+      listUnitDir: async () => [],
+    },
+  };
+});
+
+// ------------------------------------------------------------ real systemd
+
+let host: Promise<SystemdHost> | null = null;
+after(async () => {
+  if (host) await (await host).poweroff();
+});
+
+unitContract('systemd in a booted host', async (t) => {
+  if (!requireComponent(t, 'a systemd host (systemd-nspawn)', systemdHostsAvailable())) return null;
+  host ??= bootHost(`gf-units-${process.pid}`, { bindProject: false, bindDocker: false });
+  const h = await host;
+  const unitDir = join(h.rootDir, 'etc/systemd/system');
+  const mustExec = async (argv: string[]) => {
+    const r = await h.exec(argv);
+    assert.equal(r.code, 0, `${argv.join(' ')}: ${r.stderr}`);
+  };
+  return {
+    driver: createSystemctlUnitDriver({ unitDir, run: (argv) => h.exec(argv) }),
+    hand: {
+      edit: async (name, content) => writeFileSync(join(unitDir, name), content),
+      mask: async (name) => {
+        rmSync(join(unitDir, name), { force: true });
+        await mustExec(['systemctl', 'mask', name]);
+      },
+      listUnitDir: async () => readdirSync(unitDir).sort(),
+    },
+  };
+});
