@@ -29,6 +29,71 @@ export const ResourceRef = z
   .regex(/^(container|unit|file)\/.+$/, 'a resource reference like container/web, unit/hello.service or file//etc/x.conf');
 
 const scalarValue = z.union([z.string(), z.number(), z.boolean()]);
+
+// ---------------------------------------------------------------- names
+// Each check returns null when the name is fine, else the reason in words, so
+// the loader can report it with its own code and position.
+
+const hostnameLabel = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+const hostnameRe = new RegExp(`^${hostnameLabel}(?:\\.${hostnameLabel})*$`);
+
+/**
+ * A host id or a tag directory name: a lowercase hostname (labels of a-z, 0-9
+ * and '-', joined by '.'), at most 253 characters. Lowercase only, because
+ * hostnames are case-insensitive while directory names are not.
+ */
+export function hostNameProblem(name: string): string | null {
+  if (name.length === 0) return 'it is empty';
+  if (name.length > 253) return 'it is longer than 253 characters';
+  if (name.includes('/')) return "it contains '/'";
+  if (name.includes('..')) return "it contains '..'";
+  if (!hostnameRe.test(name)) {
+    return "only lowercase letters, digits, '-' and '.' are allowed, and each dot-separated part starts and ends with a letter or digit";
+  }
+  return null;
+}
+
+// Docker's own rule (daemon/names: [a-zA-Z0-9][a-zA-Z0-9_.-]+).
+const containerNameRe = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+export function containerNameProblem(name: string): string | null {
+  if (name.length > 255) return 'it is longer than 255 characters';
+  if (!containerNameRe.test(name)) return "Docker allows [a-zA-Z0-9][a-zA-Z0-9_.-]+ (at least two characters)";
+  return null;
+}
+
+/** Unit types the agent can write as unit files. */
+export const unitTypes = ['service', 'socket', 'timer', 'path', 'mount', 'automount', 'swap', 'target', 'slice'] as const;
+const unitNameRe = new RegExp(`^[A-Za-z0-9:_.\\\\-]+(?:@[A-Za-z0-9:_.\\\\-]*)?\\.(?:${unitTypes.join('|')})$`);
+export function unitNameProblem(name: string): string | null {
+  if (name.length > 255) return 'it is longer than 255 characters';
+  if (!unitNameRe.test(name)) {
+    return `a systemd unit name is NAME.TYPE or NAME@INSTANCE.TYPE with NAME of A-Z a-z 0-9 : _ . \\ - and TYPE one of ${unitTypes.join(', ')}`;
+  }
+  return null;
+}
+
+/** A file resource's path: absolute, normalized, no '.' or '..' parts, not '/'. */
+export function filePathProblem(path: string): string | null {
+  if (!path.startsWith('/')) return 'it is not absolute (it must start with /)';
+  if (path === '/') return 'it is the root directory';
+  if (path.length > 4096) return 'it is longer than 4096 characters';
+  if (path.includes('\0')) return 'it contains a NUL byte';
+  const parts = path.slice(1).split('/');
+  if (parts.includes('..')) return "it contains '..'";
+  if (parts.some((p) => p === '' || p === '.')) return "it is not normalized (empty or '.' parts, or a trailing /)";
+  return null;
+}
+
+const fromProblem = (problem: (s: string) => string | null) =>
+  z.string().superRefine((value, ctx) => {
+    const reason = problem(value);
+    if (reason !== null) ctx.addIssue({ code: 'custom', message: reason });
+  });
+export const HostName = fromProblem(hostNameProblem);
+export const ContainerName = fromProblem(containerNameProblem);
+export const UnitName = fromProblem(unitNameProblem);
+export const FilePath = fromProblem(filePathProblem);
+
 const stringList = z.array(z.string());
 const commandLike = z.union([z.string(), stringList]);
 
@@ -95,7 +160,11 @@ export type UnitSpec = z.infer<typeof UnitSpec>;
 
 export const FileSpec = z.strictObject({
   content: z.string(),
-  mode: z.string().regex(/^0?[0-7]{3,4}$/, 'an octal mode like "0644"').optional(),
+  // A string, because YAML 1.2 reads an unquoted 0644 as the decimal 644.
+  mode: z
+    .string({ error: 'an octal mode as a quoted string, like "0644"' })
+    .regex(/^0?[0-7]{3,4}$/, 'an octal mode as a quoted string, like "0644"')
+    .optional(),
   owner: z.string().min(1).optional(),
   group: z.string().min(1).optional(),
   notify: z.array(ResourceRef).optional(),
