@@ -1,5 +1,79 @@
-// Placeholder until this command lands; it says so instead of pretending.
-export function run(_argv: string[]): Promise<number> {
-  process.stderr.write('gitfleet: this command is not built yet\n');
-  return Promise.resolve(2);
+// `gitfleet agent`: the daemon, or with --once a single reconcile whose exit
+// code is the result.
+import { messageOf } from '../../shared/errors.ts';
+import { createLogger } from '../logger.ts';
+import { AGENT_VERSION, createAgent } from '../main.ts';
+import { AgentDaemon } from '../loop/agent-daemon.ts';
+import { intervalMs } from '../config/agent-config.ts';
+import { bold, formatStatuses, green, red, yellow } from './format.ts';
+import { agentOptionHelp, configFromArgs, parseAgentArgs } from './options.ts';
+import { startHubLink } from './hub-link.ts';
+
+const help = `usage: gitfleet agent [--once] [options]
+
+Runs the agent: pulls this host's part of the fleet repository, converges its
+containers, units and files, corrects drift, and reports to the hub (if set).
+With --once, runs one reconcile and exits.
+
+      --once           one reconcile; exit 0 when the host converged
+${agentOptionHelp}
+
+exit codes (--once): 0 converged, 1 failed, refused or rolled back (the reason is printed), 2 usage or configuration error`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseAgentArgs(argv, { once: { type: 'boolean', default: false } });
+  if (values.help) {
+    process.stdout.write(`${help}\n`);
+    return 0;
+  }
+  const config = configFromArgs(values);
+  if (values.once) return runOnce(config, values.json);
+
+  const logger = createLogger();
+  const agent = await createAgent(config, logger);
+  const daemon = new AgentDaemon({
+    cycle: agent.cycle,
+    status: () => agent.recorder.snapshot,
+    containers: agent.drivers.containers,
+    logger,
+    poll: /\s/.test(String(config.interval)) ? String(config.interval) : intervalMs(config.interval),
+    driftCheckMs: intervalMs(config.driftInterval),
+  });
+  const hub = startHubLink(agent, daemon, AGENT_VERSION);
+  logger.info({ host: config.host, repo: agent.source.description, version: AGENT_VERSION, hub: config.hub ?? null }, 'agent starting');
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'agent stopping');
+      void daemon.stop().then(() => hub?.stop()).then(resolve, resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => void daemon.trigger('manual'));
+    daemon.start().catch((error: unknown) => logger.error({ err: messageOf(error) }, 'first reconcile failed'));
+  });
+  return 0;
+}
+
+async function runOnce(config: Parameters<typeof createAgent>[0], json: boolean): Promise<number> {
+  const logger = createLogger({ level: process.env.GITFLEET_LOG_LEVEL ?? 'warn', toStderr: true });
+  const agent = await createAgent(config, logger);
+  const outcome = await agent.cycle.run('manual');
+  const status = agent.recorder.snapshot;
+  const ok = outcome.converged && (outcome.result === 'Succeeded' || outcome.result === 'NoChange');
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ outcome, status }, null, 2)}\n`);
+  } else {
+    const attempt = status.attempts[0];
+    const head = ok ? green('converged') : outcome.result === 'RolledBack' ? yellow('rolled back') : red(outcome.result === 'NoChange' ? 'not converged' : outcome.result.toLowerCase());
+    const lines = [`${bold(config.host)} ${head} at ${(outcome.revision ?? 'no revision').slice(0, 12)}`];
+    if (outcome.result === 'NoChange') lines.push('  no changes: the host already matched');
+    else if (attempt) lines.push(`  ${attempt.intended.length} intended change(s), ${attempt.driftCorrected.length} drift correction(s) in ${attempt.durationMs} ms`);
+    if (outcome.reason) lines.push(`  reason: ${outcome.reason}${outcome.message ? ` — ${outcome.message}` : ''}`);
+    lines.push(...formatStatuses(status.resources));
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return ok ? 0 : 1;
 }

@@ -1,0 +1,86 @@
+// The agent's composition root: builds every object from the configuration and
+// wires them. Nothing else constructs drivers, sources or stores, so a test
+// swaps any of them by passing its own.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { DesiredState } from '../shared/resources.ts';
+import { GitSource } from '../repo/git/index.ts';
+import { loadDesiredState } from '../repo/tree/index.ts';
+import { admitDesiredState } from './admission.ts';
+import type { AgentConfig } from './config/agent-config.ts';
+import { intervalMs } from './config/agent-config.ts';
+import { DockerContainerDriver } from './drivers/docker/docker-container-driver.ts';
+import { createFsFileDriver } from './drivers/files/fs-file-driver.ts';
+import { createSystemctlUnitDriver } from './drivers/systemd/index.ts';
+import type { Drivers } from './drivers/types.ts';
+import { FlapGuard } from './engine/flap-guard.ts';
+import { ReconcileCycle } from './loop/reconcile-cycle.ts';
+import type { DesiredSource } from './source/desired-source.ts';
+import { DirectorySource } from './source/directory-source.ts';
+import { StateStore } from './state/state-store.ts';
+import { StatusRecorder } from './state/status-recorder.ts';
+
+export const AGENT_VERSION = process.env.GITFLEET_VERSION ?? '0.1.0';
+
+export interface AgentParts {
+  config: AgentConfig;
+  logger: Logger;
+  drivers: Drivers;
+  source: DesiredSource;
+  store: StateStore;
+  recorder: StatusRecorder;
+  cycle: ReconcileCycle;
+  load: (treeDir: string) => Promise<DesiredState>;
+}
+
+function isGitRepository(path: string): boolean {
+  return existsSync(join(path, '.git')) || (existsSync(join(path, 'HEAD')) && existsSync(join(path, 'objects')));
+}
+
+/** A local directory that is not a Git repository is read as a plain directory (for trials). */
+export function createSource(config: AgentConfig, logger: Logger): DesiredSource {
+  const local = resolve(config.repo);
+  if (!/^[a-z+]+:\/\//.test(config.repo) && existsSync(local) && !isGitRepository(local)) {
+    return new DirectorySource(local, config.path, join(config.stateDir, 'snapshots'));
+  }
+  const source = new GitSource(
+    { repo: config.repo, ref: config.ref, path: config.path, git: config.git, ...(config.verify ? { verify: config.verify } : {}), allowNonDescendant: config.allowNonDescendant },
+    { cacheDir: join(config.stateDir, 'git'), logger },
+  );
+  return Object.assign(source, { description: `git ${config.repo.replace(/\/\/[^@/]*@/, '//***@')} (${config.ref})` });
+}
+
+export function createDrivers(config: AgentConfig): Drivers {
+  return {
+    containers: new DockerContainerDriver({ socketPath: config.docker.socket }),
+    units: createSystemctlUnitDriver({ unitDir: config.systemd.unitDir }),
+    files: createFsFileDriver({ rootDir: '/', allow: config.files.allow }),
+  };
+}
+
+export async function createAgent(config: AgentConfig, logger: Logger, overrides: { drivers?: Partial<Drivers>; source?: DesiredSource } = {}): Promise<AgentParts> {
+  const real = overrides.drivers && overrides.drivers.containers && overrides.drivers.units && overrides.drivers.files ? null : createDrivers(config);
+  const drivers: Drivers = { ...real!, ...overrides.drivers };
+  const source = overrides.source ?? createSource(config, logger);
+  const store = new StateStore(config.stateDir);
+  const identity = { host: config.host, place: config.place ?? '', tags: [] as string[] };
+  const recorder = new StatusRecorder(identity, await store.loadStatus());
+  const load = async (treeDir: string): Promise<DesiredState> => {
+    const desired = await loadDesiredState(treeDir, { host: config.host, ...(config.place ? { place: config.place } : {}) });
+    recorder.setIdentity({ place: desired.place, tags: desired.tags });
+    return desired;
+  };
+  const cycle = new ReconcileCycle({
+    source,
+    load,
+    drivers,
+    store,
+    recorder,
+    flapGuard: new FlapGuard(),
+    logger: logger.child({ component: 'reconciler' }),
+    healthTimeoutMs: intervalMs(config.healthTimeout),
+    admit: (desired) => admitDesiredState(desired, config.files.allow),
+  });
+  return { config, logger, drivers, source, store, recorder, cycle, load };
+}
