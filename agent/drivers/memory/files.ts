@@ -56,10 +56,12 @@ export class MemoryFileDriver implements FileDriver {
 
   /** What an operator does on the host by hand; none of it is path-checked. */
   readonly hand = {
-    write: (path: string, content: string, mode = DEFAULT_FILE_MODE) => {
+    /** Like an editor or `echo >`: an existing file keeps its mode and owner. */
+    write: (path: string, content: string) => {
       this.mkdirs(posix.dirname(path));
       const old = this.nodes.get(path);
-      this.nodes.set(path, { type: 'file', content, mode, uid: old?.type === 'file' ? old.uid : 0, gid: old?.type === 'file' ? old.gid : 0 });
+      if (old?.type === 'file') old.content = content;
+      else this.nodes.set(path, { type: 'file', content, mode: DEFAULT_FILE_MODE, uid: 0, gid: 0 });
     },
     chmod: (path: string, mode: number) => {
       const node = this.nodes.get(path);
@@ -81,6 +83,14 @@ export class MemoryFileDriver implements FileDriver {
       for (const key of [...this.nodes.keys()]) if (key === path || key.startsWith(`${path}/`)) this.nodes.delete(key);
     },
     exists: (path: string) => this.nodes.has(path),
+    dirMode: (path: string) => {
+      const node = this.nodes.get(path);
+      if (node?.type !== 'dir') throw new Error(`hand.dirMode: no directory ${path}`);
+      return formatMode(node.mode);
+    },
+    /** Entry names directly in `dir`, sorted. */
+    list: (dir: string) =>
+      [...this.nodes.keys()].filter((k) => k !== dir && posix.dirname(k) === dir).map((k) => posix.basename(k)).sort(),
   };
 
   private mkdirs(path: string): void {
