@@ -1,5 +1,67 @@
-// Placeholder until this command lands; it says so instead of pretending.
-export function run(_argv: string[]): Promise<number> {
-  process.stderr.write('gitfleet: this command is not built yet\n');
-  return Promise.resolve(2);
+// `gitfleet render --host ID [--place P] [DIR]`: the merged desired state of
+// one host, with where each variable and resource came from.
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { isGitfleetError } from '../../shared/errors.ts';
+import { explainDesiredState, formatIssue, TreeInvalidError } from '../tree/index.ts';
+import { renderText } from '../tree/render-text.ts';
+
+const usage = `usage: gitfleet render --host ID [--place P] [--json] [DIR]
+
+Prints the merged desired state of host ID from the fleet tree in DIR (default:
+the current directory): its tags, variables and resources, each with the file
+and line it came from.
+
+  --host ID   the host id (the name of its directory in the tree)
+  --place P   the leaf directory for a host without a directory of its own
+  --json      print the desired state as JSON
+
+exit codes: 0 ok, 1 the tree is invalid for this host or the host is unknown, 2 usage error
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: 'string' },
+      place: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: true,
+  });
+  if (values.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  if (values.host === undefined || values.host === '') {
+    process.stderr.write(`gitfleet render: --host is required\n\n${usage}`);
+    return 2;
+  }
+  if (positionals.length > 1) {
+    process.stderr.write(`gitfleet render: one directory at most, got ${positionals.length}\n\n${usage}`);
+    return 2;
+  }
+  const dir = resolve(positionals[0] ?? '.');
+  if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) {
+    process.stderr.write(`gitfleet render: ${dir} is not a directory\n`);
+    return 2;
+  }
+  try {
+    const explained = await explainDesiredState(dir, { host: values.host, ...(values.place !== undefined ? { place: values.place } : {}) });
+    process.stdout.write(values.json ? JSON.stringify(explained.state, null, 2) + '\n' : renderText(explained));
+    return 0;
+  } catch (error) {
+    if (error instanceof TreeInvalidError) {
+      for (const i of error.issues) process.stderr.write(formatIssue(i) + '\n');
+      process.stderr.write(`gitfleet render: the tree is invalid for host ${values.host}: ${error.issues.length} error(s)\n`);
+      return 1;
+    }
+    if (isGitfleetError(error, 'UNKNOWN_HOST') || isGitfleetError(error, 'UNKNOWN_PLACE')) {
+      process.stderr.write(`gitfleet render: ${error.message} [${error.code}]\n`);
+      return 1;
+    }
+    throw error;
+  }
 }
