@@ -16,12 +16,13 @@ import { join } from 'node:path';
 const gitCore = '/usr/lib/git-core';
 
 /** Why a server cannot run here, or null when it can. */
-export function missingGitServer(kind: 'daemon' | 'http' | 'ssh' | 'gpg'): string | null {
+export function missingGitServer(kind: 'daemon' | 'http' | 'ssh' | 'ssh-keygen' | 'gpg'): string | null {
   const need: Record<typeof kind, string[]> = {
     daemon: [`${gitCore}/git-daemon`],
     http: [`${gitCore}/git-http-backend`],
     ssh: ['/usr/sbin/sshd', '/usr/bin/ssh', '/usr/bin/ssh-keygen', '/usr/bin/git-shell'],
-    gpg: ['/usr/bin/gpg'],
+    'ssh-keygen': ['/usr/bin/ssh-keygen'],
+    gpg: ['/usr/bin/gpg', '/usr/bin/gpgconf'],
   };
   for (const file of need[kind]) if (!existsSync(file)) return `${file} is missing (apt: git, openssh-server, gnupg)`;
   if (kind === 'ssh' && process.getuid?.() !== 0) return 'sshd on port 22 of a loopback address needs root';
