@@ -1,0 +1,336 @@
+// The agent's side of the hub connection. It dials out (so hosts behind NAT
+// work), enrolls with the fleet token on first contact and keeps the
+// credential it is given, reconnects with exponential backoff and jitter, and
+// sends reports from an on-disk queue in seq order, dropping them only once
+// the hub acks them. The hub is never on the critical path: every method
+// returns at once and nothing here throws into the daemon.
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import type { Logger } from 'pino';
+import { messageOf } from '../../shared/errors.ts';
+import { MAX_FRAME_BYTES, PROTOCOL_VERSION, ProtocolVersionError, encodeMessage, parseHubMessage } from '../../shared/protocol.ts';
+import type { AgentMessage, HostFacts, HubMessage } from '../../shared/protocol.ts';
+import type { HostStatus } from '../../shared/status.ts';
+import { backoffDelay } from '../../repo/git/backoff.ts';
+import { emptyFacts } from '../facts.ts';
+import { readCredential, writeCredential } from './credential-file.ts';
+import { ReportQueue } from './report-queue.ts';
+
+export interface HubClientOptions {
+  url: string;
+  enrollmentToken?: string;
+  stateDir: string;
+  host: string;
+  place: string;
+  tags: string[];
+  agentVersion: string;
+  facts: () => Promise<HostFacts>;
+  logger: Logger;
+  onReconcileNow: (reason: string) => void;
+  /** Until the hub says otherwise in its welcome. Default 30 s. */
+  heartbeatMs?: number;
+  maxQueueBytes?: number;
+}
+
+export const QUEUE_FILE = 'hub-queue.json';
+/** Statuses are coalesced: at most one per this interval, the latest wins. */
+const MIN_STATUS_INTERVAL_MS = 1000;
+const FACTS_TIMEOUT_MS = 10_000;
+const RECONNECT = { baseMs: 1000, maxMs: 60_000 };
+/** After a refusal a retry cannot fix soon (wrong token, claimed id, version), wait this long. */
+const REFUSED_RETRY_MS = 5 * 60_000;
+
+export class HubClient {
+  readonly #o: HubClientOptions;
+  readonly #log: Logger;
+  #queue: ReportQueue | null = null;
+  #ws: WebSocket | null = null;
+  #welcomed = false;
+  #stopped = true;
+  #attempt = 0;
+  #credential: string | null = null;
+  #reconnectTimer: NodeJS.Timeout | null = null;
+  #heartbeatTimer: NodeJS.Timeout | null = null;
+  #statusTimer: NodeJS.Timeout | null = null;
+  #lastStatusSentAt = 0;
+  #lastStatusKey: string | null = null;
+  #pendingStatus: HostStatus | null = null;
+  /** Highest seq written to the current socket. */
+  #sentUpTo = 0;
+  #heartbeatMs: number;
+  #lastPongAt = 0;
+  #nextDelayOverride: number | null = null;
+  #starting: Promise<void> | null = null;
+
+  constructor(o: HubClientOptions) {
+    this.#o = o;
+    this.#log = o.logger.child({ component: 'hub-client', hub: redact(o.url) });
+    this.#heartbeatMs = o.heartbeatMs ?? 30_000;
+  }
+
+  get connected(): boolean {
+    return this.#welcomed;
+  }
+
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#starting = (async () => {
+      this.#queue = new ReportQueue(join(this.#o.stateDir, QUEUE_FILE), this.#o.maxQueueBytes);
+      if (this.#queue.loadError) this.#log.warn(`report queue unreadable, starting empty: ${this.#queue.loadError}`);
+      try {
+        this.#credential = await readCredential(this.#o.stateDir);
+      } catch (error) {
+        this.#log.error(`cannot read the hub credential: ${messageOf(error)}`);
+      }
+      if (this.#pendingStatus) this.flushStatus();
+      this.connect();
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#starting;
+    for (const t of [this.#reconnectTimer, this.#heartbeatTimer, this.#statusTimer]) if (t) clearTimeout(t);
+    this.#reconnectTimer = this.#heartbeatTimer = this.#statusTimer = null;
+    if (this.#pendingStatus) this.#queue?.pushStatus(this.#pendingStatus);
+    this.#pendingStatus = null;
+    const ws = this.#ws;
+    this.#ws = null;
+    this.#welcomed = false;
+    if (ws) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          ws.terminate();
+          resolve();
+        }, 1000);
+        ws.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        ws.close(1000, 'agent stopping');
+      });
+    }
+    await this.#queue?.save().catch((error: unknown) => this.#log.error(`cannot save the report queue: ${messageOf(error)}`));
+  }
+
+  /** The latest status is always kept; identical snapshots are not resent, and sends are coalesced to one a second. */
+  reportStatus(status: HostStatus): void {
+    const { updatedAt: _ignored, ...rest } = status;
+    const key = JSON.stringify(rest);
+    if (key === this.#lastStatusKey) return;
+    this.#lastStatusKey = key;
+    this.#pendingStatus = status;
+    if (!this.#queue) return; // queued when start() has loaded the queue
+    const wait = this.#lastStatusSentAt + MIN_STATUS_INTERVAL_MS - Date.now();
+    if (wait <= 0) this.flushStatus();
+    else if (this.#statusTimer === null) {
+      this.#statusTimer = setTimeout(() => this.flushStatus(), wait);
+      this.#statusTimer.unref();
+    }
+  }
+
+  reportEvent(e: { reason: string; message: string; resource?: string; level?: 'info' | 'warning' | 'error' }): void {
+    if (!this.#queue) {
+      this.#log.debug({ reason: e.reason }, 'event before start() is not reported');
+      return;
+    }
+    this.#queue.pushEvent({
+      time: new Date().toISOString(),
+      level: e.level ?? 'info',
+      reason: e.reason.slice(0, 100),
+      message: e.message.slice(0, 4096),
+      ...(e.resource === undefined ? {} : { resource: e.resource.slice(0, 1024) }),
+    });
+    this.sendPending();
+  }
+
+  private flushStatus(): void {
+    this.#statusTimer = null;
+    const status = this.#pendingStatus;
+    if (!status || !this.#queue) return;
+    this.#pendingStatus = null;
+    this.#lastStatusSentAt = Date.now();
+    this.#queue.pushStatus(status);
+    this.sendPending();
+  }
+
+  // ---- connection ----
+
+  private connect(): void {
+    if (this.#stopped) return;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.#o.url, { maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 10_000, perMessageDeflate: false });
+    } catch (error) {
+      this.#log.error(`cannot dial the hub: ${messageOf(error)}`);
+      this.#reconnectTimer = setTimeout(() => this.connect(), REFUSED_RETRY_MS);
+      this.#reconnectTimer.unref();
+      return;
+    }
+    this.#ws = ws;
+    this.#welcomed = false;
+    this.#sentUpTo = 0;
+    ws.on('open', () => void this.hello(ws));
+    ws.on('message', (data: Buffer) => this.onFrame(ws, data));
+    ws.on('pong', () => (this.#lastPongAt = Date.now()));
+    ws.on('error', (error) => this.#log.debug(`hub connection error: ${error.message}`));
+    ws.on('close', (code, reason) => this.onClose(ws, code, reason.toString()));
+  }
+
+  private async hello(ws: WebSocket): Promise<void> {
+    const facts = await withTimeout(this.#o.facts(), FACTS_TIMEOUT_MS).catch((error: unknown) => {
+      this.#log.warn(`host facts unavailable: ${messageOf(error)}`);
+      return emptyFacts();
+    });
+    if (ws !== this.#ws || ws.readyState !== WebSocket.OPEN) return;
+    this.send(ws, {
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      host: this.#o.host,
+      agentVersion: this.#o.agentVersion,
+      place: this.#o.place,
+      tags: this.#o.tags,
+      facts,
+      droppedEvents: this.#queue?.droppedEvents ?? 0,
+      ...(this.#credential ? { credential: this.#credential } : {}),
+      ...(this.#o.enrollmentToken ? { enrollmentToken: this.#o.enrollmentToken } : {}),
+    });
+  }
+
+  private send(ws: WebSocket, message: AgentMessage): void {
+    ws.send(encodeMessage(message));
+  }
+
+  private onFrame(ws: WebSocket, data: Buffer): void {
+    if (ws !== this.#ws) return;
+    let message: HubMessage;
+    try {
+      message = parseHubMessage(data);
+    } catch (error) {
+      if (error instanceof ProtocolVersionError) {
+        this.#log.error({ code: error.code, reason: error.reason }, `hub refused: ${error.message}`);
+        this.#nextDelayOverride = REFUSED_RETRY_MS;
+      } else this.#log.warn(`malformed frame from the hub, reconnecting: ${messageOf(error)}`);
+      ws.close(4004, 'PROTOCOL_INVALID');
+      return;
+    }
+    switch (message.type) {
+      case 'welcome':
+        void this.welcome(ws, message);
+        return;
+      case 'ack':
+        this.#queue?.ackUpTo(message.seq);
+        return;
+      case 'reconcile-now':
+        this.#log.info({ reason: message.reason }, 'hub asked for a reconcile');
+        try {
+          this.#o.onReconcileNow(message.reason);
+        } catch (error) {
+          this.#log.error(`reconcile-now handler failed: ${messageOf(error)}`);
+        }
+        return;
+      case 'error': {
+        const line = `hub refused the connection [${message.code}${message.reason ? ` ${message.reason}` : ''}]: ${message.message}`;
+        if (message.code === 'SESSION_REPLACED') this.#log.warn(line);
+        else this.#log.error({ code: message.code, reason: message.reason }, line);
+        if (message.code !== 'SESSION_REPLACED' && message.code !== 'INTERNAL' && message.code !== 'PROTOCOL_INVALID') this.#nextDelayOverride = REFUSED_RETRY_MS;
+        return;
+      }
+    }
+  }
+
+  private async welcome(ws: WebSocket, w: Extract<HubMessage, { type: 'welcome' }>): Promise<void> {
+    if (w.hostCredential) {
+      try {
+        await writeCredential(this.#o.stateDir, w.hostCredential);
+        this.#credential = w.hostCredential;
+        this.#log.info('enrolled with the hub; credential saved');
+      } catch (error) {
+        // Without it the next connection would be refused as a claim: say so loudly.
+        this.#log.error(`enrolled, but cannot save the hub credential: ${messageOf(error)}`);
+      }
+    }
+    if (ws !== this.#ws) return;
+    this.#welcomed = true;
+    this.#attempt = 0;
+    this.#heartbeatMs = w.heartbeatMs;
+    this.#lastPongAt = Date.now();
+    this.#queue!.rebase(w.lastSeq);
+    this.#log.info({ pending: this.#queue!.length }, 'connected to the hub');
+    this.scheduleHeartbeat(ws);
+    this.sendPending();
+  }
+
+  private scheduleHeartbeat(ws: WebSocket): void {
+    if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
+    this.#heartbeatTimer = setTimeout(() => {
+      if (ws !== this.#ws || ws.readyState !== WebSocket.OPEN) return;
+      // No pong for two beats: the path is dead even if TCP has not noticed.
+      if (Date.now() - this.#lastPongAt > this.#heartbeatMs * 2) {
+        this.#log.warn('hub stopped answering; reconnecting');
+        ws.terminate();
+        return;
+      }
+      this.send(ws, { type: 'heartbeat' });
+      ws.ping();
+      this.scheduleHeartbeat(ws);
+    }, this.#heartbeatMs);
+    this.#heartbeatTimer.unref();
+  }
+
+  /** Sends, in seq order, whatever is queued and not yet written to this socket. */
+  private sendPending(): void {
+    const ws = this.#ws;
+    if (!ws || !this.#welcomed || ws.readyState !== WebSocket.OPEN || !this.#queue) return;
+    for (const report of this.#queue.pending()) {
+      if (report.seq <= this.#sentUpTo) continue;
+      this.send(ws, report);
+      this.#sentUpTo = report.seq;
+    }
+  }
+
+  private onClose(ws: WebSocket, code: number, reason: string): void {
+    if (ws !== this.#ws) return;
+    const wasWelcomed = this.#welcomed;
+    this.#welcomed = false;
+    this.#ws = null;
+    if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
+    if (this.#stopped) return;
+    const delay = this.#nextDelayOverride ?? backoffDelay(this.#attempt++, RECONNECT);
+    this.#nextDelayOverride = null;
+    const line = `hub connection closed (${code}${reason ? ` ${reason}` : ''}); retrying in ${Math.round(delay / 100) / 10} s`;
+    if (wasWelcomed) this.#log.warn(line);
+    else this.#log.debug(line);
+    this.#reconnectTimer = setTimeout(() => this.connect(), delay);
+    this.#reconnectTimer.unref();
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+/** The hub URL without any userinfo, for logs. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return '(invalid url)';
+  }
+}
