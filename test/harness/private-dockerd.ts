@@ -1,0 +1,57 @@
+// A private Docker daemon (own data root, exec root, socket) that a test may
+// stop and start without disturbing the shared engine other tests use.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Dockerode from 'dockerode';
+
+export class PrivateDockerd {
+  readonly dir = mkdtempSync(join(tmpdir(), 'gf-dockerd-'));
+  readonly socket = join(this.dir, 'docker.sock');
+  private process: ChildProcess | null = null;
+
+  async start(): Promise<void> {
+    const d = this.dir;
+    this.process = spawn('dockerd', ['--data-root', join(d, 'data'), '--exec-root', join(d, 'exec'), '--pidfile', join(d, 'docker.pid'), '-H', `unix://${this.socket}`, '--bridge=none', '--iptables=false', '--ip-masq=false'], { stdio: 'ignore' });
+    const docker = new Dockerode({ socketPath: this.socket });
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      try {
+        await docker.ping();
+        return;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`private dockerd did not answer on ${this.socket}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+
+  /** Copies an image from the shared engine (docker save | docker load). */
+  async copyImage(image: string, fromSocket = '/var/run/docker.sock'): Promise<void> {
+    const save = spawn('docker', ['-H', `unix://${fromSocket}`, 'save', image], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const load = spawn('docker', ['-H', `unix://${this.socket}`, 'load', '-q'], { stdio: ['pipe', 'ignore', 'inherit'] });
+    save.stdout.pipe(load.stdin);
+    await new Promise<void>((resolve, reject) => load.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`docker load exited ${code}`)))));
+  }
+
+  async stop(): Promise<void> {
+    const p = this.process;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    await exited;
+    this.process = null;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.process) {
+      // Containers of a private engine die with it.
+      const docker = new Dockerode({ socketPath: this.socket });
+      const all = await docker.listContainers({ all: true }).catch(() => []);
+      await Promise.all(all.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+      await this.stop();
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
