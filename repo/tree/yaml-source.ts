@@ -33,7 +33,8 @@ export function parseYaml(file: string, text: string): YamlSource {
     return { line: p.line, column: p.col };
   };
   const locate = (path: DataPath, which: 'key' | 'value' = 'value'): Position => at(offsetOf(doc, path, which));
-  const problems = [...doc.errors, ...doc.warnings];
+  // Only the first: after one syntax error the parser's later complaints are mostly echoes of it.
+  const problems = [...doc.errors, ...doc.warnings].slice(0, 1);
   if (problems.length > 0) {
     const issues = problems.map((e) =>
       issue(file, e.linePos ? { line: e.linePos[0].line, column: e.linePos[0].col } : wholeFile, 'YAML_SYNTAX', firstLine(e.message)),

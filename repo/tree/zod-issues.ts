@@ -69,7 +69,7 @@ function typeName(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
-const typeWords: Record<string, string> = { object: 'a map', array: 'a list', string: 'a string', number: 'a number', boolean: 'true or false', int: 'an integer' };
+const typeWords: Record<string, string> = { object: 'a map', record: 'a map', map: 'a map', array: 'a list', string: 'a string', number: 'a number', boolean: 'true or false', int: 'an integer' };
 
 /** Expected types of a failed union, or null when one branch matched the type and failed deeper. */
 function unionExpectations(errors: ZodIssue[][]): { expected: string[] } | { deeper: ZodIssue[] } {
@@ -115,12 +115,15 @@ export function zodIssuesToValidation(issues: readonly ZodIssue[], ctx: ZodIssue
       case 'unrecognized_keys':
         for (const key of i.keys) {
           const inside = ctx.subject === '' && path.length === 0 ? '' : ` in ${where(path)}`;
-          push([...path, key], 'UNKNOWN_KEY', `unknown key "${key}"${inside}${didYouMean(key, knownKeys(ctx.schema, path))}`, 'key');
+          const known = knownKeys(ctx.schema, path);
+          const hint = didYouMean(key, known) || (known.length > 0 && known.length <= 8 ? ` (valid keys: ${known.join(', ')})` : '');
+          push([...path, key], 'UNKNOWN_KEY', `unknown key "${key}"${inside}${hint}`, 'key');
         }
         return;
       case 'invalid_type':
         if (got === undefined && path.length > 0) {
-          push(path.slice(0, -1), 'MISSING_KEY', `missing required key "${String(path[path.length - 1])}" in ${where(path.slice(0, -1))}`);
+          // Points at the key that names the incomplete map (`web:`), where a reader looks.
+          push(path.slice(0, -1), 'MISSING_KEY', `missing required key "${String(path[path.length - 1])}" in ${where(path.slice(0, -1))}`, 'key');
         } else {
           // A schema's own message (e.g. the file mode's) explains more than the type.
           const hint = i.message.startsWith('Invalid input') ? '' : ` (${i.message})`;
