@@ -61,7 +61,11 @@ export function registerReadRoutes(app: FastifyInstance, ctx: ApiContext): void 
     return { events: await ctx.store.events(req.params.id, q.data.limit ?? 100) };
   });
 
-  app.get('/api/v1/tags', () => ({ tags: ctx.index.tagTree() }));
+  // crossTags: which roots of the tree are cross-cutting tags (directories under `tags/`), so a view can list them apart.
+  app.get('/api/v1/tags', () => ({
+    tags: ctx.index.tagTree(),
+    crossTags: [...new Set(ctx.index.head?.hosts.flatMap((h) => h.crossTags) ?? [])].sort(),
+  }));
 
   app.get('/api/v1/whoami', (req) => ({ role: ctx.auth.roleOf(req.headers.authorization) }));
 }

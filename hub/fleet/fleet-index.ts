@@ -43,11 +43,11 @@ interface Reported {
 }
 
 /** `state` filter values: a sync state, a connectivity, or one of these. */
-export const extraStates = ['Behind', 'Undeclared'] as const;
+export const extraStates = ['Behind', 'Undeclared', 'Reconciling'] as const;
 export type StateFilter = HostSync | Connectivity | (typeof extraStates)[number];
 export const stateFilters: readonly string[] = [...hostSyncStates, ...connectivityStates, ...extraStates];
 
-export const sortKeys = ['id', 'sync', 'connectivity', 'place', 'lastSeenAt', 'lastAppliedRevision'] as const;
+export const sortKeys = ['id', 'sync', 'connectivity', 'place', 'lastSeenAt', 'lastAppliedRevision', 'statusUpdatedAt', 'drift'] as const;
 export type SortKey = (typeof sortKeys)[number];
 
 export interface HostQuery {
@@ -67,6 +67,8 @@ export interface FleetSummary {
   connectivity: Record<Connectivity, number>;
   behind: number;
   undeclared: number;
+  /** Hosts whose Reconciling condition is true. */
+  reconciling: number;
   tags: Array<{ tag: string; total: number; worst: HostSync | null }>;
 }
 
@@ -205,11 +207,13 @@ export class FleetIndex {
     const connectivity = Object.fromEntries(connectivityStates.map((s) => [s, 0])) as Record<Connectivity, number>;
     let behind = 0;
     let undeclared = 0;
+    let reconciling = 0;
     for (const h of hosts) {
       sync[h.sync]++;
       connectivity[h.connectivity]++;
       if (h.behind) behind++;
       if (!h.declared) undeclared++;
+      if (h.reconciling) reconciling++;
     }
     const flat: FleetSummary['tags'] = [];
     const walk = (nodes: TagNode[]) => {
@@ -227,6 +231,7 @@ export class FleetIndex {
       connectivity,
       behind,
       undeclared,
+      reconciling,
       tags: flat,
     };
   }
@@ -248,7 +253,7 @@ export class FleetIndex {
     const matches = this.all().filter((h) => {
       if (query.tag && !inTag(h.tags, query.tag)) return false;
       if (states) {
-        const hostStates = [h.sync, h.connectivity, ...(h.behind ? ['Behind'] : []), ...(h.declared ? [] : ['Undeclared'])];
+        const hostStates = [h.sync, h.connectivity, ...(h.behind ? ['Behind'] : []), ...(h.declared ? [] : ['Undeclared']), ...(h.reconciling ? ['Reconciling'] : [])];
         if (!hostStates.some((s) => states.has(s))) return false;
       }
       if (needle) {
@@ -261,7 +266,13 @@ export class FleetIndex {
     const dir = query.order === 'desc' ? -1 : 1;
     const connectivityRank: Record<Connectivity, number> = { Offline: 2, NeverSeen: 1, Online: 0 };
     const value = (h: HostSummary): string | number =>
-      key === 'sync' ? -hostSyncSeverity[h.sync] : key === 'connectivity' ? -connectivityRank[h.connectivity] : (h[key] ?? '');
+      key === 'sync'
+        ? -hostSyncSeverity[h.sync]
+        : key === 'connectivity'
+          ? -connectivityRank[h.connectivity]
+          : key === 'drift'
+            ? h.resources.notInSync
+            : (h[key] ?? '');
     matches.sort((a, b) => {
       const va = value(a);
       const vb = value(b);
