@@ -2,6 +2,7 @@
 // optional modules stay external and are loaded from node_modules.
 import { build } from 'esbuild';
 import { mkdirSync } from 'node:fs';
+import { buildWeb } from '../hub/web/build-web.mjs';
 
 mkdirSync('dist', { recursive: true });
 const started = Date.now();
@@ -20,3 +21,8 @@ await build({
   logLevel: 'warning',
 });
 process.stdout.write(`built dist/gitfleet.mjs in ${Date.now() - started} ms\n`);
+
+// The hub's web view (hub/web/dist), served by the hub at `/`.
+const webStarted = Date.now();
+const web = await buildWeb();
+process.stdout.write(`built hub/web/dist (app.js ${Math.round(web.jsBytes / 1024)} KiB) in ${Date.now() - webStarted} ms\n`);
