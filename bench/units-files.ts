@@ -1,0 +1,158 @@
+// Side-by-side baselines for converging 5 systemd units + 5 files on a real
+// systemd host (issue 4's goals: converge ≤ 1.5× the floor, no-op ≤ 50 ms,
+// ≥ 20× faster than ansible on the no-op). Run:
+//   node --import tsx bench/units-files.ts [--runs N]
+// It boots one nspawn host (test/harness/nspawn.ts) and measures, interleaved
+// in one run, medians of:
+//   floor          one shell: 5 unit files + 5 files written, one daemon-reload, `enable --now`
+//   ansible        `ansible-playbook -c local` doing the same from nothing (Debian's ansible-core)
+//   ansible no-op  the same playbook re-run on a converged host
+// The agent's own numbers go next to these: the functions are exported, and
+// `benchUnits`/`benchFiles`/`resetHost` define the same workload for it.
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { bootHost, systemdHostsAvailable, type SystemdHost } from '../test/harness/nspawn.ts';
+
+export const benchUnits = Array.from({ length: 5 }, (_, i) => ({
+  name: `gf-bench-${i + 1}.service`,
+  content: `[Unit]\nDescription=gitfleet bench ${i + 1}\n[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n`,
+}));
+export const benchFiles = Array.from({ length: 5 }, (_, i) => ({
+  path: `/etc/gf-bench/file-${i + 1}.conf`,
+  content: `setting = ${i + 1}\n`,
+  mode: '0644',
+}));
+
+async function mustExec(host: SystemdHost, argv: string[], input?: string): Promise<string> {
+  const r = await host.exec(argv, { timeoutMs: 300_000, ...(input === undefined ? {} : { input }) });
+  if (r.code !== 0) throw new Error(`${argv.join(' ')} failed (${r.code}): ${r.stderr.trim()}\n${r.stdout.slice(-2000)}`);
+  return r.stdout;
+}
+
+/** Back to nothing: the bench units stopped, disabled and deleted, the files gone, systemd reloaded. Untimed. */
+export async function resetHost(host: SystemdHost): Promise<void> {
+  const names = benchUnits.map((u) => u.name);
+  await host.exec(['systemctl', 'disable', '--now', ...names]);
+  await mustExec(host, ['rm', '-rf', ...names.map((n) => `/etc/systemd/system/${n}`), '/etc/gf-bench']);
+  await mustExec(host, ['systemctl', 'daemon-reload']);
+  await host.exec(['systemctl', 'reset-failed']);
+}
+
+// Values go in as positional arguments ($1…), never into the script text.
+const floorScript = [
+  'set -e',
+  'mkdir -p /etc/gf-bench',
+  'i=1; while [ $i -le 5 ]; do printf "%s" "$1" > "/etc/systemd/system/gf-bench-$i.service"; printf "setting = %s\\n" "$i" > "/etc/gf-bench/file-$i.conf"; i=$((i+1)); done',
+  'systemctl daemon-reload',
+  'systemctl enable --now gf-bench-1.service gf-bench-2.service gf-bench-3.service gf-bench-4.service gf-bench-5.service 2>/dev/null',
+].join('\n');
+
+/** ms for the floor, from nothing (resets the host first, untimed). */
+export async function measureFloor(host: SystemdHost): Promise<number> {
+  await resetHost(host);
+  const unitTemplate = benchUnits[0]!.content.replace('bench 1', 'bench');
+  const started = performance.now();
+  await mustExec(host, ['sh', '-c', floorScript, 'floor', unitTemplate]);
+  return performance.now() - started;
+}
+
+const playbook = `- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: unit files
+      ansible.builtin.copy:
+        dest: "/etc/systemd/system/{{ item.name }}"
+        content: "{{ item.content }}"
+        mode: "0644"
+      loop: ${JSON.stringify(benchUnits)}
+    - name: directory
+      ansible.builtin.file:
+        path: /etc/gf-bench
+        state: directory
+        mode: "0755"
+    - name: files
+      ansible.builtin.copy:
+        dest: "{{ item.path }}"
+        content: "{{ item.content }}"
+        mode: "{{ item.mode }}"
+      loop: ${JSON.stringify(benchFiles)}
+    - name: reload
+      ansible.builtin.systemd:
+        daemon_reload: true
+    - name: units
+      ansible.builtin.systemd:
+        name: "{{ item.name }}"
+        enabled: true
+        state: started
+      loop: ${JSON.stringify(benchUnits.map((u) => ({ name: u.name })))}
+`;
+
+async function runPlaybook(host: SystemdHost): Promise<{ ms: number; changed: number }> {
+  await mustExec(host, ['mkdir', '-p', '/root/gf-bench']);
+  await mustExec(host, ['tee', '/root/gf-bench/playbook.yml'], playbook);
+  const started = performance.now();
+  const out = await mustExec(host, ['env', 'ANSIBLE_NOCOLOR=1', 'ANSIBLE_RETRY_FILES_ENABLED=0', 'ansible-playbook', '-c', 'local', '-i', 'localhost,', '/root/gf-bench/playbook.yml']);
+  const ms = performance.now() - started;
+  const changed = Number(/changed=(\d+)/.exec(out)?.[1] ?? NaN);
+  return { ms, changed };
+}
+
+/** ms for ansible-playbook -c local: from nothing, or (noop) re-run on a converged host. */
+export async function measureAnsible(host: SystemdHost, options: { noop: boolean }): Promise<number> {
+  if (options.noop) {
+    await runPlaybook(host); // converge first, untimed
+  } else {
+    await resetHost(host);
+  }
+  const { ms, changed } = await runPlaybook(host);
+  // Guards the measurement: a no-op changing things, or a converge changing nothing, is not what we time.
+  if (options.noop && changed !== 0) throw new Error(`ansible no-op run changed ${changed} tasks`);
+  if (!options.noop && !(changed > 0)) throw new Error('ansible converge changed nothing');
+  return ms;
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
+  const runs = Number(values.runs);
+  const missing = systemdHostsAvailable();
+  if (missing) throw new Error(`cannot boot a systemd host: ${missing}`);
+  const host = await bootHost(`gf-bench-${process.pid}`, { bindProject: false, bindDocker: false });
+  try {
+    // Warm-up: python's bytecode caches, systemd's first loads.
+    await measureFloor(host);
+    await measureAnsible(host, { noop: false });
+    const floor: number[] = [];
+    const ansible: number[] = [];
+    const ansibleNoop: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      floor.push(await measureFloor(host));
+      ansible.push(await measureAnsible(host, { noop: false }));
+      ansibleNoop.push(await measureAnsible(host, { noop: true }));
+    }
+    const f = median(floor);
+    const a = median(ansible);
+    const n = median(ansibleNoop);
+    const line = (label: string, ms: number, extra = '') => console.log(`${label.padEnd(34)} ${ms.toFixed(1).padStart(9)} ms${extra}`);
+    console.log(`5 units + 5 files on one nspawn systemd host, medians of ${runs} interleaved runs`);
+    line('floor (one shell, from nothing)', f);
+    line('ansible-playbook -c local, converge', a, `   ${(a / f).toFixed(1)}× the floor`);
+    line('ansible-playbook -c local, no-op', n, `   (agent goal: ≥ 20× faster → ≤ ${(n / 20).toFixed(0)} ms; and ≤ 50 ms)`);
+    console.log(`agent converge goal: ≤ 1.5× the floor → ≤ ${(1.5 * f).toFixed(0)} ms`);
+  } finally {
+    await host.poweroff();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}
