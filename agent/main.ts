@@ -59,7 +59,18 @@ export function createDrivers(config: AgentConfig): Drivers {
   };
 }
 
-export async function createAgent(config: AgentConfig, logger: Logger, overrides: { drivers?: Partial<Drivers>; source?: DesiredSource } = {}): Promise<AgentParts> {
+export interface AgentEvent {
+  reason: string;
+  message: string;
+  resource?: string;
+  level: 'info' | 'warning' | 'error';
+}
+
+export async function createAgent(
+  config: AgentConfig,
+  logger: Logger,
+  overrides: { drivers?: Partial<Drivers>; source?: DesiredSource; onEvent?: (event: AgentEvent) => void } = {},
+): Promise<AgentParts> {
   const real = overrides.drivers && overrides.drivers.containers && overrides.drivers.units && overrides.drivers.files ? null : createDrivers(config);
   const drivers: Drivers = { ...real!, ...overrides.drivers };
   const source = overrides.source ?? createSource(config, logger);
@@ -81,6 +92,7 @@ export async function createAgent(config: AgentConfig, logger: Logger, overrides
     logger: logger.child({ component: 'reconciler' }),
     healthTimeoutMs: intervalMs(config.healthTimeout),
     admit: (desired) => admitDesiredState(desired, config.files.allow),
+    ...(overrides.onEvent ? { onEvent: overrides.onEvent } : {}),
   });
   return { config, logger, drivers, source, store, recorder, cycle, load };
 }

@@ -7,7 +7,8 @@ import { AgentDaemon } from '../loop/agent-daemon.ts';
 import { intervalMs } from '../config/agent-config.ts';
 import { bold, formatStatuses, green, red, yellow } from './format.ts';
 import { agentOptionHelp, configFromArgs, parseAgentArgs } from './options.ts';
-import { startHubLink } from './hub-link.ts';
+import { createHubClient } from './hub-link.ts';
+import { StateStore } from '../state/state-store.ts';
 
 const help = `usage: gitfleet agent [--once] [options]
 
@@ -30,16 +31,25 @@ export async function run(argv: string[]): Promise<number> {
   if (values.once) return runOnce(config, values.json);
 
   const logger = createLogger();
-  const agent = await createAgent(config, logger);
-  const daemon = new AgentDaemon({
+  // The hub client exists before the agent so that events of the first reconcile are queued for it.
+  let daemon: AgentDaemon | null = null;
+  const previous = await new StateStore(config.stateDir).loadStatus();
+  const hub = createHubClient(config, logger, AGENT_VERSION, { place: previous?.place ?? config.place ?? '', tags: previous?.tags ?? [] }, (reason) => {
+    logger.info({ reason }, 'reconcile requested by the hub');
+    void daemon?.trigger('hub');
+  });
+  const agent = await createAgent(config, logger, hub ? { onEvent: (e) => hub.reportEvent(e) } : {});
+  daemon = new AgentDaemon({
     cycle: agent.cycle,
     status: () => agent.recorder.snapshot,
     containers: agent.drivers.containers,
     logger,
     poll: /\s/.test(String(config.interval)) ? String(config.interval) : intervalMs(config.interval),
     driftCheckMs: intervalMs(config.driftInterval),
+    ...(hub ? { sink: hub } : {}),
   });
-  const hub = startHubLink(agent, daemon, AGENT_VERSION);
+  const running = daemon;
+  hub?.start();
   logger.info({ host: config.host, repo: agent.source.description, version: AGENT_VERSION, hub: config.hub ?? null }, 'agent starting');
   await new Promise<void>((resolve) => {
     let stopping = false;
@@ -47,12 +57,12 @@ export async function run(argv: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'agent stopping');
-      void daemon.stop().then(() => hub?.stop()).then(resolve, resolve);
+      void running.stop().then(() => hub?.stop()).then(() => resolve(), () => resolve());
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => void daemon.trigger('manual'));
-    daemon.start().catch((error: unknown) => logger.error({ err: messageOf(error) }, 'first reconcile failed'));
+    process.on('SIGHUP', () => void running.trigger('manual'));
+    running.start().catch((error: unknown) => logger.error({ err: messageOf(error) }, 'first reconcile failed'));
   });
   return 0;
 }

@@ -1,12 +1,36 @@
 // Connects the daemon to the hub when one is configured: status snapshots and
-// events go up, reconcile-now comes down. The hub is never on the critical path.
-import type { AgentDaemon } from '../loop/agent-daemon.ts';
-import type { AgentParts } from '../main.ts';
+// events go up, reconcile-now comes down. The hub is never on the critical
+// path: the client queues on disk and reconnects by itself.
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { GitfleetError } from '../../shared/errors.ts';
+import type { AgentConfig } from '../config/agent-config.ts';
+import { collectFacts } from '../facts.ts';
+import { HubClient } from '../report/index.ts';
 
-export interface HubLink {
-  stop(): Promise<void>;
+export function enrollmentToken(config: AgentConfig): string | undefined {
+  if (config.token !== undefined) return config.token;
+  if (config.tokenFile === undefined) return undefined;
+  try {
+    return readFileSync(config.tokenFile, 'utf8').trim();
+  } catch (error) {
+    throw new GitfleetError('CONFIG_INVALID', `config key "tokenFile": cannot read ${config.tokenFile}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
-export function startHubLink(_agent: AgentParts, _daemon: AgentDaemon, _version: string): HubLink | null {
-  return null;
+export function createHubClient(config: AgentConfig, logger: Logger, version: string, known: { place: string; tags: string[] }, onReconcileNow: (reason: string) => void): HubClient | null {
+  if (!config.hub) return null;
+  const token = enrollmentToken(config);
+  return new HubClient({
+    url: config.hub,
+    ...(token === undefined ? {} : { enrollmentToken: token }),
+    stateDir: config.stateDir,
+    host: config.host,
+    place: known.place,
+    tags: known.tags,
+    agentVersion: version,
+    facts: () => collectFacts(),
+    logger: logger.child({ component: 'hub-client' }),
+    onReconcileNow,
+  });
 }

@@ -30,6 +30,7 @@ export class AgentDaemon {
   private readonly queue: TriggerQueue;
   private readonly cancels: Cancel[] = [];
   private eventTimer: NodeJS.Timeout | null = null;
+  private connectedBefore = false;
 
   constructor(private readonly o: DaemonOptions) {
     this.queue = new TriggerQueue(
@@ -64,6 +65,11 @@ export class AgentDaemon {
           }, this.o.eventDebounceMs ?? 300);
         },
         (error) => this.o.logger.warn({ err: error.message }, 'Docker event stream interrupted; the periodic drift check still runs'),
+        () => {
+          // Events during an outage are lost: look at the host again once the stream is back.
+          if (this.connectedBefore) void this.trigger('docker-event');
+          this.connectedBefore = true;
+        },
       ),
     );
     return this.trigger('startup');
