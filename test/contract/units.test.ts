@@ -252,6 +252,25 @@ function unitContract(label: string, target: (t: TestContext) => Promise<UnitsTa
       await x.driver.delete(name); // already gone: fine
     });
 
+    test('a template is observed by its file state; it does not start itself, its instances do', async (t) => {
+      const x = await target(t);
+      if (!x) return;
+      const template = 'gf-tpl@.service';
+      const content = service('/bin/sleep %i');
+      await x.driver.write(template, content, {});
+      await x.driver.daemonReload();
+      const [tpl, inst, other] = await x.driver.observe([template, 'gf-tpl@4242.service', 'gf-nothing@.service']);
+      assert.deepEqual([tpl?.content, tpl?.unitFileState, tpl?.loadState, tpl?.activeState], [content, 'disabled', 'loaded', 'inactive']);
+      assert.deepEqual([inst?.content, inst?.loadState, inst?.activeState], [null, 'loaded', 'inactive']);
+      assert.deepEqual([other?.content, other?.unitFileState], [null, '']);
+      await rejectsWith(x.driver.start(template), 'SYSTEMD_FAILED', template);
+      await rejectsWith(x.driver.enable(template), 'SYSTEMD_FAILED', template);
+      await x.driver.stop(template);
+      await x.driver.start('gf-tpl@4242.service');
+      const [running] = await x.driver.observe(['gf-tpl@4242.service']);
+      assert.deepEqual([running?.activeState, running?.unitFileState], ['active', 'disabled']);
+    });
+
     test('stop, disable and reset-failed of an unknown unit are no-ops; start, restart and enable fail', async (t) => {
       const x = await target(t);
       if (!x) return;

@@ -13,13 +13,15 @@
 //   on-failure flaps: each observe advances one restart, up to the start
 //   limit (5), then failed;
 // - stop, disable and reset-failed of an unknown unit are no-ops; start,
-//   restart and enable of one fail with SYSTEMD_FAILED.
+//   restart and enable of one fail with SYSTEMD_FAILED;
+// - templates (`app@.service`) never run; an instance (`app@1.service`) is
+//   defined by its template's file; enabling a template needs DefaultInstance=.
 //
 // `hand` makes an operator's changes (edit a file, mask) and `calls` logs
 // mutating calls, so a test can assert that a pass touched nothing.
 import { GitfleetError } from '../../../shared/errors.ts';
 import type { LiveUnit, UnitDriver } from '../types.ts';
-import { assertDropinName, assertUnitName } from '../systemd/unit-names.ts';
+import { assertDropinName, assertUnitName, isTemplateName, templateOf } from '../systemd/unit-names.ts';
 
 type DiskEntry = { kind: 'file'; content: string } | { kind: 'mask' };
 
@@ -103,8 +105,14 @@ export class MemoryUnitDriver implements UnitDriver {
     return l;
   }
 
+  /** The file that defines `name`: its own, or for an instance its template's. */
+  private fileOf(name: string): DiskEntry | undefined {
+    const template = templateOf(name);
+    return this.disk.get(name) ?? (template ? this.disk.get(template) : undefined);
+  }
+
   private snapshot(name: string): Loaded {
-    return { entry: this.disk.get(name) ?? null, dropins: { ...(this.diskDropins.get(name) ?? {}) } };
+    return { entry: this.fileOf(name) ?? null, dropins: { ...(this.diskDropins.get(name) ?? {}) } };
   }
 
   private reload(): void {
@@ -122,7 +130,7 @@ export class MemoryUnitDriver implements UnitDriver {
   }
 
   private unitFileState(name: string): string {
-    const entry = this.disk.get(name);
+    const entry = this.fileOf(name);
     if (!entry) return '';
     if (entry.kind === 'mask') return 'masked';
     const d = directives([entry.content]);
@@ -149,6 +157,7 @@ export class MemoryUnitDriver implements UnitDriver {
   }
 
   private mustBeStartable(name: string): Loaded {
+    if (isTemplateName(name)) throw new GitfleetError('SYSTEMD_FAILED', `systemctl start -- ${name} failed (exit 1): Failed to start ${name}: Unit name ${name} is missing the instance name.`);
     const l = this.reference(name);
     if (l.entry === null) throw new GitfleetError('SYSTEMD_FAILED', `systemctl start -- ${name} failed (exit 5): Failed to start ${name}: Unit ${name} not found.`);
     if (l.entry.kind === 'mask') throw new GitfleetError('SYSTEMD_FAILED', `systemctl start -- ${name} failed (exit 1): Failed to start ${name}: Unit ${name} is masked.`);
@@ -189,11 +198,11 @@ export class MemoryUnitDriver implements UnitDriver {
     names.forEach(assertUnitName);
     return names.map((name) => {
       this.advance(name);
-      const l = this.reference(name);
+        const l = this.reference(name);
       const entry = this.disk.get(name);
       const s = this.state(name);
       const disk = this.snapshot(name);
-      const stale = l.entry !== null && (JSON.stringify(disk.entry) !== JSON.stringify(l.entry) || !sameDropins(disk.dropins, l.dropins));
+      const stale = !isTemplateName(name) && l.entry !== null && (JSON.stringify(disk.entry) !== JSON.stringify(l.entry) || !sameDropins(disk.dropins, l.dropins));
       return {
         name,
         content: entry?.kind === 'file' ? entry.content : null,
@@ -239,6 +248,10 @@ export class MemoryUnitDriver implements UnitDriver {
     const entry = this.disk.get(name);
     if (!entry) throw new GitfleetError('SYSTEMD_FAILED', `systemctl enable -- ${name} failed (exit 1): Failed to enable unit: Unit file ${name} does not exist.`);
     if (entry.kind === 'mask') throw new GitfleetError('SYSTEMD_FAILED', `systemctl enable -- ${name} failed (exit 1): Failed to enable unit: Unit file /etc/systemd/system/${name} is masked.`);
+    const install = directives([entry.content]);
+    if (isTemplateName(name) && this.unitFileState(name) !== 'static' && !install.has('Install.DefaultInstance')) {
+      throw new GitfleetError('SYSTEMD_FAILED', `systemctl enable -- ${name} failed (exit 1): Failed to enable unit: Destination unit multi-user.target is a non-template unit.`);
+    }
     this.calls.push(`enable ${name}`);
     if (this.unitFileState(name) !== 'static') this.enabled.add(name);
     this.reload();

@@ -11,7 +11,7 @@ import { GitfleetError, isGitfleetError } from '../../../shared/errors.ts';
 import type { LiveUnit, UnitDriver } from '../types.ts';
 import { runLocalCommand, type CommandResult, type CommandRunner } from './command-runner.ts';
 import { parseShow, showProperties } from './systemctl-show.ts';
-import { assertDropinName, assertUnitName } from './unit-names.ts';
+import { assertDropinName, assertUnitName, isTemplateName } from './unit-names.ts';
 import { readDropins, readRegularFile, removeUnitFiles, syncDropins, writeAtomically } from './unit-files.ts';
 
 export interface SystemctlUnitDriverOptions {
@@ -66,14 +66,29 @@ export function createSystemctlUnitDriver(options: SystemctlUnitDriverOptions = 
     async observe(names) {
       names.forEach(assertUnitName);
       if (names.length === 0) return [];
-      const shown = parseShow((await systemctl(['show', '-p', showProperties.join(','), '--', ...names])).stdout);
-      if (shown.length !== names.length) {
-        throw new GitfleetError('SYSTEMD_FAILED', `systemctl show returned ${shown.length} units for ${names.length} names`);
+      // Templates cannot be loaded by `show` (it fails the whole call); their
+      // file state comes from list-unit-files, and they never run themselves.
+      const templates = names.filter(isTemplateName);
+      const loadable = names.filter((n) => !isTemplateName(n));
+      const props = new Map<string, Record<string, string>>();
+      if (loadable.length > 0) {
+        const shown = parseShow((await systemctl(['show', '-p', showProperties.join(','), '--', ...loadable])).stdout);
+        if (shown.length !== loadable.length) {
+          throw new GitfleetError('SYSTEMD_FAILED', `systemctl show returned ${shown.length} units for ${loadable.length} names`);
+        }
+        loadable.forEach((n, i) => props.set(n, shown[i]!));
+      }
+      if (templates.length > 0) {
+        const listed = (await systemctl(['list-unit-files', '--no-legend', '--no-pager', '--', ...templates])).stdout;
+        for (const line of listed.split('\n')) {
+          const [unit, state] = line.trim().split(/\s+/);
+          if (unit && state && templates.includes(unit)) props.set(unit, { UnitFileState: state, LoadState: 'loaded' });
+        }
       }
       return fileOp('read', names.join(', '), () =>
         Promise.all(
-          names.map(async (name, i): Promise<LiveUnit> => {
-            const p = shown[i]!;
+          names.map(async (name): Promise<LiveUnit> => {
+            const p = props.get(name) ?? {};
             return {
               name,
               content: await readRegularFile(join(unitDir, name)),
@@ -117,7 +132,11 @@ export function createSystemctlUnitDriver(options: SystemctlUnitDriverOptions = 
       await systemctl(['unmask', '--runtime', '--', name]);
     },
     start: verb(['start']),
-    stop: verb(['stop'], true),
+    async stop(name) {
+      assertUnitName(name);
+      if (isTemplateName(name)) return; // nothing runs under a template's own name
+      await systemctl(['stop', '--', name], true);
+    },
     restart: verb(['restart']),
     resetFailed: verb(['reset-failed'], true),
   };

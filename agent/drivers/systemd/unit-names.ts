@@ -23,3 +23,14 @@ export function assertDropinName(unit: string, name: string): void {
     throw new GitfleetError('INVALID_NAME', `drop-in ${JSON.stringify(name)} of ${unit} must be a file name ending in .conf (letters, digits, _ . @ -)`);
   }
 }
+
+/** `app@.service`: a template, which systemctl show cannot load and start cannot run. */
+export function isTemplateName(name: string): boolean {
+  return /@\.[a-z]+$/.test(name);
+}
+
+/** `app@1.service` → `app@.service`; null for a name that is not an instance. */
+export function templateOf(name: string): string | null {
+  const m = /^([^@]+)@(.+)\.([a-z]+)$/.exec(name);
+  return m ? `${m[1]}@.${m[3]}` : null;
+}
