@@ -2,6 +2,7 @@
 // reported instead of guessed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { SubstitutionProblem } from '../../repo/tree/variables.ts';
 import { hasReference, substitute, substituteString } from '../../repo/tree/variables.ts';
 
 const vars: Record<string, string> = { host: 'web-01', port: '8080', empty: '', evil: '$(rm -rf /) ${port} `id`' };
@@ -34,7 +35,7 @@ test('substitution table', () => {
 });
 
 test('substitute walks values, not keys, and reports the path of each problem', () => {
-  const problems: unknown[] = [];
+  const problems: SubstitutionProblem[] = [];
   const value = substitute({ '${host}': 'k', list: ['${port}', 3, true, null, { deep: '${nope}' }] }, lookup, problems);
   assert.deepEqual(value, { '${host}': 'k', list: ['8080', 3, true, null, { deep: '${nope}' }] });
   assert.deepEqual(problems, [{ path: ['list', 4, 'deep'], kind: 'unresolved', text: 'nope' }]);
