@@ -99,8 +99,8 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
   };
 
   const app = Fastify({
-    loggerInstance: logger.child({ component: 'http' }),
-    disableRequestLogging: true,
+    // Request lines are debug-level noise at 10,000 hosts; warnings and errors still show.
+    loggerInstance: logger.child({ component: 'http' }, { level: logger.isLevelEnabled('debug') ? 'debug' : 'warn' }),
     forceCloseConnections: true,
     bodyLimit: 64 * 1024,
     ...(config.tls ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {}),

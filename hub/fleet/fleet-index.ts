@@ -91,13 +91,21 @@ export class FleetIndex {
   #head: FleetHead | null = null;
   #declared = new Map<string, DeclaredHost>();
   #treeDirs = new Set<string>();
-  readonly #onChange: (id: string) => void;
+  /** Summaries are rebuilt only for hosts that changed since they were last asked for. */
+  readonly #cache = new Map<string, HostSummary>();
+  readonly #notify: (id: string) => void;
 
   constructor(onChange: (id: string) => void = () => {}) {
-    this.#onChange = onChange;
+    this.#notify = onChange;
+  }
+
+  private changed(id: string): void {
+    this.#cache.delete(id);
+    this.#notify(id);
   }
 
   load(records: HostRecord[]): void {
+    this.#cache.clear();
     for (const r of records) {
       this.#reported.set(r.id, {
         place: r.place,
@@ -121,32 +129,33 @@ export class FleetIndex {
 
   enrolled(id: string): void {
     this.entry(id).enrolled = true;
-    this.#onChange(id);
+    this.changed(id);
   }
 
   credentialReset(id: string): void {
     this.entry(id).enrolled = false;
-    this.#onChange(id);
+    this.changed(id);
   }
 
   hello(id: string, h: { place: string; tags: string[]; agentVersion: string; seenAt: string }): void {
     Object.assign(this.entry(id), { place: h.place, tags: h.tags, agentVersion: h.agentVersion, lastSeenAt: h.seenAt });
-    this.#onChange(id);
+    this.changed(id);
   }
 
   seen(id: string, at: string): void {
     this.entry(id).lastSeenAt = at;
+    this.#cache.delete(id);
   }
 
   status(id: string, status: HostStatus): void {
     Object.assign(this.entry(id), summarizeStatus(status));
-    this.#onChange(id);
+    this.changed(id);
   }
 
   connected(id: string, online: boolean): void {
     if (online) this.#online.add(id);
     else this.#online.delete(id);
-    this.#onChange(id);
+    this.changed(id);
   }
 
   get head(): FleetHead | null {
@@ -154,6 +163,7 @@ export class FleetIndex {
   }
 
   setHead(head: FleetHead): void {
+    this.#cache.clear();
     this.#head = head;
     this.#declared = new Map(head.hosts.map((h) => [h.id, h]));
     this.#treeDirs = new Set(head.tags.flatMap(withAncestors));
@@ -168,6 +178,14 @@ export class FleetIndex {
   }
 
   get(id: string): HostSummary | null {
+    const cached = this.#cache.get(id);
+    if (cached) return cached;
+    const built = this.build(id);
+    if (built) this.#cache.set(id, built);
+    return built;
+  }
+
+  private build(id: string): HostSummary | null {
     const r = this.#reported.get(id);
     const d = this.#declared.get(id);
     if (!r && !d) return null;

@@ -145,6 +145,7 @@ export class AgentSession {
       await store.enroll(hello.host, hashSecret(issued), this.#ctx.now().toISOString());
       metrics.enrollments.inc();
       index.enrolled(hello.host);
+      void store.appendEvent(hello.host, { time: this.#ctx.now().toISOString(), level: 'info', reason: 'Enrolled', message: `enrolled from ${this.remote}` });
       this.log.info({ host: hello.host, remote: this.remote }, 'host enrolled');
     }
     clearTimeout(this.#helloTimer);
