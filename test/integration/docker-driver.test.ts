@@ -133,7 +133,7 @@ describe('Docker driver on a real engine', { concurrency: false }, () => {
     assert.deepEqual(h.ExtraHosts, ['db:192.0.2.10']);
     assert.deepEqual(h.Tmpfs, { '/run': 'size=1m' });
     assert.deepEqual(h.Ulimits, [{ Name: 'nofile', Soft: 1024, Hard: 2048 }, { Name: 'nproc', Soft: 256, Hard: 256 }]);
-    assert.equal(c.StopSignal, 'SIGINT');
+    assert.equal((c as unknown as { StopSignal: string }).StopSignal, 'SIGINT');
     assert.equal((c as unknown as { StopTimeout: number }).StopTimeout, 2);
 
     // …and the container actually runs with it.
