@@ -91,6 +91,7 @@ export async function createAgent(
     flapGuard: new FlapGuard(),
     logger: logger.child({ component: 'reconciler' }),
     healthTimeoutMs: intervalMs(config.healthTimeout),
+    healthSettleMs: intervalMs(config.healthSettle),
     admit: (desired) => admitDesiredState(desired, config.files.allow),
     ...(overrides.onEvent ? { onEvent: overrides.onEvent } : {}),
   });

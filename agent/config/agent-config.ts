@@ -21,6 +21,8 @@ export const AgentConfigSchema = z.strictObject({
   interval: Duration.default('60s'),
   driftInterval: Duration.default('30s'),
   healthTimeout: Duration.default('60s'),
+  /** How long a new revision must stay healthy before it counts as applied. */
+  healthSettle: Duration.default('2s'),
   stateDir: z.string().default('/var/lib/gitfleet'),
   hub: z.string().regex(/^wss?:\/\//, 'a ws:// or wss:// URL').optional(),
   token: z.string().min(1).optional(),
@@ -52,6 +54,7 @@ export const agentEnv: Record<string, string[]> = {
   GITFLEET_INTERVAL: ['interval'],
   GITFLEET_DRIFT_INTERVAL: ['driftInterval'],
   GITFLEET_HEALTH_TIMEOUT: ['healthTimeout'],
+  GITFLEET_HEALTH_SETTLE: ['healthSettle'],
   GITFLEET_STATE_DIR: ['stateDir'],
   GITFLEET_HUB: ['hub'],
   GITFLEET_TOKEN: ['token'],

@@ -19,6 +19,8 @@ export interface ConvergeOptions {
   /** Wait until no resource is Progressing (or waiting on a dependency), up to this long. 0: do not wait. */
   healthTimeoutMs?: number;
   pollMs?: number;
+  /** How long everything must look settled before the health verdict (default 2 s, at most the timeout). */
+  settleMs?: number;
   defaultStopTimeout?: number;
   /** Persists the inventory; called before steps that create (write-ahead) and after each pass. */
   saveInventory: (inventory: Inventory) => Promise<void>;
@@ -110,22 +112,35 @@ export async function converge(drivers: Drivers, desired: DesiredState, start: I
     await options.saveInventory(inventory);
   }
 
-  // Health gate: wait while anything is still starting or waiting on a dependency.
-  const deadline = now() + (options.healthTimeoutMs ?? 0);
-  while (options.healthTimeoutMs && now() < deadline && current.statuses.some((s) => !isSettled(s) && !failed.has(s.id as ResourceId))) {
-    await sleep(options.pollMs ?? 250);
-    live = await observe(drivers, desired, inventory);
-    current = planPass(desired, live, inventory, ctx());
-    if (current.steps.some((s) => s.resource === null || !failed.has(s.resource))) {
-      // A dependency became healthy and released its dependents: converge them too.
-      const more = await converge(drivers, desired, inventory, { ...options, healthTimeoutMs: Math.max(0, deadline - now()), flapGuard });
-      return {
-        ...more,
-        intended: [...intended, ...more.intended],
-        driftCorrected: [...driftCorrected, ...more.driftCorrected],
-        failures: [...failures, ...more.failures],
-        passes: passes + more.passes,
-      };
+  // Health gate: wait while anything is still starting or waiting on a dependency,
+  // then watch a short settle period, because a unit or container that starts
+  // fine can die a moment later (ExecStart=/bin/false, a crashing entrypoint).
+  if (options.healthTimeoutMs) {
+    const deadline = now() + options.healthTimeoutMs;
+    const settleMs = Math.min(options.settleMs ?? 2000, options.healthTimeoutMs);
+    let settledSince: number | null = null;
+    for (;;) {
+      const unsettled = current.statuses.some((s) => !isSettled(s) && !failed.has(s.id as ResourceId));
+      settledSince = unsettled ? null : (settledSince ?? now());
+      if (now() >= deadline || (settledSince !== null && now() - settledSince >= settleMs)) break;
+      await sleep(options.pollMs ?? 250);
+      const held = new Set(current.waiting);
+      live = await observe(drivers, desired, inventory);
+      current = planPass(desired, live, inventory, ctx());
+      const work = current.steps.filter((s) => s.resource === null || !failed.has(s.resource));
+      // Something that was applied died while we watched: that is the verdict, not something to restart here.
+      if (work.some((s) => s.resource !== null && !held.has(s.resource))) break;
+      if (work.length > 0) {
+        // A dependency became healthy and released its dependents: converge them too.
+        const more = await converge(drivers, desired, inventory, { ...options, healthTimeoutMs: Math.max(0, deadline - now()), flapGuard });
+        return {
+          ...more,
+          intended: [...intended, ...more.intended],
+          driftCorrected: [...driftCorrected, ...more.driftCorrected],
+          failures: [...failures, ...more.failures],
+          passes: passes + more.passes,
+        };
+      }
     }
   }
 

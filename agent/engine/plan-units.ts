@@ -61,6 +61,12 @@ export function planUnit(resource: UnitResource, live: LiveState, inventory: Inv
     steps.push({ type: 'unit.write', args: { name, content, dropins }, ...base, reason: missing ? 'unit file missing' : 'unit file differs' });
     steps.push({ type: 'unit.daemon-reload', args: {}, resource: null, cause, reason: `${name} changed` });
   }
+  if (!fileChanged && current?.needDaemonReload) {
+    // The file on disk is right but systemd still runs an older load of it (e.g. an agent killed between write and reload).
+    diff.push({ field: 'loaded', desired: 'current file', live: 'stale (daemon-reload due)' });
+    steps.push({ type: 'unit.daemon-reload', args: {}, resource: null, cause, reason: `${name} changed on disk` });
+    if (wantRunning && runningStates.has(current.activeState)) steps.push({ type: 'unit.restart', args: { name }, ...base, reason: 'unit file changed on disk' });
+  }
   const fileState = current?.unitFileState ?? 'not-found';
   if (fileState === 'masked' || fileState === 'masked-runtime') {
     diff.push({ field: 'unitFileState', desired: wantEnabled ? 'enabled' : 'disabled', live: fileState });

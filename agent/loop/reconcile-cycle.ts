@@ -28,6 +28,8 @@ export interface CycleDeps {
   flapGuard: FlapGuard;
   logger: Logger;
   healthTimeoutMs: number;
+  /** How long everything must stay healthy after a new revision before the verdict. */
+  healthSettleMs?: number;
   /** Extra checks on a desired state before it is applied (e.g. file paths allowed by this agent). */
   admit?: (desired: DesiredState) => void;
   onEvent?: (event: { reason: string; message: string; resource?: string; level: 'info' | 'warning' | 'error' }) => void;
@@ -109,6 +111,7 @@ export class ReconcileCycle {
     const result = await converge(this.deps.drivers, target.desired, inventory, {
       revision: target.revision,
       healthTimeoutMs,
+      ...(this.deps.healthSettleMs === undefined ? {} : { settleMs: this.deps.healthSettleMs }),
       flapGuard: this.deps.flapGuard,
       saveInventory: async (inv) => {
         this.inventory = inv;

@@ -29,7 +29,7 @@ export async function fleetFixture(options: { host?: string; config?: Record<str
   const root = mkdtempSync(join(tmpdir(), 'gf-fleet-'));
   const repo = new WorkRepo(join(root, 'fleet.git'));
   const stateDir = join(root, 'state');
-  const config = loadAgentConfig({ env: {}, overrides: { repo: repo.bare, host, stateDir, healthTimeout: '8s', ...options.config } });
+  const config = loadAgentConfig({ env: {}, overrides: { repo: repo.bare, host, stateDir, healthTimeout: '8s', healthSettle: '500ms', ...options.config } });
   const logger = pino({ level: process.env.GITFLEET_TEST_LOG ?? 'silent' });
   let current: AgentParts | null = null;
   const fixture: FleetFixture = {

@@ -146,6 +146,13 @@ const rows: Row[] = [
     steps: ['unit.write unit/hello.service', 'unit.write unit/b.service', 'unit.daemon-reload', 'unit.enable unit/hello.service', 'unit.enable unit/b.service', 'unit.start unit/hello.service', 'unit.start unit/b.service'],
   },
   {
+    name: 'a unit whose file changed on disk but not in systemd is reloaded and restarted',
+    desired: desired([hello]),
+    live: live({ units: [liveUnit('hello.service', renderUnitFile(hello), { needDaemonReload: true })] }),
+    inventory: inventory([applied(hello)]),
+    steps: ['unit.daemon-reload', 'unit.restart unit/hello.service'],
+  },
+  {
     name: 'a failed unit is reset and started',
     desired: desired([hello]),
     live: live({ units: [liveUnit('hello.service', renderUnitFile(hello), { activeState: 'failed', result: 'exit-code' })] }),
