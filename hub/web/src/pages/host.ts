@@ -119,7 +119,7 @@ function Events({ events }: { events: StoredEvent[] }) {
     events.map((e, i) =>
       h(
         'li',
-        { key: `${e.time}-${e.seq ?? 'hub'}-${i}`, class: `level-${e.level}` },
+        { key: `${e.time}-${e.seq ?? 'hub'}-${i}`, class: `event-${e.level}` },
         h('time', { dateTime: e.time, title: e.time }, ago(e.time)),
         ' ',
         h('span', { class: `badge level-${e.level}` }, e.level),
