@@ -41,8 +41,10 @@ export function unitHealth(live: LiveUnit | undefined, wantRunning: boolean): He
 export function planUnit(resource: UnitResource, live: LiveState, inventory: Inventory, ctx: PlanContext): ResourcePlan {
   const name = resource.name;
   const spec = resource.spec;
-  const wantRunning = (spec.state ?? 'running') === 'running';
-  const wantEnabled = spec.enabled ?? true;
+  // A template (app@.service) cannot be started or enabled itself; only its instances can.
+  const template = /@\.[a-z]+$/.test(name);
+  const wantRunning = !template && (spec.state ?? 'running') === 'running';
+  const wantEnabled = !template && (spec.enabled ?? true);
   if (live.unavailable.unit !== undefined) {
     return { resource, steps: [], status: status(resource, 'Pending', 'Unknown', [], `cannot observe units: ${live.unavailable.unit}`) };
   }
@@ -97,7 +99,7 @@ export function planUnit(resource: UnitResource, live: LiveState, inventory: Inv
       // A changed unit file restarts its running unit.
       steps.push({ type: 'unit.restart', args: { name }, ...base, reason: 'unit file changed' });
     }
-  } else if (activeState !== 'inactive' && activeState !== 'failed') {
+  } else if (!template && activeState !== 'inactive' && activeState !== 'failed') {
     diff.push({ field: 'activeState', desired: 'inactive', live: activeState });
     steps.push({ type: 'unit.stop', args: { name }, ...base, reason: 'state: stopped' });
   }

@@ -153,6 +153,13 @@ const rows: Row[] = [
     steps: ['unit.daemon-reload', 'unit.restart unit/hello.service'],
   },
   {
+    name: 'a template unit is written but neither enabled nor started',
+    desired: desired([unit('app@.service')]),
+    live: live({ units: [liveUnit('app@.service', null, { unitFileState: 'not-found', activeState: 'inactive' })] }),
+    inventory: inventory(),
+    steps: ['unit.write unit/app@.service', 'unit.daemon-reload'],
+  },
+  {
     name: 'a failed unit is reset and started',
     desired: desired([hello]),
     live: live({ units: [liveUnit('hello.service', renderUnitFile(hello), { activeState: 'failed', result: 'exit-code' })] }),
