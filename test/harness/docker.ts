@@ -3,7 +3,11 @@
 // never touch each other's containers, cleanup, and the "manual" actions an
 // operator would do with the docker CLI (stop, rm -f, run another image under
 // a managed name) done through dockerode, for drift tests.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Dockerode from 'dockerode';
 
 export const DEFAULT_SOCKET = '/var/run/docker.sock';
@@ -134,4 +138,83 @@ function ignoreStatus(...codes: number[]) {
     if (codes.includes((error as { statusCode?: number }).statusCode ?? 0)) return;
     throw error;
   };
+}
+
+/**
+ * A private dockerd (own data root, exec root, socket) that a test may stop and
+ * start at will — the shared engine must never be restarted, other tests use it.
+ * Ready in well under a second; dispose() stops it and deletes its directory.
+ */
+export class PrivateDockerd {
+  readonly dir: string;
+  readonly socketPath: string;
+  readonly docker: Dockerode;
+  private child: ChildProcess | null = null;
+  private readonly killOnExit = () => this.child?.kill('SIGKILL');
+
+  constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), 'gitfleet-dockerd-'));
+    this.socketPath = join(this.dir, 'docker.sock');
+    this.docker = new Dockerode({ socketPath: this.socketPath });
+  }
+
+  /** Starts the daemon and waits until it answers /_ping (throws after `timeoutMs`). */
+  async start(timeoutMs = 15_000): Promise<void> {
+    if (this.child) return;
+    const log = openSync(join(this.dir, 'dockerd.log'), 'a');
+    this.child = spawn('dockerd', [
+      '--data-root', join(this.dir, 'data'), '--exec-root', join(this.dir, 'exec'),
+      '--pidfile', join(this.dir, 'dockerd.pid'), '--host', `unix://${this.socketPath}`,
+      '--bridge=none', '--iptables=false', '--ip-masq=false',
+    ], { stdio: ['ignore', log, log] });
+    closeSync(log);
+    process.once('exit', this.killOnExit);
+    const child = this.child;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`private dockerd exited with ${child.exitCode}; see ${this.dir}/dockerd.log`);
+      try {
+        await this.docker.ping();
+        return;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`private dockerd did not answer within ${timeoutMs} ms; see ${this.dir}/dockerd.log`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  /** SIGTERM, as `systemctl stop docker` would; waits for the daemon to exit. */
+  async stop(timeoutMs = 20_000): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = null;
+    process.removeListener('exit', this.killOnExit);
+    if (child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Copies an image from the shared engine (docker save | docker load). */
+  async loadImageFrom(source: Dockerode, image: string): Promise<void> {
+    const tar = await source.getImage(image).get();
+    const stream = (await this.docker.loadImage(tar)) as NodeJS.ReadableStream;
+    await new Promise<void>((resolve, reject) => {
+      stream.on('error', reject);
+      stream.on('end', () => resolve());
+      stream.resume();
+    });
+  }
+
+  /** Removes its containers, stops the daemon, deletes its directory. */
+  async dispose(): Promise<void> {
+    if (this.child) {
+      const list = await this.docker.listContainers({ all: true }).catch(() => []);
+      await Promise.all(list.map((c) => this.docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
+    }
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }
