@@ -3,6 +3,12 @@
 // renamed into place, so a reader never sees a half-written tree and nothing
 // writes to a published one. The engine reads revision R's snapshot while the
 // next fetch builds R+1's next to it.
+//
+// Writing a 10,000-host tree costs tens of thousands of inodes, so a snapshot
+// the caller has released (prune) is not deleted but kept as a *spare*: the
+// next snapshot is built by updating the spare in place with its own index
+// (`read-tree --reset -u`), which writes only the files that differ — the
+// cost of an incremental sync follows the size of the change, not of the fleet.
 import { mkdir, readFile, readdir, rename, rm, writeFile, realpath, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, sep } from 'node:path';
@@ -10,6 +16,8 @@ import { randomBytes } from 'node:crypto';
 import { GitfleetError } from '../../shared/errors.ts';
 import type { GitRunner } from './git-runner.ts';
 import type { Snapshot } from './types.ts';
+
+const spareprefix = '.spare-';
 
 interface SnapshotMeta {
   revision: string;
@@ -41,18 +49,23 @@ export class SnapshotStore {
   async #build(revision: string, runner: GitRunner, env: Record<string, string>): Promise<void> {
     await mkdir(this.#dir, { recursive: true });
     const building = join(this.#dir, `.tmp-${revision}-${randomBytes(4).toString('hex')}`);
-    const tree = join(building, 'tree');
-    await mkdir(tree, { recursive: true });
+    const spare = (await readdir(this.#dir)).find((name) => name.startsWith(spareprefix));
+    if (spare !== undefined) await rename(join(this.#dir, spare), building);
+    else await mkdir(join(building, 'tree'), { recursive: true });
     try {
       const what = `export of revision ${revision}`;
-      const withIndex = { ...env, GIT_INDEX_FILE: join(building, 'index'), GIT_WORK_TREE: tree };
       const log = await runner.run(['log', '-1', '--no-show-signature', '--format=%cI%x00%s', revision, '--'], { env, what });
       const [committedAt = '', subject = ''] = log.replace(/\n$/, '').split('\0');
-      // checkout (not read-tree + checkout-index, which print nothing: simple-git
-      // waits 50 ms after a silent command). It moves the cache's HEAD, which
-      // nothing else reads.
-      await runner.run(['checkout', '--progress', '--force', '--detach', revision], { env: withIndex, what });
-      await rm(join(building, 'index'), { force: true });
+      const withIndex = { ...env, GIT_INDEX_FILE: join(building, 'index'), GIT_WORK_TREE: join(building, 'tree') };
+      try {
+        await runner.run(['read-tree', '--reset', '-u', revision], { env: withIndex, what });
+      } catch (error) {
+        if (spare === undefined) throw error;
+        // A spare that cannot be updated is rebuilt from nothing.
+        await rm(building, { recursive: true, force: true });
+        await mkdir(join(building, 'tree'), { recursive: true });
+        await runner.run(['read-tree', '--reset', '-u', revision], { env: withIndex, what });
+      }
       const meta: SnapshotMeta = { revision, committedAt, subject };
       await writeFile(join(building, 'meta.json'), `${JSON.stringify(meta)}\n`);
       await rm(join(this.#dir, revision), { recursive: true, force: true });
@@ -80,13 +93,25 @@ export class SnapshotStore {
     return real;
   }
 
-  /** Removes every snapshot (and leftover temporary directory) not named in `keep`. */
+  /**
+   * Releases every snapshot not named in `keep`: one becomes the spare for the
+   * next build, the rest (and leftover temporary directories) are deleted.
+   */
   async prune(keep: ReadonlySet<string>): Promise<string[]> {
     if (!existsSync(this.#dir)) return [];
     const removed: string[] = [];
-    for (const name of await readdir(this.#dir)) {
-      if (keep.has(name)) continue;
-      await rm(join(this.#dir, name), { recursive: true, force: true });
+    const names = await readdir(this.#dir);
+    let spares = names.filter((n) => n.startsWith(spareprefix)).length;
+    for (const name of names) {
+      if (keep.has(name) || name.startsWith(spareprefix)) continue;
+      const path = join(this.#dir, name);
+      if (spares === 0 && !name.startsWith('.') && existsSync(join(path, 'index'))) {
+        await rm(join(path, 'meta.json'), { force: true });
+        await rename(path, join(this.#dir, `${spareprefix}${randomBytes(4).toString('hex')}`));
+        spares++;
+      } else {
+        await rm(path, { recursive: true, force: true });
+      }
       removed.push(name);
     }
     return removed;
