@@ -1,6 +1,6 @@
 // Loads data for a page and reloads it when its inputs change; a newer load
 // aborts an older one, so a slow answer never overwrites a fresh one.
-import { useEffect, useState } from 'preact/hooks';
+import { useLayoutEffect, useState } from 'preact/hooks';
 import { ApiError } from './api.ts';
 
 export interface Loaded<T> {
@@ -11,7 +11,8 @@ export interface Loaded<T> {
 
 export function useFetch<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[]): Loaded<T> {
   const [state, setState] = useState<Loaded<T>>({ data: null, error: null, loading: true });
-  useEffect(() => {
+  // A layout effect starts the request right after the render, not after the next paint: one frame sooner.
+  useLayoutEffect(() => {
     const abort = new AbortController();
     setState((s) => ({ ...s, loading: true }));
     load(abort.signal).then(
