@@ -94,13 +94,23 @@ export class FleetIndex {
   /** Summaries are rebuilt only for hosts that changed since they were last asked for. */
   readonly #cache = new Map<string, HostSummary>();
   readonly #notify: (id: string) => void;
+  readonly #summaryMaxAgeMs: number;
+  #version = 0;
+  #summary: { value: FleetSummary; version: number; at: number } | null = null;
 
-  constructor(onChange: (id: string) => void = () => {}) {
+  /**
+   * `summaryMaxAgeMs`: while statuses stream in, the fleet summary is reused
+   * for up to this long (it costs a pass over every host); unchanged, it is
+   * reused for ever.
+   */
+  constructor(onChange: (id: string) => void = () => {}, options: { summaryMaxAgeMs?: number } = {}) {
     this.#notify = onChange;
+    this.#summaryMaxAgeMs = options.summaryMaxAgeMs ?? 250;
   }
 
   private changed(id: string): void {
     this.#cache.delete(id);
+    this.#version++;
     this.#notify(id);
   }
 
@@ -153,6 +163,7 @@ export class FleetIndex {
   }
 
   connected(id: string, online: boolean): void {
+    if (this.#online.has(id) === online) return;
     if (online) this.#online.add(id);
     else this.#online.delete(id);
     this.changed(id);
@@ -164,6 +175,7 @@ export class FleetIndex {
 
   setHead(head: FleetHead): void {
     this.#cache.clear();
+    this.#version++;
     this.#head = head;
     this.#declared = new Map(head.hosts.map((h) => [h.id, h]));
     this.#treeDirs = new Set(head.tags.flatMap(withAncestors));
@@ -220,6 +232,14 @@ export class FleetIndex {
   }
 
   summary(): FleetSummary {
+    const cached = this.#summary;
+    if (cached && (cached.version === this.#version || Date.now() - cached.at < this.#summaryMaxAgeMs)) return cached.value;
+    const value = this.computeSummary();
+    this.#summary = { value, version: this.#version, at: Date.now() };
+    return value;
+  }
+
+  private computeSummary(): FleetSummary {
     const hosts = this.all();
     const sync = Object.fromEntries(hostSyncStates.map((s) => [s, 0])) as Record<HostSync, number>;
     const connectivity = Object.fromEntries(connectivityStates.map((s) => [s, 0])) as Record<Connectivity, number>;

@@ -161,7 +161,7 @@ export class AgentSession {
     }
     index.hello(hello.host, { place: hello.place, tags: hello.tags, agentVersion: hello.agentVersion, seenAt });
     index.connected(hello.host, true);
-    metrics.agentsConnected.inc();
+    if (!replaced) metrics.agentsConnected.inc();
     this.send({
       type: 'welcome',
       protocol: PROTOCOL_VERSION,

@@ -3,9 +3,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { ADMIN, ENROLL, VIEWER, api, makeStatus, removeDir, startAgent, startHubProcess, tempDir, waitFor } from './hub-harness.ts';
+import { ADMIN, ENROLL, VIEWER, root, api, makeStatus, removeDir, startAgent, startHubProcess, tempDir, waitFor } from './hub-harness.ts';
 import type { AgentProcess, HubProcess } from './hub-harness.ts';
 import type { FleetSummary, HostSummary } from '../../hub/fleet/fleet-index.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol.ts';
@@ -95,6 +96,21 @@ test('viewer tokens read but cannot mutate; no token is refused', async () => {
   assert.deepEqual(ok.body.reached, ['web-01']);
   await waitFor('reconcile-now at web-01', () => agents[0]!.reconciles().includes('test'));
   assert.equal((await api(hub!.url, '/api/v1/hosts?state=Bogus')).status, 400);
+});
+
+test('gitfleet status prints the summary (and JSON), exit 1 while a host drifts', () => {
+  const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'status', '--hub', hub!.url, ...args], { cwd: root, encoding: 'utf8' });
+  const human = cli(['--token', VIEWER]);
+  assert.equal(human.status, 1, human.stderr);
+  assert.match(human.stdout, /hosts: 1/);
+  assert.match(human.stdout, /sync: Drifted 1/);
+  assert.match(human.stdout, /prod\s+1\s+Drifted/);
+  const json = cli(['--token', VIEWER, '--json']);
+  assert.equal((JSON.parse(json.stdout) as FleetSummary).sync.Drifted, 1);
+  const denied = cli(['--token', 'wrong-token-xxxxxxxxxxxx']);
+  assert.equal(denied.status, 1);
+  assert.match(denied.stderr, /401/);
+  assert.equal(cli([]).status, 2);
 });
 
 test('another credential for an enrolled host id is refused and logged; the owner stays connected', async () => {

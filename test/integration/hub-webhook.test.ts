@@ -3,12 +3,15 @@
 // connected hosts whose layers the push changed.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ENROLL, WEBHOOK_SECRET, api, makeStatus, removeDir, startAgent, startHubProcess, tempDir, waitFor } from './hub-harness.ts';
 import type { AgentProcess, HubProcess } from './hub-harness.ts';
+import { requireComponent } from '../harness/require.ts';
+
+const gitMissing = spawnSync('git', ['--version']).status === 0 ? null : 'the git command is not installed';
 import type { FleetSummary, HostSummary } from '../../hub/fleet/fleet-index.ts';
 
 const dirs: string[] = [];
@@ -34,6 +37,7 @@ function commit(files: Record<string, string>, message: string): string {
 const motd = (text: string) => `files:\n  /etc/motd:\n    content: "${text}\\n"\n`;
 
 before(async () => {
+  if (gitMissing) return;
   git('init', '-q', '-b', 'main');
   commit(
     {
@@ -87,7 +91,8 @@ async function push(files: Record<string, string>, headers: (body: string) => Re
 
 const github = (body: string) => ({ 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${sign(body)}` });
 
-test('declared hosts, never-seen hosts and hosts without a directory are shown as such', async () => {
+test('declared hosts, never-seen hosts and hosts without a directory are shown as such', async (t) => {
+  if (!requireComponent(t, 'git', gitMissing)) return;
   const hosts = (await api<{ hosts: HostSummary[] }>(hub.url, '/api/v1/hosts?limit=100')).body.hosts;
   const byId = new Map(hosts.map((h) => [h.id, h]));
   assert.equal(byId.get('web-03')?.connectivity, 'NeverSeen');
@@ -102,7 +107,8 @@ test('declared hosts, never-seen hosts and hosts without a directory are shown a
   assert.equal(summary.connectivity.NeverSeen, 1);
 });
 
-test('a push reaches exactly the hosts whose layers changed', async () => {
+test('a push reaches exactly the hosts whose layers changed', async (t) => {
+  if (!requireComponent(t, 'git', gitMissing)) return;
   const head = git('rev-parse', 'HEAD');
   agents.get('web-01')!.send({ status: makeStatus('web-01', { revision: head }) });
   const eu = await push({ 'prod/eu/app.yaml': motd('eu') }, github);
@@ -125,7 +131,8 @@ test('a push reaches exactly the hosts whose layers changed', async () => {
   assert.deepEqual(rootChange.notified, ['ghost', 'kiosk-1', 'web-01', 'web-02']);
 });
 
-test('a wrong signature or token is refused and notifies nobody', async () => {
+test('a wrong signature or token is refused and notifies nobody', async (t) => {
+  if (!requireComponent(t, 'git', gitMissing)) return;
   const forged = await push({ 'prod/eu/app.yaml': motd('forged') }, (body) => ({ 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${sign(body + 'x')}` }));
   assert.equal(forged.res.status, 401);
   assert.deepEqual(forged.notified, []);

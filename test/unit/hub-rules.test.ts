@@ -85,7 +85,7 @@ test('webhook signatures: each provider accepts its own and refuses a wrong one'
 });
 
 test('the fleet index filters, searches, sorts and pages', () => {
-  const index = new FleetIndex();
+  const index = new FleetIndex(() => {}, { summaryMaxAgeMs: 0 });
   for (let i = 0; i < 30; i++) {
     const id = `web-${String(i).padStart(2, '0')}`;
     index.hello(id, { place: i < 10 ? 'prod/eu' : 'prod/us', tags: [i < 10 ? 'prod/eu' : 'prod/us'], agentVersion: '1', seenAt: 't' });
@@ -105,7 +105,7 @@ test('the fleet index filters, searches, sorts and pages', () => {
   assert.equal(summary.total, 30);
   assert.equal(summary.sync.Drifted, 10);
   assert.equal(summary.connectivity.Online, 15);
-  // A cached summary is rebuilt after a change.
+  // A cached summary is rebuilt after a change (here: no staleness allowed).
   index.status('web-01', { ...status(['Failed']), host: 'web-01' });
   assert.equal(index.get('web-01')!.sync, 'Failed');
   assert.equal(index.summary().sync.Failed, 1);
