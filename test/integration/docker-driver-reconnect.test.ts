@@ -38,12 +38,12 @@ test('watch reports a daemon outage as DOCKER_UNAVAILABLE, reconnects by itself 
   const id = await driver.create('outage', spec, { 'io.gitfleet.managed-by': 'gitfleet' });
   await driver.start(id);
   await waitFor('start before the outage', () => events.some((e) => e.action === 'start'));
-  assert.deepEqual(errors, []);
+  assert.equal(errors.length, 0, errors.map(String).join('; '));
 
   await daemon.stop();
   await waitFor('the outage to be reported', () => errors.length > 0);
-  assert.ok(errors.every((e) => isGitfleetError(e, 'DOCKER_UNAVAILABLE')), errors.map(String).join('; '));
-  assert.match(String(errors[0]?.message), new RegExp(`${daemon.socketPath.replace(/[.]/g, '\\.')}`));
+  for (const e of errors) assert.ok(isGitfleetError(e, 'DOCKER_UNAVAILABLE'), String(e));
+  assert.ok(errors.some((e) => e.message.includes(daemon?.socketPath ?? '?')), 'the socket is named');
   await assert.rejects(driver.list(), (e: unknown) => isGitfleetError(e, 'DOCKER_UNAVAILABLE'));
   // it keeps retrying while the daemon is down, with backoff
   await new Promise((r) => setTimeout(r, 500));
