@@ -114,8 +114,10 @@ async function ingest(seconds: number) {
   const elapsed = (performance.now() - started) / 1000;
   onAck = null;
   const acked = ackedTotal;
-  await new Promise((r) => setTimeout(r, 1000));
-  return { acked, perSecond: acked / elapsed };
+  // Let the hub drain what is still in flight, so later measurements do not compete with a backlog.
+  const drainStart = performance.now();
+  while (sims.some((s) => s.acked < s.seq) && performance.now() - drainStart < 120_000) await new Promise((r) => setTimeout(r, 50));
+  return { acked, perSecond: acked / elapsed, drainMs: performance.now() - drainStart };
 }
 
 process.on('message', (msg: { cmd: string; url?: string; n?: number; token?: string; seconds?: number; prefix?: string }) => {

@@ -118,7 +118,8 @@ async function run(kind: 'hub' | 'bare'): Promise<Result> {
   await gen.next('ready');
   try {
     const connected = await gen.ask({ cmd: 'connect', url: `ws://127.0.0.1:${port}/agent`, n: N, token: ENROLL }, 'connected');
-    const ingest = (await gen.ask({ cmd: 'ingest', seconds: INGEST_S }, 'ingest')).ingest as { perSecond: number };
+    const ingest = (await gen.ask({ cmd: 'ingest', seconds: INGEST_S }, 'ingest')).ingest as { perSecond: number; drainMs: number };
+    console.log(`${kind}: ${Math.round(ingest.perSecond)} statuses/s acked; in-flight backlog drained in ${Math.round(ingest.drainMs)} ms`);
     const rss = rssMiB(server.pid!);
     const summary = await latency(`${base}/api/v1/summary`, ADMIN);
     const hostsPage = kind === 'hub' ? await latency(`${base}/api/v1/hosts?tag=site-3&state=Drifted,InSync&sort=sync&limit=50`, ADMIN) : null;
