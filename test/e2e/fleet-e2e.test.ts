@@ -22,7 +22,7 @@ import { GitDaemon, WorkRepo, freePort, missingGitServer, tempDir } from '../har
 import { bundleMissing, changedPaths, installAgent, installScript, mustExec, projectDir, tracesSince, waitFor } from './fleet-support.ts';
 
 const run = randomBytes(3).toString('hex');
-const hostIds = [1, 2, 3].map((n) => `gfe-${run}-${n}`);
+const hostIds = [1, 2, 3].map((n) => `gfe-${run}-${n}`) as [string, string, string];
 const containerOf = (id: string) => `${id}-app`;
 const unit = 'gfe-svc.service';
 const enrollment = randomBytes(16).toString('hex');
@@ -119,7 +119,7 @@ test('fleet end to end: 3 installed agents, a hub, a git daemon', { timeout: 420
     throw new Error(`${String(e)}\nhub stderr: ${hubErr}`);
   });
   const summaries = async () => new Map((await api<{ hosts: HostSummary[] }>(`/api/v1/hosts?limit=100`)).hosts.map((h) => [h.id, h]));
-  const fleetAt = (revision: string, what: string, timeoutMs: number, ids = hostIds) =>
+  const fleetAt = (revision: string, what: string, timeoutMs: number, ids: string[] = hostIds) =>
     waitFor(what, timeoutMs, async () => {
       const all = await summaries();
       const ok = ids.every((id) => {
@@ -229,7 +229,7 @@ test('fleet end to end: 3 installed agents, a hub, a git daemon', { timeout: 420
     body: fixBody,
   });
   await fleetAt(third, 'every host at the fix', 10_000);
-  const h3id = hostIds[2]!;
+  const h3id = hostIds[2];
   await hosts.get(h3id)!.poweroff();
   hosts.delete(h3id);
   await waitFor('host 3 shown offline', 15_000, async () => ((await summaries()).get(h3id)?.connectivity === 'Offline' ? true : undefined));
