@@ -4,6 +4,23 @@ import { build } from 'esbuild';
 import { mkdirSync } from 'node:fs';
 import { buildWeb } from '../hub/web/build-web.mjs';
 
+// dockerode loads gRPC and protobuf at start-up for BuildKit sessions, and
+// docker-modem loads ssh2 (with a 16 MiB WebAssembly heap) for ssh:// engines;
+// gitfleet uses neither (it talks to the local socket), and together they cost
+// ~20 MiB of the agent's resident memory. The bundle gets stubs that say so if
+// they are ever called.
+const withoutUnusedDockerTransports = {
+  name: 'without-unused-docker-transports',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/session$/ }, (args) => (args.importer.includes('/dockerode/lib/') ? { path: 'session', namespace: 'gitfleet-stub' } : undefined));
+    b.onResolve({ filter: /^\.\/ssh$/ }, (args) => (args.importer.includes('/docker-modem/lib/') ? { path: 'ssh', namespace: 'gitfleet-stub' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'gitfleet-stub' }, (args) => ({
+      contents: `module.exports = function unavailable() { throw new Error('${args.path === 'ssh' ? 'ssh:// Docker engines are' : 'BuildKit sessions are'} not available in the gitfleet bundle'); };`,
+      loader: 'js',
+    }));
+  },
+};
+
 mkdirSync('dist', { recursive: true });
 const started = Date.now();
 await build({
@@ -18,6 +35,7 @@ await build({
   external: ['better-sqlite3', 'pg', 'pg-native', 'cpu-features', 'ssh2', 'playwright-core'],
   // Bundled CommonJS dependencies call require(); give ESM output a real one.
   banner: { js: "import { createRequire as __gfCreateRequire } from 'node:module'; const require = __gfCreateRequire(import.meta.url);" },
+  plugins: [withoutUnusedDockerTransports],
   logLevel: 'warning',
 });
 process.stdout.write(`built dist/gitfleet.mjs in ${Date.now() - started} ms\n`);
