@@ -1,15 +1,16 @@
-// Bounded parallelism for file system work: enough to overlap I/O, not so
-// much that a 10,000-host tree opens 10,000 files at once.
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+// Runs fn over items in batches and yields to the event loop between
+// batches. The tree's file calls are synchronous (see tree-fs.ts); batching
+// keeps any one stretch of blocking short (a batch of small files is well
+// under a few milliseconds), so a hub or agent reading a big tree still
+// answers its sockets and timers.
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+
+export async function mapLimit<T, R>(items: readonly T[], batch: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += batch) {
+    out.push(...(await Promise.all(items.slice(i, i + batch).map(fn))));
+    if (i + batch < items.length) await yieldToEventLoop();
+  }
   return out;
 }
 

@@ -110,34 +110,34 @@ export function duplicateHostIssue(id: string, first: string, dup: string): Vali
 }
 
 /**
- * Finds the directories named `id` that hold host.yaml, breadth first, and
- * stops after the shallowest level with a match. It opens only directories
- * above that level (tag directories, and host directories shallower than
- * the match) — never the other hosts at the match's depth or below, so its
- * cost follows the number of tag directories, not the number of hosts.
- * Several matches at one depth are all returned (a duplicate); a duplicate
- * deeper than the first match is not seen here (validateTree sees it).
+ * Finds the directories named `id` that hold host.yaml, level by level from
+ * the root: at each level it first probes `D/<id>/host.yaml` for every
+ * directory D of that level (one stat each) and only lists the level's
+ * directories to go one level deeper when no probe hit. So a host at depth d
+ * costs a listing of the directories above depth d-1 and a stat per
+ * directory at depth d-1: the tag directories, never the other hosts, so the
+ * cost does not grow with the number of hosts. Several matches at one depth
+ * are all returned (a duplicate); a duplicate deeper than the first match is
+ * not seen here (validateTree sees it).
  */
 export async function findHostDirs(tree: FleetTree, id: string): Promise<string[]> {
   let level = [''];
   while (level.length > 0) {
+    const probes = level.filter((dir) => !(dir === '' && id === CROSS_TAGS_DIR)).map((dir) => relJoin(dir, id));
+    const hits = await mapLimit(probes, IO_PARALLELISM, async (dir) => ((await hasHostFile(tree, dir)) ? dir : null));
+    const found = hits.filter((d): d is string => d !== null);
+    if (found.length > 0) return found;
     const listings = await mapLimit(level, IO_PARALLELISM, (dir) => listDir(tree, dir));
-    const candidates: string[] = [];
     const next: string[] = [];
     for (const listing of listings) {
       const role = roleOf(listing);
       if (role !== 'root' && role !== 'path') continue;
       for (const child of listing.dirs) {
         if (role === 'root' && child === CROSS_TAGS_DIR) continue;
-        const dir = relJoin(listing.dir, child);
-        if (child === id) candidates.push(dir);
-        else next.push(dir);
+        next.push(relJoin(listing.dir, child));
       }
     }
-    const checks = await Promise.all(candidates.map(async (dir) => ({ dir, host: await hasHostFile(tree, dir) })));
-    const found = checks.filter((c) => c.host).map((c) => c.dir);
-    if (found.length > 0) return found;
-    level = [...next, ...checks.filter((c) => !c.host).map((c) => c.dir)];
+    level = next;
   }
   return [];
 }

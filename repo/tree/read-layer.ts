@@ -8,17 +8,18 @@ import { parseLayerFile } from './layer-file.ts';
 import type { DirListing, FleetTree } from './tree-fs.ts';
 import { HOST_FILE, readTreeFile, relJoin } from './tree-fs.ts';
 
-async function readLayerFile(tree: FleetTree, file: string, kind: 'resources' | 'host'): Promise<LayerFile> {
-  const read = await readTreeFile(tree, file);
+async function readLayerFile(tree: FleetTree, file: string, kind: 'resources' | 'host', viaSymlink: boolean): Promise<LayerFile> {
+  const read = await readTreeFile(tree, file, viaSymlink);
   if ('issue' in read) return { file, issues: [read.issue], vars: [], drift: null, entries: [], host: null };
   return parseLayerFile(file, read.text, kind);
 }
 
 /** The layer of a listed directory; `asHost` reads its host.yaml too. */
 export async function readLayer(tree: FleetTree, listing: DirListing, asHost: boolean, extraIssues: ValidationIssue[] = []): Promise<Layer> {
-  const files: { file: string; kind: 'resources' | 'host' }[] = listing.yamlFiles.map((f) => ({ file: relJoin(listing.dir, f), kind: 'resources' }));
-  if (asHost && listing.hasHostFile) files.unshift({ file: relJoin(listing.dir, HOST_FILE), kind: 'host' });
-  const parsed = await mapLimit(files, IO_PARALLELISM, (f) => readLayerFile(tree, f.file, f.kind));
+  const names = asHost && listing.hasHostFile ? [HOST_FILE, ...listing.yamlFiles] : listing.yamlFiles;
+  const parsed = await mapLimit(names, IO_PARALLELISM, (name) =>
+    readLayerFile(tree, relJoin(listing.dir, name), name === HOST_FILE ? 'host' : 'resources', listing.symlinks.has(name)),
+  );
   const layer = buildLayer(listing.dir, parsed);
   layer.issues.unshift(...extraIssues);
   return layer;

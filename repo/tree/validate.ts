@@ -2,6 +2,7 @@
 // host (and every place-only group) the way its agent would. Each file is
 // read and parsed once; each directory's layer is built once and shared by
 // all hosts below it.
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { ValidationIssue } from './issues.ts';
 import { issue, normalizeIssues, wholeFile } from './issues.ts';
 import type { HostPlacement } from './evaluate.ts';
@@ -65,7 +66,13 @@ export async function validateTree(treeRoot: string): Promise<TreeSummary> {
   };
 
   const hosts: DeclaredHost[] = [];
+  let sinceYield = 0;
   for (const dir of hostDirs.sort()) {
+    // Evaluating 10,000 hosts takes a while: let the event loop breathe.
+    if (++sinceYield === 200) {
+      sinceYield = 0;
+      await yieldToEventLoop();
+    }
     const id = dir.slice(dir.lastIndexOf('/') + 1);
     const hostLayer = layers.get(dir)!;
     const pathTags = ancestors(dir);
