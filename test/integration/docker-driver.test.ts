@@ -245,4 +245,41 @@ describe('Docker driver on a real engine', { concurrency: false }, () => {
     assert.ok((live.find((c) => c.name === flapper)?.restartCount ?? 0) >= 1, 'the engine restarted it at least once');
     await driver.remove(flapper);
   });
+
+  test('list stays truthful with its inspect cache warm: health changes, manual stop, rm -f and re-run under the name', async (t) => {
+    if (!requireComponent(t, 'Docker engine', missing)) return;
+    const until = async (what: string, check: (l: Awaited<ReturnType<typeof driver.list>>) => boolean) => {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const live = await driver.list();
+        if (check(live)) return live;
+        if (Date.now() > deadline) assert.fail(`list never showed ${what}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const healthy = harness.name('cache-healthy');
+    const sick = harness.name('cache-sick');
+    await driver.create(healthy, { ...sleeper, healthcheck: { test: 'true', interval: '1s' } }, owned);
+    await driver.create(sick, { ...sleeper, healthcheck: { test: 'false', interval: '1s', retries: 1 } }, owned);
+    await driver.start(healthy);
+    await driver.start(sick);
+    const first = await driver.list();
+    assert.equal(first.find((c) => c.name === healthy)?.health, 'starting');
+    await until('healthy and unhealthy', (l) => l.find((c) => c.name === healthy)?.health === 'healthy' && l.find((c) => c.name === sick)?.health === 'unhealthy');
+
+    const before = (await driver.list()).find((c) => c.name === healthy);
+    await harness.stop(healthy, 1);
+    const stopped = (await driver.list()).find((c) => c.name === healthy);
+    assert.equal(stopped?.state, 'exited');
+    assert.equal(stopped.exitCode, 143);
+
+    await harness.rmForce(healthy);
+    const other = await harness.run(healthy, { image: 'local/busybox:2' });
+    const replaced = (await driver.list()).find((c) => c.name === healthy);
+    assert.equal(replaced?.id, other);
+    assert.notEqual(replaced.id, before?.id);
+    assert.equal(replaced.image, 'local/busybox:2');
+    assert.equal(replaced.labels['io.gitfleet.managed-by'], undefined, 'the hand-made one is not ours');
+    await harness.rmForce(sick);
+  });
 });

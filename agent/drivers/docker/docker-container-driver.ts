@@ -3,11 +3,13 @@
 import Dockerode from 'dockerode';
 import type { ContainerInfo, ContainerInspectInfo } from 'dockerode';
 import type { ContainerSpec } from '../../../shared/resources.ts';
-import type { ContainerDriver, ContainerEvent, ContainerRunState, LiveContainer } from '../types.ts';
+import type { ContainerDriver, ContainerEvent, LiveContainer } from '../types.ts';
+import { toLiveContainer } from './inspect-cache.ts';
 import { toCreateBody } from './container-config.ts';
 import { statusOf, translateEngineError } from './engine-errors.ts';
 import { watchContainerEvents } from './event-watch.ts';
 import { ensureImage, type PullPolicy } from './image-pull.ts';
+import { InspectCache } from './inspect-cache.ts';
 
 export interface DockerContainerDriverOptions {
   /** Default /var/run/docker.sock. */
@@ -17,13 +19,13 @@ export interface DockerContainerDriverOptions {
   reconnectMaxMs?: number;
 }
 
-const neverStarted = '0001-01-01T00:00:00Z';
 const inspectConcurrency = 16;
 
 export class DockerContainerDriver implements ContainerDriver {
   readonly socketPath: string;
   private readonly docker: Dockerode;
   private readonly options: DockerContainerDriverOptions;
+  private readonly inspectCache = new InspectCache();
 
   constructor(options: DockerContainerDriverOptions = {}) {
     this.options = options;
@@ -46,30 +48,40 @@ export class DockerContainerDriver implements ContainerDriver {
     } catch (error) {
       throw translateEngineError(error, 'list containers', this.socketPath);
     }
-    // Exit code, restart count and start time are only in inspect; a bounded
-    // number of inspects at once keeps a big host from flooding the socket.
-    const live: Array<LiveContainer | null> = new Array(summaries.length).fill(null);
+    // Restart count and start time are only in inspect. An inspect per container
+    // per pass would make a no-op pass on 50 containers cost ~100 ms, so inspects
+    // are cached and repeated only when the list's Status text shows a change.
+    const now = Date.now();
+    const stale = summaries.filter((s) => !this.inspectCache.isFresh(s, now));
     let next = 0;
     const worker = async () => {
-      while (next < summaries.length) {
-        const i = next++;
-        live[i] = await this.inspect((summaries[i] as ContainerInfo).Id);
+      while (next < stale.length) {
+        const summary = stale[next++] as ContainerInfo;
+        const info = await this.inspectRaw(summary.Id);
+        this.inspectCache.put(summary.Id, info);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(inspectConcurrency, summaries.length) }, worker));
-    return live.filter((c): c is LiveContainer => c !== null);
+    await Promise.all(Array.from({ length: Math.min(inspectConcurrency, stale.length) }, worker));
+    this.inspectCache.retain(new Set(summaries.map((s) => s.Id)));
+    return summaries.flatMap((s) => {
+      const live = this.inspectCache.liveFor(s);
+      return live ? [live] : [];
+    });
   }
 
   /** One container, or null when it does not exist (e.g. removed since the list). */
   async inspect(nameOrId: string): Promise<LiveContainer | null> {
-    let info: ContainerInspectInfo;
+    const info = await this.inspectRaw(nameOrId);
+    return info ? toLiveContainer(info) : null;
+  }
+
+  private async inspectRaw(nameOrId: string): Promise<ContainerInspectInfo | null> {
     try {
-      info = await this.docker.getContainer(nameOrId).inspect();
+      return await this.docker.getContainer(nameOrId).inspect();
     } catch (error) {
       if (statusOf(error) === 404) return null;
       throw translateEngineError(error, `inspect container ${nameOrId}`, this.socketPath);
     }
-    return toLiveContainer(info);
   }
 
   ensureImage(image: string, policy: PullPolicy): Promise<string> {
@@ -127,21 +139,4 @@ export class DockerContainerDriver implements ContainerDriver {
       ...(this.options.reconnectMaxMs !== undefined ? { maxBackoffMs: this.options.reconnectMaxMs } : {}),
     });
   }
-}
-
-export function toLiveContainer(info: ContainerInspectInfo): LiveContainer {
-  const state = info.State.Status as ContainerRunState;
-  const health = (info.State as { Health?: { Status?: string } }).Health?.Status;
-  return {
-    id: info.Id,
-    name: info.Name.replace(/^\//, ''),
-    image: info.Config.Image,
-    imageId: info.Image,
-    labels: { ...(info.Config.Labels ?? {}) },
-    state,
-    health: health === 'starting' || health === 'healthy' || health === 'unhealthy' ? health : null,
-    exitCode: state === 'exited' || state === 'dead' ? info.State.ExitCode : null,
-    restartCount: info.RestartCount,
-    startedAt: info.State.StartedAt && info.State.StartedAt !== neverStarted ? info.State.StartedAt : null,
-  };
 }
