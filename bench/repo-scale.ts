@@ -131,6 +131,16 @@ try {
   rows.push([`validate 100 hosts (same tag dirs)`, `median ${fmt(median(validateSmall))}  cpu ${fmt(cpuOf(validateSmall))}`]);
   rows.push(['validate per host (10,000)', `${((median(validate) / 10_000) * 1000).toFixed(0)} µs`]);
 
+  // An alias bomb (10 levels of 9 aliases: 9^10 nodes if expanded) must be refused fast.
+  let bomb = 'vars:\n  a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n';
+  for (let i = 1; i < 10; i++) bomb += `  a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(',')}]\n`;
+  const bombTree = join(base, 'bomb');
+  mkdirSync(join(bombTree, 'site/h1'), { recursive: true });
+  writeFileSync(join(bombTree, 'site/h1/host.yaml'), '');
+  writeFileSync(join(bombTree, 'site/bomb.yaml'), bomb);
+  const bombTimes = await time(renderRuns, () => loadDesiredState(bombTree, { host: 'h1' }).then(() => { throw new Error('the alias bomb loaded'); }, (e: unknown) => e));
+  rows.push(['alias bomb refused (YAML_ALIAS_LIMIT)', `median ${fmt(median(bombTimes))}`]);
+
   const width = Math.max(...rows.map((r) => r[0].length));
   for (const [k, v] of rows) process.stdout.write(`${k.padEnd(width)}  ${v}\n`);
   const goals = [
