@@ -208,3 +208,14 @@ test('resources come out files, then units, then containers, each sorted by name
   assert.deepEqual(s.resources.map((r) => r.id), ['file//a', 'file//b', 'unit/u.service', 'container/ab', 'container/zz']);
   assert.deepEqual(s.resources.find((r) => r.id === 'container/ab')?.dependsOn, ['file//b']);
 });
+
+test('an invalid declaration refuses the host even when a more specific layer replaces it', async (t) => {
+  const root = makeTree(t, {
+    'base.yaml': 'containers:\n  web:\n    image: i1\n    restrat: always\n',
+    'a/h1/host.yaml': '',
+    'a/h1/web.yaml': 'containers:\n  web:\n    image: i2\n',
+  });
+  const issues = await issuesOf(loadDesiredState(root, { host: 'h1' }));
+  assert.deepEqual(brief(issues), ['base.yaml:4:5 UNKNOWN_KEY']);
+  assert.match(issues[0]!.message, /did you mean "restart"/);
+});
