@@ -44,7 +44,6 @@ export const errorCodes = {
   SYSTEMD_FAILED: { retryable: true, summary: 'a systemctl operation failed' },
   FILE_FAILED: { retryable: true, summary: 'a file could not be written or observed' },
   UNSAFE_PATH: { retryable: false, summary: 'a file path runs through a symlink or a non-directory on the host' },
-  UNSAFE_PATH: { retryable: false, summary: 'a file path runs through a symlink or a non-directory on the host' },
   HEALTH_TIMEOUT: { retryable: false, summary: 'resources did not become healthy within the timeout' },
   EMPTY_STATE_REFUSED: { retryable: false, summary: 'the revision would remove every managed resource' },
   NOT_CONVERGED: { retryable: true, summary: 'the host did not converge within the pass limit' },

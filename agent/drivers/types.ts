@@ -101,10 +101,12 @@ export interface UnitDriver {
   /** Deletes the unit file and its drop-in directory. */
   delete(name: string): Promise<void>;
   daemonReload(): Promise<void>;
-  enable(name: string): Promise<void>;
+  /** One unit, or several in one systemctl call (the runner batches a pass's enables). */
+  enable(names: string | string[]): Promise<void>;
   disable(name: string): Promise<void>;
   unmask(name: string): Promise<void>;
-  start(name: string): Promise<void>;
+  /** One unit, or several in one systemctl call (the runner batches a pass's starts). */
+  start(names: string | string[]): Promise<void>;
   stop(name: string): Promise<void>;
   restart(name: string): Promise<void>;
   /** Clears a failed state so a start can be retried. */

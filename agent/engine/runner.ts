@@ -101,19 +101,49 @@ async function parallel<T, R>(items: T[], limit: number, fn: (item: T) => Promis
 
 const CONTAINER_PHASE = stepPhase['container.pull'];
 
+/** Steps that systemctl takes for many units in one call, as `systemctl enable --now a b c` does. */
+const batchable = new Set<StepType>(['unit.enable', 'unit.start']);
+
+async function runBatch(batch: Step[], drivers: Drivers, hooks: RunHooks): Promise<StepResult[]> {
+  const names = batch.map((s) => (s.args as { name: string }).name);
+  try {
+    for (const step of batch) await hooks.beforeStep?.(step);
+    await (batch[0]!.type === 'unit.enable' ? drivers.units.enable(names) : drivers.units.start(names));
+    return batch.map((step) => {
+      const result = { step, ok: true };
+      hooks.afterStep?.(result);
+      return result;
+    });
+  } catch {
+    // One unit spoiled the batch: run them one by one so each failure is its own.
+    const results: StepResult[] = [];
+    for (const step of batch) results.push(await runOne(step, drivers, hooks));
+    return results;
+  }
+}
+
 /** Runs the steps of one pass; a failed step skips the later steps of its resource only. */
 export async function runSteps(steps: Step[], drivers: Drivers, hooks: RunHooks = {}, concurrency = 8): Promise<StepResult[]> {
   const results: StepResult[] = [];
   const failedResources = new Set<ResourceId>();
   const serial = steps.filter((s) => stepPhase[s.type] < CONTAINER_PHASE);
-  for (const step of serial) {
+  for (let i = 0; i < serial.length; ) {
+    const step = serial[i]!;
     if (step.resource !== null && failedResources.has(step.resource)) {
       results.push({ step, ok: false, skipped: true });
+      i++;
       continue;
     }
-    const result = await runOne(step, drivers, hooks);
-    results.push(result);
-    if (!result.ok && step.resource !== null) failedResources.add(step.resource);
+    let end = i + 1;
+    if (batchable.has(step.type)) {
+      while (end < serial.length && serial[end]!.type === step.type && !failedResources.has(serial[end]!.resource!)) end++;
+    }
+    const batchResults = end - i > 1 ? await runBatch(serial.slice(i, end), drivers, hooks) : [await runOne(step, drivers, hooks)];
+    for (const result of batchResults) {
+      results.push(result);
+      if (!result.ok && result.step.resource !== null) failedResources.add(result.step.resource);
+    }
+    i = end;
   }
   const chains = new Map<string, Step[]>();
   for (const step of steps.filter((s) => stepPhase[s.type] >= CONTAINER_PHASE)) {

@@ -242,8 +242,18 @@ export class MemoryUnitDriver implements UnitDriver {
     this.reload();
   }
 
-  async enable(name: string): Promise<void> {
+  async enable(names: string | string[]): Promise<void> {
+    if (Array.isArray(names)) {
+      // systemctl refuses the whole call when one unit cannot be enabled.
+      for (const name of names) this.enableOne(name, true);
+      for (const name of names) this.enableOne(name, false);
+      return;
+    }
     await Promise.resolve();
+    this.enableOne(names, false);
+  }
+
+  private enableOne(name: string, dryRun: boolean): void {
     assertUnitName(name);
     const entry = this.disk.get(name);
     if (!entry) throw new GitfleetError('SYSTEMD_FAILED', `systemctl enable -- ${name} failed (exit 1): Failed to enable unit: Unit file ${name} does not exist.`);
@@ -252,6 +262,7 @@ export class MemoryUnitDriver implements UnitDriver {
     if (isTemplateName(name) && this.unitFileState(name) !== 'static' && !install.has('Install.DefaultInstance')) {
       throw new GitfleetError('SYSTEMD_FAILED', `systemctl enable -- ${name} failed (exit 1): Failed to enable unit: Destination unit multi-user.target is a non-template unit.`);
     }
+    if (dryRun) return;
     this.calls.push(`enable ${name}`);
     if (this.unitFileState(name) !== 'static') this.enabled.add(name);
     this.reload();
@@ -273,9 +284,18 @@ export class MemoryUnitDriver implements UnitDriver {
     this.reload();
   }
 
-  async start(name: string): Promise<void> {
+  async start(names: string | string[]): Promise<void> {
     await Promise.resolve();
-    assertUnitName(name);
+    const list = Array.isArray(names) ? names : [names];
+    // systemctl refuses the whole call when one unit cannot be started.
+    list.forEach((n) => {
+      assertUnitName(n);
+      this.mustBeStartable(n);
+    });
+    for (const name of list) this.startOne(name);
+  }
+
+  private startOne(name: string): void {
     const l = this.mustBeStartable(name);
     this.calls.push(`start ${name}`);
     const s = this.state(name);

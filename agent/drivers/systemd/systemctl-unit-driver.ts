@@ -57,9 +57,10 @@ export function createSystemctlUnitDriver(options: SystemctlUnitDriverOptions = 
     }
   }
 
-  const verb = (args: string[], tolerateGone = false) => async (name: string) => {
-    assertUnitName(name);
-    await systemctl([...args, '--', name], tolerateGone);
+  const verb = (args: string[], tolerateGone = false) => async (names: string | string[]) => {
+    const list = typeof names === 'string' ? [names] : names;
+    list.forEach(assertUnitName);
+    if (list.length > 0) await systemctl([...args, '--', ...list], tolerateGone);
   };
 
   return {
