@@ -114,6 +114,8 @@ export type Welcome = z.infer<typeof Welcome>;
 export const ReconcileNow = z.object({
   type: z.literal('reconcile-now'),
   reason: text(1024),
+  /** `api`: a person asked (corrects even drift under `drift: report`, as a manual sync does); `webhook`: a push. */
+  origin: z.enum(['api', 'webhook']).optional(),
 });
 export type ReconcileNow = z.infer<typeof ReconcileNow>;
 

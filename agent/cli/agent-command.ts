@@ -31,12 +31,24 @@ export async function run(argv: string[]): Promise<number> {
   if (values.once) return runOnce(config, values.json);
 
   const logger = createLogger();
+  // Signal handlers first: a `systemctl reload` (SIGHUP) that arrives while the
+  // agent is still starting must not kill it.
+  let stopRequested: string | null = null;
+  let onStop: ((signal: string) => void) | null = null;
+  const requestStop = (signal: string) => {
+    stopRequested ??= signal;
+    onStop?.(signal);
+  };
+  process.once('SIGTERM', () => requestStop('SIGTERM'));
+  process.once('SIGINT', () => requestStop('SIGINT'));
+  process.on('SIGHUP', () => void daemon?.trigger('manual'));
   // The hub client exists before the agent so that events of the first reconcile are queued for it.
   let daemon: AgentDaemon | null = null;
   const previous = await new StateStore(config.stateDir).loadStatus();
-  const hub = createHubClient(config, logger, AGENT_VERSION, { place: previous?.place ?? config.place ?? '', tags: previous?.tags ?? [] }, (reason) => {
-    logger.info({ reason }, 'reconcile requested by the hub');
-    void daemon?.trigger('hub');
+  const hub = createHubClient(config, logger, AGENT_VERSION, { place: previous?.place ?? config.place ?? '', tags: previous?.tags ?? [] }, (reason, origin) => {
+    logger.info({ reason, origin }, 'reconcile requested by the hub');
+    // A person's click is a manual sync (it also corrects reported drift); a push is a poll that cannot wait.
+    void daemon?.trigger(origin === 'api' ? 'manual' : 'hub');
   });
   const agent = await createAgent(config, logger, hub ? { onEvent: (e) => hub.reportEvent(e) } : {});
   daemon = new AgentDaemon({
@@ -53,15 +65,16 @@ export async function run(argv: string[]): Promise<number> {
   logger.info({ host: config.host, repo: agent.source.description, version: AGENT_VERSION, hub: config.hub ?? null }, 'agent starting');
   await new Promise<void>((resolve) => {
     let stopping = false;
-    const stop = (signal: string) => {
+    onStop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'agent stopping');
       void running.stop().then(() => hub?.stop()).then(() => resolve(), () => resolve());
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => void running.trigger('manual'));
+    if (stopRequested !== null) {
+      onStop(stopRequested);
+      return;
+    }
     running.start().catch((error: unknown) => logger.error({ err: messageOf(error) }, 'first reconcile failed'));
   });
   return 0;

@@ -18,7 +18,13 @@ export function enrollmentToken(config: AgentConfig): string | undefined {
   }
 }
 
-export function createHubClient(config: AgentConfig, logger: Logger, version: string, known: { place: string; tags: string[] }, onReconcileNow: (reason: string) => void): HubClient | null {
+export function createHubClient(
+  config: AgentConfig,
+  logger: Logger,
+  version: string,
+  known: { place: string; tags: string[] },
+  onReconcileNow: (reason: string, origin?: 'api' | 'webhook') => void,
+): HubClient | null {
   if (!config.hub) return null;
   const token = enrollmentToken(config);
   return new HubClient({

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import cron from 'node-cron';
 import { GitfleetError } from '../../shared/errors.ts';
 import { Duration } from '../../shared/resources.ts';
 import { durationSeconds } from '../engine/durations.ts';
@@ -16,9 +17,12 @@ export const AgentConfigSchema = z.strictObject({
   repo: z.string().min(1),
   ref: z.string().min(1).default('main'),
   path: z.string().min(1).default('.'),
-  host: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/, 'a hostname label (letters, digits, -)').default(() => hostname().split('.')[0]!),
+  host: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/, 'a hostname label (letters, digits, -)').default(() => hostname().split('.')[0]!.toLowerCase()),
   place: z.string().optional(),
-  interval: Duration.default('60s'),
+  /** A duration, or a cron expression (5 or 6 fields) for polling on a schedule. */
+  interval: z
+    .union([Duration, z.string().refine((v) => /\s/.test(v.trim()) && cron.validate(v))], { error: 'must be a duration like 60s or a cron expression like "*/5 * * * *"' })
+    .default('60s'),
   driftInterval: Duration.default('30s'),
   healthTimeout: Duration.default('60s'),
   /** How long a new revision must stay healthy before it counts as applied. */
@@ -126,7 +130,8 @@ export function loadAgentConfig(options: { file?: string; env?: NodeJS.ProcessEn
     }
     const key = issue.path.join('.') || '(top level)';
     const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
-    throw new GitfleetError('CONFIG_INVALID', `config key "${key}" ${message}${where}`);
+    const phrased = /^(must|is|cannot|expected) /i.test(message) ? message : `must be ${message}`;
+    throw new GitfleetError('CONFIG_INVALID', `config key "${key}" ${phrased}${where}`);
   }
   const config = result.data;
   if (config.token !== undefined && config.tokenFile !== undefined) throw new GitfleetError('CONFIG_INVALID', 'config keys "token" and "tokenFile" are exclusive; set one');

@@ -22,6 +22,8 @@ export interface ConvergeOptions {
   /** How long everything must look settled before the health verdict (default 2 s, at most the timeout). */
   settleMs?: number;
   defaultStopTimeout?: number;
+  /** A manual sync: also correct drift under `drift: report`. */
+  correctReportedDrift?: boolean;
   /** Persists the inventory; called before steps that create (write-ahead) and after each pass. */
   saveInventory: (inventory: Inventory) => Promise<void>;
   onStep?: (result: StepResult) => void;
@@ -81,7 +83,7 @@ export async function converge(drivers: Drivers, desired: DesiredState, start: I
   const failed = new Map<ResourceId, string>();
   let passes = 0;
   let live: LiveState = await observe(drivers, desired, inventory);
-  const ctx = () => ({ revision: options.revision, suppressed: flapGuard.suppressed(), defaultStopTimeout: options.defaultStopTimeout ?? 10 });
+  const ctx = () => ({ revision: options.revision, suppressed: flapGuard.suppressed(), defaultStopTimeout: options.defaultStopTimeout ?? 10, correctReportedDrift: options.correctReportedDrift ?? false });
   let current = planPass(desired, live, inventory, ctx());
 
   while (passes < maxPasses) {

@@ -38,4 +38,6 @@ export interface PlanContext {
   suppressed: Map<ResourceId, string>;
   /** Stop timeout used when a spec gives none, in seconds. */
   defaultStopTimeout: number;
+  /** A manual sync: drift under `drift: report` is corrected too (`ignore` stays ignored). */
+  correctReportedDrift?: boolean;
 }

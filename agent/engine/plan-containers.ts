@@ -65,7 +65,7 @@ export function planContainer(resource: ContainerResource, live: LiveState, inve
   if (!current) {
     const reason = cause === 'intended' ? 'create' : 'container was removed on the host';
     const plan = { resource, steps: createSteps(resource, ctx, cause, reason, false), status: status(resource, 'Missing', 'Degraded', [{ field: 'container', desired: 'present', live: 'absent' }]) };
-    return applyDriftPolicy(plan, cause, resource.drift);
+    return applyDriftPolicy(plan, cause, resource.drift, ctx.correctReportedDrift);
   }
 
   if (!isOwnedContainer(current, resource.id)) {
@@ -79,7 +79,7 @@ export function planContainer(resource: ContainerResource, live: LiveState, inve
     // The agent owned this name and someone put another container there by hand.
     const diff: FieldDiff[] = [{ field: 'image', desired: spec.image, live: current.image }, { field: 'managed-by', desired: MANAGED_BY, live: current.labels[containerLabels.managedBy] ?? null }];
     const plan = { resource, steps: createSteps(resource, ctx, 'drift', 'container was replaced by hand', true), status: status(resource, 'Drifted', healthOf(current, wantRunning), diff) };
-    return applyDriftPolicy(plan, 'drift', resource.drift);
+    return applyDriftPolicy(plan, 'drift', resource.drift, ctx.correctReportedDrift);
   }
 
   const liveHash = current.labels[containerLabels.configHash];
@@ -88,7 +88,7 @@ export function planContainer(resource: ContainerResource, live: LiveState, inve
     if (current.image !== spec.image) diff.unshift({ field: 'image', desired: spec.image, live: current.image });
     const reason = cause === 'intended' ? 'spec changed' : 'container config differs from the applied spec';
     const plan = { resource, steps: createSteps(resource, ctx, cause, reason, true), status: status(resource, 'Drifted', healthOf(current, wantRunning), diff) };
-    return applyDriftPolicy(plan, cause, resource.drift);
+    return applyDriftPolicy(plan, cause, resource.drift, ctx.correctReportedDrift);
   }
 
   const suppressed = ctx.suppressed.get(resource.id);
@@ -98,11 +98,11 @@ export function planContainer(resource: ContainerResource, live: LiveState, inve
       return { resource, steps: [], status: status(resource, 'Drifted', 'Degraded', diff, suppressed) };
     }
     const steps: Step[] = [{ type: 'container.start', args: { name }, resource: resource.id, cause, reason: cause === 'intended' ? 'start' : `container is ${current.state}` }];
-    return applyDriftPolicy({ resource, steps, status: status(resource, 'Drifted', 'Degraded', diff) }, cause, resource.drift);
+    return applyDriftPolicy({ resource, steps, status: status(resource, 'Drifted', 'Degraded', diff) }, cause, resource.drift, ctx.correctReportedDrift);
   }
   if (!wantRunning && current.state === 'running') {
     const steps: Step[] = [{ type: 'container.stop', args: { name, timeoutSeconds: stopTimeout(resource, ctx) }, resource: resource.id, cause, reason: 'state: stopped' }];
-    return applyDriftPolicy({ resource, steps, status: status(resource, 'Drifted', 'Degraded', [{ field: 'state', desired: 'stopped', live: 'running' }]) }, cause, resource.drift);
+    return applyDriftPolicy({ resource, steps, status: status(resource, 'Drifted', 'Degraded', [{ field: 'state', desired: 'stopped', live: 'running' }]) }, cause, resource.drift, ctx.correctReportedDrift);
   }
   const health = healthOf(current, wantRunning);
   return { resource, steps: [], status: status(resource, 'InSync', health, [], health === 'Degraded' ? `container is ${current.state}${current.health ? `, ${current.health}` : ''}` : undefined) };

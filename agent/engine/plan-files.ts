@@ -2,7 +2,7 @@
 // the spec names them (an unnamed owner is whoever the agent runs as).
 import type { FileResource } from '../../shared/resources.ts';
 import type { FieldDiff } from '../../shared/status.ts';
-import type { Inventory, LiveState } from './model.ts';
+import type { Inventory, LiveState, PlanContext } from './model.ts';
 import { applyDriftPolicy, causeOf, status, type ResourcePlan } from './resource-plan.ts';
 import type { Step } from './steps.ts';
 
@@ -11,7 +11,7 @@ export function normalizeMode(mode: string): string {
   return mode.padStart(4, '0');
 }
 
-export function planFile(resource: FileResource, live: LiveState, inventory: Inventory): ResourcePlan {
+export function planFile(resource: FileResource, live: LiveState, inventory: Inventory, ctx: Pick<PlanContext, 'correctReportedDrift'> = {}): ResourcePlan {
   const path = resource.name;
   const spec = resource.spec;
   if (live.unavailable.file !== undefined) {
@@ -22,7 +22,7 @@ export function planFile(resource: FileResource, live: LiveState, inventory: Inv
   const base = { resource: resource.id, cause };
   if (!current || !current.exists) {
     const steps: Step[] = [{ type: 'file.write', args: { path, spec }, ...base, reason: cause === 'intended' ? 'create' : 'file was deleted on the host' }];
-    return applyDriftPolicy({ resource, steps, status: status(resource, 'Missing', 'Degraded', [{ field: 'file', desired: 'present', live: 'absent' }]) }, cause, resource.drift);
+    return applyDriftPolicy({ resource, steps, status: status(resource, 'Missing', 'Degraded', [{ field: 'file', desired: 'present', live: 'absent' }]) }, cause, resource.drift, ctx.correctReportedDrift);
   }
   const diff: FieldDiff[] = [];
   if (current.content !== spec.content) diff.push({ field: 'content', desired: summarize(spec.content), live: summarize(current.content ?? '') });
@@ -37,7 +37,7 @@ export function planFile(resource: FileResource, live: LiveState, inventory: Inv
     diff.length > 0
       ? [{ type: 'file.write', args: { path, spec }, ...base, reason: 'content differs' }]
       : [{ type: 'file.attributes', args: { path, spec }, ...base, reason: attrs.map((d) => `${d.field} differs`).join(', ') }];
-  return applyDriftPolicy({ resource, steps, status: status(resource, 'Drifted', 'Healthy', [...diff, ...attrs]) }, cause, resource.drift);
+  return applyDriftPolicy({ resource, steps, status: status(resource, 'Drifted', 'Healthy', [...diff, ...attrs]) }, cause, resource.drift, ctx.correctReportedDrift);
 }
 
 /** Long contents are shown by their first line and size, not in full. */

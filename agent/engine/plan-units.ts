@@ -114,7 +114,7 @@ export function planUnit(resource: UnitResource, live: LiveState, inventory: Inv
     steps,
     status: status(resource, missing ? 'Missing' : 'Drifted', health, diff, suppressed),
   };
-  return applyDriftPolicy(plan, cause, resource.drift);
+  return applyDriftPolicy(plan, cause, resource.drift, ctx.correctReportedDrift);
 }
 
 /** Prune of a unit the agent wrote: stop and disable first, then delete and reload on a later pass. */

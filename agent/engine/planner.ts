@@ -28,7 +28,7 @@ function planResource(resource: DesiredState['resources'][number], live: LiveSta
     case 'unit':
       return planUnit(resource, live, inventory, ctx);
     case 'file':
-      return planFile(resource, live, inventory);
+      return planFile(resource, live, inventory, ctx);
   }
 }
 

@@ -46,8 +46,8 @@ export function status(
  * steps; under `ignore` it is neither corrected nor shown as drift. Intended
  * changes from Git are always applied.
  */
-export function applyDriftPolicy(plan: ResourcePlan, cause: StepCause, policy: DriftPolicy): ResourcePlan {
-  if (cause !== 'drift' || plan.steps.length === 0 || policy === 'correct') return plan;
+export function applyDriftPolicy(plan: ResourcePlan, cause: StepCause, policy: DriftPolicy, correctReported = false): ResourcePlan {
+  if (cause !== 'drift' || plan.steps.length === 0 || policy === 'correct' || (policy === 'report' && correctReported)) return plan;
   if (policy === 'report') {
     return { ...plan, steps: [], status: { ...plan.status, sync: 'Drifted', message: 'drift reported, not corrected (drift: report)' } };
   }

@@ -31,6 +31,7 @@ export class AgentDaemon {
   private readonly cancels: Cancel[] = [];
   private eventTimer: NodeJS.Timeout | null = null;
   private connectedBefore = false;
+  private streamDown = false;
 
   constructor(private readonly o: DaemonOptions) {
     this.queue = new TriggerQueue(
@@ -64,8 +65,15 @@ export class AgentDaemon {
             void this.trigger('docker-event');
           }, this.o.eventDebounceMs ?? 300);
         },
-        (error) => this.o.logger.warn({ err: error.message }, 'Docker event stream interrupted; the periodic drift check still runs'),
+        (error) => {
+          // Said once per outage, not on every retry (a host without Docker would log forever).
+          if (this.streamDown) return;
+          this.streamDown = true;
+          this.o.logger.warn({ err: error.message }, 'Docker event stream unavailable; retrying quietly, the periodic drift check still runs');
+        },
         () => {
+          if (this.streamDown) this.o.logger.info('Docker event stream connected again');
+          this.streamDown = false;
           // Events during an outage are lost: look at the host again once the stream is back.
           if (this.connectedBefore) void this.trigger('docker-event');
           this.connectedBefore = true;

@@ -106,11 +106,12 @@ export class ReconcileCycle {
     this.deps.recorder.addAttempt(attempt);
   }
 
-  private async apply(target: Target, healthTimeoutMs: number): Promise<ConvergeResult> {
+  private async apply(target: Target, healthTimeoutMs: number, trigger?: Trigger): Promise<ConvergeResult> {
     const { inventory } = await this.state();
     const result = await converge(this.deps.drivers, target.desired, inventory, {
       revision: target.revision,
       healthTimeoutMs,
+      correctReportedDrift: trigger === 'manual',
       ...(this.deps.healthSettleMs === undefined ? {} : { settleMs: this.deps.healthSettleMs }),
       flapGuard: this.deps.flapGuard,
       saveInventory: async (inv) => {
@@ -208,7 +209,7 @@ export class ReconcileCycle {
   /** Keeps the host at the current revision: drift is corrected, nothing new is applied. */
   private async enforce(target: Target, trigger: Trigger, started: number): Promise<CycleOutcome> {
     try {
-      const run = await this.apply(target, 0);
+      const run = await this.apply(target, 0, trigger);
       this.setReady(run, target.revision);
       const changed = run.intended.length + run.driftCorrected.length + run.failures.length > 0;
       if (changed) this.record(trigger, target.revision, started, run.failures.length ? 'Failed' : 'Succeeded', run, run.failures[0]?.code, run.failures[0]?.message);
@@ -233,7 +234,7 @@ export class ReconcileCycle {
     await this.saveRevisions({ lastAttempted: fresh.revision });
     let run: ConvergeResult;
     try {
-      run = await this.apply(fresh, this.deps.healthTimeoutMs);
+      run = await this.apply(fresh, this.deps.healthTimeoutMs, trigger);
     } catch (error) {
       if (isGitfleetError(error, 'EMPTY_STATE_REFUSED')) {
         await this.saveRevisions({ rejected: { revision: fresh.revision, reason: error.message } });

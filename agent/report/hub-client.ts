@@ -26,7 +26,8 @@ export interface HubClientOptions {
   agentVersion: string;
   facts: () => Promise<HostFacts>;
   logger: Logger;
-  onReconcileNow: (reason: string) => void;
+  /** `origin` api: a person asked for it; webhook: a Git push. */
+  onReconcileNow: (reason: string, origin?: 'api' | 'webhook') => void;
   /** Until the hub says otherwise in its welcome. Default 30 s. */
   heartbeatMs?: number;
   maxQueueBytes?: number;
@@ -225,7 +226,7 @@ export class HubClient {
       case 'reconcile-now':
         this.#log.info({ reason: message.reason }, 'hub asked for a reconcile');
         try {
-          this.#o.onReconcileNow(message.reason);
+          this.#o.onReconcileNow(message.reason, message.origin);
         } catch (error) {
           this.#log.error(`reconcile-now handler failed: ${messageOf(error)}`);
         }

@@ -23,7 +23,7 @@ export class Reconciler {
   ) {}
 
   request(hosts: readonly string[], reason: string, cause: 'api' | 'webhook'): ReconcileOutcome {
-    const reached = this.gateway.reconcileNow(hosts, reason);
+    const reached = this.gateway.reconcileNow(hosts, reason, cause);
     this.metrics.reconcileRequests.inc({ cause }, reached.length);
     const reachedSet = new Set(reached);
     const time = new Date().toISOString();

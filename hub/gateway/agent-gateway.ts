@@ -86,12 +86,12 @@ export class AgentGateway {
   }
 
   /** Sends reconcile-now to those of `hosts` that are connected; returns the ones reached. */
-  reconcileNow(hosts: Iterable<string>, reason: string): string[] {
+  reconcileNow(hosts: Iterable<string>, reason: string, origin?: 'api' | 'webhook'): string[] {
     const reached: string[] = [];
     for (const id of hosts) {
       const s = this.#sessions.get(id);
       if (!s) continue;
-      s.send({ type: 'reconcile-now', reason });
+      s.send({ type: 'reconcile-now', reason, ...(origin ? { origin } : {}) });
       reached.push(id);
     }
     return reached;

@@ -235,6 +235,18 @@ for (const row of rows) {
   });
 }
 
+test('planner: a manual sync corrects drift under report but not under ignore', () => {
+  const reported = container('web', { command: ['sleep', '3600'] }, 'report');
+  const ignored = container('api', { command: ['sleep', '3600'] }, 'ignore');
+  const result = plan(
+    desired([reported, ignored]),
+    live({ containers: [liveContainer('web', ours(reported), { state: 'exited' }), liveContainer('api', ours(ignored), { state: 'exited' })] }),
+    inventory([applied(reported), applied(ignored)]),
+    { ...ctx, correctReportedDrift: true },
+  );
+  assert.deepEqual(result.steps.map((s) => `${s.type} ${s.resource}`), ['container.start container/web']);
+});
+
 test('planner: a flapping resource is not restarted while suppressed', () => {
   const suppressed = new Map([['container/web' as const, 'flapping']]);
   const result = plan(desired([web]), live({ containers: [liveContainer('web', ours(), { state: 'exited' })] }), inventory([applied(web)]), { ...ctx, suppressed });
