@@ -42,6 +42,7 @@ export const hubEnv: Record<string, string> = {
   viewerTokenFile: 'GITFLEET_HUB_VIEWER_TOKEN_FILE',
   webhookSecret: 'GITFLEET_HUB_WEBHOOK_SECRET',
   webhookSecretFile: 'GITFLEET_HUB_WEBHOOK_SECRET_FILE',
+  commitUrl: 'GITFLEET_HUB_COMMIT_URL',
   'tls.cert': 'GITFLEET_HUB_TLS_CERT',
   'tls.key': 'GITFLEET_HUB_TLS_KEY',
   heartbeat: 'GITFLEET_HUB_HEARTBEAT',
@@ -80,6 +81,8 @@ const FileConfig = z.strictObject({
   webhookSecret: secretValue.optional(),
   webhookSecretFile: z.string().optional(),
   tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+  /** Link for a revision in the web view, e.g. https://git.example.com/ops/fleet/commit/{rev}. */
+  commitUrl: z.string().regex(/^https?:\/\/\S+\{rev\}\S*$/, 'an http(s) URL containing {rev}').optional(),
   heartbeat: durationText.optional(),
   pollInterval: durationText.optional(),
   retention: z.strictObject({ eventsPerHost: z.number().int().min(10).optional(), attemptsPerHost: z.number().int().min(10).optional() }).optional(),
@@ -96,6 +99,7 @@ export interface HubConfig {
   viewerToken?: string | undefined;
   webhookSecret?: string | undefined;
   tls?: { cert: string; key: string } | undefined;
+  commitUrl?: string | undefined;
   heartbeatMs: number;
   pollIntervalMs: number;
   retention: { eventsPerHost: number; attemptsPerHost: number };
@@ -220,5 +224,6 @@ export function loadHubConfig(file: string | undefined, env: NodeJS.ProcessEnv =
       attemptsPerHost: c.retention?.attemptsPerHost ?? hubConfigDefaults.attemptsPerHost,
     },
     logLevel: c.logLevel ?? hubConfigDefaults.logLevel,
+    commitUrl: c.commitUrl,
   };
 }

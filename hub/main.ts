@@ -93,6 +93,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
     auth,
     logger: logger.child({ component: 'api' }),
     webhookSecret: config.webhookSecret,
+    commitUrl: config.commitUrl,
     ref: config.repo?.ref,
     webRoot,
     startedAt: new Date(),

@@ -20,6 +20,8 @@ export interface ApiContext {
   auth: ApiAuth;
   logger: Logger;
   webhookSecret: string | undefined;
+  /** Template for revision links in the web view ({rev} is replaced). */
+  commitUrl: string | undefined;
   /** The ref the fleet follows, to ignore pushes to other branches. */
   ref: string | undefined;
   /** hub/web/dist when it exists. */

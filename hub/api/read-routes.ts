@@ -67,5 +67,5 @@ export function registerReadRoutes(app: FastifyInstance, ctx: ApiContext): void 
     crossTags: [...new Set(ctx.index.head?.hosts.flatMap((h) => h.crossTags) ?? [])].sort(),
   }));
 
-  app.get('/api/v1/whoami', (req) => ({ role: ctx.auth.roleOf(req.headers.authorization) }));
+  app.get('/api/v1/whoami', (req) => ({ role: ctx.auth.roleOf(req.headers.authorization), commitUrl: ctx.commitUrl ?? null }));
 }

@@ -75,7 +75,7 @@ test('web view: a hub with real reporting clients, in headless Chromium', { time
     rmSync(work, { recursive: true, force: true });
   });
 
-  hub = await startHubProcess({ repo: repo.dir });
+  hub = await startHubProcess({ repo: repo.dir, extraConfig: { commitUrl: '"https://git.example.test/ops/fleet/commit/{rev}"' } });
   const h = hub;
   await eventually('the hub to read the repo head', async () => (await h.api<Summary>('/api/v1/summary')).body.head?.revision === head);
 
@@ -183,6 +183,9 @@ test('web view: a hub with real reporting clients, in headless Chromium', { time
     assert.equal(byDrift.at(-1), 'web-02', 'ascending drift puts the drifted host last');
     await page.click('button[data-sort=sync]');
     await eventually('sorted by state, worst first', async () => (await rowIds(page))[0] === 'db-01');
+    // With commitUrl configured, applied revisions link to the commit (a link nobody follows in the test).
+    const href = await page.getAttribute('table tbody a[href*="/commit/"]', 'href');
+    assert.match(href ?? '', /^https:\/\/git\.example\.test\/ops\/fleet\/commit\/[0-9a-f]{40}$/);
     await screenshot(page, 'hosts');
   });
 
