@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import Dockerode from 'dockerode';
+import { median } from './stats.ts';
 
 const run = promisify(execFile);
 const IMAGE = 'local/busybox:1';
@@ -86,11 +87,6 @@ export async function measureCompose(n: number, docker = new Dockerode()): Promi
   }
 }
 
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 export interface BaselineRow {
   n: number;
@@ -136,3 +132,4 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.exit(1);
   });
 }
+

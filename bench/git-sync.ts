@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { GitSource } from '../repo/git/index.ts';
 import { HttpGitServer, tempDir } from '../test/harness/git-servers.ts';
+import { median } from './stats.ts';
 
 const { values } = parseArgs({ options: { hosts: { type: 'string', default: '10000' }, commits: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '10' } } });
 const hosts = Number(values.hosts);
@@ -72,11 +73,6 @@ function du(path: string): number {
   return Number(execFileSync('du', ['-sk', path], { encoding: 'utf8' }).split('\t')[0]) * 1024;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; result: T }> {
   const t0 = performance.now();

@@ -9,6 +9,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadDesiredState, validateTree } from '../repo/tree/index.ts';
+import { median } from './stats.ts';
 
 const runsArg = process.argv.indexOf('--runs');
 const renderRuns = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 31;
@@ -53,11 +54,6 @@ function generate(root: string, shape: Shape): { lastHost: string; tagDirs: numb
   return { lastHost, tagDirs: shape.top * (1 + shape.perTop) };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** CPU time (user + system) of this process, in ms: less disturbed than wall time when other work shares the machine. */
 const cpuSamples = new Map<number[], number[]>();

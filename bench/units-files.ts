@@ -12,6 +12,7 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { bootHost, systemdHostsAvailable, type SystemdHost } from '../test/harness/nspawn.ts';
+import { median } from './stats.ts';
 
 export const benchUnits = Array.from({ length: 5 }, (_, i) => ({
   name: `gf-bench-${i + 1}.service`,
@@ -152,11 +153,6 @@ export async function measureAgent(host: SystemdHost): Promise<{ convergeMs: num
   return JSON.parse(out.trim().split('\n').pop()!) as { convergeMs: number; noopMs: number };
 }
 
-export function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
@@ -205,3 +201,4 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     process.exit(1);
   });
 }
+

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { GitfleetError } from '../../../shared/errors.ts';
 import type { ContainerSpec } from '../../../shared/resources.ts';
 import { toCreateBody, type CreateBody } from '../docker/container-config.ts';
-import type { ContainerDriver, ContainerEvent, ContainerRunState, LiveContainer } from '../types.ts';
+import type { ContainerDriver, ContainerEvent, LiveContainer } from '../types.ts';
 
 export interface MemoryContainerDriverOptions {
   /** Images present locally: reference → image id (generated when omitted). */
@@ -22,17 +22,7 @@ export interface MemoryContainerDriverOptions {
   registryReachable?: boolean;
 }
 
-interface MemoryContainer {
-  id: string;
-  name: string;
-  image: string;
-  imageId: string;
-  labels: Record<string, string>;
-  state: ContainerRunState;
-  health: LiveContainer['health'];
-  exitCode: number | null;
-  restartCount: number;
-  startedAt: string | null;
+interface MemoryContainer extends LiveContainer {
   body: CreateBody;
 }
 
