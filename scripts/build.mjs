@@ -32,6 +32,8 @@ await build({
   format: 'esm',
   sourcemap: 'linked',
   legalComments: 'none',
+  // Minified: the agent parses the whole bundle at start, and a smaller source is a smaller resident heap.
+  minify: true,
   external: ['better-sqlite3', 'pg', 'pg-native', 'cpu-features', 'ssh2', 'playwright-core'],
   // Bundled CommonJS dependencies call require(); give ESM output a real one.
   banner: { js: "import { createRequire as __gfCreateRequire } from 'node:module'; const require = __gfCreateRequire(import.meta.url);" },
