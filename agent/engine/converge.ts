@@ -48,6 +48,10 @@ export interface ConvergeResult {
 
 const creating = new Set<Step['type']>(['container.create', 'unit.write', 'file.write']);
 
+function startsSomething(step: Step): boolean {
+  return step.type === 'container.start' || step.type === 'unit.start' || (step.type === 'container.create' && step.args.start);
+}
+
 function recordOwnership(inventory: Inventory, desired: DesiredState, steps: Step[], revision: string, now: string): boolean {
   let changed = false;
   for (const step of steps) {
@@ -86,7 +90,16 @@ export async function converge(drivers: Drivers, desired: DesiredState, start: I
   const ctx = () => ({ revision: options.revision, suppressed: flapGuard.suppressed(), defaultStopTimeout: options.defaultStopTimeout ?? 10, correctReportedDrift: options.correctReportedDrift ?? false });
   let current = planPass(desired, live, inventory, ctx());
 
+  // What this converge started: if it needs starting again, it died right after, and
+  // starting it once more in the same reconcile would only make a tight loop.
+  const started = new Set<ResourceId>();
   while (passes < maxPasses) {
+    for (const s of current.steps) {
+      if (s.resource === null || failed.has(s.resource) || !started.has(s.resource) || !startsSomething(s)) continue;
+      const message = `${s.resource} stopped again right after it was started`;
+      failed.set(s.resource, message);
+      failures.push({ step: describeStep(s), resource: s.resource, code: 'HEALTH_TIMEOUT', message });
+    }
     const steps = current.steps.filter((s) => s.resource === null || !failed.has(s.resource));
     for (const id of current.forgotten) delete inventory.resources[id];
     if (steps.length === 0) break;
@@ -100,7 +113,10 @@ export async function converge(drivers: Drivers, desired: DesiredState, start: I
       if (result.ok) {
         (result.step.cause === 'drift' ? driftCorrected : intended).push(line);
         const { step } = result;
-        if (step.cause === 'drift' && step.resource && (step.type === 'container.start' || step.type === 'unit.start')) flapGuard.restarted(step.resource);
+        if (step.resource && startsSomething(step)) started.add(step.resource);
+        // Every start of an existing container or unit counts, whatever its cause: a revision that never
+        // became healthy must not be restarted in a tight loop either.
+        if (step.resource && (step.type === 'container.start' || step.type === 'unit.start')) flapGuard.restarted(step.resource);
         if (step.resource && (step.type === 'container.remove' || step.type === 'unit.delete' || step.type === 'file.remove') && step.cause === 'prune') {
           delete inventory.resources[step.resource];
         }

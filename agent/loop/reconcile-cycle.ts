@@ -212,11 +212,23 @@ export class ReconcileCycle {
       const run = await this.apply(target, 0, trigger);
       this.setReady(run, target.revision);
       const changed = run.intended.length + run.driftCorrected.length + run.failures.length > 0;
-      if (changed) this.record(trigger, target.revision, started, run.failures.length ? 'Failed' : 'Succeeded', run, run.failures[0]?.code, run.failures[0]?.message);
-      return { result: changed ? (run.failures.length ? 'Failed' : 'Succeeded') : 'NoChange', converged: run.converged, revision: target.revision, ...(run.failures[0] ? { reason: run.failures[0].code, message: run.failures[0].message } : {}) };
+      // Steps that ran but left the host unconverged (something died again) are a failed attempt, not a success.
+      const failed = run.failures.length > 0 || (changed && !run.converged);
+      const reason = run.failures[0]?.code ?? (failed ? 'NOT_CONVERGED' : undefined);
+      const message = run.failures[0]?.message ?? (failed ? this.unconverged(run) : undefined);
+      if (changed) this.record(trigger, target.revision, started, failed ? 'Failed' : 'Succeeded', run, reason, message);
+      return { result: changed ? (failed ? 'Failed' : 'Succeeded') : 'NoChange', converged: run.converged, revision: target.revision, ...(reason ? { reason } : {}), ...(message ? { message } : {}) };
     } catch (error) {
       return this.failed(error, trigger, target.revision, started);
     }
+  }
+
+  private unconverged(run: ConvergeResult): string {
+    return run.statuses
+      .filter((s) => s.sync !== 'InSync' && s.sync !== 'Ignored')
+      .map((s) => `${s.id}: ${s.sync}${s.message ? ` (${s.message})` : ''}`)
+      .join('; ')
+      .slice(0, 4096);
   }
 
   private failed(error: unknown, trigger: Trigger, revision: string, started: number): CycleOutcome {
