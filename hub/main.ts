@@ -30,8 +30,13 @@ import { registerEventStreamRoute } from './api/event-stream-route.ts';
 import { registerOpsRoutes } from './api/ops-routes.ts';
 import { registerStaticRoute } from './api/static-route.ts';
 
-/** Where the web view's build lands (issue 7); served at `/` when present. */
-export const defaultWebRoot = join(import.meta.dirname, 'web', 'dist');
+/**
+ * Where the web view's build is, served at `/` when present: beside this file
+ * (sources: hub/web/dist; installed bundle: /usr/lib/gitfleet/web/dist), or in
+ * the project tree when the bundle runs from the checkout's dist/.
+ */
+export const webRootCandidates = [join(import.meta.dirname, 'web', 'dist'), join(import.meta.dirname, '..', 'hub', 'web', 'dist')];
+export const defaultWebRoot = webRootCandidates.find((dir) => existsSync(join(dir, 'index.html'))) ?? webRootCandidates[0]!;
 
 export interface StartHubOptions {
   config: HubConfig;
