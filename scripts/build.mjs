@@ -21,6 +21,18 @@ const withoutUnusedDockerTransports = {
   },
 };
 
+// better-sqlite3 (native) and pg stay outside the bundle, but an ESM `import` of
+// an external is hoisted to the top of the bundle and loaded by every command —
+// the agent would load the hub's database drivers at start. A CommonJS shim
+// turns each into a require() that runs only when the hub's store module does.
+const lazyExternals = {
+  name: 'lazy-externals',
+  setup(b) {
+    b.onResolve({ filter: /^(better-sqlite3|pg)$/ }, (args) => (args.namespace === 'lazy-external' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-external' }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-external' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
 mkdirSync('dist', { recursive: true });
 const started = Date.now();
 await build({
@@ -37,7 +49,7 @@ await build({
   external: ['better-sqlite3', 'pg', 'pg-native', 'cpu-features', 'ssh2', 'playwright-core'],
   // Bundled CommonJS dependencies call require(); give ESM output a real one.
   banner: { js: "import { createRequire as __gfCreateRequire } from 'node:module'; const require = __gfCreateRequire(import.meta.url);" },
-  plugins: [withoutUnusedDockerTransports],
+  plugins: [withoutUnusedDockerTransports, lazyExternals],
   logLevel: 'warning',
 });
 process.stdout.write(`built dist/gitfleet.mjs in ${Date.now() - started} ms\n`);
