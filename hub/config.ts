@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { GitfleetError, messageOf } from '../shared/errors.ts';
+import { databaseUrlProblem } from './store/postgres-url.ts';
 
 export const hubConfigDefaults = {
   listen: '127.0.0.1:8080',
@@ -92,6 +93,7 @@ const FileConfig = z.strictObject({
 export interface HubConfig {
   listen: { host: string; port: number };
   dataDir: string;
+  /** postgres:// URL (holds the password: log it only through redactDatabaseUrl). */
   database?: string | undefined;
   repo?: { url: string; ref: string; path: string; git: Record<string, string>; verify: Record<string, string> } | undefined;
   enrollmentToken: string;
@@ -180,7 +182,9 @@ export function loadHubConfig(file: string | undefined, env: NodeJS.ProcessEnv =
   const port = Number(listen.slice(colon + 1));
   if (port > 65535) throw invalid('listen', 'the port must be at most 65535');
   if (c.database !== undefined) {
-    throw invalid('database', 'only the embedded SQLite store is available in this version; remove the key to use dataDir');
+    // The message names the problem only: the URL itself may hold the password.
+    const problem = databaseUrlProblem(c.database);
+    if (problem !== null) throw invalid('database', problem);
   }
   if (c.tls) {
     for (const k of ['cert', 'key'] as const) {
@@ -202,6 +206,7 @@ export function loadHubConfig(file: string | undefined, env: NodeJS.ProcessEnv =
   return {
     listen: { host: listen.slice(0, colon).replace(/^\[|\]$/g, ''), port },
     dataDir: c.dataDir ?? hubConfigDefaults.dataDir,
+    database: c.database,
     repo:
       c.repo === undefined
         ? undefined

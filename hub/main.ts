@@ -11,6 +11,8 @@ import { GitfleetError, messageOf } from '../shared/errors.ts';
 import type { HubConfig } from './config.ts';
 import { ApiAuth } from './auth/api-auth.ts';
 import { SqliteFleetStore } from './store/sqlite-store.ts';
+import { PostgresFleetStore } from './store/postgres-store.ts';
+import { redactDatabaseUrl } from './store/postgres-url.ts';
 import type { FleetStore } from './store/fleet-store.ts';
 import { FleetIndex } from './fleet/fleet-index.ts';
 import type { HostSummary } from './fleet/fleet-index.ts';
@@ -64,6 +66,13 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
   const { config } = o;
   const logger = o.logger;
   let store = o.store;
+  if (!store && config.database !== undefined) {
+    const storeLog = logger.child({ component: 'store' });
+    store = await PostgresFleetStore.open(config.database, {
+      retention: config.retention,
+      onIdleError: (error) => storeLog.warn({ err: { message: error.message } }, 'an idle database connection failed; the pool replaces it'),
+    });
+  }
   if (!store) {
     try {
       mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -158,7 +167,8 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const scheme = config.tls ? 'https' : 'http';
   const url = `${scheme}://${host}:${address.port}`;
-  logger.info({ url, dataDir: config.dataDir, repo: config.repo?.url ?? null, hosts: index.ids().length }, 'hub listening');
+  const storage = config.database !== undefined ? { database: redactDatabaseUrl(config.database) } : { dataDir: config.dataDir };
+  logger.info({ url, ...storage, repo: config.repo?.url ?? null, hosts: index.ids().length }, 'hub listening');
 
   let closing: Promise<void> | null = null;
   return {

@@ -1,0 +1,47 @@
+// Schema migrations for the PostgreSQL store, applied in order at open inside
+// one transaction that holds an advisory lock, so hub replicas starting at
+// the same time apply each migration once; gitfleet_migrations records which
+// have run. Append only: never edit a migration that has shipped.
+//
+// JSON bodies are TEXT, not JSONB: they round-trip exactly (JSONB refuses the
+// \u0000 escape an agent's message may contain) and the hub never queries
+// inside them.
+export const postgresMigrations: string[] = [
+  `CREATE TABLE hosts (
+     id TEXT PRIMARY KEY,
+     credential_hash TEXT,
+     enrolled_at TEXT,
+     place TEXT NOT NULL DEFAULT '',
+     tags TEXT NOT NULL DEFAULT '[]',
+     agent_version TEXT,
+     facts TEXT,
+     last_seen_at TEXT,
+     last_seq BIGINT NOT NULL DEFAULT 0,
+     dropped_events BIGINT NOT NULL DEFAULT 0,
+     status TEXT,
+     status_at TEXT
+   );
+   CREATE TABLE events (
+     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     host TEXT NOT NULL,
+     seq BIGINT,
+     time TEXT NOT NULL,
+     level TEXT NOT NULL,
+     resource TEXT,
+     reason TEXT NOT NULL,
+     message TEXT NOT NULL
+   );
+   CREATE INDEX events_by_host ON events (host, id);
+   CREATE TABLE attempts (
+     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     host TEXT NOT NULL,
+     started_at TEXT NOT NULL,
+     trigger TEXT NOT NULL,
+     body TEXT NOT NULL,
+     UNIQUE (host, started_at, trigger)
+   );
+   CREATE INDEX attempts_by_host ON attempts (host, id);`,
+];
+
+/** Arbitrary constants naming gitfleet's migration lock among the database's advisory locks. */
+export const MIGRATION_LOCK: readonly [number, number] = [0x67666c74, 1];

@@ -1,0 +1,377 @@
+// One contract for every FleetStore: the embedded SQLite store (a temp file)
+// and the PostgreSQL store (a private, real PostgreSQL cluster). The same
+// assertions run against both, so the two cannot drift apart; the replica
+// cases (two instances on one database, a race to migrate, a race to enroll)
+// run where the store is meant to be shared.
+import { after, before, describe, test } from 'node:test';
+import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { SqliteFleetStore } from '../../hub/store/sqlite-store.ts';
+import { PostgresFleetStore } from '../../hub/store/postgres-store.ts';
+import type { FleetStore, RetentionPolicy } from '../../hub/store/fleet-store.ts';
+import { postgresMigrations } from '../../hub/store/postgres-migrations.ts';
+import { isGitfleetError } from '../../shared/errors.ts';
+import type { Attempt, HostStatus } from '../../shared/status.ts';
+import type { HostFacts } from '../../shared/protocol.ts';
+import { requireComponent } from '../harness/require.ts';
+import { postgresMissing, startPostgres } from '../harness/postgres.ts';
+import type { PostgresCluster } from '../harness/postgres.ts';
+
+const retention: RetentionPolicy = { eventsPerHost: 10, attemptsPerHost: 10 };
+
+/** A place to keep one database: open() may be called several times on it (restarts, replicas). */
+interface Database {
+  open(): Promise<FleetStore>;
+  drop(): void;
+}
+
+interface Implementation {
+  name: string;
+  /** Why it cannot run here, or null. */
+  missing(): string | null;
+  setup(): Promise<void>;
+  teardown(): Promise<void>;
+  database(): Promise<Database>;
+  /** Several hub replicas may share one database. */
+  shared: boolean;
+}
+
+const sqlite: Implementation = {
+  name: 'SqliteFleetStore',
+  shared: false,
+  missing: () => null,
+  setup: async () => {},
+  teardown: async () => {},
+  database() {
+    const dir = mkdtempSync(join(tmpdir(), 'gitfleet-contract-store-'));
+    return Promise.resolve({
+      open: () => Promise.resolve(new SqliteFleetStore(join(dir, 'hub.sqlite'), retention)),
+      drop: () => rmSync(dir, { recursive: true, force: true }),
+    });
+  },
+};
+
+let cluster: PostgresCluster | null = null;
+const postgres: Implementation = {
+  name: 'PostgresFleetStore',
+  shared: true,
+  missing: postgresMissing,
+  async setup() {
+    cluster = await startPostgres();
+  },
+  async teardown() {
+    await cluster?.stop();
+  },
+  async database() {
+    const url = await cluster!.createDatabase();
+    return { open: () => PostgresFleetStore.open(url, { retention }), drop: () => {} };
+  },
+};
+
+let clock = Date.parse('2026-03-01T00:00:00Z');
+const at = () => new Date((clock += 1000)).toISOString();
+
+function attempt(startedAt: string, trigger: Attempt['trigger'] = 'poll'): Attempt {
+  return { trigger, revision: 'r'.repeat(40), startedAt, durationMs: 7, result: 'Succeeded', intended: [], driftCorrected: [] };
+}
+
+function status(host: string, note: string, attempts: Attempt[] = []): HostStatus {
+  const now = at();
+  return {
+    host,
+    place: 'dc1',
+    tags: ['web'],
+    conditions: [{ type: 'Ready', status: true, reason: 'Applied', message: note, lastTransitionTime: now }],
+    lastAppliedRevision: 'a'.repeat(40),
+    lastAttemptedRevision: 'a'.repeat(40),
+    resources: [{ id: 'container/web', sync: 'InSync', health: 'Healthy', diff: [] }],
+    attempts,
+    updatedAt: now,
+  };
+}
+
+const hello = (o: { place?: string; dropped?: number; seenAt?: string } = {}) => ({
+  place: o.place ?? 'dc1/rack2',
+  tags: ['web', 'eu'],
+  agentVersion: '1.2.3',
+  facts: {
+    hostname: 'h',
+    os: { platform: 'linux', distro: 'Debian GNU/Linux', release: '12', codename: 'bookworm' },
+    kernel: '6.1.0',
+    arch: 'x64',
+    cpu: { model: null, cores: 2 },
+    memory: { totalBytes: 1024 },
+    disks: [{ mount: '/', fs: 'ext4', sizeBytes: 10, usedBytes: 5 }],
+    addresses: [{ iface: 'eth0', address: '10.0.0.5', family: 'IPv4' }],
+    uptimeSeconds: 12.5,
+    docker: null,
+    systemd: { version: '252' },
+    collectedAt: '2026-03-01T00:00:00.000Z',
+  } satisfies HostFacts,
+  droppedEvents: o.dropped ?? 0,
+  seenAt: o.seenAt ?? at(),
+});
+
+for (const impl of [sqlite, postgres]) {
+  describe(`FleetStore contract: ${impl.name}`, () => {
+    const skip = impl.missing();
+    const opened: FleetStore[] = [];
+    const databases: Database[] = [];
+    /** A fresh database and a first store on it; everything is closed and removed after the suite. */
+    const fresh = async () => {
+      const db = await impl.database();
+      databases.push(db);
+      const open = async () => {
+        const s = await db.open();
+        opened.push(s);
+        return s;
+      };
+      return { db, open, store: await open() };
+    };
+
+    /** Only for stores several hubs share: the SQLite file belongs to one hub. */
+    const sharedTest = (name: string, fn: (t: TestContext) => Promise<void>) => {
+      if (impl.shared) test(name, fn);
+    };
+
+    before(async () => {
+      if (skip === null) await impl.setup();
+    });
+    after(async () => {
+      await Promise.allSettled(opened.map((s) => s.close()));
+      for (const d of databases) d.drop();
+      if (skip === null) await impl.teardown();
+    });
+
+    test('enroll, claim after reset, and credential hashes', async (t) => {
+      if (!requireComponent(t, 'PostgreSQL server', skip)) return;
+      const { store } = await fresh();
+      assert.equal(await store.getHost('web-01'), null);
+      await store.enroll('web-01', 'hash-1', '2026-03-01T00:00:00.000Z');
+      const h = await store.getHost('web-01');
+      assert.equal(h?.credentialHash, 'hash-1');
+      assert.equal(h?.enrolledAt, '2026-03-01T00:00:00.000Z');
+      assert.equal(h?.lastSeq, 0);
+      assert.equal(h?.status, null);
+      await store.resetCredential('web-01');
+      assert.equal((await store.getHost('web-01'))?.credentialHash, null);
+      await store.enroll('web-01', 'hash-2', '2026-03-02T00:00:00.000Z');
+      assert.equal((await store.getHost('web-01'))?.credentialHash, 'hash-2');
+      assert.equal((await store.getHost('web-01'))?.enrolledAt, '2026-03-02T00:00:00.000Z');
+      await store.resetCredential('nobody');
+      assert.deepEqual(
+        (await store.listHosts()).map((r) => r.id),
+        ['web-01'],
+      );
+    });
+
+    test('hello records place, tags, version, facts; dropped events never go down; touch', async (t) => {
+      if (!requireComponent(t, 'PostgreSQL server', skip)) return;
+      const { store } = await fresh();
+      await store.enroll('db-01', 'hash', at());
+      const first = hello({ dropped: 7 });
+      await store.recordHello('db-01', first);
+      let h = await store.getHost('db-01');
+      assert.equal(h?.place, 'dc1/rack2');
+      assert.deepEqual(h?.tags, ['web', 'eu']);
+      assert.equal(h?.agentVersion, '1.2.3');
+      assert.deepEqual(h?.facts, first.facts);
+      assert.equal(h?.lastSeenAt, first.seenAt);
+      assert.equal(h?.droppedEvents, 7);
+      await store.recordHello('db-01', hello({ place: 'dc2', dropped: 3 }));
+      h = await store.getHost('db-01');
+      assert.equal(h?.place, 'dc2');
+      assert.equal(h?.droppedEvents, 7, 'a restarted agent reporting fewer drops does not lower the count');
+      const seen = at();
+      await store.touch('db-01', seen);
+      assert.equal((await store.getHost('db-01'))?.lastSeenAt, seen);
+    });
+
+    test('statuses: only a higher seq replaces the stored one; resends and stale ones are ignored', async (t) => {
+      if (!requireComponent(t, 'PostgreSQL server', skip)) return;
+      const { store } = await fresh();
+      await store.enroll('h1', 'hash', at());
+      assert.equal(await store.saveStatus('nobody', 1, status('nobody', 'x')), false, 'no such host');
+      assert.equal(await store.saveStatus('h1', 5, status('h1', 'five')), true);
+      assert.equal(await store.saveStatus('h1', 5, status('h1', 'five again')), false, 'a resend');
+      assert.equal(await store.saveStatus('h1', 4, status('h1', 'four')), false, 'stale');
+      let h = await store.getHost('h1');
+      assert.equal(h?.lastSeq, 5);
+      assert.equal(h?.status?.conditions[0]?.message, 'five');
+      const seven = status('h1', 'seven \u00e9\u4e2d \u0000 nul');
+      assert.equal(await store.saveStatus('h1', 7, seven), true);
+      h = await store.getHost('h1');
+      assert.deepEqual(h?.status, seven, 'the snapshot round-trips exactly');
+      assert.equal(h?.lastSeq, 7);
+      // Events share the seq space: an event at or below the stored seq is a resend.
+      assert.equal(await store.appendEvent('h1', { seq: 7, time: at(), level: 'info', reason: 'Dup', message: 'x' }), false);
+      assert.equal(await store.appendEvent('h1', { seq: 8, time: at(), level: 'warning', reason: 'Drift', message: 'm', resource: 'container/web' }), true);
+      assert.equal(await store.saveStatus('h1', 8, status('h1', 'eight')), false, 'seq 8 was the event');
+      assert.equal((await store.getHost('h1'))?.lastSeq, 8);
+    });
+
+    test('events: newest first, hub events without seq, bounded per host', async (t) => {
+      if (!requireComponent(t, 'PostgreSQL server', skip)) return;
+      const { store } = await fresh();
+      await store.enroll('h1', 'hash', at());
+      await store.enroll('h2', 'hash', at());
+      assert.equal(await store.appendEvent('h1', { time: at(), level: 'info', reason: 'Enrolled', message: 'hub event' }), true);
+      for (let seq = 1; seq <= 60; seq++) {
+        assert.equal(await store.appendEvent('h1', { seq, time: at(), level: 'info', reason: 'E', message: `e${seq}` }), true);
+      }
+      await store.appendEvent('h2', { seq: 1, time: at(), level: 'error', reason: 'Other', message: 'h2 only', resource: 'unit/x.service' });
+      const events = await store.events('h1', 1000);
+      assert.ok(events.length >= retention.eventsPerHost && events.length <= retention.eventsPerHost + 25, `bounded, got ${events.length}`);
+      assert.deepEqual(
+        events.slice(0, 5).map((e) => e.seq),
+        [60, 59, 58, 57, 56],
+      );
+      assert.equal(events[0]?.message, 'e60');
+      assert.ok(!events.some((e) => e.message === 'h2 only'));
+      assert.equal((await store.events('h1', 3)).length, 3);
+      const [other] = await store.events('h2', 10);
+      assert.deepEqual(other && { ...other, time: 'x' }, { time: 'x', level: 'error', reason: 'Other', message: 'h2 only', resource: 'unit/x.service', seq: 1 });
+      const { store: s2 } = await fresh();
+      await s2.appendEvent('h9', { time: at(), level: 'info', reason: 'Hub', message: 'no seq' });
+      const [hubEvent] = await s2.events('h9', 10);
+      assert.equal(hubEvent?.seq, undefined, 'a hub event has no seq');
+      assert.equal(hubEvent?.resource, undefined);
+    });
+
+    test('attempts: newest first, each stored once across snapshots, bounded per host', async (t) => {
+      if (!requireComponent(t, 'PostgreSQL server', skip)) return;
+      const { store } = await fresh();
+      await store.enroll('h1', 'hash', at());
+      const all: Attempt[] = [];
+      let seq = 0;
+      for (let i = 0; i < 50; i++) {
+        all.push(attempt(at(), i % 5 === 0 ? 'hub' : 'poll'));
+        // An agent sends its last few attempts with every snapshot.
+        assert.equal(await store.saveStatus('h1', ++seq, status('h1', `s${i}`, all.slice(-5))), true);
+      }
+      const stored = await store.attempts('h1', 1000);
+      assert.ok(stored.length >= retention.attemptsPerHost && stored.length <= retention.attemptsPerHost + 25, `bounded, got ${stored.length}`);
+      assert.equal(new Set(stored.map((a) => a.startedAt)).size, stored.length, 'no duplicates');
+      assert.deepEqual(
+        stored.slice(0, 6).map((a) => a.startedAt),
+        all.slice(-6).reverse().map((a) => a.startedAt),
+      );
+      assert.deepEqual(stored[0], all.at(-1));
+      // A stale snapshot brings no attempts in.
+      assert.equal(await store.saveStatus('h1', 1, status('h1', 'old', [attempt(at())])), false);
+      assert.equal((await store.attempts('h1', 1))[0]?.startedAt, all.at(-1)?.startedAt);
+      assert.equal((await store.attempts('h1', 4)).length, 4);
+    });
+
+    test('everything survives closing and reopening', async (t) => {
+      if (!requireComponent(t, 'PostgreSQL server', skip)) return;
+      const { store, open } = await fresh();
+      await store.enroll('h1', 'hash-p', '2026-03-01T00:00:00.000Z');
+      await store.recordHello('h1', hello({ dropped: 2 }));
+      const s = status('h1', 'persisted', [attempt(at())]);
+      await store.saveStatus('h1', 3, s);
+      await store.appendEvent('h1', { seq: 4, time: at(), level: 'info', reason: 'Kept', message: 'after restart' });
+      await store.close();
+      await assert.rejects(async () => store.getHost('h1'), 'a closed store is not used');
+      const again = await open();
+      const h = await again.getHost('h1');
+      assert.equal(h?.credentialHash, 'hash-p');
+      assert.equal(h?.lastSeq, 4);
+      assert.equal(h?.droppedEvents, 2);
+      assert.deepEqual(h?.status, s);
+      assert.equal((await again.events('h1', 1))[0]?.message, 'after restart');
+      assert.deepEqual(await again.attempts('h1', 10), s.attempts);
+      assert.equal(await again.saveStatus('h1', 4, status('h1', 'resent after restart')), false);
+    });
+
+    sharedTest('replicas: two stores on one database see each other’s writes', async (t) => {
+      if (!requireComponent(t, 'PostgreSQL server', skip)) return;
+      const { store: a, open } = await fresh();
+      const b = await open();
+      await a.enroll('h1', 'hash-a', at());
+      assert.equal((await b.getHost('h1'))?.credentialHash, 'hash-a', 'B authenticates a host A enrolled');
+      await b.recordHello('h1', hello({ place: 'via-b' }));
+      assert.equal((await a.getHost('h1'))?.place, 'via-b');
+      // The agent moved from A to B and resends: B refuses what A stored.
+      assert.equal(await a.saveStatus('h1', 10, status('h1', 'via A', [attempt(at())])), true);
+      assert.equal(await b.saveStatus('h1', 10, status('h1', 'resent via B')), false);
+      assert.equal(await b.saveStatus('h1', 11, status('h1', 'via B', [attempt(at())])), true);
+      assert.equal((await a.getHost('h1'))?.status?.conditions[0]?.message, 'via B');
+      assert.equal((await a.attempts('h1', 10)).length, 2);
+      // An agent's old and new connection deliver the same event through both replicas at once: it is stored once.
+      for (const seq of [12, 13, 14]) {
+        const results = await Promise.all([a, b].map((s) => s.appendEvent('h1', { seq, time: at(), level: 'info', reason: 'E', message: `e${seq}` })));
+        assert.equal(results.filter(Boolean).length, 1, `seq ${seq} stored once`);
+      }
+      assert.deepEqual(
+        (await a.events('h1', 10)).map((e) => e.seq),
+        [14, 13, 12],
+      );
+      await b.resetCredential('h1');
+      assert.equal((await a.getHost('h1'))?.credentialHash, null);
+      assert.deepEqual(
+        (await b.listHosts()).map((h) => h.id),
+        ['h1'],
+      );
+    });
+
+    sharedTest('replicas: racing to enroll one id, exactly one claims it', async (t) => {
+      if (!requireComponent(t, 'PostgreSQL server', skip)) return;
+      const { store: a, open } = await fresh();
+      const b = await open();
+      const outcome = await Promise.allSettled([a.enroll('race', 'hash-a', at()), b.enroll('race', 'hash-b', at())]);
+      assert.equal(outcome.filter((o) => o.status === 'fulfilled').length, 1);
+      const refused = outcome.find((o) => o.status === 'rejected');
+      assert.ok(isGitfleetError(refused?.reason, 'HOST_CLAIMED'));
+      const winner = outcome[0]!.status === 'fulfilled' ? 'hash-a' : 'hash-b';
+      assert.equal((await b.getHost('race'))?.credentialHash, winner);
+    });
+
+    sharedTest('replicas: two instances migrating one empty database at once', async (t) => {
+      if (!requireComponent(t, 'PostgreSQL server', skip)) return;
+      const url = await cluster!.createDatabase();
+      const stores = await Promise.all([1, 2, 3].map(() => PostgresFleetStore.open(url, { retention })));
+      opened.push(...stores);
+      await stores[0]!.enroll('m1', 'hash', at());
+      assert.equal((await stores[2]!.getHost('m1'))?.credentialHash, 'hash');
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        const versions = await client.query<{ version: number }>('SELECT version FROM gitfleet_migrations ORDER BY version');
+        assert.deepEqual(
+          versions.rows.map((r) => r.version),
+          postgresMigrations.map((_, i) => i + 1),
+        );
+        // A schema from a newer hub is refused with one line, not used.
+        await client.query('INSERT INTO gitfleet_migrations (version) VALUES ($1)', [postgresMigrations.length + 5]);
+      } finally {
+        await client.end();
+      }
+      await assert.rejects(PostgresFleetStore.open(url), (e: unknown) => isGitfleetError(e, 'CONFIG_INVALID') && /newer than this hub/.test(e.message));
+    });
+
+    sharedTest('an unreachable database: one line naming host and port, not the password', async (t) => {
+      if (!requireComponent(t, 'PostgreSQL server', skip)) return;
+      const password = 'pw-that-must-not-leak';
+      // The cluster's port with a wrong password, then a closed port.
+      const wrong = `postgres://postgres:${password}@127.0.0.1:${cluster!.port}/postgres`;
+      await assert.rejects(PostgresFleetStore.open(wrong, { connectTimeoutMs: 3000 }), (e: unknown) => {
+        assert.ok(isGitfleetError(e, 'CONFIG_INVALID'));
+        assert.match(e.message, new RegExp(`127\\.0\\.0\\.1:${cluster!.port}/postgres: .*password authentication failed`));
+        assert.ok(!e.message.includes(password) && !e.message.includes('\n'), e.message);
+        return true;
+      });
+      const closed = `postgres://postgres:${password}@127.0.0.1:1/gitfleet`;
+      await assert.rejects(PostgresFleetStore.open(closed, { connectTimeoutMs: 3000 }), (e: unknown) => {
+        assert.ok(isGitfleetError(e, 'CONFIG_INVALID'));
+        assert.match(e.message, /cannot connect to PostgreSQL at 127\.0\.0\.1:1\/gitfleet: .*ECONNREFUSED/);
+        assert.ok(!e.message.includes(password) && !e.message.includes('\n'), e.message);
+        return true;
+      });
+    });
+  });
+}
