@@ -4,7 +4,6 @@
 // informative, and collecting them must never hang or fail the agent.
 import { execFile } from 'node:child_process';
 import { hostname } from 'node:os';
-import si from 'systeminformation';
 import type { HostFacts } from '../shared/protocol.ts';
 
 export type { HostFacts };
@@ -58,6 +57,9 @@ export function emptyFacts(now = new Date()): HostFacts {
 }
 
 export async function collectFacts(timeoutMs = PROBE_TIMEOUT_MS): Promise<HostFacts> {
+  // Loaded on first use: an agent without a hub never needs it, and it weighs
+  // several MiB of the daemon's resident memory.
+  const { default: si } = await import('systeminformation');
   const [os, cpu, mem, disks, nics, versions, systemd] = await Promise.all([
     within(() => si.osInfo(), timeoutMs),
     within(() => si.cpu(), timeoutMs),

@@ -7,7 +7,6 @@ import { AgentDaemon } from '../loop/agent-daemon.ts';
 import { intervalMs } from '../config/agent-config.ts';
 import { bold, formatStatuses, green, red, yellow } from './format.ts';
 import { agentOptionHelp, configFromArgs, parseAgentArgs } from './options.ts';
-import { createHubClient } from './hub-link.ts';
 import { StateStore } from '../state/state-store.ts';
 
 const help = `usage: gitfleet agent [--once] [options]
@@ -45,7 +44,8 @@ export async function run(argv: string[]): Promise<number> {
   // The hub client exists before the agent so that events of the first reconcile are queued for it.
   let daemon: AgentDaemon | null = null;
   const previous = await new StateStore(config.stateDir).loadStatus();
-  const hub = createHubClient(config, logger, AGENT_VERSION, { place: previous?.place ?? config.place ?? '', tags: previous?.tags ?? [] }, (reason, origin) => {
+  // The hub client (ws, systeminformation) is loaded only when a hub is configured.
+  const hub = config.hub === undefined ? null : (await import('./hub-link.ts')).createHubClient(config, logger, AGENT_VERSION, { place: previous?.place ?? config.place ?? '', tags: previous?.tags ?? [] }, (reason, origin) => {
     logger.info({ reason, origin }, 'reconcile requested by the hub');
     // A person's click is a manual sync (it also corrects reported drift); a push is a poll that cannot wait.
     void daemon?.trigger(origin === 'api' ? 'manual' : 'hub');
