@@ -57,7 +57,7 @@ test('config: defaults, env over file, one line naming the bad key', () => {
     ['adminToken: short\n', { GITFLEET_HUB_ENROLLMENT_TOKEN: 'e'.repeat(20) }, /adminToken: at least 16 characters/],
     ['lisen: 1\n', env, /lisen: not a hub configuration key/],
     ['heartbeat: forever\n', env, /heartbeat: a duration/],
-    ['database: postgres://x\n', env, /database: only the embedded SQLite/],
+    ['database: mysql://u:p@h/d\n', env, /database: a postgres:\/\/ or postgresql:\/\/ URL, not mysql:/],
   ];
   for (const [yaml, e, message] of cases) {
     writeFileSync(file, yaml);
