@@ -95,6 +95,10 @@ async function runOnce(config: Parameters<typeof createAgent>[0], json: boolean)
     if (outcome.result === 'NoChange') lines.push('  no changes: the host already matched');
     else if (attempt) lines.push(`  ${attempt.intended.length} intended change(s), ${attempt.driftCorrected.length} drift correction(s) in ${attempt.durationMs} ms`);
     if (outcome.reason) lines.push(`  reason: ${outcome.reason}${outcome.message ? ` — ${outcome.message}` : ''}`);
+    else if (!ok) {
+      const ready = status.conditions.find((c) => c.type === 'Ready');
+      if (ready && !ready.status) lines.push(`  reason: ${ready.reason} — ${ready.message}`);
+    }
     lines.push(...formatStatuses(status.resources));
     process.stdout.write(`${lines.join('\n')}\n`);
   }

@@ -46,7 +46,10 @@ export async function run(argv: string[]): Promise<number> {
   } else {
     const out = [`${bold(`plan for ${desired.host}`)} at ${snapshot.revision.slice(0, 12)} ${dim(`(${agent.source.description})`)}`];
     for (const [kind, reason] of Object.entries(live.unavailable)) out.push(`  ! cannot observe ${kind}s: ${reason}`);
-    out.push(result.steps.length === 0 ? '\nno changes: the host matches the desired state' : `\n${result.steps.length} step(s) in the first pass:`);
+    const notInSync = result.statuses.filter((s) => s.sync !== 'InSync').length;
+    if (result.steps.length > 0) out.push(`\n${result.steps.length} step(s) in the first pass:`);
+    else if (notInSync === 0) out.push('\nno changes: the host matches the desired state');
+    else out.push(`\nno changes would be made; ${notInSync} resource(s) differ but are reported, ignored or waiting (see below)`);
     out.push(...formatSteps(result.steps));
     out.push('', 'resources:', ...formatStatuses(result.statuses));
     process.stdout.write(`${out.join('\n')}\n`);
