@@ -122,7 +122,7 @@ async function measureIdle(seconds: number): Promise<{ rssMiB: number; peakMiB: 
   repo.commit({ 'bench/host.yaml': '', 'bench/apps.yaml': stringify({ containers }) }, 'bench');
   repo.push();
   const root = resolve(import.meta.dirname, '..');
-  const child = spawn(process.execPath, ['--optimize-for-size', join(root, 'dist/gitfleet.mjs'), 'agent', '--repo', repo.bare, '--host', 'bench', '--state-dir', join(dir, 'state')], { stdio: 'ignore' });
+  const child = spawn(process.execPath, ['--optimize-for-size', '--max-semi-space-size=1', join(root, 'dist/gitfleet.mjs'), 'agent', '--repo', repo.bare, '--host', 'bench', '--state-dir', join(dir, 'state')], { stdio: 'ignore' });
   try {
     await new Promise((r) => setTimeout(r, 15_000)); // first converge, health settle, first GCs
     const start = procStats(child.pid!);
