@@ -21,14 +21,15 @@ const withoutUnusedDockerTransports = {
   },
 };
 
-// better-sqlite3 (native) and pg stay outside the bundle, but an ESM `import` of
+// better-sqlite3 (native) stays outside the bundle (pg is plain JavaScript and
+// bundled; only its optional native binding stays out), but an ESM `import` of
 // an external is hoisted to the top of the bundle and loaded by every command —
 // the agent would load the hub's database drivers at start. A CommonJS shim
 // turns each into a require() that runs only when the hub's store module does.
 const lazyExternals = {
   name: 'lazy-externals',
   setup(b) {
-    b.onResolve({ filter: /^(better-sqlite3|pg)$/ }, (args) => (args.namespace === 'lazy-external' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-external' }));
+    b.onResolve({ filter: /^(better-sqlite3)$/ }, (args) => (args.namespace === 'lazy-external' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-external' }));
     b.onLoad({ filter: /.*/, namespace: 'lazy-external' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
   },
 };
@@ -46,7 +47,7 @@ await build({
   legalComments: 'none',
   // Minified: the agent parses the whole bundle at start, and a smaller source is a smaller resident heap.
   minify: true,
-  external: ['better-sqlite3', 'pg', 'pg-native', 'cpu-features', 'ssh2', 'playwright-core'],
+  external: ['better-sqlite3', 'pg-native', 'cpu-features', 'ssh2', 'playwright-core'],
   // Bundled CommonJS dependencies call require(); give ESM output a real one.
   banner: { js: "import { createRequire as __gfCreateRequire } from 'node:module'; const require = __gfCreateRequire(import.meta.url);" },
   plugins: [withoutUnusedDockerTransports, lazyExternals],
