@@ -65,7 +65,8 @@ function recordOwnership(inventory: Inventory, desired: DesiredState, steps: Ste
   return changed;
 }
 
-const isSettled = (s: ResourceStatus): boolean => s.health !== 'Progressing' && s.sync !== 'Pending';
+/** Still moving: starting up, or held back until a dependency is ready. A kind that cannot be observed (Docker down) is not waited for. */
+const isSettled = (s: ResourceStatus, waiting: ReadonlySet<string>): boolean => s.health !== 'Progressing' && !waiting.has(s.id);
 
 export async function converge(drivers: Drivers, desired: DesiredState, start: Inventory, options: ConvergeOptions): Promise<ConvergeResult> {
   const maxPasses = options.maxPasses ?? 10;
@@ -138,7 +139,8 @@ export async function converge(drivers: Drivers, desired: DesiredState, start: I
     const settleMs = Math.min(options.settleMs ?? 2000, options.healthTimeoutMs);
     let settledSince: number | null = null;
     for (;;) {
-      const unsettled = current.statuses.some((s) => !isSettled(s) && !failed.has(s.id as ResourceId));
+      const waiting = new Set<string>(current.waiting);
+      const unsettled = current.statuses.some((s) => !isSettled(s, waiting) && !failed.has(s.id as ResourceId));
       settledSince = unsettled ? null : (settledSince ?? now());
       if (now() >= deadline || (settledSince !== null && now() - settledSince >= settleMs)) break;
       await sleep(options.pollMs ?? 250);
