@@ -11,7 +11,7 @@ mkdir -p "$GITFLEET_TEST_CACHE"
 
 log() { printf '[provision %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
-packages=(git docker.io busybox-static systemd-container debootstrap openssh-server chromium
+packages=(curl ca-certificates git docker.io busybox-static systemd-container debootstrap openssh-server chromium
           docker-compose iproute2 gnupg postgresql ansible python3-requests docker-registry)
 missing=()
 for p in "${packages[@]}"; do
