@@ -69,3 +69,34 @@ export interface FleetStore {
   attempts(id: string, limit: number): Promise<Attempt[]>;
   close(): Promise<void>;
 }
+
+/** A `hosts` row as both stores read it (PostgreSQL returns BIGINT columns as strings). */
+export interface HostRow {
+  id: string;
+  credential_hash: string | null;
+  enrolled_at: string | null;
+  place: string;
+  tags: string;
+  agent_version: string | null;
+  facts: string | null;
+  last_seen_at: string | null;
+  last_seq: number | string;
+  dropped_events: number | string;
+  status: string | null;
+}
+
+export function hostRecordFromRow(row: HostRow): HostRecord {
+  return {
+    id: row.id,
+    credentialHash: row.credential_hash,
+    enrolledAt: row.enrolled_at,
+    place: row.place,
+    tags: JSON.parse(row.tags) as string[],
+    agentVersion: row.agent_version,
+    facts: row.facts === null ? null : (JSON.parse(row.facts) as HostRecord['facts']),
+    lastSeenAt: row.last_seen_at,
+    lastSeq: Number(row.last_seq),
+    droppedEvents: Number(row.dropped_events),
+    status: row.status === null ? null : (JSON.parse(row.status) as HostStatus),
+  };
+}

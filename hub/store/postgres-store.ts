@@ -10,22 +10,8 @@ import type { Attempt, HostStatus } from '../../shared/status.ts';
 import { GitfleetError, messageOf } from '../../shared/errors.ts';
 import { MIGRATION_LOCK, postgresMigrations } from './postgres-migrations.ts';
 import { databaseEndpoint, withoutPassword } from './postgres-url.ts';
-import { defaultRetention } from './fleet-store.ts';
+import { defaultRetention, hostRecordFromRow, type HostRow } from './fleet-store.ts';
 import type { FleetStore, HelloRecord, HostRecord, RetentionPolicy, StoredEvent } from './fleet-store.ts';
-
-interface HostRow {
-  id: string;
-  credential_hash: string | null;
-  enrolled_at: string | null;
-  place: string;
-  tags: string;
-  agent_version: string | null;
-  facts: string | null;
-  last_seen_at: string | null;
-  last_seq: string;
-  dropped_events: string;
-  status: string | null;
-}
 
 interface EventRow {
   seq: string | null;
@@ -54,22 +40,6 @@ const HOST_COLUMNS = 'id, credential_hash, enrolled_at, place, tags, agent_versi
 /** PostgreSQL text cannot hold NUL; agents' messages are free text. */
 function text(value: string): string {
   return value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value;
-}
-
-function toRecord(row: HostRow): HostRecord {
-  return {
-    id: row.id,
-    credentialHash: row.credential_hash,
-    enrolledAt: row.enrolled_at,
-    place: row.place,
-    tags: JSON.parse(row.tags) as string[],
-    agentVersion: row.agent_version,
-    facts: row.facts === null ? null : (JSON.parse(row.facts) as HostRecord['facts']),
-    lastSeenAt: row.last_seen_at,
-    lastSeq: Number(row.last_seq),
-    droppedEvents: Number(row.dropped_events),
-    status: row.status === null ? null : (JSON.parse(row.status) as HostStatus),
-  };
 }
 
 export class PostgresFleetStore implements FleetStore {
@@ -131,12 +101,12 @@ export class PostgresFleetStore implements FleetStore {
 
   async listHosts(): Promise<HostRecord[]> {
     const r = await this.query<HostRow>(`SELECT ${HOST_COLUMNS} FROM hosts ORDER BY id`, []);
-    return r.rows.map(toRecord);
+    return r.rows.map(hostRecordFromRow);
   }
 
   async getHost(id: string): Promise<HostRecord | null> {
     const r = await this.query<HostRow>(`SELECT ${HOST_COLUMNS} FROM hosts WHERE id = $1`, [id]);
-    return r.rows[0] ? toRecord(r.rows[0]) : null;
+    return r.rows[0] ? hostRecordFromRow(r.rows[0]) : null;
   }
 
   /**

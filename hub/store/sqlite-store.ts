@@ -8,22 +8,8 @@ import Database from 'better-sqlite3';
 import type { Attempt, HostStatus } from '../../shared/status.ts';
 import { GitfleetError } from '../../shared/errors.ts';
 import { sqliteMigrations } from './sqlite-migrations.ts';
-import { defaultRetention } from './fleet-store.ts';
+import { defaultRetention, hostRecordFromRow, type HostRow } from './fleet-store.ts';
 import type { FleetStore, HelloRecord, HostRecord, RetentionPolicy, StoredEvent } from './fleet-store.ts';
-
-interface HostRow {
-  id: string;
-  credential_hash: string | null;
-  enrolled_at: string | null;
-  place: string;
-  tags: string;
-  agent_version: string | null;
-  facts: string | null;
-  last_seen_at: string | null;
-  last_seq: number;
-  dropped_events: number;
-  status: string | null;
-}
 
 interface PendingWrite {
   run: () => unknown;
@@ -33,22 +19,6 @@ interface PendingWrite {
 
 /** Prune a host's history after this many inserts, not on every one. */
 const PRUNE_EVERY = 25;
-
-function toRecord(row: HostRow): HostRecord {
-  return {
-    id: row.id,
-    credentialHash: row.credential_hash,
-    enrolledAt: row.enrolled_at,
-    place: row.place,
-    tags: JSON.parse(row.tags) as string[],
-    agentVersion: row.agent_version,
-    facts: row.facts === null ? null : (JSON.parse(row.facts) as HostRecord['facts']),
-    lastSeenAt: row.last_seen_at,
-    lastSeq: row.last_seq,
-    droppedEvents: row.dropped_events,
-    status: row.status === null ? null : (JSON.parse(row.status) as HostStatus),
-  };
-}
 
 export class SqliteFleetStore implements FleetStore {
   readonly #db: Database.Database;
@@ -169,12 +139,12 @@ export class SqliteFleetStore implements FleetStore {
   }
 
   listHosts(): Promise<HostRecord[]> {
-    return Promise.resolve(this.#stmt.all.all().map(toRecord));
+    return Promise.resolve(this.#stmt.all.all().map(hostRecordFromRow));
   }
 
   getHost(id: string): Promise<HostRecord | null> {
     const row = this.#stmt.one.get(id);
-    return Promise.resolve(row === undefined ? null : toRecord(row));
+    return Promise.resolve(row === undefined ? null : hostRecordFromRow(row));
   }
 
   enroll(id: string, credentialHash: string, at: string): Promise<void> {
