@@ -1,10 +1,10 @@
 // Runs every test layer with node's test runner (its summary is what CI reads).
-// Layers: unit → component → contract → integration → e2e. `--layers a,b` picks some.
+// Layers: unit → component → contract → security → integration → e2e. `--layers a,b` picks some.
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-const all = ['unit', 'component', 'contract', 'integration', 'e2e'];
+const all = ['unit', 'component', 'contract', 'security', 'integration', 'e2e'];
 const arg = process.argv.indexOf('--layers');
 const layers = arg > 0 ? process.argv[arg + 1].split(',') : all;
 
