@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { GitfleetError, messageOf } from '../shared/errors.ts';
 import { databaseUrlProblem } from './store/postgres-url.ts';
+import { durationMs, durationPattern } from '../shared/durations.ts';
 
 export const hubConfigDefaults = {
   listen: '127.0.0.1:8080',
@@ -53,7 +54,7 @@ export const hubEnv: Record<string, string> = {
   logLevel: 'GITFLEET_HUB_LOG_LEVEL',
 };
 
-const durationText = z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h))+$/, 'a duration like 30s, 1m or 500ms');
+const durationText = z.string().regex(durationPattern, 'a duration like 30s, 1m or 500ms');
 const secretValue = z.string().min(16, 'at least 16 characters');
 
 const FileConfig = z.strictObject({
@@ -113,13 +114,8 @@ function invalid(key: string, why: string): GitfleetError {
   return new GitfleetError('CONFIG_INVALID', `hub config: ${key}: ${why}${env ? ` (file key ${key} or ${env})` : ''}`);
 }
 
-export function durationMs(text: string): number {
-  let total = 0;
-  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
-    total += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  }
-  return total;
-}
+// One duration parser for agent and hub (shared/durations.ts).
+export { durationMs };
 
 function setPath(target: Record<string, unknown>, key: string, value: unknown): void {
   const parts = key.split('.');

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import cron from 'node-cron';
 import { GitfleetError } from '../../shared/errors.ts';
 import { Duration } from '../../shared/resources.ts';
-import { durationSeconds } from '../engine/durations.ts';
+import { durationMs } from '../../shared/durations.ts';
 
 const absolutePath = z.string().refine((p) => isAbsolute(p), 'must be an absolute path');
 
@@ -139,5 +139,5 @@ export function loadAgentConfig(options: { file?: string; env?: NodeJS.ProcessEn
 }
 
 export function intervalMs(value: Duration): number {
-  return Math.round(durationSeconds(value) * 1000);
+  return durationMs(value);
 }

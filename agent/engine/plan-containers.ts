@@ -7,7 +7,7 @@ import { containerHash } from './hash.ts';
 import type { Inventory, LiveState, PlanContext } from './model.ts';
 import { applyDriftPolicy, causeOf, status, type ResourcePlan } from './resource-plan.ts';
 import type { Step, StepCause } from './steps.ts';
-import { durationSeconds } from './durations.ts';
+import { durationSeconds } from '../../shared/durations.ts';
 
 export function ownershipLabels(resource: ContainerResource, revision: string): Record<string, string> {
   return {

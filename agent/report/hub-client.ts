@@ -11,7 +11,7 @@ import { messageOf } from '../../shared/errors.ts';
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION, ProtocolVersionError, encodeMessage, parseHubMessage } from '../../shared/protocol.ts';
 import type { AgentMessage, HostFacts, HubMessage } from '../../shared/protocol.ts';
 import type { HostStatus } from '../../shared/status.ts';
-import { backoffDelay } from '../../repo/git/backoff.ts';
+import { backoffDelay } from '../../shared/backoff.ts';
 import { emptyFacts } from '../facts.ts';
 import { readCredential, writeCredential } from './credential-file.ts';
 import { ReportQueue } from './report-queue.ts';

@@ -1,6 +1,7 @@
 // The `database` setting: a postgres:// or postgresql:// URL. Its password
 // must never reach a log line or an error message, so everything that names
 // the database goes through redactDatabaseUrl / databaseEndpoint.
+import { redactUrl } from '../../shared/redact.ts';
 /** Why the text is not a usable PostgreSQL URL, or null when it is. */
 export function databaseUrlProblem(text: string): string | null {
   let url: URL;
@@ -18,16 +19,11 @@ export function databaseUrlProblem(text: string): string | null {
   return null;
 }
 
-/** The URL with its password replaced by ***; unparsable text is replaced whole. */
+/** The URL with its password and query string replaced by ***; unparsable text is replaced whole. */
 export function redactDatabaseUrl(text: string): string {
-  try {
-    const url = new URL(text);
-    if (url.password !== '') url.password = '***';
-    for (const key of ['password', 'sslpassword']) if (url.searchParams.has(key)) url.searchParams.set(key, '***');
-    return url.toString();
-  } catch {
-    return '(an unparsable database URL)';
-  }
+  if (!URL.canParse(text)) return '(an unparsable database URL)';
+  // The user is an account name here, never a token: it stays readable.
+  return redactUrl(text, { keepUser: true });
 }
 
 /** host:port/database, for "cannot connect" messages. */

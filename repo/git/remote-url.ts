@@ -2,6 +2,7 @@
 // redacts credentials from anything that may reach a log, a status or an error.
 import { isAbsolute, resolve } from 'node:path';
 import { GitfleetError } from '../../shared/errors.ts';
+import { redactUrl } from '../../shared/redact.ts';
 
 export type RemoteKind = 'https' | 'http' | 'ssh' | 'git' | 'file';
 
@@ -54,16 +55,5 @@ export function parseRemote(repo: string): Remote {
   return { kind: 'file', url: path, display: path };
 }
 
-/**
- * The URL with any password, token or query string replaced by "***".
- * An https user name alone may itself be a token (https://TOKEN@host), so it is
- * hidden too; an ssh user name (git@host) is not a secret and stays.
- */
-export function redactUrl(url: string): string {
-  return url.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^/@\s?#]*)@/gi, (_m, scheme: string, userinfo: string) => {
-    const isSsh = /^(ssh|git\+ssh|ssh\+git):/i.test(scheme);
-    const colon = userinfo.indexOf(':');
-    if (colon >= 0) return `${scheme}${isSsh ? userinfo.slice(0, colon) : '***'}:***@`;
-    return `${scheme}${isSsh ? userinfo : '***'}@`;
-  }).replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#]*)\?[^\s#]*/gi, '$1?***');
-}
+// The one redaction (shared/redact.ts); re-exported where Git code has always found it.
+export { redactUrl };
