@@ -13,7 +13,7 @@ import type { Layer } from './layer.ts';
 import type { Located, ResourceEntry, VarDef } from './layer-file.ts';
 import { valueAtPath } from './layer-file.ts';
 import type { SubstitutionProblem } from './variables.ts';
-import { hasReference, referenceHelp, substitute, substituteString } from './variables.ts';
+import { ExpansionBudget, hasReference, referenceHelp, substitute, substituteString } from './variables.ts';
 import { zodIssuesToValidation } from './zod-issues.ts';
 
 export interface HostPlacement {
@@ -75,7 +75,9 @@ export function evaluateHost(p: HostPlacement): Evaluation {
   }
 
   const builtins: Record<string, string> = { host: p.host, place: p.place, tags: [...p.pathTags, ...p.crossTags].join(',') };
-  const values = resolveVars(builtins, varDefs, issues);
+  // One budget for the host: its variables and every resource substituted with them.
+  const budget = new ExpansionBudget();
+  const { values, oversized } = resolveVars(builtins, varDefs, issues, budget);
   const lookup = (name: string) => values.get(name);
 
   const resources: DesiredResource[] = [];
@@ -85,7 +87,7 @@ export function evaluateHost(p: HostPlacement): Evaluation {
       complete = false;
       continue;
     }
-    const spec = entry.deferred ? substituteEntry(entry, lookup, issues) : entry.spec;
+    const spec = entry.deferred ? substituteEntry(entry, lookup, oversized, issues, budget) : entry.spec;
     if (spec === undefined) {
       complete = false;
       continue;
@@ -128,41 +130,80 @@ export function evaluateHost(p: HostPlacement): Evaluation {
 
 const located = (l: Located): Located => ({ file: l.file, line: l.line, column: l.column });
 
+function firstOverBudget(budget: ExpansionBudget): boolean {
+  if (budget.reported) return false;
+  budget.reported = true;
+  return true;
+}
+
+function codeOf(kind: SubstitutionProblem['kind']): ErrorCode {
+  return kind === 'unresolved' ? 'UNRESOLVED_VARIABLE' : kind === 'malformed' ? 'INVALID_VALUE' : 'EXPANSION_TOO_LARGE';
+}
+
 /** Resolves vars that refer to other vars or facts; a cycle or an unknown name is an issue at the var. */
-function resolveVars(builtins: Record<string, string>, defs: Map<string, VarDef>, issues: ValidationIssue[]): Map<string, string> {
+function resolveVars(
+  builtins: Record<string, string>,
+  defs: Map<string, VarDef>,
+  issues: ValidationIssue[],
+  budget: ExpansionBudget,
+): { values: Map<string, string>; oversized: Set<string> } {
   const values = new Map<string, string>(Object.entries(builtins));
   const resolving: string[] = [];
+  // Variables over a size bound: reported once, at their own line; those using them stay quiet.
+  const oversized = new Set<string>();
   const resolve = (name: string): string | undefined => {
     const known = values.get(name);
     if (known !== undefined) return known;
     const def = defs.get(name);
-    if (!def) return undefined;
+    if (!def || oversized.has(name)) return undefined;
     if (resolving.includes(name)) {
       issues.push(issue(def.file, def, 'UNRESOLVED_VARIABLE', `variables refer to each other in a cycle: ${[...resolving.slice(resolving.indexOf(name)), name].join(' → ')}`));
       return undefined;
     }
     resolving.push(name);
-    const value = substituteString(def.value, resolve, (kind, text) => {
-      // A cycle is reported once, where it closes; other problems here.
-      if (kind === 'unresolved' && defs.has(text)) return;
-      issues.push(issue(def.file, def, kind === 'unresolved' ? 'UNRESOLVED_VARIABLE' : 'INVALID_VALUE', `in variable "${name}": ${referenceHelp(kind, text)}`));
-    });
+    let tooLarge = false;
+    const value = substituteString(
+      def.value,
+      resolve,
+      (kind, text) => {
+        // A cycle or an oversized variable is reported once, where it happens; other problems here.
+        // A variable using an oversized one is left unresolved too (not expanded from its literal text).
+        if (kind === 'unresolved' && oversized.has(text)) tooLarge = true;
+        if (kind === 'unresolved' && defs.has(text)) return;
+        if (kind === 'too-large' || kind === 'host-total') tooLarge = true;
+        if (kind === 'host-total' && !firstOverBudget(budget)) return;
+        issues.push(issue(def.file, def, codeOf(kind), `in variable "${name}": ${referenceHelp(kind, text)}`));
+      },
+      budget,
+    );
     resolving.pop();
+    if (tooLarge) {
+      oversized.add(name);
+      return undefined;
+    }
     values.set(name, value);
     return value;
   };
   for (const name of defs.keys()) resolve(name);
-  return values;
+  return { values, oversized };
 }
 
 /** Substitutes a deferred entry and validates the values that held references. */
-function substituteEntry(entry: ResourceEntry, lookup: (name: string) => string | undefined, issues: ValidationIssue[]): unknown {
+function substituteEntry(
+  entry: ResourceEntry,
+  lookup: (name: string) => string | undefined,
+  oversized: Set<string>,
+  issues: ValidationIssue[],
+  budget: ExpansionBudget,
+): unknown {
   const problems: SubstitutionProblem[] = [];
-  const value = substitute(entry.raw, lookup, problems);
+  const value = substitute(entry.raw, lookup, problems, [], budget);
   const base = [entry.section.key, entry.name];
   for (const pr of problems) {
-    const code: ErrorCode = pr.kind === 'unresolved' ? 'UNRESOLVED_VARIABLE' : 'INVALID_VALUE';
-    issues.push(issue(entry.file, entry.source.locate([...base, ...pr.path]), code, `${entry.kind} "${entry.name}": ${referenceHelp(pr.kind, pr.text)}`));
+    // An oversized variable was reported at its definition; the host total once.
+    if (pr.kind === 'unresolved' && oversized.has(pr.text)) continue;
+    if (pr.kind === 'host-total' && !firstOverBudget(budget)) continue;
+    issues.push(issue(entry.file, entry.source.locate([...base, ...pr.path]), codeOf(pr.kind), `${entry.kind} "${entry.name}": ${referenceHelp(pr.kind, pr.text)}`));
   }
   if (problems.length > 0) return undefined;
   const r = entry.section.schema.safeParse(value);
