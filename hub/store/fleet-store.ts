@@ -49,6 +49,24 @@ export interface RetentionPolicy {
 
 export const defaultRetention: RetentionPolicy = { eventsPerHost: 500, attemptsPerHost: 100 };
 
+/** A scoped enrollment token an admin created; only the secret's hash is stored. */
+export interface EnrollmentTokenRecord {
+  id: string;
+  name: string;
+  /** SHA-256 of the secret. */
+  secretHash: string;
+  createdAt: string;
+  /** ISO time after which the token enrolls nothing; null: never expires. */
+  expiresAt: string | null;
+  /** null: unlimited. */
+  maxUses: number | null;
+  uses: number;
+  /** Glob over host ids (`*` any run of characters, `?` one); null: any id. */
+  hostPattern: string | null;
+  /** The host must be declared in this tag (or below it); null: any tag. */
+  tag: string | null;
+}
+
 export interface FleetStore {
   /** Every host the hub has ever enrolled, with its latest status. */
   listHosts(): Promise<HostRecord[]>;
@@ -57,6 +75,8 @@ export interface FleetStore {
   enroll(id: string, credentialHash: string, at: string): Promise<void>;
   /** Forgets the credential so the host can enroll again (an operator's decision). */
   resetCredential(id: string): Promise<void>;
+  /** Removes the host with its status, facts, events and attempts; false when there was none. */
+  deleteHost(id: string): Promise<boolean>;
   recordHello(id: string, hello: HelloRecord): Promise<void>;
   touch(id: string, seenAt: string): Promise<void>;
   /** Stores a snapshot (and its new attempts) when seq is above the stored one; false when ignored as stale. */
@@ -67,7 +87,45 @@ export interface FleetStore {
   events(id: string, limit: number): Promise<StoredEvent[]>;
   /** Newest first. */
   attempts(id: string, limit: number): Promise<Attempt[]>;
+  createEnrollmentToken(token: EnrollmentTokenRecord): Promise<void>;
+  /** Oldest first. */
+  listEnrollmentTokens(): Promise<EnrollmentTokenRecord[]>;
+  findEnrollmentToken(secretHash: string): Promise<EnrollmentTokenRecord | null>;
+  /**
+   * Counts one use, atomically, when the token still exists, has not expired
+   * at `at` and is under its maximum; false (nothing counted) otherwise.
+   */
+  useEnrollmentToken(id: string, at: string): Promise<boolean>;
+  /** false when there was no such token. */
+  deleteEnrollmentToken(id: string): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** An `enrollment_tokens` row as both stores read it. */
+export interface EnrollmentTokenRow {
+  id: string;
+  name: string;
+  secret_hash: string;
+  created_at: string;
+  expires_at: string | null;
+  max_uses: number | string | null;
+  uses: number | string;
+  host_pattern: string | null;
+  tag: string | null;
+}
+
+export function enrollmentTokenFromRow(row: EnrollmentTokenRow): EnrollmentTokenRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    secretHash: row.secret_hash,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    maxUses: row.max_uses === null ? null : Number(row.max_uses),
+    uses: Number(row.uses),
+    hostPattern: row.host_pattern,
+    tag: row.tag,
+  };
 }
 
 /** A `hosts` row as both stores read it (PostgreSQL returns BIGINT columns as strings). */

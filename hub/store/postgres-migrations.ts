@@ -41,6 +41,18 @@ export const postgresMigrations: string[] = [
      UNIQUE (host, started_at, trigger)
    );
    CREATE INDEX attempts_by_host ON attempts (host, id);`,
+  // 2: scoped enrollment tokens (docs/security.md, Enrollment).
+  `CREATE TABLE enrollment_tokens (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     secret_hash TEXT NOT NULL UNIQUE,
+     created_at TEXT NOT NULL,
+     expires_at TEXT,
+     max_uses BIGINT,
+     uses BIGINT NOT NULL DEFAULT 0,
+     host_pattern TEXT,
+     tag TEXT
+   );`,
 ];
 
 /** Arbitrary constants naming gitfleet's migration lock among the database's advisory locks. */

@@ -10,8 +10,8 @@ import type { Attempt, HostStatus } from '../../shared/status.ts';
 import { GitfleetError, messageOf } from '../../shared/errors.ts';
 import { MIGRATION_LOCK, postgresMigrations } from './postgres-migrations.ts';
 import { databaseEndpoint, withoutPassword } from './postgres-url.ts';
-import { defaultRetention, hostRecordFromRow, type HostRow } from './fleet-store.ts';
-import type { FleetStore, HelloRecord, HostRecord, RetentionPolicy, StoredEvent } from './fleet-store.ts';
+import { defaultRetention, enrollmentTokenFromRow, hostRecordFromRow, type EnrollmentTokenRow, type HostRow } from './fleet-store.ts';
+import type { EnrollmentTokenRecord, FleetStore, HelloRecord, HostRecord, RetentionPolicy, StoredEvent } from './fleet-store.ts';
 
 interface EventRow {
   seq: string | null;
@@ -127,6 +127,50 @@ export class PostgresFleetStore implements FleetStore {
 
   async resetCredential(id: string): Promise<void> {
     await this.query('UPDATE hosts SET credential_hash = NULL WHERE id = $1', [id]);
+  }
+
+  /** One statement, so the host and its history go together (data-modifying CTEs all run). */
+  async deleteHost(id: string): Promise<boolean> {
+    const r = await this.query(
+      `WITH e AS (DELETE FROM events WHERE host = $1), a AS (DELETE FROM attempts WHERE host = $1)
+       DELETE FROM hosts WHERE id = $1`,
+      [id],
+    );
+    this.#insertsSincePrune.delete(id);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async createEnrollmentToken(t: EnrollmentTokenRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO enrollment_tokens (id, name, secret_hash, created_at, expires_at, max_uses, uses, host_pattern, tag)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [t.id, text(t.name), t.secretHash, t.createdAt, t.expiresAt, t.maxUses, t.uses, t.hostPattern === null ? null : text(t.hostPattern), t.tag === null ? null : text(t.tag)],
+    );
+  }
+
+  async listEnrollmentTokens(): Promise<EnrollmentTokenRecord[]> {
+    const r = await this.query<EnrollmentTokenRow>('SELECT * FROM enrollment_tokens ORDER BY created_at, id', []);
+    return r.rows.map(enrollmentTokenFromRow);
+  }
+
+  async findEnrollmentToken(secretHash: string): Promise<EnrollmentTokenRecord | null> {
+    const r = await this.query<EnrollmentTokenRow>('SELECT * FROM enrollment_tokens WHERE secret_hash = $1', [secretHash]);
+    return r.rows[0] ? enrollmentTokenFromRow(r.rows[0]) : null;
+  }
+
+  /** The row lock serializes replicas: the last use is counted once. */
+  async useEnrollmentToken(id: string, at: string): Promise<boolean> {
+    const r = await this.query(
+      `UPDATE enrollment_tokens SET uses = uses + 1
+       WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2) AND (max_uses IS NULL OR uses < max_uses)`,
+      [id, at],
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async deleteEnrollmentToken(id: string): Promise<boolean> {
+    const r = await this.query('DELETE FROM enrollment_tokens WHERE id = $1', [id]);
+    return (r.rowCount ?? 0) > 0;
   }
 
   async recordHello(id: string, h: HelloRecord): Promise<void> {

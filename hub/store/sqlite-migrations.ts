@@ -36,4 +36,16 @@ export const sqliteMigrations: string[] = [
      UNIQUE (host, started_at, trigger)
    );
    CREATE INDEX attempts_by_host ON attempts (host, id);`,
+  // 2: scoped enrollment tokens (docs/security.md, Enrollment).
+  `CREATE TABLE enrollment_tokens (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     secret_hash TEXT NOT NULL UNIQUE,
+     created_at TEXT NOT NULL,
+     expires_at TEXT,
+     max_uses INTEGER,
+     uses INTEGER NOT NULL DEFAULT 0,
+     host_pattern TEXT,
+     tag TEXT
+   );`,
 ];

@@ -4,12 +4,20 @@
 // write's promise resolves after its transaction commits. WAL with
 // synchronous=NORMAL survives a crash of the hub process (not of the machine's
 // power: the last few milliseconds of writes may then be lost).
+//
+// A busy database (another process holding the write lock: a backup, an
+// operator's sqlite3 shell) must not freeze the hub: better-sqlite3 waits
+// synchronously, so the busy timeout is a few milliseconds and a busy batch
+// goes back to the front of the queue and is retried with backoff from a
+// timer. Its writes' promises stay pending meanwhile, so nothing is acked to
+// an agent before it is stored (the agent keeps and resends it); reads go on
+// (WAL readers do not wait for the writer).
 import Database from 'better-sqlite3';
 import type { Attempt, HostStatus } from '../../shared/status.ts';
 import { GitfleetError } from '../../shared/errors.ts';
 import { sqliteMigrations } from './sqlite-migrations.ts';
-import { defaultRetention, hostRecordFromRow, type HostRow } from './fleet-store.ts';
-import type { FleetStore, HelloRecord, HostRecord, RetentionPolicy, StoredEvent } from './fleet-store.ts';
+import { defaultRetention, enrollmentTokenFromRow, hostRecordFromRow, type EnrollmentTokenRow, type HostRow } from './fleet-store.ts';
+import type { EnrollmentTokenRecord, FleetStore, HelloRecord, HostRecord, RetentionPolicy, StoredEvent } from './fleet-store.ts';
 
 interface PendingWrite {
   run: () => unknown;
@@ -19,36 +27,77 @@ interface PendingWrite {
 
 /** Prune a host's history after this many inserts, not on every one. */
 const PRUNE_EVERY = 25;
+/** How long one write attempt may block the event loop waiting for another process's lock. */
+export const BUSY_TIMEOUT_MS = 5;
+/** At open (migrations), waiting is fine: nothing is served yet. */
+const OPEN_BUSY_TIMEOUT_MS = 5000;
+/** Retries of a busy batch: first after this, doubling up to the maximum. */
+export const BUSY_RETRY = { firstMs: 20, maxMs: 1000 } as const;
+
+export interface SqliteStoreOptions {
+  /** Told when the database turns busy (writes wait) and when it is writable again. */
+  onBusy?: (event: { busy: true } | { busy: false; waitedMs: number; writes: number }) => void;
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+/** One line for a database file that cannot be used, with what to do about it. */
+function openProblem(file: string, cause: unknown): GitfleetError {
+  const code = String((cause as { code?: unknown }).code ?? '');
+  const message = (cause as Error).message;
+  let advice = 'check the file and its directory';
+  if (code.startsWith('SQLITE_NOTADB') || code.startsWith('SQLITE_CORRUPT')) {
+    advice = 'the file is damaged or not an SQLite database: stop the hub, restore it from a backup or move it aside (the hub then starts empty and every agent enrolls again)';
+  } else if (isBusy(cause)) {
+    advice = 'another process holds its lock: stop it (or the other hub using this dataDir) and start the hub again';
+  } else if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_PERM')) {
+    advice = 'the hub user must be able to read and write the file and its directory';
+  }
+  return new GitfleetError('CONFIG_INVALID', `hub config: dataDir: cannot use the database ${file}: ${message}; ${advice}`, { cause });
+}
 
 export class SqliteFleetStore implements FleetStore {
   readonly #db: Database.Database;
   readonly #retention: RetentionPolicy;
   readonly #pending: PendingWrite[] = [];
+  readonly #onBusy: SqliteStoreOptions['onBusy'];
   #flushScheduled = false;
   #closed = false;
+  /** Set while a busy batch waits for its retry. */
+  #retryTimer: NodeJS.Timeout | null = null;
+  #retryDelayMs: number = BUSY_RETRY.firstMs;
+  #busySince: number | null = null;
   /** Newest attempt start time stored per host, so a snapshot inserts only new attempts. */
   readonly #newestAttempt = new Map<string, string>();
   readonly #insertsSincePrune = new Map<string, number>();
   readonly #stmt: ReturnType<SqliteFleetStore['prepare']>;
 
-  constructor(file: string, retention: RetentionPolicy = defaultRetention) {
+  constructor(file: string, retention: RetentionPolicy = defaultRetention, options: SqliteStoreOptions = {}) {
+    let db: Database.Database | undefined;
     try {
-      this.#db = new Database(file);
+      db = new Database(file);
+      db.pragma(`busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      this.#db = db;
+      this.migrate(file);
+      this.#stmt = this.prepare();
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     } catch (cause) {
-      throw new GitfleetError('CONFIG_INVALID', `dataDir: cannot open the database ${file}: ${(cause as Error).message}`, { cause });
+      db?.close();
+      throw cause instanceof GitfleetError ? cause : openProblem(file, cause);
     }
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = NORMAL');
-    this.#db.pragma('busy_timeout = 5000');
     this.#retention = retention;
-    this.migrate();
-    this.#stmt = this.prepare();
+    this.#onBusy = options.onBusy;
   }
 
-  private migrate(): void {
+  private migrate(file: string): void {
     const current = this.#db.pragma('user_version', { simple: true }) as number;
     if (current > sqliteMigrations.length) {
-      throw new GitfleetError('CONFIG_INVALID', `dataDir: the database schema (version ${current}) is newer than this hub (${sqliteMigrations.length}); upgrade the hub`);
+      throw new GitfleetError('CONFIG_INVALID', `hub config: dataDir: the database ${file} (schema version ${current}) is newer than this hub (${sqliteMigrations.length}); upgrade the hub`);
     }
     for (let v = current; v < sqliteMigrations.length; v++) {
       this.#db.transaction(() => {
@@ -65,9 +114,24 @@ export class SqliteFleetStore implements FleetStore {
       one: db.prepare<[string], HostRow>('SELECT * FROM hosts WHERE id = ?'),
       enroll: db.prepare(
         `INSERT INTO hosts (id, credential_hash, enrolled_at) VALUES (?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET credential_hash = excluded.credential_hash, enrolled_at = excluded.enrolled_at`,
+         ON CONFLICT (id) DO UPDATE SET credential_hash = excluded.credential_hash, enrolled_at = excluded.enrolled_at
+         WHERE hosts.credential_hash IS NULL`,
       ),
       reset: db.prepare('UPDATE hosts SET credential_hash = NULL WHERE id = ?'),
+      deleteHost: db.prepare('DELETE FROM hosts WHERE id = ?'),
+      deleteEvents: db.prepare('DELETE FROM events WHERE host = ?'),
+      deleteAttempts: db.prepare('DELETE FROM attempts WHERE host = ?'),
+      createToken: db.prepare(
+        `INSERT INTO enrollment_tokens (id, name, secret_hash, created_at, expires_at, max_uses, uses, host_pattern, tag)
+         VALUES (@id, @name, @secretHash, @createdAt, @expiresAt, @maxUses, @uses, @hostPattern, @tag)`,
+      ),
+      tokens: db.prepare<[], EnrollmentTokenRow>('SELECT * FROM enrollment_tokens ORDER BY created_at, id'),
+      tokenByHash: db.prepare<[string], EnrollmentTokenRow>('SELECT * FROM enrollment_tokens WHERE secret_hash = ?'),
+      useToken: db.prepare(
+        `UPDATE enrollment_tokens SET uses = uses + 1
+         WHERE id = ? AND (expires_at IS NULL OR expires_at > ?) AND (max_uses IS NULL OR uses < max_uses)`,
+      ),
+      deleteToken: db.prepare('DELETE FROM enrollment_tokens WHERE id = ?'),
       hello: db.prepare(
         `UPDATE hosts SET place = ?, tags = ?, agent_version = ?, facts = ?, last_seen_at = ?,
            dropped_events = MAX(dropped_events, ?) WHERE id = ?`,
@@ -105,6 +169,7 @@ export class SqliteFleetStore implements FleetStore {
 
   private flush(): void {
     this.#flushScheduled = false;
+    if (this.#retryTimer !== null) return; // a busy batch is waiting; its retry flushes everything
     const batch = this.#pending.splice(0);
     if (batch.length === 0) return;
     const results: unknown[] = [];
@@ -113,18 +178,59 @@ export class SqliteFleetStore implements FleetStore {
         for (const w of batch) results.push(w.run());
       })();
     } catch (error) {
+      // Rolled back: what the writes noted in memory about stored attempts is wrong now.
+      this.#newestAttempt.clear();
+      if (isBusy(error)) {
+        this.busy(batch);
+        return;
+      }
       // One bad write must not fail the others: retry them one by one.
-      for (const w of batch) {
+      for (let i = 0; i < batch.length; i++) {
+        const w = batch[i]!;
         try {
           w.resolve(this.#db.transaction(w.run)());
         } catch (e) {
+          this.#newestAttempt.clear();
+          if (isBusy(e)) {
+            this.busy(batch.slice(i));
+            return;
+          }
           w.reject(e);
         }
       }
-      void error;
+      this.writable();
       return;
     }
+    this.writable();
     batch.forEach((w, i) => w.resolve(results[i]));
+  }
+
+  /** Puts the writes back in front (order kept) and retries later, off the request path. */
+  private busy(writes: PendingWrite[]): void {
+    this.#pending.unshift(...writes);
+    if (this.#busySince === null) {
+      this.#busySince = Date.now();
+      this.#retryDelayMs = BUSY_RETRY.firstMs;
+      this.#onBusy?.({ busy: true });
+    } else {
+      this.#retryDelayMs = Math.min(this.#retryDelayMs * 2, BUSY_RETRY.maxMs);
+    }
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      this.flush();
+    }, this.#retryDelayMs);
+  }
+
+  private writable(): void {
+    if (this.#busySince === null) return;
+    const waitedMs = Date.now() - this.#busySince;
+    this.#busySince = null;
+    this.#onBusy?.({ busy: false, waitedMs, writes: this.#pending.length });
+  }
+
+  /** Writes waiting for the database (queued or retrying). */
+  get pendingWrites(): number {
+    return this.#pending.length;
   }
 
   private prune(host: string, inserted: number): void {
@@ -147,12 +253,45 @@ export class SqliteFleetStore implements FleetStore {
     return Promise.resolve(row === undefined ? null : hostRecordFromRow(row));
   }
 
-  enroll(id: string, credentialHash: string, at: string): Promise<void> {
-    return this.write(() => void this.#stmt.enroll.run(id, credentialHash, at));
+  /** Claims the id only while it holds no credential, like the PostgreSQL store: of two racing enrollments one wins. */
+  async enroll(id: string, credentialHash: string, at: string): Promise<void> {
+    const changes = await this.write(() => this.#stmt.enroll.run(id, credentialHash, at).changes);
+    if (changes === 0) throw new GitfleetError('HOST_CLAIMED', `host id ${id} was enrolled by another connection at the same moment; refused`);
   }
 
   resetCredential(id: string): Promise<void> {
     return this.write(() => void this.#stmt.reset.run(id));
+  }
+
+  deleteHost(id: string): Promise<boolean> {
+    return this.write(() => {
+      this.#stmt.deleteEvents.run(id);
+      this.#stmt.deleteAttempts.run(id);
+      this.#newestAttempt.delete(id);
+      this.#insertsSincePrune.delete(id);
+      return this.#stmt.deleteHost.run(id).changes > 0;
+    });
+  }
+
+  createEnrollmentToken(token: EnrollmentTokenRecord): Promise<void> {
+    return this.write(() => void this.#stmt.createToken.run(token));
+  }
+
+  listEnrollmentTokens(): Promise<EnrollmentTokenRecord[]> {
+    return Promise.resolve(this.#stmt.tokens.all().map(enrollmentTokenFromRow));
+  }
+
+  findEnrollmentToken(secretHash: string): Promise<EnrollmentTokenRecord | null> {
+    const row = this.#stmt.tokenByHash.get(secretHash);
+    return Promise.resolve(row === undefined ? null : enrollmentTokenFromRow(row));
+  }
+
+  useEnrollmentToken(id: string, at: string): Promise<boolean> {
+    return this.write(() => this.#stmt.useToken.run(id, at).changes > 0);
+  }
+
+  deleteEnrollmentToken(id: string): Promise<boolean> {
+    return this.write(() => this.#stmt.deleteToken.run(id).changes > 0);
   }
 
   recordHello(id: string, h: HelloRecord): Promise<void> {
@@ -215,8 +354,14 @@ export class SqliteFleetStore implements FleetStore {
 
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    // Shutting down: the last writes may wait for a lock a little longer.
+    this.#db.pragma(`busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
     this.flush();
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
     this.#closed = true;
+    for (const w of this.#pending.splice(0)) w.reject(new GitfleetError('INTERNAL', 'the store closed while the database was locked by another process'));
     this.#db.close();
     return Promise.resolve();
   }

@@ -288,6 +288,85 @@ for (const impl of [sqlite, postgres]) {
       assert.equal(await again.saveStatus('h1', 4, status('h1', 'resent after restart')), false);
     });
 
+    test('two enrollments of one id at once: exactly one wins, the other is refused HOST_CLAIMED', async (t) => {
+      if (!requireComponent(t, 'PostgreSQL server', skip)) return;
+      const { store } = await fresh();
+      const outcome = await Promise.allSettled([store.enroll('race', 'hash-a', at()), store.enroll('race', 'hash-b', at())]);
+      assert.equal(outcome.filter((o) => o.status === 'fulfilled').length, 1);
+      const refused = outcome.find((o) => o.status === 'rejected');
+      assert.ok(isGitfleetError(refused?.reason, 'HOST_CLAIMED'), String(refused?.reason));
+      const winner = outcome[0]!.status === 'fulfilled' ? 'hash-a' : 'hash-b';
+      assert.equal((await store.getHost('race'))?.credentialHash, winner);
+      // An enrolled id is never taken over by a later enrollment either.
+      await assert.rejects(store.enroll('race', 'hash-c', at()), (e: unknown) => isGitfleetError(e, 'HOST_CLAIMED'));
+      assert.equal((await store.getHost('race'))?.credentialHash, winner);
+    });
+
+    test('deleteHost removes the host, its status, facts, events and attempts, and nothing of other hosts', async (t) => {
+      if (!requireComponent(t, 'PostgreSQL server', skip)) return;
+      const { store, open } = await fresh();
+      for (const id of ['gone', 'kept']) {
+        await store.enroll(id, `hash-${id}`, at());
+        await store.recordHello(id, hello());
+        await store.saveStatus(id, 2, status(id, id, [attempt(at())]));
+        await store.appendEvent(id, { seq: 3, time: at(), level: 'info', reason: 'E', message: id });
+        await store.appendEvent(id, { time: at(), level: 'info', reason: 'Hub', message: 'hub event' });
+      }
+      assert.equal(await store.deleteHost('gone'), true);
+      assert.equal(await store.deleteHost('gone'), false, 'a second delete finds nothing');
+      assert.equal(await store.deleteHost('never'), false);
+      assert.equal(await store.getHost('gone'), null);
+      assert.deepEqual(await store.events('gone', 10), []);
+      assert.deepEqual(await store.attempts('gone', 10), []);
+      assert.deepEqual(
+        (await store.listHosts()).map((h) => h.id),
+        ['kept'],
+      );
+      assert.equal((await store.events('kept', 10)).length, 2);
+      assert.equal((await store.attempts('kept', 10)).length, 1);
+      // The id is free again: a new enrollment starts from nothing (seq 0, no history).
+      await store.enroll('gone', 'hash-new', at());
+      const again = await store.getHost('gone');
+      assert.equal(again?.credentialHash, 'hash-new');
+      assert.equal(again?.lastSeq, 0);
+      assert.equal(again?.status, null);
+      assert.equal(await store.saveStatus('gone', 1, status('gone', 'fresh', [attempt('2000-01-01T00:00:00.000Z')])), true);
+      assert.equal((await store.attempts('gone', 10)).length, 1, 'an old attempt time is new for a new host');
+      await store.close();
+      const reopened = await open();
+      assert.deepEqual((await reopened.events('gone', 10)).length, 0);
+    });
+
+    test('enrollment tokens: stored hashed, found by hash, uses counted up to the maximum, expiry, delete', async (t) => {
+      if (!requireComponent(t, 'PostgreSQL server', skip)) return;
+      const { store, open } = await fresh();
+      const base = { createdAt: '2026-03-01T00:00:00.000Z', uses: 0, hostPattern: null, tag: null };
+      await store.createEnrollmentToken({ ...base, id: 'tok-a', name: 'kiosks \u00e9', secretHash: 'sha-a', expiresAt: null, maxUses: 2, hostPattern: 'kiosk-*', tag: 'prod/kiosks' });
+      await store.createEnrollmentToken({ ...base, id: 'tok-b', name: 'short-lived', secretHash: 'sha-b', createdAt: '2026-03-01T00:00:01.000Z', expiresAt: '2026-03-02T00:00:00.000Z', maxUses: null });
+      await assert.rejects(store.createEnrollmentToken({ ...base, id: 'tok-c', name: 'same secret', secretHash: 'sha-a', expiresAt: null, maxUses: null }), 'a secret hash is unique');
+      assert.deepEqual(
+        (await store.listEnrollmentTokens()).map((x) => x.id),
+        ['tok-a', 'tok-b'],
+      );
+      const a = await store.findEnrollmentToken('sha-a');
+      assert.deepEqual(a, { ...base, id: 'tok-a', name: 'kiosks \u00e9', secretHash: 'sha-a', expiresAt: null, maxUses: 2, hostPattern: 'kiosk-*', tag: 'prod/kiosks' });
+      assert.equal(await store.findEnrollmentToken('sha-none'), null);
+      // Three racing uses of a two-use token: exactly two are counted.
+      const uses = await Promise.all([1, 2, 3].map(() => store.useEnrollmentToken('tok-a', '2026-03-01T01:00:00.000Z')));
+      assert.equal(uses.filter(Boolean).length, 2);
+      assert.equal((await store.findEnrollmentToken('sha-a'))?.uses, 2);
+      assert.equal(await store.useEnrollmentToken('tok-b', '2026-03-01T23:59:59.000Z'), true, 'before expiry');
+      assert.equal(await store.useEnrollmentToken('tok-b', '2026-03-02T00:00:00.000Z'), false, 'expired');
+      assert.equal(await store.useEnrollmentToken('tok-none', '2026-03-01T00:00:00.000Z'), false);
+      assert.equal(await store.deleteEnrollmentToken('tok-b'), true);
+      assert.equal(await store.deleteEnrollmentToken('tok-b'), false);
+      assert.equal(await store.findEnrollmentToken('sha-b'), null);
+      assert.equal(await store.useEnrollmentToken('tok-b', '2026-03-01T00:00:00.000Z'), false, 'a deleted token enrolls nothing');
+      await store.close();
+      const reopened = await open();
+      assert.equal((await reopened.findEnrollmentToken('sha-a'))?.uses, 2, 'uses survive a restart');
+    });
+
     sharedTest('replicas: two stores on one database see each other’s writes', async (t) => {
       if (!requireComponent(t, 'PostgreSQL server', skip)) return;
       const { store: a, open } = await fresh();
