@@ -10,6 +10,9 @@ import type { Logger } from 'pino';
 import { GitfleetError, messageOf } from '../shared/errors.ts';
 import type { HubConfig } from './config.ts';
 import { ApiAuth } from './auth/api-auth.ts';
+import { installAccessControl } from './auth/access-control.ts';
+import type { RouteEntry } from './auth/access-control.ts';
+import { HEADERS_TIMEOUT_MS, IDLE_CONNECTION_TIMEOUT_MS, REQUEST_TIMEOUT_MS, TIMEOUT_CHECK_INTERVAL_MS } from './auth/http-hardening.ts';
 import { SqliteFleetStore } from './store/sqlite-store.ts';
 import { PostgresFleetStore } from './store/postgres-store.ts';
 import { redactDatabaseUrl } from './store/postgres-url.ts';
@@ -27,7 +30,7 @@ import type { ApiContext } from './api/context.ts';
 import { sendError } from './api/context.ts';
 import { registerReadRoutes } from './api/read-routes.ts';
 import { registerActionRoutes } from './api/action-routes.ts';
-import { registerWebhookRoute, WEBHOOK_PATH } from './api/webhook-route.ts';
+import { registerWebhookRoute } from './api/webhook-route.ts';
 import { registerEventStreamRoute } from './api/event-stream-route.ts';
 import { registerOpsRoutes } from './api/ops-routes.ts';
 import { registerStaticRoute } from './api/static-route.ts';
@@ -57,10 +60,10 @@ export interface RunningHub {
   index: FleetIndex;
   gateway: AgentGateway;
   tracker: HeadTracker | null;
+  /** Every HTTP route with the access it declares (HEAD twins of GET routes included). */
+  routes: readonly RouteEntry[];
   close(): Promise<void>;
 }
-
-const mutating = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export async function startHub(o: StartHubOptions): Promise<RunningHub> {
   const { config } = o;
@@ -113,28 +116,21 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
     startedAt: new Date(),
   };
 
+  // Bounds on slow clients (docs/security.md): node checks them every TIMEOUT_CHECK_INTERVAL_MS (default 30 s).
+  const serverTimeouts = { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS };
   const app = Fastify({
     // Request lines are debug-level noise at 10,000 hosts; warnings and errors still show.
     loggerInstance: logger.child({ component: 'http' }, { level: logger.isLevelEnabled('debug') ? 'debug' : 'warn' }),
     forceCloseConnections: true,
     bodyLimit: 64 * 1024,
-    ...(config.tls ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {}),
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    connectionTimeout: IDLE_CONNECTION_TIMEOUT_MS,
+    http: serverTimeouts,
+    ...(config.tls ? { https: { ...serverTimeouts, cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {}),
   }) as unknown as FastifyInstance;
 
-  app.addHook('onRequest', async (req, reply) => {
-    const path = req.url.split('?')[0]!;
-    if (path === WEBHOOK_PATH || path === '/healthz') return;
-    if (!path.startsWith('/api/') && path !== '/metrics') return;
-    const role = auth.roleOf(req.headers.authorization);
-    if (role === null) {
-      await sendError(reply, 401, 'AUTH_FAILED', 'send "Authorization: Bearer <admin or viewer token>"');
-      return reply;
-    }
-    if (role === 'viewer' && mutating.has(req.method)) {
-      await sendError(reply, 403, 'FORBIDDEN', 'the viewer token is read-only');
-      return reply;
-    }
-  });
+  // Before any route: it records every route and decides access on the matched one (default deny).
+  const access = installAccessControl(app, { auth, logger: logger.child({ component: 'auth' }) });
   app.setErrorHandler((error: Error & { statusCode?: number }, req, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) req.log.error({ err: error }, 'request failed');
@@ -149,6 +145,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
   registerOpsRoutes(app, ctx);
   if (webRoot) registerStaticRoute(app, webRoot);
 
+  // Only /agent upgrades (the gateway authenticates the agent itself); any other path is refused.
   app.server.on('upgrade', (req, socket, head: Buffer) => {
     if (!gateway.handleUpgrade(req, socket, head)) socket.destroy();
   });
@@ -178,6 +175,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
     index,
     gateway,
     tracker,
+    routes: access.routes,
     close() {
       closing ??= (async () => {
         await tracker?.stop();

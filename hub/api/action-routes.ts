@@ -13,7 +13,7 @@ const ReconcileBody = z.union([
 ]);
 
 export function registerActionRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.post('/api/v1/reconcile', (req, reply) => {
+  app.post('/api/v1/reconcile', { config: { access: 'admin' } }, (req, reply) => {
     const body = ReconcileBody.safeParse(req.body ?? {});
     if (!body.success) return sendError(reply, 400, 'INVALID_VALUE', 'body must be one of {"host": id}, {"tag": tag}, {"all": true}, with an optional "reason"');
     const b = body.data;
@@ -34,12 +34,12 @@ export function registerActionRoutes(app: FastifyInstance, ctx: ApiContext): voi
     return ctx.reconciler.request(hosts, b.reason ?? `requested through the API for ${what}`, 'api');
   });
 
-  app.post<{ Params: { id: string } }>('/api/v1/hosts/:id/reconcile', (req, reply) => {
+  app.post<{ Params: { id: string } }>('/api/v1/hosts/:id/reconcile', { config: { access: 'admin' } }, (req, reply) => {
     if (!ctx.index.get(req.params.id)) return sendError(reply, 404, 'NOT_FOUND', `no host ${req.params.id}`);
     return ctx.reconciler.request([req.params.id], `requested through the API for host ${req.params.id}`, 'api');
   });
 
-  app.delete<{ Params: { id: string } }>('/api/v1/hosts/:id/credential', async (req, reply) => {
+  app.delete<{ Params: { id: string } }>('/api/v1/hosts/:id/credential', { config: { access: 'admin' } }, async (req, reply) => {
     const record = await ctx.store.getHost(req.params.id);
     if (!record) return sendError(reply, 404, 'NOT_FOUND', `no host ${req.params.id}`);
     await ctx.store.resetCredential(record.id);
@@ -48,7 +48,7 @@ export function registerActionRoutes(app: FastifyInstance, ctx: ApiContext): voi
     return { host: record.id, enrolled: false };
   });
 
-  app.post('/api/v1/head/refresh', async (_req, reply) => {
+  app.post('/api/v1/head/refresh', { config: { access: 'admin' } }, async (_req, reply) => {
     if (!ctx.tracker) return sendError(reply, 409, 'CONFIG_INVALID', 'the hub has no repo configured');
     try {
       const head = await ctx.tracker.refresh();

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from './context.ts';
 
 export function registerEventStreamRoute(app: FastifyInstance, ctx: ApiContext): void {
-  app.get('/api/v1/events', (req, reply) => {
+  app.get('/api/v1/events', { config: { access: 'viewer' } }, (req, reply) => {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {

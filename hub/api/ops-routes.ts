@@ -5,14 +5,14 @@ import { hostSyncStates } from '../fleet/rollup.ts';
 import type { ApiContext } from './context.ts';
 
 export function registerOpsRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.get('/healthz', () => ({
+  app.get('/healthz', { config: { access: 'public' } }, () => ({
     ok: true,
     uptimeSeconds: Math.round((Date.now() - ctx.startedAt.getTime()) / 1000),
     head: ctx.tracker?.head?.revision ?? null,
     repoError: ctx.tracker?.lastError ?? null,
   }));
 
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { config: { access: 'viewer' } }, async (_req, reply) => {
     const summary = ctx.index.summary();
     for (const s of hostSyncStates) ctx.metrics.hosts.set({ sync: s }, summary.sync[s]);
     reply.header('content-type', ctx.metrics.registry.contentType);

@@ -30,15 +30,15 @@ function firstIssue(error: z.ZodError): string {
 }
 
 export function registerReadRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.get('/api/v1/summary', () => ctx.index.summary());
+  app.get('/api/v1/summary', { config: { access: 'viewer' } }, () => ctx.index.summary());
 
-  app.get('/api/v1/hosts', (req, reply) => {
+  app.get('/api/v1/hosts', { config: { access: 'viewer' } }, (req, reply) => {
     const q = HostsQuery.safeParse(req.query);
     if (!q.success) return sendError(reply, 400, 'INVALID_VALUE', firstIssue(q.error));
     return ctx.index.query({ ...q.data, state: q.data.state as StateFilter[] | undefined });
   });
 
-  app.get<{ Params: { id: string } }>('/api/v1/hosts/:id', async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/api/v1/hosts/:id', { config: { access: 'viewer' } }, async (req, reply) => {
     const summary = ctx.index.get(req.params.id);
     if (!summary) return sendError(reply, 404, 'NOT_FOUND', `no host ${req.params.id}`);
     const record = await ctx.store.getHost(req.params.id);
@@ -54,7 +54,7 @@ export function registerReadRoutes(app: FastifyInstance, ctx: ApiContext): void 
     };
   });
 
-  app.get<{ Params: { id: string } }>('/api/v1/hosts/:id/events', async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/api/v1/hosts/:id/events', { config: { access: 'viewer' } }, async (req, reply) => {
     const q = LimitQuery.safeParse(req.query);
     if (!q.success) return sendError(reply, 400, 'INVALID_VALUE', firstIssue(q.error));
     if (!ctx.index.get(req.params.id)) return sendError(reply, 404, 'NOT_FOUND', `no host ${req.params.id}`);
@@ -62,10 +62,10 @@ export function registerReadRoutes(app: FastifyInstance, ctx: ApiContext): void 
   });
 
   // crossTags: which roots of the tree are cross-cutting tags (directories under `tags/`), so a view can list them apart.
-  app.get('/api/v1/tags', () => ({
+  app.get('/api/v1/tags', { config: { access: 'viewer' } }, () => ({
     tags: ctx.index.tagTree(),
     crossTags: [...new Set(ctx.index.head?.hosts.flatMap((h) => h.crossTags) ?? [])].sort(),
   }));
 
-  app.get('/api/v1/whoami', (req) => ({ role: ctx.auth.roleOf(req.headers.authorization), commitUrl: ctx.commitUrl ?? null }));
+  app.get('/api/v1/whoami', { config: { access: 'viewer' } }, (req) => ({ role: ctx.auth.roleOf(req.headers.authorization), commitUrl: ctx.commitUrl ?? null }));
 }

@@ -13,7 +13,7 @@ export function registerWebhookRoute(app: FastifyInstance, ctx: ApiContext, push
   void app.register((scope, _opts, done) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 8 * 1024 * 1024 }, (_req, body, next) => next(null, body));
-    scope.post(WEBHOOK_PATH, async (req, reply) => {
+    scope.post(WEBHOOK_PATH, { config: { access: 'public' } }, async (req, reply) => {
       const provider = detectProvider(req.headers);
       if (ctx.webhookSecret === undefined) {
         ctx.metrics.webhooks.inc({ provider, outcome: 'disabled' });

@@ -19,7 +19,8 @@ export async function buildWeb({ outDir = join(here, 'dist'), minify = true } = 
     format: 'esm',
     target: ['chrome110', 'firefox110', 'safari16'],
     minify,
-    sourcemap: 'linked',
+    // No source map: it would publish the sources to anyone who can reach the hub (the hub refuses *.map too).
+    sourcemap: false,
     legalComments: 'none',
     metafile: true,
     logLevel: 'warning',
