@@ -57,6 +57,7 @@ export const errorCodes = {
   HOST_CLAIMED: { retryable: false, summary: 'another credential already enrolled this host id' },
   SESSION_REPLACED: { retryable: true, summary: 'a newer connection with the same host credential replaced this one' },
   WEBHOOK_INVALID: { retryable: false, summary: 'a webhook request had a wrong signature or an unreadable body' },
+  WEBHOOK_REPLAYED: { retryable: false, summary: 'a webhook delivery the hub has already received (same delivery id or signed body)' },
   HUB_UNREACHABLE: { retryable: true, summary: 'the hub cannot be reached' },
   INTERNAL: { retryable: false, summary: 'an unexpected internal error' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
