@@ -19,6 +19,7 @@ import { ReconcileCycle } from './loop/reconcile-cycle.ts';
 import type { DesiredSource } from './source/desired-source.ts';
 import { DirectorySource } from './source/directory-source.ts';
 import { StateStore } from './state/state-store.ts';
+import { unitFilesIn } from './state/host-marks.ts';
 import { StatusRecorder } from './state/status-recorder.ts';
 
 export const AGENT_VERSION = process.env.GITFLEET_VERSION ?? '0.1.0';
@@ -74,7 +75,12 @@ export async function createAgent(
   const real = overrides.drivers && overrides.drivers.containers && overrides.drivers.units && overrides.drivers.files ? null : createDrivers(config);
   const drivers: Drivers = { ...real!, ...overrides.drivers };
   const source = overrides.source ?? createSource(config, logger);
-  const store = new StateStore(config.stateDir);
+  // The marks the host carries rebuild a lost inventory: container labels always, unit files only from the real unit directory.
+  const store = new StateStore(config.stateDir, {
+    logger: logger.child({ component: 'state' }),
+    hostMarks: { containers: () => drivers.containers.list(), ...(overrides.drivers?.units ? {} : { unitFiles: unitFilesIn(config.systemd.unitDir) }) },
+    ...(overrides.onEvent ? { onEvent: overrides.onEvent } : {}),
+  });
   const identity = { host: config.host, place: config.place ?? '', tags: [] as string[] };
   const recorder = new StatusRecorder(identity, await store.loadStatus());
   const load = async (treeDir: string): Promise<DesiredState> => {
