@@ -11,14 +11,60 @@ import { z } from 'zod';
 import { GitfleetError } from './errors.ts';
 import { HostStatus } from './status.ts';
 
-/** Bumped on any change an older peer could not understand. */
+/** Bumped on any change an older peer could not understand; the newest version this build speaks. */
 export const PROTOCOL_VERSION = 1;
-/** The oldest agent protocol this hub still serves. */
+/**
+ * The oldest version this build still speaks, as hub or as agent. A hello
+ * carries the agent's range (`minProtocol`…`protocol`); the hub answers with
+ * the highest version both speak (negotiateProtocol) or refuses with a named
+ * reason, and the agent accepts any chosen version inside its own range.
+ */
 export const MIN_PROTOCOL_VERSION = 1;
 /** Largest frame either side accepts, in bytes; larger frames close the socket. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 /** The WebSocket path agents dial. */
 export const AGENT_PATH = '/agent';
+
+/**
+ * Bounds on what an agent reports about itself (docs/security.md, "Limits on
+ * what an agent sends"). The hub expands every tag into its ancestors for the
+ * tag tree, so depth and length are bounded as well as the count: the work per
+ * host is at most tags × depth × length characters, a constant.
+ */
+export const TAG_LIMITS = {
+  /** Tags in a hello. */
+  count: 64,
+  /** Characters in one tag. */
+  length: 256,
+  /** Path segments in one tag (`prod/eu/web` is 3). */
+  depth: 16,
+} as const;
+
+/** Segments of a tag path, counted without building any array (linear in its length). */
+export function tagDepth(tag: string): number {
+  let depth = 1;
+  for (let i = 0; i < tag.length; i++) if (tag.charCodeAt(i) === 47) depth++;
+  return depth;
+}
+
+export const ReportedTag = z
+  .string()
+  .max(TAG_LIMITS.length)
+  .refine((t) => tagDepth(t) <= TAG_LIMITS.depth, { message: `a tag has at most ${TAG_LIMITS.depth} path segments` });
+
+/**
+ * Tags stored by an older hub may exceed today's bounds: keep the ones that
+ * fit, at most TAG_LIMITS.count, so a hostile hello stored before an upgrade
+ * cannot cost the hub at every start.
+ */
+export function boundTags(tags: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (const t of tags) {
+    if (kept.length >= TAG_LIMITS.count) break;
+    if (typeof t === 'string' && t.length <= TAG_LIMITS.length && tagDepth(t) <= TAG_LIMITS.depth) kept.push(t);
+  }
+  return kept;
+}
 
 /** Why two peers cannot talk; both sides log the same name. */
 export const IncompatibilityReason = z.enum(['agent-too-old', 'hub-too-old']);
@@ -53,11 +99,14 @@ export type HostFacts = z.infer<typeof HostFacts>;
 
 export const Hello = z.object({
   type: z.literal('hello'),
+  /** The newest protocol version the agent speaks. */
   protocol: z.number().int().positive(),
+  /** The oldest it speaks; absent from agents that speak only `protocol`. */
+  minProtocol: z.number().int().positive().optional(),
   host: HostId,
   agentVersion: text(64),
   place: text(1024),
-  tags: z.array(text(1024)).max(256),
+  tags: z.array(ReportedTag).max(TAG_LIMITS.count),
   facts: HostFacts,
   /** First contact: the fleet-wide enrollment token. */
   enrollmentToken: z.string().min(1).max(512).optional(),
@@ -101,6 +150,7 @@ export type AgentMessage = z.infer<typeof AgentMessage>;
 
 export const Welcome = z.object({
   type: z.literal('welcome'),
+  /** The version the hub chose: the highest both speak. */
   protocol: z.number().int().positive(),
   /** Only on first enrollment: the host's own credential, to persist and use from now on. */
   hostCredential: z.string().min(1).max(512).optional(),
@@ -144,7 +194,10 @@ export const HubError = z.object({
   code: HubErrorCode,
   message: text(4096),
   reason: IncompatibilityReason.optional(),
+  /** With `reason`: the newest version the hub speaks… */
   hubProtocol: z.number().int().positive().optional(),
+  /** …and the oldest. */
+  hubMinProtocol: z.number().int().positive().optional(),
 });
 export type HubError = z.infer<typeof HubError>;
 
@@ -153,23 +206,46 @@ export type HubMessage = z.infer<typeof HubMessage>;
 
 // ---------------------------------------------------------------- compatibility
 
-/** The hub's view of an agent's protocol version; null when compatible. */
-export function agentIncompatibility(agentProtocol: number): IncompatibilityReason | null {
-  if (agentProtocol < MIN_PROTOCOL_VERSION) return 'agent-too-old';
-  if (agentProtocol > PROTOCOL_VERSION) return 'hub-too-old';
+/** A range of protocol versions one peer speaks, oldest first. */
+export interface ProtocolRange {
+  min: number;
+  max: number;
+}
+
+/** What this build speaks, as hub and as agent. */
+export const OWN_PROTOCOL_RANGE: ProtocolRange = { min: MIN_PROTOCOL_VERSION, max: PROTOCOL_VERSION };
+
+/**
+ * The hub's choice: the highest version both speak, min(agent max, hub max),
+ * when that is at least both minimums. Otherwise the side whose range lies
+ * entirely below the other's is the one to upgrade.
+ */
+export function negotiateProtocol(agent: ProtocolRange, hub: ProtocolRange = OWN_PROTOCOL_RANGE): { version: number } | { reason: IncompatibilityReason } {
+  const version = Math.min(agent.max, hub.max);
+  if (version < hub.min) return { reason: 'agent-too-old' };
+  if (version < agent.min) return { reason: 'hub-too-old' };
+  return { version };
+}
+
+/** The agent's view of the version a hub chose; null when it is inside the agent's range. */
+export function hubIncompatibility(chosen: number, agent: ProtocolRange = OWN_PROTOCOL_RANGE): IncompatibilityReason | null {
+  if (chosen < agent.min) return 'hub-too-old';
+  if (chosen > agent.max) return 'agent-too-old';
   return null;
 }
 
-/** The agent's view of the hub's protocol version; null when compatible. */
-export function hubIncompatibility(hubProtocol: number): IncompatibilityReason | null {
-  if (hubProtocol < PROTOCOL_VERSION) return 'hub-too-old';
-  if (hubProtocol > PROTOCOL_VERSION) return 'agent-too-old';
-  return null;
+function describeRange(r: ProtocolRange): string {
+  return r.min === r.max ? String(r.max) : `${r.min}–${r.max}`;
 }
 
-export function describeIncompatibility(reason: IncompatibilityReason, agent: number, hub: number): string {
+export function describeIncompatibility(reason: IncompatibilityReason, agent: ProtocolRange, hub: ProtocolRange): string {
   const which = reason === 'agent-too-old' ? 'upgrade the agent' : 'upgrade the hub';
-  return `incompatible protocol (${reason}): agent speaks ${agent}, hub speaks ${hub} — ${which}`;
+  return `incompatible protocol (${reason}): agent speaks ${describeRange(agent)}, hub speaks ${describeRange(hub)} — ${which}`;
+}
+
+/** The range a hello declares (an agent without `minProtocol` speaks only `protocol`). */
+export function helloRange(hello: { protocol: number; minProtocol?: number | undefined }): ProtocolRange {
+  return { min: Math.min(hello.minProtocol ?? hello.protocol, hello.protocol), max: hello.protocol };
 }
 
 // ---------------------------------------------------------------- parsing
@@ -238,10 +314,11 @@ export function parseAgentMessage(frame: Frame): AgentMessage {
   const value = decode(frame);
   const type = typeOf(value);
   if (type === 'hello') {
-    const protocol = (value as { protocol?: unknown }).protocol;
+    const { protocol, minProtocol } = value as { protocol?: unknown; minProtocol?: unknown };
     if (typeof protocol === 'number' && Number.isInteger(protocol)) {
-      const reason = agentIncompatibility(protocol);
-      if (reason !== null) throw new ProtocolVersionError(reason, protocol, PROTOCOL_VERSION);
+      const agent = helloRange({ protocol, minProtocol: typeof minProtocol === 'number' && Number.isInteger(minProtocol) ? minProtocol : undefined });
+      const chosen = negotiateProtocol(agent);
+      if ('reason' in chosen) throw new ProtocolVersionError(chosen.reason, agent, OWN_PROTOCOL_RANGE);
     }
   }
   const parsed = AgentMessage.safeParse(value);
@@ -259,7 +336,7 @@ export function parseHubMessage(frame: Frame): HubMessage {
     const protocol = (value as { protocol?: unknown }).protocol;
     if (typeof protocol === 'number' && Number.isInteger(protocol)) {
       const reason = hubIncompatibility(protocol);
-      if (reason !== null) throw new ProtocolVersionError(reason, PROTOCOL_VERSION, protocol);
+      if (reason !== null) throw new ProtocolVersionError(reason, OWN_PROTOCOL_RANGE, { min: protocol, max: protocol });
     }
   }
   const parsed = HubMessage.safeParse(value);
@@ -272,8 +349,8 @@ export function parseHubMessage(frame: Frame): HubMessage {
 /** PROTOCOL_VERSION with the named reason attached, so both sides can log and send it. */
 export class ProtocolVersionError extends GitfleetError {
   readonly reason: IncompatibilityReason;
-  constructor(reason: IncompatibilityReason, agentProtocol: number, hubProtocol: number) {
-    super('PROTOCOL_VERSION', describeIncompatibility(reason, agentProtocol, hubProtocol));
+  constructor(reason: IncompatibilityReason, agent: ProtocolRange, hub: ProtocolRange) {
+    super('PROTOCOL_VERSION', describeIncompatibility(reason, agent, hub));
     this.reason = reason;
   }
 }

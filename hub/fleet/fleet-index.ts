@@ -3,6 +3,7 @@
 // tag tree and a filtered hosts page are computed without touching the store.
 // Full statuses, facts and history stay in the store.
 import type { HostStatus } from '../../shared/status.ts';
+import { boundTags } from '../../shared/protocol.ts';
 import type { HostRecord } from '../store/fleet-store.ts';
 import type { DeclaredHost, FleetHead } from '../git/fleet-repo-view.ts';
 import { buildTagTree, connectivityStates, hostSync, hostSyncSeverity, hostSyncStates, inTag, withAncestors } from './rollup.ts';
@@ -96,12 +97,14 @@ export class FleetIndex {
   readonly #notify: (id: string) => void;
   readonly #summaryMaxAgeMs: number;
   #version = 0;
-  #summary: { value: FleetSummary; version: number; at: number } | null = null;
+  /** The roll-ups (tag tree and fleet summary), computed together and cached until something changes. */
+  #rollup: { tree: TagNode[]; summary: FleetSummary; version: number; at: number } | null = null;
 
   /**
-   * `summaryMaxAgeMs`: while statuses stream in, the fleet summary is reused
-   * for up to this long (it costs a pass over every host); unchanged, it is
-   * reused for ever.
+   * `summaryMaxAgeMs`: while statuses stream in, the roll-ups are reused for
+   * up to this long (they cost a pass over every host's tags); unchanged,
+   * they are reused for ever. So however fast hosts report, the hub computes
+   * them at most 1000/summaryMaxAgeMs times a second.
    */
   constructor(onChange: (id: string) => void = () => {}, options: { summaryMaxAgeMs?: number } = {}) {
     this.#notify = onChange;
@@ -119,7 +122,8 @@ export class FleetIndex {
     for (const r of records) {
       this.#reported.set(r.id, {
         place: r.place,
-        tags: r.tags,
+        // A hello stored by an older hub may carry more tags than today's bounds allow.
+        tags: boundTags(r.tags),
         agentVersion: r.agentVersion,
         lastSeenAt: r.lastSeenAt,
         enrolled: r.credentialHash !== null,
@@ -232,15 +236,21 @@ export class FleetIndex {
   }
 
   summary(): FleetSummary {
-    const cached = this.#summary;
-    if (cached && (cached.version === this.#version || Date.now() - cached.at < this.#summaryMaxAgeMs)) return cached.value;
-    const value = this.computeSummary();
-    this.#summary = { value, version: this.#version, at: Date.now() };
-    return value;
+    return this.rollup().summary;
   }
 
-  private computeSummary(): FleetSummary {
+  private rollup(): { tree: TagNode[]; summary: FleetSummary } {
+    const cached = this.#rollup;
+    if (cached && (cached.version === this.#version || Date.now() - cached.at < this.#summaryMaxAgeMs)) return cached;
+    const version = this.#version;
     const hosts = this.all();
+    const tree = buildTagTree(hosts, this.#head?.tags ?? []);
+    const fresh = { tree, summary: this.computeSummary(hosts, tree), version, at: Date.now() };
+    this.#rollup = fresh;
+    return fresh;
+  }
+
+  private computeSummary(hosts: HostSummary[], tree: TagNode[]): FleetSummary {
     const sync = Object.fromEntries(hostSyncStates.map((s) => [s, 0])) as Record<HostSync, number>;
     const connectivity = Object.fromEntries(connectivityStates.map((s) => [s, 0])) as Record<Connectivity, number>;
     let behind = 0;
@@ -260,7 +270,7 @@ export class FleetIndex {
         walk(n.children);
       }
     };
-    walk(this.tagTree(hosts));
+    walk(tree);
     const head = this.#head;
     return {
       total: hosts.length,
@@ -274,8 +284,9 @@ export class FleetIndex {
     };
   }
 
-  tagTree(hosts: HostSummary[] = this.all()): TagNode[] {
-    return buildTagTree(hosts, this.#head?.tags ?? []);
+  /** The tag tree (cached with the summary; treat it as read-only). */
+  tagTree(): TagNode[] {
+    return this.rollup().tree;
   }
 
   /** Ids of the hosts in a tag's subtree (every host for the empty tag). */

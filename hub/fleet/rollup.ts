@@ -54,31 +54,53 @@ export interface TagNode {
   children: TagNode[];
 }
 
+/** `a//b/` → `a/b`: the form withAncestors gives, so reported and repo tags meet in one node. */
+function normalizeTag(tag: string): string {
+  return tag.includes('//') || tag.startsWith('/') || tag.endsWith('/') ? tag.split('/').filter((p) => p !== '').join('/') : tag;
+}
+
 /**
  * The tag tree: every tag (with its ancestors) as a node; each node counts the
  * hosts of its subtree once, even when a host carries several tags below it.
+ *
+ * One pass over the hosts: each host walks up from each of its tags and stops
+ * at the first ancestor it has already counted, so every (host, tag node) pair
+ * is visited once. The work is the number of those pairs (times a tag's
+ * length), never more: reported tags are bounded (TAG_LIMITS) and a tag's
+ * ancestors are not expanded again.
  */
 export function buildTagTree(hosts: readonly TagRollupInput[], extraTags: readonly string[] = []): TagNode[] {
-  const nodes = new Map<string, TagNode & { members: Set<number> }>();
+  const nodes = new Map<string, TagNode>();
   const node = (tag: string) => {
     let n = nodes.get(tag);
     if (!n) {
-      n = { tag, name: tag.slice(tag.lastIndexOf('/') + 1), total: 0, worst: null, sync: {}, connectivity: {}, children: [], members: new Set() };
+      n = { tag, name: tag.slice(tag.lastIndexOf('/') + 1), total: 0, worst: null, sync: {}, connectivity: {}, children: [] };
       nodes.set(tag, n);
     }
     return n;
   };
-  for (const t of extraTags) for (const a of withAncestors(t)) node(a);
-  hosts.forEach((h, index) => {
-    for (const t of h.tags) for (const a of withAncestors(t)) node(a).members.add(index);
-  });
-  for (const n of nodes.values()) {
-    for (const index of n.members) {
-      const h = hosts[index]!;
-      n.total++;
-      n.sync[h.sync] = (n.sync[h.sync] ?? 0) + 1;
-      n.connectivity[h.connectivity] = (n.connectivity[h.connectivity] ?? 0) + 1;
-      if (n.worst === null || hostSyncSeverity[h.sync] > hostSyncSeverity[n.worst]) n.worst = h.sync;
+  const walkUp = (tag: string, visit: (tag: string) => boolean) => {
+    let t = normalizeTag(tag);
+    while (t !== '' && visit(t)) {
+      const slash = t.lastIndexOf('/');
+      t = slash < 0 ? '' : t.slice(0, slash);
+    }
+  };
+  for (const t of extraTags) walkUp(t, (a) => (nodes.has(a) ? false : (node(a), true)));
+  const counted = new Set<string>();
+  for (const h of hosts) {
+    counted.clear();
+    for (const t of h.tags) {
+      walkUp(t, (a) => {
+        if (counted.has(a)) return false;
+        counted.add(a);
+        const n = node(a);
+        n.total++;
+        n.sync[h.sync] = (n.sync[h.sync] ?? 0) + 1;
+        n.connectivity[h.connectivity] = (n.connectivity[h.connectivity] ?? 0) + 1;
+        if (n.worst === null || hostSyncSeverity[h.sync] > hostSyncSeverity[n.worst]) n.worst = h.sync;
+        return true;
+      });
     }
   }
   const roots: TagNode[] = [];
@@ -87,9 +109,5 @@ export function buildTagTree(hosts: readonly TagRollupInput[], extraTags: readon
     const parent = slash < 0 ? undefined : nodes.get(tag.slice(0, slash));
     (parent ? parent.children : roots).push(n);
   }
-  const strip = (n: TagNode & { members?: Set<number> }): TagNode => {
-    const { members: _members, ...rest } = n;
-    return { ...rest, children: n.children.map(strip) };
-  };
-  return roots.map(strip);
+  return roots;
 }
