@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { messageOf } from '../../shared/errors.ts';
-import { MAX_FRAME_BYTES, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, ProtocolVersionError, boundTags, encodeMessage, parseHubMessage } from '../../shared/protocol.ts';
+import { MAX_FRAME_BYTES, PROTOCOL_VERSION, ProtocolVersionError, encodeMessage, parseHubMessage } from '../../shared/protocol.ts';
 import type { AgentMessage, HostFacts, HubMessage } from '../../shared/protocol.ts';
 import type { HostStatus } from '../../shared/status.ts';
 import { backoffDelay } from '../../shared/backoff.ts';
@@ -187,13 +187,11 @@ export class HubClient {
     if (ws !== this.#ws || ws.readyState !== WebSocket.OPEN) return;
     this.send(ws, {
       type: 'hello',
-      // The range this agent speaks; the hub picks the highest version both do (parseHubMessage checks its choice).
       protocol: PROTOCOL_VERSION,
-      minProtocol: MIN_PROTOCOL_VERSION,
       host: this.#o.host,
       agentVersion: this.#o.agentVersion,
       place: this.#o.place,
-      tags: boundTags(this.#o.tags), // a repo tag over the hub's bounds must not get every hello refused
+      tags: this.#o.tags,
       facts,
       droppedEvents: this.#queue?.droppedEvents ?? 0,
       ...(this.#credential ? { credential: this.#credential } : {}),
