@@ -5,7 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from './context.ts';
 
 export function registerEventStreamRoute(app: FastifyInstance, ctx: ApiContext): void {
-  app.get('/api/v1/events', { config: { access: 'viewer' } }, (req, reply) => {
+  // No automatic HEAD twin: a hijacked stream never ends, so a HEAD would hold a subscription forever.
+  app.get('/api/v1/events', { config: { access: 'viewer' }, exposeHeadRoute: false }, (req, reply) => {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {

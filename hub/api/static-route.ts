@@ -49,7 +49,10 @@ export function canonicalSegments(rawPath: string): string[] | null {
 /** True when the path, however spelled, is under one of the hub's own prefixes. */
 export function isHubPath(rawPath: string): boolean {
   const segments = canonicalSegments(rawPath);
-  return segments === null || hubPrefixes.has(segments[0] ?? '');
+  if (segments === null) return true;
+  // The leading word only: trailing bytes a layer might trim (/metrics%00, /api%20, /api.json) do not make it the web view's.
+  const word = /^[a-z0-9_-]*/.exec(segments[0] ?? '')![0];
+  return hubPrefixes.has(word);
 }
 
 export function registerStaticRoute(app: FastifyInstance, webRoot: string): void {
