@@ -7,11 +7,11 @@
 // p50/p99 for the summary and a filtered hosts page, webhook → all notified.
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { genericWebhookHeaders } from '../hub/webhook/verify-webhook.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const N = Number(process.argv[2] ?? 10_000);
@@ -129,7 +129,7 @@ async function run(kind: 'hub' | 'bare'): Promise<Result> {
     const sent = Date.now();
     const res = await fetch(`${base}/api/v1/hooks/git`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-gitfleet-signature': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}` },
+      headers: { 'content-type': 'application/json', ...genericWebhookHeaders(SECRET, body) },
       body,
     });
     if (!res.ok) throw new Error(`webhook: ${res.status}`);

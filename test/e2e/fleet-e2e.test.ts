@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
@@ -18,6 +18,7 @@ import { requireComponent } from '../harness/require.ts';
 import { bootHost, systemdHostsAvailable } from '../harness/nspawn.ts';
 import type { BootOptions, SystemdHost } from '../harness/nspawn.ts';
 import { dockerMissingReason } from '../harness/docker.ts';
+import { genericWebhookHeaders } from '../../hub/webhook/verify-webhook.ts';
 import { GitDaemon, WorkRepo, freePort, missingGitServer, tempDir } from '../harness/git-servers.ts';
 import { bundleMissing, changedPaths, installAgent, installScript, mustExec, projectDir, tracesSince, waitFor } from './fleet-support.ts';
 
@@ -164,7 +165,7 @@ test('fleet end to end: 3 installed agents, a hub, a git daemon', { timeout: 420
   const pushedAt = Date.now();
   const hook = await fetch(`http://127.0.0.1:${hubPort}/api/v1/hooks/git`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-gitfleet-signature': `sha256=${createHmac('sha256', webhookSecret).update(body).digest('hex')}` },
+    headers: { 'content-type': 'application/json', ...genericWebhookHeaders(webhookSecret, body) },
     body,
   });
   assert.ok(hook.ok, `webhook: HTTP ${hook.status} ${await hook.text()}`);
@@ -202,7 +203,7 @@ test('fleet end to end: 3 installed agents, a hub, a git daemon', { timeout: 420
   const badBody = JSON.stringify({ ref: 'refs/heads/main', after: bad });
   await fetch(`http://127.0.0.1:${hubPort}/api/v1/hooks/git`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-gitfleet-signature': `sha256=${createHmac('sha256', webhookSecret).update(badBody).digest('hex')}` },
+    headers: { 'content-type': 'application/json', ...genericWebhookHeaders(webhookSecret, badBody) },
     body: badBody,
   });
   const refused = await waitFor('every host to refuse the bad commit', 15_000, async () => {
@@ -225,7 +226,7 @@ test('fleet end to end: 3 installed agents, a hub, a git daemon', { timeout: 420
   const fixBody = JSON.stringify({ ref: 'refs/heads/main', after: third });
   await fetch(`http://127.0.0.1:${hubPort}/api/v1/hooks/git`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-gitfleet-signature': `sha256=${createHmac('sha256', webhookSecret).update(fixBody).digest('hex')}` },
+    headers: { 'content-type': 'application/json', ...genericWebhookHeaders(webhookSecret, fixBody) },
     body: fixBody,
   });
   await fleetAt(third, 'every host at the fix', 10_000);

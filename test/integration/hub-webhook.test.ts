@@ -4,7 +4,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ENROLL, WEBHOOK_SECRET, api, makeStatus, removeDir, startAgent, startHubProcess, tempDir, waitFor } from './hub-harness.ts';
@@ -89,7 +89,12 @@ async function push(files: Record<string, string>, headers: (body: string) => Re
   return { res, notified, revision };
 }
 
-const github = (body: string) => ({ 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${sign(body)}` });
+const github = (body: string) => ({ 'x-github-event': 'push', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': `sha256=${sign(body)}` });
+/** The generic format: a timestamp signed with the body. */
+const generic = (body: string) => {
+  const ts = String(Math.floor(Date.now() / 1000));
+  return { 'x-gitfleet-timestamp': ts, 'x-gitfleet-signature': `sha256=${sign(`${ts}.${body}`)}` };
+};
 
 test('declared hosts, never-seen hosts and hosts without a directory are shown as such', async (t) => {
   if (!requireComponent(t, 'git', gitMissing)) return;
@@ -121,27 +126,27 @@ test('a push reaches exactly the hosts whose layers changed', async (t) => {
   const gpu = await push({ 'tags/gpu/driver.yaml': motd('gpu2') }, github);
   assert.deepEqual(gpu.notified, ['web-01']);
 
-  const kiosks = await push({ 'prod/us/kiosks/base.yaml': motd('kiosk2') }, (body) => ({ 'x-gitea-event': 'push', 'x-gitea-signature': sign(body) }));
+  const kiosks = await push({ 'prod/us/kiosks/base.yaml': motd('kiosk2') }, (body) => ({ 'x-gitea-event': 'push', 'x-gitea-delivery': randomUUID(), 'x-gitea-signature': sign(body) }));
   assert.deepEqual(kiosks.notified, ['kiosk-1']);
 
-  const us = await push({ 'prod/us/web-02/extra.yaml': motd('two') }, () => ({ 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': WEBHOOK_SECRET }));
+  const us = await push({ 'prod/us/web-02/extra.yaml': motd('two') }, () => ({ 'x-gitlab-event': 'Push Hook', 'x-gitlab-event-uuid': randomUUID(), 'x-gitlab-token': WEBHOOK_SECRET }));
   assert.deepEqual(us.notified, ['web-02']);
 
-  const rootChange = await push({ 'README.md': 'fleet v2\n' }, (body) => ({ 'x-gitfleet-signature': `sha256=${sign(body)}` }));
+  const rootChange = await push({ 'README.md': 'fleet v2\n' }, generic);
   assert.deepEqual(rootChange.notified, ['ghost', 'kiosk-1', 'web-01', 'web-02']);
 });
 
 test('a wrong signature or token is refused and notifies nobody', async (t) => {
   if (!requireComponent(t, 'git', gitMissing)) return;
-  const forged = await push({ 'prod/eu/app.yaml': motd('forged') }, (body) => ({ 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${sign(body + 'x')}` }));
+  const forged = await push({ 'prod/eu/app.yaml': motd('forged') }, (body) => ({ 'x-github-event': 'push', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': `sha256=${sign(body + 'x')}` }));
   assert.equal(forged.res.status, 401);
   assert.deepEqual(forged.notified, []);
-  const gitlab = await push({ 'prod/eu/app.yaml': motd('forged2') }, () => ({ 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': 'wrong-token-0123456789' }));
+  const gitlab = await push({ 'prod/eu/app.yaml': motd('forged2') }, () => ({ 'x-gitlab-event': 'Push Hook', 'x-gitlab-event-uuid': randomUUID(), 'x-gitlab-token': 'wrong-token-0123456789' }));
   assert.equal(gitlab.res.status, 401);
   const unsigned = await push({ 'prod/eu/app.yaml': motd('forged3') }, () => ({}));
   assert.equal(unsigned.res.status, 401);
   assert.deepEqual(unsigned.notified, []);
-  const other = await push({ 'prod/eu/app.yaml': motd('other') }, (body) => ({ 'x-github-event': 'ping', 'x-hub-signature-256': `sha256=${sign(body)}` }));
+  const other = await push({ 'prod/eu/app.yaml': motd('other') }, (body) => ({ 'x-github-event': 'issues', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': `sha256=${sign(body)}` }));
   assert.equal(other.res.status, 202);
   assert.deepEqual(other.notified, []);
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { buildTagTree, hostSync, inTag, withAncestors } from '../../hub/fleet/rollup.ts';
 import { affectedHosts } from '../../hub/git/affected-hosts.ts';
-import { refMatches, verifyWebhook } from '../../hub/webhook/verify-webhook.ts';
+import { genericWebhookHeaders, refMatches, verifyWebhook } from '../../hub/webhook/verify-webhook.ts';
 import { FleetIndex } from '../../hub/fleet/fleet-index.ts';
 import { isGitfleetError } from '../../shared/errors.ts';
 import type { HostStatus } from '../../shared/status.ts';
@@ -67,16 +67,18 @@ test('webhook signatures: each provider accepts its own and refuses a wrong one'
   const body = Buffer.from(JSON.stringify({ ref: 'refs/heads/main', after: 'abc' }));
   const hmac = createHmac('sha256', secret).update(body).digest('hex');
   const good: Array<Record<string, string>> = [
-    { 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${hmac}` },
-    { 'x-gitea-event': 'push', 'x-gitea-signature': hmac },
-    { 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': secret },
-    { 'x-gitfleet-signature': `sha256=${hmac}` },
+    { 'x-github-event': 'push', 'x-github-delivery': 'd1', 'x-hub-signature-256': `sha256=${hmac}` },
+    { 'x-gitea-event': 'push', 'x-gitea-delivery': '1', 'x-gitea-signature': hmac },
+    { 'x-gitlab-event': 'Push Hook', 'x-gitlab-event-uuid': 'u1', 'x-gitlab-token': secret },
+    genericWebhookHeaders(secret, body),
   ];
   for (const headers of good) assert.deepEqual(verifyWebhook(headers, body, secret).ref, 'refs/heads/main');
   const bad: Array<Record<string, string>> = [
     { 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${hmac.replace(/.$/, '0')}` },
     { 'x-github-event': 'push', 'x-gitea-signature': hmac },
     { 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': secret + 'x' },
+    // generic: signed over the body alone (without the timestamp)
+    { 'x-gitfleet-timestamp': String(Math.floor(Date.now() / 1000)), 'x-gitfleet-signature': `sha256=${hmac}` },
     {},
   ];
   for (const headers of bad) assert.throws(() => verifyWebhook(headers, body, secret), (e: unknown) => isGitfleetError(e, 'WEBHOOK_INVALID'));
