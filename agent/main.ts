@@ -1,10 +1,13 @@
 // The agent's composition root: builds every object from the configuration and
-// wires them. Nothing else constructs drivers, sources or stores, so a test
-// swaps any of them by passing its own.
+// wires them — source, drivers, state, the reconciler, and (createDaemon) the
+// daemon with its hub link. Nothing else constructs them, so a test swaps any
+// of them by passing its own.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { DesiredState } from '../shared/resources.ts';
+import { redactUrl } from '../shared/redact.ts';
 import { GitSource } from '../repo/git/index.ts';
 import { loadDesiredState } from '../repo/tree/index.ts';
 import { admitDesiredState } from './admission.ts';
@@ -15,7 +18,9 @@ import { createFsFileDriver } from './drivers/files/fs-file-driver.ts';
 import { createSystemctlUnitDriver } from './drivers/systemd/index.ts';
 import type { Drivers } from './drivers/types.ts';
 import { FlapGuard } from './engine/flap-guard.ts';
-import { ReconcileCycle } from './loop/reconcile-cycle.ts';
+import { AgentDaemon, type StatusSink } from './loop/agent-daemon.ts';
+import { Reconciler } from './loop/reconciler.ts';
+import { defaultRetry } from './loop/retry-policy.ts';
 import type { DesiredSource } from './source/desired-source.ts';
 import { DirectorySource } from './source/directory-source.ts';
 import { StateStore } from './state/state-store.ts';
@@ -31,7 +36,8 @@ export interface AgentParts {
   source: DesiredSource;
   store: StateStore;
   recorder: StatusRecorder;
-  cycle: ReconcileCycle;
+  /** The reconciler (named cycle for the callers that predate it). */
+  cycle: Reconciler;
   load: (treeDir: string) => Promise<DesiredState>;
 }
 
@@ -49,7 +55,7 @@ export function createSource(config: AgentConfig, logger: Logger): DesiredSource
     { repo: config.repo, ref: config.ref, path: config.path, git: config.git, ...(config.verify ? { verify: config.verify } : {}), allowNonDescendant: config.allowNonDescendant },
     { cacheDir: join(config.stateDir, 'git'), logger },
   );
-  return Object.assign(source, { description: `git ${config.repo.replace(/\/\/[^@/]*@/, '//***@')} (${config.ref})` });
+  return Object.assign(source, { description: `git ${redactUrl(config.repo)} (${config.ref})` });
 }
 
 export function createDrivers(config: AgentConfig): Drivers {
@@ -88,7 +94,8 @@ export async function createAgent(
     recorder.setIdentity({ place: desired.place, tags: desired.tags });
     return desired;
   };
-  const cycle = new ReconcileCycle({
+  const retryBaseMs = intervalMs(config.retryInterval);
+  const cycle = new Reconciler({
     source,
     load,
     drivers,
@@ -99,7 +106,55 @@ export async function createAgent(
     healthTimeoutMs: intervalMs(config.healthTimeout),
     healthSettleMs: intervalMs(config.healthSettle),
     admit: (desired) => admitDesiredState(desired, config.files.allow),
+    retry: { baseMs: retryBaseMs, maxMs: Math.max(defaultRetry.maxMs, retryBaseMs) },
+    configKey: configKey(config),
     ...(overrides.onEvent ? { onEvent: overrides.onEvent } : {}),
   });
   return { config, logger, drivers, source, store, recorder, cycle, load };
+}
+
+/**
+ * A fingerprint of everything in the configuration that decides whether a
+ * commit is accepted; a commit refused under one configuration is tried again
+ * under a new one. Secrets are left out (they never decide acceptance).
+ */
+export function configKey(config: AgentConfig): string {
+  const { token: _token, tokenFile: _tokenFile, git: _git, hub: _hub, ...decisive } = config;
+  return createHash('sha256').update(JSON.stringify(decisive)).digest('hex').slice(0, 16);
+}
+
+export interface AgentRuntime {
+  agent: AgentParts;
+  daemon: AgentDaemon;
+  /** The hub link, when a hub is configured (started by the caller after its signal handlers). */
+  hub: (StatusSink & { start(): void; stop(): Promise<void> | void }) | null;
+}
+
+/**
+ * The daemon, composed: the hub client first (so the first reconcile's events
+ * queue for it), the agent, then the daemon with its triggers and retries. The
+ * hub's reconcile-now arrives as a manual sync when a person asked for it (a
+ * click or an API call) and as a hub trigger after a push.
+ */
+export async function createAgentRuntime(config: AgentConfig, logger: Logger): Promise<AgentRuntime> {
+  const previous = await new StateStore(config.stateDir).loadStatus();
+  let daemon: AgentDaemon | null = null;
+  // The hub client (ws, systeminformation) is loaded only when a hub is configured.
+  const hub = config.hub === undefined
+    ? null
+    : (await import('./cli/hub-link.ts')).createHubClient(config, logger, AGENT_VERSION, { place: previous?.place ?? config.place ?? '', tags: previous?.tags ?? [] }, (reason, origin) => {
+        logger.info({ reason, origin }, 'reconcile requested by the hub');
+        void daemon?.trigger(origin === 'api' ? 'manual' : 'hub');
+      });
+  const agent = await createAgent(config, logger, hub ? { onEvent: (e) => hub.reportEvent(e) } : {});
+  daemon = new AgentDaemon({
+    cycle: agent.cycle,
+    status: () => agent.recorder.snapshot,
+    containers: agent.drivers.containers,
+    logger,
+    poll: /\s/.test(String(config.interval)) ? String(config.interval) : intervalMs(config.interval),
+    driftCheckMs: intervalMs(config.driftInterval),
+    ...(hub ? { sink: hub } : {}),
+  });
+  return { agent, daemon, hub };
 }

@@ -2,12 +2,9 @@
 // code is the result.
 import { messageOf } from '../../shared/errors.ts';
 import { createLogger } from '../logger.ts';
-import { AGENT_VERSION, createAgent } from '../main.ts';
-import { AgentDaemon } from '../loop/agent-daemon.ts';
-import { intervalMs } from '../config/agent-config.ts';
+import { AGENT_VERSION, createAgent, createAgentRuntime, type AgentRuntime } from '../main.ts';
 import { bold, formatStatuses, green, red, yellow } from './format.ts';
 import { agentOptionHelp, configFromArgs, parseAgentArgs } from './options.ts';
-import { StateStore } from '../state/state-store.ts';
 
 const help = `usage: gitfleet agent [--once] [options]
 
@@ -15,10 +12,12 @@ Runs the agent: pulls this host's part of the fleet repository, converges its
 containers, units and files, corrects drift, and reports to the hub (if set).
 With --once, runs one reconcile and exits.
 
-      --once           one reconcile; exit 0 when the host converged
+      --once           one reconcile (a manual sync: retries a failed head at once); exit 0 when converged
 ${agentOptionHelp}
 
-exit codes (--once): 0 converged, 1 failed, refused or rolled back (the reason is printed), 2 usage or configuration error`;
+exit codes (--once): 0 converged at the head; 1 failed, rolled back, not converged, or the
+head refused (signature, ancestry, validation, policy) — the reason is printed on stdout;
+2 usage or configuration error`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseAgentArgs(argv, { once: { type: 'boolean', default: false } });
@@ -34,33 +33,17 @@ export async function run(argv: string[]): Promise<number> {
   // agent is still starting must not kill it.
   let stopRequested: string | null = null;
   let onStop: ((signal: string) => void) | null = null;
+  let runtime: AgentRuntime | null = null;
   const requestStop = (signal: string) => {
     stopRequested ??= signal;
     onStop?.(signal);
   };
   process.once('SIGTERM', () => requestStop('SIGTERM'));
   process.once('SIGINT', () => requestStop('SIGINT'));
-  process.on('SIGHUP', () => void daemon?.trigger('manual'));
-  // The hub client exists before the agent so that events of the first reconcile are queued for it.
-  let daemon: AgentDaemon | null = null;
-  const previous = await new StateStore(config.stateDir).loadStatus();
-  // The hub client (ws, systeminformation) is loaded only when a hub is configured.
-  const hub = config.hub === undefined ? null : (await import('./hub-link.ts')).createHubClient(config, logger, AGENT_VERSION, { place: previous?.place ?? config.place ?? '', tags: previous?.tags ?? [] }, (reason, origin) => {
-    logger.info({ reason, origin }, 'reconcile requested by the hub');
-    // A person's click is a manual sync (it also corrects reported drift); a push is a poll that cannot wait.
-    void daemon?.trigger(origin === 'api' ? 'manual' : 'hub');
-  });
-  const agent = await createAgent(config, logger, hub ? { onEvent: (e) => hub.reportEvent(e) } : {});
-  daemon = new AgentDaemon({
-    cycle: agent.cycle,
-    status: () => agent.recorder.snapshot,
-    containers: agent.drivers.containers,
-    logger,
-    poll: /\s/.test(String(config.interval)) ? String(config.interval) : intervalMs(config.interval),
-    driftCheckMs: intervalMs(config.driftInterval),
-    ...(hub ? { sink: hub } : {}),
-  });
-  const running = daemon;
+  // A person's reload is a manual sync: it retries a failed head at once and corrects reported drift.
+  process.on('SIGHUP', () => void runtime?.daemon.trigger('manual'));
+  runtime = await createAgentRuntime(config, logger);
+  const { agent, daemon, hub } = runtime;
   hub?.start();
   logger.info({ host: config.host, repo: agent.source.description, version: AGENT_VERSION, hub: config.hub ?? null }, 'agent starting');
   await new Promise<void>((resolve) => {
@@ -69,13 +52,14 @@ export async function run(argv: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'agent stopping');
-      void running.stop().then(() => hub?.stop()).then(() => resolve(), () => resolve());
+      // Aborts a running reconcile at its next safe point (a health wait ends at once).
+      void daemon.stop().then(() => hub?.stop()).then(() => resolve(), () => resolve());
     };
     if (stopRequested !== null) {
       onStop(stopRequested);
       return;
     }
-    running.start().catch((error: unknown) => logger.error({ err: messageOf(error) }, 'first reconcile failed'));
+    daemon.start().catch((error: unknown) => logger.error({ err: messageOf(error) }, 'first reconcile failed'));
   });
   return 0;
 }
@@ -91,7 +75,13 @@ async function runOnce(config: Parameters<typeof createAgent>[0], json: boolean)
   } else {
     const attempt = status.attempts[0];
     const head = ok ? green('converged') : outcome.result === 'RolledBack' ? yellow('rolled back') : red(outcome.result === 'NoChange' ? 'not converged' : outcome.result.toLowerCase());
-    const lines = [`${bold(config.host)} ${head} at ${(outcome.revision ?? 'no revision').slice(0, 12)}`];
+    const at = (outcome.revision ?? 'no revision').slice(0, 12);
+    const refused = outcome.refused;
+    const lines = [
+      refused && outcome.result === 'Refused'
+        ? `${bold(config.host)} ${head} head ${refused.revision?.slice(0, 12) ?? '(unknown)'}; the host stays at ${at}`
+        : `${bold(config.host)} ${head} at ${at}`,
+    ];
     if (outcome.result === 'NoChange') lines.push('  no changes: the host already matched');
     else if (attempt) lines.push(`  ${attempt.intended.length} intended change(s), ${attempt.driftCorrected.length} drift correction(s) in ${attempt.durationMs} ms`);
     if (outcome.reason) lines.push(`  reason: ${outcome.reason}${outcome.message ? ` — ${outcome.message}` : ''}`);
@@ -99,6 +89,7 @@ async function runOnce(config: Parameters<typeof createAgent>[0], json: boolean)
       const ready = status.conditions.find((c) => c.type === 'Ready');
       if (ready && !ready.status) lines.push(`  reason: ${ready.reason} — ${ready.message}`);
     }
+    if (outcome.retryAt) lines.push(`  the agent daemon retries at ${new Date(outcome.retryAt).toISOString()}; run --once again to retry now`);
     lines.push(...formatStatuses(status.resources));
     process.stdout.write(`${lines.join('\n')}\n`);
   }

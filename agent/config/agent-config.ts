@@ -27,6 +27,8 @@ export const AgentConfigSchema = z.strictObject({
   healthTimeout: Duration.default('60s'),
   /** How long a new revision must stay healthy before it counts as applied. */
   healthSettle: Duration.default('2s'),
+  /** The first retry of a revision that failed on the host; doubles per failure up to 30 min. */
+  retryInterval: Duration.default('1m'),
   stateDir: z.string().default('/var/lib/gitfleet'),
   hub: z.string().regex(/^wss?:\/\//, 'a ws:// or wss:// URL').optional(),
   token: z.string().min(1).optional(),
@@ -59,6 +61,7 @@ export const agentEnv: Record<string, string[]> = {
   GITFLEET_DRIFT_INTERVAL: ['driftInterval'],
   GITFLEET_HEALTH_TIMEOUT: ['healthTimeout'],
   GITFLEET_HEALTH_SETTLE: ['healthSettle'],
+  GITFLEET_RETRY_INTERVAL: ['retryInterval'],
   GITFLEET_STATE_DIR: ['stateDir'],
   GITFLEET_HUB: ['hub'],
   GITFLEET_TOKEN: ['token'],

@@ -1,10 +1,12 @@
 // The agent daemon: wires triggers (startup, Git poll, drift check, Docker
-// events, the hub's reconcile-now) to one coalescing reconcile loop.
+// events, the hub's reconcile-now, the retry of a host failure) to one
+// coalescing reconcile loop; reports a reconcile's start (coalesced) and end;
+// stop() aborts the running reconcile at its next safe point.
 import type { Logger } from 'pino';
 import { messageOf } from '../../shared/errors.ts';
 import type { HostStatus, Trigger } from '../../shared/status.ts';
 import { containerLabels, MANAGED_BY, type ContainerDriver } from '../drivers/types.ts';
-import type { CycleOutcome, ReconcileCycle } from './reconcile-cycle.ts';
+import type { Outcome, Reconciler } from './reconciler.ts';
 import { every, onCron, type Cancel } from './schedule.ts';
 import { TriggerQueue } from './trigger-queue.ts';
 
@@ -13,7 +15,8 @@ export interface StatusSink {
 }
 
 export interface DaemonOptions {
-  cycle: ReconcileCycle;
+  /** The reconciler (named cycle for the callers that predate it). */
+  cycle: Reconciler;
   status: () => HostStatus;
   containers: ContainerDriver;
   logger: Logger;
@@ -23,7 +26,14 @@ export interface DaemonOptions {
   sink?: StatusSink;
   /** Coalesces bursts of Docker events (a `docker rm -f` emits kill, die, stop, destroy). */
   eventDebounceMs?: number;
-  onOutcome?: (trigger: Trigger, outcome: CycleOutcome) => void;
+  onOutcome?: (trigger: Trigger, outcome: Outcome) => void;
+  /**
+   * "Reconciling" reaches the hub while a reconcile runs, but a storm of short
+   * reconciles must not flood it: a start is reported only when the reconcile
+   * is still running after `delayMs` (default 1 s), and at most once per
+   * `minGapMs` (default 10 s).
+   */
+  startReport?: { delayMs?: number; minGapMs?: number };
 }
 
 export class AgentDaemon {
@@ -32,17 +42,50 @@ export class AgentDaemon {
   private eventTimer: NodeJS.Timeout | null = null;
   private connectedBefore = false;
   private streamDown = false;
+  private readonly abort = new AbortController();
+  private retryTimer: NodeJS.Timeout | null = null;
+  private lastStartReport = Number.NEGATIVE_INFINITY;
+  /** "Reconciling" reports sent to the hub; for tests and metrics. */
+  startReports = 0;
 
   constructor(private readonly o: DaemonOptions) {
     this.queue = new TriggerQueue(
       async (trigger) => {
-        const outcome = await o.cycle.run(trigger);
-        o.logger.info({ trigger, result: outcome.result, converged: outcome.converged, revision: outcome.revision, reason: outcome.reason }, 'reconcile finished');
+        const started = o.sink ? setTimeout(() => this.reportStarted(), o.startReport?.delayMs ?? 1000) : null;
+        let outcome: Outcome;
+        try {
+          outcome = await o.cycle.run(trigger, { signal: this.abort.signal });
+        } finally {
+          if (started) clearTimeout(started);
+        }
+        const level = outcome.result === 'Refused' || outcome.result === 'Failed' || outcome.result === 'RolledBack' ? 'warn' : 'info';
+        o.logger[level]({ trigger, result: outcome.result, converged: outcome.converged, revision: outcome.revision, reason: outcome.reason, ...(outcome.retryAt ? { retryAt: new Date(outcome.retryAt).toISOString() } : {}) }, 'reconcile finished');
         o.sink?.reportStatus(o.status());
+        this.scheduleRetry(outcome.retryAt ?? null);
         o.onOutcome?.(trigger, outcome);
       },
       (error) => o.logger.error({ err: messageOf(error) }, 'reconcile crashed'),
     );
+  }
+
+  private reportStarted(): void {
+    const now = Date.now();
+    if (now - this.lastStartReport < (this.o.startReport?.minGapMs ?? 10_000)) return;
+    this.lastStartReport = now;
+    this.startReports++;
+    this.o.sink?.reportStatus(this.o.status());
+  }
+
+  /** One retry timer, for the earliest retry the reconciler asked for. */
+  private scheduleRetry(at: number | null): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    if (at === null || this.abort.signal.aborted) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.trigger('retry');
+    }, Math.max(0, at - Date.now()));
+    this.retryTimer.unref();
   }
 
   /** Asks for a reconcile now (the hub's reconcile-now, a signal, a test). */
@@ -83,9 +126,12 @@ export class AgentDaemon {
     return this.trigger('startup');
   }
 
+  /** Stops every trigger, aborts the running reconcile at its next safe point and waits for it. */
   async stop(): Promise<void> {
     for (const cancel of this.cancels.splice(0)) cancel();
     if (this.eventTimer) clearTimeout(this.eventTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.abort.abort(new Error('the agent is stopping'));
     await this.queue.stop();
   }
 }

@@ -11,6 +11,7 @@ const rank: Record<Trigger, number> = {
   startup: 3,
   hub: 3,
   manual: 3,
+  retry: 2,
 };
 
 export class TriggerQueue {

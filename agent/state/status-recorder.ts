@@ -1,13 +1,14 @@
 // Keeps the host's status model (PRODUCT.md §7): conditions with reasons, the
 // last applied and attempted revisions, the resource statuses and the recent
 // attempts. Written on every exit of a reconcile, success or not.
-import type { Attempt, Condition, ConditionType, HostStatus, ResourceStatus } from '../../shared/status.ts';
+import type { Attempt, Condition, ConditionReason, ConditionType, HostStatus, Refusal, ResourceStatus } from '../../shared/status.ts';
 
 export const MAX_ATTEMPTS = 20;
 
 export interface ConditionUpdate {
   status: boolean;
-  reason: string;
+  /** One of the documented reasons (shared/status.ts ConditionReason). */
+  reason: ConditionReason;
   message: string;
 }
 
@@ -67,6 +68,11 @@ export class StatusRecorder {
 
   setRevisions(revisions: { lastApplied: string | null; lastAttempted: string | null }): void {
     this.status = { ...this.status, lastAppliedRevision: revisions.lastApplied, lastAttemptedRevision: revisions.lastAttempted, updatedAt: this.now().toISOString() };
+  }
+
+  /** The refused head and the next retry time, or null when there is none. */
+  setRetryState(state: { refused: Refusal | null; nextRetryAt: string | null }): void {
+    this.status = { ...this.status, refused: state.refused, nextRetryAt: state.nextRetryAt, updatedAt: this.now().toISOString() };
   }
 
   addAttempt(attempt: Attempt): void {
