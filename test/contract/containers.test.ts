@@ -1,5 +1,8 @@
 // One behaviour suite for ContainerDriver, run against the in-memory driver and
 // the real Docker engine: whatever the fake claims, the engine must do too.
+// The engine's side runs on an image like real ones (local/busybox-rich:1 from
+// test/env/provision.d/10-docker.sh): it brings its own labels, environment, a
+// volume and an entrypoint, and the contract must hold all the same.
 import { after, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { DockerContainerDriver } from '../../agent/drivers/docker/docker-container-driver.ts';
@@ -8,7 +11,7 @@ import type { ContainerDriver, ContainerEvent } from '../../agent/drivers/types.
 import { isGitfleetError, type ErrorCode } from '../../shared/errors.ts';
 import type { ContainerSpec } from '../../shared/resources.ts';
 import { requireComponent } from '../harness/require.ts';
-import { DockerTestHarness, TEST_IMAGE, dockerMissingReason } from '../harness/docker.ts';
+import { DockerTestHarness, dockerMissingReason } from '../harness/docker.ts';
 
 interface Target {
   name: string;
@@ -16,13 +19,28 @@ interface Target {
   driver(t: TestContext): Promise<ContainerDriver | null>;
 }
 
+/** Built by test/env/provision.d/10-docker.sh; its recipe label says which build. */
+const RICH_IMAGE = 'local/busybox-rich:1';
+const RICH_RECIPE = '2';
 const harness = new DockerTestHarness();
+
+async function richImageMissing(): Promise<string | null> {
+  const base = await dockerMissingReason();
+  if (base !== null) return base;
+  try {
+    const info = await harness.docker.getImage(RICH_IMAGE).inspect();
+    const recipe = info.Config.Labels?.['io.gitfleet.test-image-recipe'];
+    return recipe === RICH_RECIPE ? null : `the test image ${RICH_IMAGE} is from recipe ${recipe ?? 'none'}, not ${RICH_RECIPE}`;
+  } catch {
+    return `the test image ${RICH_IMAGE} is missing`;
+  }
+}
 const owned = { 'io.gitfleet.managed-by': 'gitfleet', ...harness.labels };
 /** busybox sleep as PID 1 ignores SIGTERM: init forwards it, so stops are quick. */
-const sleeper: ContainerSpec = { image: TEST_IMAGE, command: ['sleep', '3600'], init: true, network: 'none' };
+const sleeper: ContainerSpec = { image: RICH_IMAGE, command: ['sleep', '3600'], init: true, network: 'none' };
 const absentImage = `local/gitfleet-absent-${harness.runId}:1`;
 
-const memory = new MemoryContainerDriver({ images: [TEST_IMAGE] });
+const memory = new MemoryContainerDriver({ images: [RICH_IMAGE] });
 let dockerReason: Promise<string | null> | undefined;
 const docker = new DockerContainerDriver();
 
@@ -30,7 +48,7 @@ const targets: Target[] = [
   { name: 'memory', driver: async () => memory },
   {
     name: 'docker',
-    driver: async (t) => (requireComponent(t, 'Docker engine', await (dockerReason ??= dockerMissingReason())) ? docker : null),
+    driver: async (t) => (requireComponent(t, 'Docker engine', await (dockerReason ??= richImageMissing())) ? docker : null),
   },
 ];
 
@@ -80,7 +98,7 @@ for (const target of targets) {
     test('create makes a created container; start runs it; list shows it with labels and image', async (t) => {
       const driver = await target.driver(t);
       if (!driver) return;
-      const imageId = await driver.ensureImage(TEST_IMAGE, 'never');
+      const imageId = await driver.ensureImage(RICH_IMAGE, 'never');
       const name = n('run');
       const id = await driver.create(name, { ...sleeper, labels: { team: 'web' } }, owned);
       let live = (await driver.list()).find((c) => c.id === id);
@@ -92,7 +110,7 @@ for (const target of targets) {
       assert.ok(live, 'the started container is listed by name');
       assert.equal(live.id, id);
       assert.equal(live.state, 'running');
-      assert.equal(live.image, TEST_IMAGE);
+      assert.equal(live.image, RICH_IMAGE);
       assert.equal(live.imageId, imageId);
       assert.deepEqual(live.labels, { team: 'web', ...owned });
       assert.equal(live.health, null);
@@ -100,6 +118,17 @@ for (const target of targets) {
       assert.equal(live.restartCount, 0);
       assert.ok(live.startedAt !== null && !Number.isNaN(Date.parse(live.startedAt)), `startedAt ${live.startedAt}`);
       await driver.start(id); // starting a running container is not an error
+      await driver.remove(id);
+    });
+
+    test('labels the image brings are not the container’s: only its own and the ownership labels are listed', async (t) => {
+      const driver = await target.driver(t);
+      if (!driver) return;
+      const name = n('imagelabels');
+      // `maintainer` overrides the image's value: then it is the container's own.
+      const id = await driver.create(name, { ...sleeper, labels: { maintainer: 'the-team' } }, owned);
+      const live = (await driver.list()).find((c) => c.id === id);
+      assert.deepEqual(live?.labels, { maintainer: 'the-team', ...owned });
       await driver.remove(id);
     });
 
@@ -170,11 +199,11 @@ for (const target of targets) {
     test('ensureImage: never and missing return the local id; an absent image → IMAGE_NOT_FOUND under each policy', async (t) => {
       const driver = await target.driver(t);
       if (!driver) return;
-      const id = await driver.ensureImage(TEST_IMAGE, 'never');
+      const id = await driver.ensureImage(RICH_IMAGE, 'never');
       assert.match(id, /^sha256:[0-9a-f]{64}$/);
-      assert.equal(await driver.ensureImage(TEST_IMAGE, 'missing'), id);
+      assert.equal(await driver.ensureImage(RICH_IMAGE, 'missing'), id);
       // No registry is reachable from here: `always` falls back to the local copy.
-      assert.equal(await driver.ensureImage(TEST_IMAGE, 'always'), id);
+      assert.equal(await driver.ensureImage(RICH_IMAGE, 'always'), id);
       await rejectsWith(driver.ensureImage(absentImage, 'never'), 'IMAGE_NOT_FOUND', /pull: never forbids pulling/);
       await rejectsWith(driver.ensureImage(absentImage, 'missing'), 'IMAGE_NOT_FOUND', /not present locally and could not be pulled/);
       await rejectsWith(driver.ensureImage(absentImage, 'always'), 'IMAGE_NOT_FOUND', /no registry reachable.*not present locally/);
@@ -234,3 +263,12 @@ for (const target of targets) {
     });
   });
 }
+
+test('the engine side of the contract runs on an image with its own labels, environment, volume and entrypoint', async (t) => {
+  if (!requireComponent(t, 'Docker engine', await (dockerReason ??= richImageMissing()))) return;
+  const config = (await harness.docker.getImage(RICH_IMAGE).inspect()).Config;
+  assert.ok(Object.keys(config.Labels ?? {}).length >= 3, `labels ${JSON.stringify(config.Labels)}`);
+  assert.ok(config.Env.some((e) => e.startsWith('RICH_IMAGE=')), `env ${JSON.stringify(config.Env)}`);
+  assert.deepEqual(Object.keys(config.Volumes ?? {}), ['/data']);
+  assert.deepEqual(config.Entrypoint, ['/bin/entrypoint.sh']);
+});

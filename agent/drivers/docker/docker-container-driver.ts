@@ -10,6 +10,7 @@ import { statusOf, translateEngineError } from './engine-errors.ts';
 import { watchContainerEvents } from './event-watch.ts';
 import { ensureImage, type PullPolicy } from './image-pull.ts';
 import { InspectCache } from './inspect-cache.ts';
+import { ImageLabelCache, withoutImageLabels } from './image-labels.ts';
 
 export interface DockerContainerDriverOptions {
   /** Default /var/run/docker.sock. */
@@ -26,6 +27,7 @@ export class DockerContainerDriver implements ContainerDriver {
   private readonly docker: Dockerode;
   private readonly options: DockerContainerDriverOptions;
   private readonly inspectCache = new InspectCache();
+  private readonly imageLabels = new ImageLabelCache();
 
   constructor(options: DockerContainerDriverOptions = {}) {
     this.options = options;
@@ -58,7 +60,7 @@ export class DockerContainerDriver implements ContainerDriver {
       while (next < stale.length) {
         const summary = stale[next++] as ContainerInfo;
         const info = await this.inspectRaw(summary.Id);
-        this.inspectCache.put(summary.Id, info);
+        this.inspectCache.put(summary.Id, info, info ? await this.labelsOfImage(info.Image) : {});
       }
     };
     await Promise.all(Array.from({ length: Math.min(inspectConcurrency, stale.length) }, worker));
@@ -72,7 +74,24 @@ export class DockerContainerDriver implements ContainerDriver {
   /** One container, or null when it does not exist (e.g. removed since the list). */
   async inspect(nameOrId: string): Promise<LiveContainer | null> {
     const info = await this.inspectRaw(nameOrId);
-    return info ? toLiveContainer(info) : null;
+    return info ? toLiveContainer(info, await this.labelsOfImage(info.Image)) : null;
+  }
+
+  /** The labels an image carries (by id or reference); {} when it is gone (then nothing is left out). */
+  private async labelsOfImage(image: string): Promise<Record<string, string>> {
+    const cached = this.imageLabels.get(image);
+    if (cached) return cached;
+    let info: { Id: string; Config?: { Labels?: Record<string, string> | null } };
+    try {
+      info = (await this.docker.getImage(image).inspect()) as typeof info;
+    } catch (error) {
+      if (statusOf(error) === 404) return {};
+      throw translateEngineError(error, `inspect image ${image}`, this.socketPath);
+    }
+    const labels = { ...(info.Config?.Labels ?? {}) };
+    // Only ids are cached: a reference can be re-pointed to another image.
+    this.imageLabels.put(info.Id, labels);
+    return labels;
   }
 
   private async inspectRaw(nameOrId: string): Promise<ContainerInspectInfo | null> {
@@ -133,6 +152,8 @@ export class DockerContainerDriver implements ContainerDriver {
       docker: this.docker,
       socketPath: this.socketPath,
       onEvent,
+      // The engine puts the image's labels into every event's attributes too.
+      transform: async (event, image) => (image === undefined ? event : { ...event, labels: withoutImageLabels(event.labels, await this.labelsOfImage(image).catch(() => ({}))) }),
       onError: onError ?? (() => {}),
       onConnect: onConnect ?? (() => {}),
       ...(this.options.reconnectMinMs !== undefined ? { minBackoffMs: this.options.reconnectMinMs } : {}),

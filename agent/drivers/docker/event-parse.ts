@@ -43,3 +43,10 @@ function eventTimeMs(event: EngineEvent): number | undefined {
 function isStringRecord(value: unknown): value is Record<string, string> {
   return value !== null && typeof value === 'object' && Object.values(value).every((v) => typeof v === 'string');
 }
+
+/** The `image` attribute of a container event (the reference the container was created from). */
+export function eventImage(raw: unknown): string | undefined {
+  const attributes = (raw as EngineEvent | null)?.Actor?.Attributes;
+  if (!isStringRecord(attributes)) return undefined;
+  return attributes.image;
+}

@@ -6,13 +6,15 @@ import type Dockerode from 'dockerode';
 import { GitfleetError } from '../../../shared/errors.ts';
 import type { ContainerEvent } from '../types.ts';
 import { translateEngineError } from './engine-errors.ts';
-import { parseEngineEvent } from './event-parse.ts';
+import { eventImage, parseEngineEvent } from './event-parse.ts';
 import { NdjsonSplitter } from './ndjson.ts';
 
 export interface WatchOptions {
   docker: Dockerode;
   socketPath: string;
   onEvent: (event: ContainerEvent) => void;
+  /** Rewrites each event before delivery (given the image attribute); events are still delivered in order. */
+  transform?: (event: ContainerEvent, image: string | undefined) => Promise<ContainerEvent>;
   onError: (error: Error) => void;
   /** Each time the stream is established, the first time included. */
   onConnect: () => void;
@@ -32,6 +34,8 @@ export function watchContainerEvents(options: WatchOptions): () => void {
   let abort: AbortController | undefined;
   let lastSeconds: number | undefined;
   const recent: string[] = [];
+  // Transformed events wait for each other, so they arrive in the engine's order.
+  let pending: Promise<void> = Promise.resolve();
 
   const report = (error: Error) => {
     try {
@@ -55,11 +59,18 @@ export function watchContainerEvents(options: WatchOptions): () => void {
     recent.push(key);
     if (recent.length > 256) recent.shift();
     if (event.time !== undefined) lastSeconds = Math.floor(event.time / 1000);
-    try {
-      options.onEvent(event);
-    } catch (error) {
-      report(new GitfleetError('INTERNAL', `container event handler failed: ${String(error)}`, { cause: error }));
-    }
+    const emit = (ready: ContainerEvent) => {
+      if (stopped) return;
+      try {
+        options.onEvent(ready);
+      } catch (error) {
+        report(new GitfleetError('INTERNAL', `container event handler failed: ${String(error)}`, { cause: error }));
+      }
+    };
+    const transform = options.transform;
+    if (!transform) return emit(event);
+    const image = eventImage(raw);
+    pending = pending.then(() => transform(event, image).catch(() => event)).then(emit);
   };
 
   function connect(): void {

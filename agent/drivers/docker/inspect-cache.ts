@@ -6,6 +6,7 @@
 import type { ContainerInfo, ContainerInspectInfo } from 'dockerode';
 import type { ContainerRunState, LiveContainer } from '../types.ts';
 import { parseContainerStatus } from './container-status.ts';
+import { withoutImageLabels } from './image-labels.ts';
 
 const neverStarted = '0001-01-01T00:00:00Z';
 /** Latency between the engine formatting Status and us reading the clock. */
@@ -19,13 +20,14 @@ interface Entry {
 export class InspectCache {
   private readonly entries = new Map<string, Entry>();
 
-  put(id: string, info: ContainerInspectInfo | null): void {
+  /** `imageLabels`: the labels of the container's image, left out of the container's (image-labels.ts). */
+  put(id: string, info: ContainerInspectInfo | null, imageLabels: Record<string, string> = {}): void {
     if (info === null) {
       this.entries.delete(id);
       return;
     }
     const finishedAt = info.State.FinishedAt && info.State.FinishedAt !== neverStarted ? info.State.FinishedAt : null;
-    this.entries.set(id, { live: toLiveContainer(info), finishedAt });
+    this.entries.set(id, { live: toLiveContainer(info, imageLabels), finishedAt });
   }
 
   /** Forgets containers that are gone. */
@@ -68,7 +70,7 @@ function within(since: string | null, elapsedUpperMs: number | null, now: number
   return !Number.isNaN(at) && now - at <= elapsedUpperMs + slackMs;
 }
 
-export function toLiveContainer(info: ContainerInspectInfo): LiveContainer {
+export function toLiveContainer(info: ContainerInspectInfo, imageLabels: Record<string, string> = {}): LiveContainer {
   const state = info.State.Status as ContainerRunState;
   const health = (info.State as { Health?: { Status?: string } }).Health?.Status;
   return {
@@ -76,7 +78,7 @@ export function toLiveContainer(info: ContainerInspectInfo): LiveContainer {
     name: info.Name.replace(/^\//, ''),
     image: info.Config.Image,
     imageId: info.Image,
-    labels: { ...(info.Config.Labels ?? {}) },
+    labels: withoutImageLabels(info.Config.Labels ?? {}, imageLabels),
     state,
     health: health === 'starting' || health === 'healthy' || health === 'unhealthy' ? health : null,
     exitCode: state === 'exited' || state === 'dead' ? info.State.ExitCode : null,

@@ -17,8 +17,9 @@ curl -sf --unix-socket "$sock" http://localhost/_ping >/dev/null || { echo "dock
 # local/busybox:1 and :2 — busybox as every common command; the test images for
 # containers. :2 is a genuinely different image (its own id, a marker file and
 # label), so tests can tell "the image changed" from "the tag was re-pointed".
-build_busybox() { # tag
-  local tag="$1" rootfs
+build_busybox() { # tag [name] [extra docker import --change arguments…]
+  local tag="$1" name="${2:-local/busybox}" rootfs
+  shift $(( $# > 1 ? 2 : 1 ))
   rootfs="$(mktemp -d)"
   mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/etc" "$rootfs/www"
   cp /bin/busybox "$rootfs/bin/busybox"
@@ -30,11 +31,26 @@ build_busybox() { # tag
   echo 'root:x:0:' > "$rootfs/etc/group"
   echo 'gitfleet busybox' > "$rootfs/www/index.html"
   echo "$tag" > "$rootfs/etc/gitfleet-image"
+  # What real images start with: an entrypoint script that runs its arguments.
+  printf '#!/bin/sh\nexec "$@"\n' > "$rootfs/bin/entrypoint.sh"
+  chmod 755 "$rootfs/bin/entrypoint.sh"
   tar -C "$rootfs" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' \
-    -c "LABEL io.gitfleet.test-image=$tag" - "local/busybox:$tag" >/dev/null
+    -c "LABEL io.gitfleet.test-image=$tag" "$@" - "$name:$tag" >/dev/null
   rm -rf "$rootfs"
 }
 image_id() { docker image inspect -f '{{.Id}}' "$1" 2>/dev/null || true; }
 [ -n "$(image_id local/busybox:1)" ] || build_busybox 1
 id2="$(image_id local/busybox:2)"
 if [ -z "$id2" ] || [ "$id2" = "$(image_id local/busybox:1)" ]; then build_busybox 2; fi
+
+# local/busybox-rich:1 — the image the ContainerDriver contract runs on: like a
+# real image it brings its own labels, environment, a volume and an entrypoint,
+# none of which the agent declared. Rebuilt whenever its recipe changes (the
+# recipe label), so a machine provisioned earlier never tests another image.
+rich_recipe=2
+if [ "$(docker image inspect -f '{{index .Config.Labels "io.gitfleet.test-image-recipe"}}' local/busybox-rich:1 2>/dev/null)" != "$rich_recipe" ]; then
+  build_busybox 1 local/busybox-rich \
+    -c 'ENV RICH_IMAGE=yes GREETING=from-the-image' -c 'VOLUME /data' -c 'ENTRYPOINT ["/bin/entrypoint.sh"]' \
+    -c 'LABEL org.opencontainers.image.title=busybox-rich maintainer=gitfleet-tests' \
+    -c "LABEL io.gitfleet.test-image-recipe=$rich_recipe"
+fi
