@@ -286,5 +286,4 @@ export function assertEventSeqs(events: HubEvent[]): number[] {
 export function measured(t: { diagnostic(message: string): void }, what: string, ms: number): void {
   const line = `MEASURED ${what}: ${(ms / 1000).toFixed(1)} s`;
   t.diagnostic(line);
-  process.stderr.write(`# ${line}\n`);
 }
