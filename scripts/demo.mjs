@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { bootHost, systemdHostsAvailable } from '../test/harness/nspawn.ts';
+import { gitDaemonArgs, installPushHook, pushArgs } from './demo-git.ts';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..');
@@ -124,17 +125,21 @@ async function main() {
   mkdirSync(srv);
   git(['clone', '--quiet', '--bare', checkout, join(srv, 'fleet.git')], work);
   const gitPort = await freePort();
-  startChild('git daemon', 'git', ['daemon', `--base-path=${srv}`, '--export-all', '--reuseaddr', '--listen=127.0.0.1', `--port=${gitPort}`, srv]);
+  startChild('git daemon', 'git', gitDaemonArgs(srv, gitPort));
   const repoUrl = `git://127.0.0.1:${gitPort}/fleet.git`;
+  const push = `git ${pushArgs(repoUrl).join(' ')}`;
   await waitUntil('git daemon', 10_000, async () => (await run('git', ['ls-remote', repoUrl])).stdout.includes('refs/heads/main'));
-  step(`Git server: ${repoUrl} (work in ${checkout}: commit there, then git push ${repoUrl} main)`);
+  step(`Git server: ${repoUrl} (work in ${checkout}: commit there, then ${push})`);
 
   const hubPort = await freePort(8080);
   const admin = randomBytes(16).toString('hex');
   const enrollment = randomBytes(16).toString('hex');
+  const webhookSecret = randomBytes(16).toString('hex');
+  // A push tells the hub at once (its webhook sends reconcile-now to the hosts the change concerns).
+  installPushHook(join(srv, 'fleet.git'), { webhookUrl: `http://127.0.0.1:${hubPort}/api/v1/hooks/git`, secret: webhookSecret });
   startChild('hub', process.execPath, [bundle, 'hub'], {
     GITFLEET_HUB_LISTEN: `127.0.0.1:${hubPort}`, GITFLEET_HUB_DATA_DIR: join(work, 'hub'), GITFLEET_HUB_REPO: repoUrl,
-    GITFLEET_HUB_ENROLLMENT_TOKEN: enrollment, GITFLEET_HUB_ADMIN_TOKEN: admin, GITFLEET_HUB_HEARTBEAT: '2s', GITFLEET_HUB_POLL_INTERVAL: '10s', GITFLEET_HUB_LOG_LEVEL: 'warn',
+    GITFLEET_HUB_ENROLLMENT_TOKEN: enrollment, GITFLEET_HUB_ADMIN_TOKEN: admin, GITFLEET_HUB_WEBHOOK_SECRET: webhookSecret, GITFLEET_HUB_HEARTBEAT: '2s', GITFLEET_HUB_POLL_INTERVAL: '10s', GITFLEET_HUB_LOG_LEVEL: 'warn',
   });
   const hubUrl = `http://127.0.0.1:${hubPort}`;
   await waitUntil('the hub', 15_000, async () => (await fetch(`${hubUrl}/healthz`)).ok);
@@ -188,7 +193,7 @@ async function main() {
   }
   process.stdout.write(`\n  web view:    ${hubUrl}/   (admin token: ${admin})\n  API:         curl -H 'Authorization: Bearer ${admin}' ${hubUrl}/api/v1/summary\n`);
   if (!missing) process.stdout.write(`  a host:      bash test/env/host.sh exec web-01 systemctl status gitfleet-agent\n`);
-  process.stdout.write(`  change it:   cd ${checkout} && edit && git commit -am … && git push ${repoUrl} main\n\n  Ctrl-C stops the demo and removes everything it started.\n`);
+  process.stdout.write(`  change it:   cd ${checkout} && edit && git commit -am … && ${push}   (the hosts follow within seconds)\n\n  Ctrl-C stops the demo and removes everything it started.\n`);
   await new Promise(() => undefined);
 }
 
