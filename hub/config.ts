@@ -19,6 +19,9 @@ export const hubConfigDefaults = {
   eventsPerHost: 500,
   attemptsPerHost: 100,
   logLevel: 'info',
+  /** Enrollment attempts per minute (docs/security.md, Enrollment). */
+  enrollPerAddress: 60,
+  enrollPerToken: 600,
 } as const;
 
 /** Config key → environment variable. */
@@ -51,6 +54,8 @@ export const hubEnv: Record<string, string> = {
   pollInterval: 'GITFLEET_HUB_POLL_INTERVAL',
   'retention.eventsPerHost': 'GITFLEET_HUB_RETENTION_EVENTS_PER_HOST',
   'retention.attemptsPerHost': 'GITFLEET_HUB_RETENTION_ATTEMPTS_PER_HOST',
+  'enrollRate.perAddress': 'GITFLEET_HUB_ENROLL_RATE_PER_ADDRESS',
+  'enrollRate.perToken': 'GITFLEET_HUB_ENROLL_RATE_PER_TOKEN',
   logLevel: 'GITFLEET_HUB_LOG_LEVEL',
 };
 
@@ -88,6 +93,8 @@ const FileConfig = z.strictObject({
   heartbeat: durationText.optional(),
   pollInterval: durationText.optional(),
   retention: z.strictObject({ eventsPerHost: z.number().int().min(10).optional(), attemptsPerHost: z.number().int().min(10).optional() }).optional(),
+  /** Enrollment attempts per minute: from one remote address, and new enrollments with one token. */
+  enrollRate: z.strictObject({ perAddress: z.number().int().min(1).max(1_000_000).optional(), perToken: z.number().int().min(1).max(1_000_000).optional() }).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
 });
 
@@ -97,7 +104,10 @@ export interface HubConfig {
   /** postgres:// URL (holds the password: log it only through redactDatabaseUrl). */
   database?: string | undefined;
   repo?: { url: string; ref: string; path: string; git: Record<string, string>; verify: Record<string, string> } | undefined;
-  enrollmentToken: string;
+  /** The fleet-wide enrollment token; optional: scoped tokens (created through the API) may be the only ones. */
+  enrollmentToken?: string | undefined;
+  /** Enrollment attempts per minute allowed per remote address and per token. */
+  enrollRate: { perAddress: number; perToken: number };
   adminToken: string;
   viewerToken?: string | undefined;
   webhookSecret?: string | undefined;
@@ -148,7 +158,7 @@ export function loadHubConfig(file: string | undefined, env: NodeJS.ProcessEnv =
   for (const [key, name] of Object.entries(hubEnv)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
-    setPath(raw, key, key.startsWith('retention.') && /^\d+$/.test(value) ? Number(value) : value);
+    setPath(raw, key, (key.startsWith('retention.') || key.startsWith('enrollRate.')) && /^\d+$/.test(value) ? Number(value) : value);
   }
   const parsed = FileConfig.safeParse(raw);
   if (!parsed.success) {
@@ -195,7 +205,7 @@ export function loadHubConfig(file: string | undefined, env: NodeJS.ProcessEnv =
   if (heartbeatMs < 1000 || heartbeatMs > 3_600_000) throw invalid('heartbeat', 'between 1s and 1h');
   const pollIntervalMs = durationMs(c.pollInterval ?? hubConfigDefaults.pollInterval);
   if (pollIntervalMs < 1000) throw invalid('pollInterval', 'at least 1s');
-  const enrollmentToken = secret('enrollmentToken', true)!;
+  const enrollmentToken = secret('enrollmentToken', false);
   const adminToken = secret('adminToken', true)!;
   const viewerToken = secret('viewerToken', false);
   if (viewerToken !== undefined && viewerToken === adminToken) throw invalid('viewerToken', 'must differ from adminToken');
@@ -214,6 +224,7 @@ export function loadHubConfig(file: string | undefined, env: NodeJS.ProcessEnv =
             verify: Object.fromEntries(Object.entries(c.verify ?? {}).filter(([, v]) => v !== undefined)) as Record<string, string>,
           },
     enrollmentToken,
+    enrollRate: { perAddress: c.enrollRate?.perAddress ?? hubConfigDefaults.enrollPerAddress, perToken: c.enrollRate?.perToken ?? hubConfigDefaults.enrollPerToken },
     adminToken,
     viewerToken,
     webhookSecret: secret('webhookSecret', false),

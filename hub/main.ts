@@ -34,6 +34,8 @@ import { registerWebhookRoute } from './api/webhook-route.ts';
 import { registerEventStreamRoute } from './api/event-stream-route.ts';
 import { registerOpsRoutes } from './api/ops-routes.ts';
 import { registerStaticRoute } from './api/static-route.ts';
+import { registerEnrollmentRoutes } from './api/enrollment-routes.ts';
+import { registerHostAdminRoutes } from './api/host-admin-routes.ts';
 
 /**
  * Where the web view's build is, served at `/` when present: beside this file
@@ -82,13 +84,19 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
     } catch (cause) {
       throw new GitfleetError('CONFIG_INVALID', `hub config: dataDir: cannot create ${config.dataDir}: ${messageOf(cause)}`, { cause });
     }
-    store = new SqliteFleetStore(join(config.dataDir, 'hub.sqlite'), config.retention);
+    const storeLog = logger.child({ component: 'store' });
+    store = new SqliteFleetStore(join(config.dataDir, 'hub.sqlite'), config.retention, {
+      onBusy: (e) =>
+        e.busy
+          ? storeLog.warn('the database is locked by another process: writes wait and are retried, agents\' reports stay un-acked until stored')
+          : storeLog.warn({ waitedMs: e.waitedMs, writes: e.writes }, `the database is writable again after ${e.waitedMs} ms`),
+    });
   }
   const metrics = new HubMetrics();
   const feed: ChangeFeed<HostSummary> = new ChangeFeed((id) => index.get(id));
   const index = new FleetIndex((id) => feed.hostChanged(id));
   index.load(await store.listHosts());
-  const gateway = new AgentGateway({ store, index, metrics, logger, enrollmentToken: config.enrollmentToken, heartbeatMs: config.heartbeatMs });
+  const gateway = new AgentGateway({ store, index, metrics, logger, enrollmentToken: config.enrollmentToken, enrollRate: config.enrollRate, heartbeatMs: config.heartbeatMs });
   const reconciler = new Reconciler(gateway, store, metrics, logger.child({ component: 'reconcile' }));
   const tracker = o.repoView
     ? new HeadTracker(o.repoView, logger, (head) => {
@@ -143,6 +151,8 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
   registerWebhookRoute(app, ctx, pushes);
   registerEventStreamRoute(app, ctx);
   registerOpsRoutes(app, ctx);
+  registerEnrollmentRoutes(app, ctx);
+  registerHostAdminRoutes(app, ctx, gateway);
   if (webRoot) registerStaticRoute(app, webRoot);
 
   // Only /agent upgrades (the gateway authenticates the agent itself); any other path is refused.

@@ -151,6 +151,13 @@ export class FleetIndex {
     this.changed(id);
   }
 
+  /** Forgets what the host reported (it was deleted); a host still declared in the repo stays, never seen. */
+  remove(id: string): void {
+    this.#reported.delete(id);
+    this.#online.delete(id);
+    this.changed(id);
+  }
+
   hello(id: string, h: { place: string; tags: string[]; agentVersion: string; seenAt: string }): void {
     Object.assign(this.entry(id), { place: h.place, tags: h.tags, agentVersion: h.agentVersion, lastSeenAt: h.seenAt });
     this.changed(id);

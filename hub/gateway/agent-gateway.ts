@@ -1,16 +1,19 @@
 // The agents' WebSocket endpoint (`/agent`): accepts upgrades on the hub's
 // HTTP server, keeps one session per connected host, drops the silent ones,
-// and delivers reconcile-now to the hosts asked for.
+// and delivers reconcile-now to the hosts asked for. Connections that have not
+// authenticated yet are capped (in total and per remote address) and refused
+// with 503 at the upgrade beyond the cap, so a flood of idle sockets holds a
+// bounded amount of memory and cannot crowd out agents from other addresses.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import { AGENT_PATH, MAX_FRAME_BYTES } from '../../shared/protocol.ts';
-import { hashSecret } from '../auth/secrets.ts';
 import type { FleetStore } from '../store/fleet-store.ts';
 import type { FleetIndex } from '../fleet/fleet-index.ts';
 import type { HubMetrics } from '../metrics.ts';
 import { AgentSession } from './agent-session.ts';
+import { EnrollmentGate } from './enrollment-gate.ts';
 import type { SessionContext } from './agent-session.ts';
 
 export interface AgentGatewayOptions {
@@ -18,13 +21,22 @@ export interface AgentGatewayOptions {
   index: FleetIndex;
   metrics: HubMetrics;
   logger: Logger;
-  enrollmentToken: string;
+  /** The fleet-wide enrollment token, if configured; scoped tokens live in the store. */
+  enrollmentToken?: string | undefined;
+  /** Enrollment attempts per minute per remote address and per token (default 60 and 600). */
+  enrollRate?: { perAddress: number; perToken: number };
   heartbeatMs: number;
   /** A connection silent for this long is closed (default: 3 heartbeats). */
   silenceMs?: number;
   helloTimeoutMs?: number;
+  /** Connections without a hello yet, in total (default 256) and per remote address (default 32). */
+  maxPending?: number;
+  maxPendingPerAddress?: number;
   now?: () => Date;
 }
+
+export const MAX_PENDING = 256;
+export const MAX_PENDING_PER_ADDRESS = 32;
 
 export class AgentGateway {
   readonly #wss: WebSocketServer;
@@ -33,20 +45,41 @@ export class AgentGateway {
   readonly #ctx: SessionContext;
   readonly #helloTimeoutMs: number;
   readonly #sweeper: NodeJS.Timeout;
+  readonly #log: Logger;
+  readonly #maxPending: number;
+  readonly #maxPendingPerAddress: number;
+  /** Upgrades not yet authenticated: in total and per remote address. */
+  #pending = 0;
+  readonly #pendingByAddress = new Map<string, number>();
+  /** Upgrades refused for the cap since the last log line (logged at most every 10 s). */
+  #refused = 0;
+  #refusedLoggedAt = 0;
 
   constructor(o: AgentGatewayOptions) {
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
     this.#helloTimeoutMs = o.helloTimeoutMs ?? 10_000;
     const log = o.logger.child({ component: 'agent-gateway' });
+    this.#log = log;
+    this.#maxPending = o.maxPending ?? MAX_PENDING;
+    this.#maxPendingPerAddress = o.maxPendingPerAddress ?? MAX_PENDING_PER_ADDRESS;
+    const now = o.now ?? (() => new Date());
     this.#ctx = {
       store: o.store,
       index: o.index,
       metrics: o.metrics,
       logger: log,
-      enrollmentTokenHash: hashSecret(o.enrollmentToken),
+      enrollment: new EnrollmentGate({
+        store: o.store,
+        head: () => o.index.head,
+        fleetToken: o.enrollmentToken,
+        logger: log,
+        now,
+        ...(o.enrollRate ? { perAddress: { limit: o.enrollRate.perAddress, windowMs: 60_000 }, perToken: { limit: o.enrollRate.perToken, windowMs: 60_000 } } : {}),
+      }),
       heartbeatMs: o.heartbeatMs,
-      now: o.now ?? (() => new Date()),
+      now,
       claim: (session) => {
+        this.#authenticated.get(session)?.();
         const previous = this.#sessions.get(session.host!);
         this.#sessions.set(session.host!, session);
         return previous;
@@ -68,16 +101,67 @@ export class AgentGateway {
     this.#sweeper.unref();
   }
 
+  /** Releases a session's pending slot when it authenticates (set until then). */
+  readonly #authenticated = new WeakMap<AgentSession, () => void>();
+
   /** For the HTTP server's `upgrade` event: true when the request was for the agent path. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const path = (req.url ?? '').split('?')[0];
     if (path !== AGENT_PATH) return false;
+    const address = req.socket.remoteAddress ?? '?';
+    const fromAddress = this.#pendingByAddress.get(address) ?? 0;
+    if (this.#pending >= this.#maxPending || fromAddress >= this.#maxPendingPerAddress) {
+      this.refuse(socket, address, this.#pending >= this.#maxPending ? `${this.#pending} connections are waiting for their hello` : `${fromAddress} connections from ${address} are waiting for their hello`);
+      return true;
+    }
+    // The slot is held from the upgrade until hello authenticates or the socket closes, whichever comes first.
+    this.#pending++;
+    this.#pendingByAddress.set(address, fromAddress + 1);
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      this.#pending--;
+      const n = (this.#pendingByAddress.get(address) ?? 1) - 1;
+      if (n <= 0) this.#pendingByAddress.delete(address);
+      else this.#pendingByAddress.set(address, n);
+    };
+    socket.once('close', release);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+      const remote = `${address}:${req.socket.remotePort ?? '?'}`;
       const session = new AgentSession(ws, remote, this.#ctx, this.#helloTimeoutMs);
+      this.#authenticated.set(session, release);
       this.#all.add(session);
-      ws.on('close', () => this.#all.delete(session));
+      ws.on('close', () => {
+        release();
+        this.#all.delete(session);
+      });
     });
+    return true;
+  }
+
+  /** Connections that have not authenticated yet (for tests and the security docs' numbers). */
+  get pendingConnections(): number {
+    return this.#pending;
+  }
+
+  private refuse(socket: Duplex, address: string, why: string): void {
+    this.#refused++;
+    const now = Date.now();
+    if (now - this.#refusedLoggedAt >= 10_000) {
+      this.#log.warn({ refused: this.#refused, address }, `agent connections refused with 503: ${why} (logged at most every 10 s)`);
+      this.#refused = 0;
+      this.#refusedLoggedAt = now;
+    }
+    socket.end('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 10\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
+  /** Closes the connection of `host`, if any (the host was deleted). */
+  disconnect(host: string, why: string): boolean {
+    const s = this.#sessions.get(host);
+    if (!s) return false;
+    s.close('AUTH_FAILED', why);
     return true;
   }
 

@@ -8,6 +8,8 @@ import { GitfleetError, isGitfleetError, messageOf } from '../../shared/errors.t
 import { PROTOCOL_VERSION, ProtocolVersionError, closeCodes, encodeMessage, parseAgentMessage } from '../../shared/protocol.ts';
 import type { AgentMessage, Hello, HubErrorCode, HubMessage } from '../../shared/protocol.ts';
 import { newCredential, hashSecret, secretMatches } from '../auth/secrets.ts';
+import { ThrottledError } from './enrollment-gate.ts';
+import type { EnrollmentGate } from './enrollment-gate.ts';
 import type { FleetStore } from '../store/fleet-store.ts';
 import type { FleetIndex } from '../fleet/fleet-index.ts';
 import type { HubMetrics } from '../metrics.ts';
@@ -17,13 +19,20 @@ export interface SessionContext {
   index: FleetIndex;
   metrics: HubMetrics;
   logger: Logger;
-  enrollmentTokenHash: string;
+  enrollment: EnrollmentGate;
   heartbeatMs: number;
   now: () => Date;
   /** Registers an authenticated session; returns the one it replaces, if any. */
   claim(session: AgentSession): AgentSession | undefined;
   release(session: AgentSession): void;
 }
+
+/**
+ * Bytes of reports one session may have waiting for the store (a busy
+ * database): beyond it the connection is closed, un-acked, and the agent
+ * resends from its own queue when it reconnects.
+ */
+export const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 
 export class AgentSession {
   readonly #ws: WebSocket;
@@ -35,6 +44,7 @@ export class AgentSession {
   #closed = false;
   #ackSeq = 0;
   #ackScheduled = false;
+  #queuedBytes = 0;
   readonly #helloTimer: NodeJS.Timeout;
 
   constructor(ws: WebSocket, remote: string, ctx: SessionContext, helloTimeoutMs: number) {
@@ -45,6 +55,12 @@ export class AgentSession {
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => this.onFrame(data));
     ws.on('error', (error: Error & { code?: string }) => this.onSocketError(error));
     ws.on('close', (code: number) => this.onClose(code));
+  }
+
+  /** The remote address without the port: what enrollment attempts are throttled by. */
+  get address(): string {
+    const colon = this.remote.lastIndexOf(':');
+    return colon < 0 ? this.remote : this.remote.slice(0, colon);
   }
 
   get log(): Logger {
@@ -61,7 +77,8 @@ export class AgentSession {
     const code: HubErrorCode = isGitfleetError(error) && error.code in closeCodes ? (error.code as HubErrorCode) : 'INTERNAL';
     const reason = error instanceof ProtocolVersionError ? error.reason : undefined;
     this.#ctx.metrics.rejected.inc({ code });
-    const level = code === 'SESSION_REPLACED' ? 'info' : 'warn';
+    // Throttle refusals are logged once per window by the enrollment gate.
+    const level = code === 'SESSION_REPLACED' ? 'info' : error instanceof ThrottledError ? 'debug' : 'warn';
     this.log[level]({ host: this.host, remote: this.remote, code, reason }, `agent connection closed: ${messageOf(error)}`);
     this.send({ type: 'error', code, message: messageOf(error), ...(reason ? { reason, hubProtocol: PROTOCOL_VERSION } : {}) });
     this.#closed = true;
@@ -85,10 +102,22 @@ export class AgentSession {
       return;
     }
     this.#ctx.metrics.messages.inc({ type: message.type });
+    // A heartbeat touches no store: it must not wait behind writes to a busy database.
+    if (message.type === 'heartbeat' && this.host !== null) {
+      this.#ctx.index.seen(this.host, this.#ctx.now().toISOString());
+      return;
+    }
+    const bytes = byteLength(data);
+    if (this.#queuedBytes + bytes > MAX_QUEUED_BYTES) {
+      this.reject(new GitfleetError('INTERNAL', `the hub's store is busy and ${this.#queuedBytes} bytes of this agent's reports are waiting; reconnect and resend what was not acked`));
+      return;
+    }
+    this.#queuedBytes += bytes;
     // One chain per session: writes land in arrival order, and nothing runs before hello is done.
-    this.#chain = this.#chain.then(
-      () => (this.#closed ? undefined : this.handle(message)),
-    ).catch((error: unknown) => this.reject(error));
+    this.#chain = this.#chain
+      .then(() => (this.#closed ? undefined : this.handle(message)))
+      .catch((error: unknown) => this.reject(error))
+      .finally(() => (this.#queuedBytes -= bytes));
   }
 
   private async handle(message: AgentMessage): Promise<void> {
@@ -132,21 +161,21 @@ export class AgentSession {
     let issued: string | undefined;
     if (record?.credentialHash) {
       if (hello.credential === undefined || !secretMatches(hello.credential, record.credentialHash)) {
+        this.#ctx.enrollment.countFailure(this.address);
         throw new GitfleetError(
           'HOST_CLAIMED',
           `host id ${hello.host} is enrolled with another credential; refused (reset it with DELETE /api/v1/hosts/${hello.host}/credential if the host was reinstalled)`,
         );
       }
     } else {
-      if (hello.enrollmentToken === undefined || !secretMatches(hello.enrollmentToken, this.#ctx.enrollmentTokenHash)) {
-        throw new GitfleetError('AUTH_FAILED', hello.enrollmentToken === undefined ? `host ${hello.host} is not enrolled and sent no enrollment token` : 'wrong enrollment token');
-      }
+      const by = await this.#ctx.enrollment.admit(hello, this.address);
       issued = newCredential();
       await store.enroll(hello.host, hashSecret(issued), this.#ctx.now().toISOString());
       metrics.enrollments.inc();
       index.enrolled(hello.host);
-      void store.appendEvent(hello.host, { time: this.#ctx.now().toISOString(), level: 'info', reason: 'Enrolled', message: `enrolled from ${this.remote}` });
-      this.log.info({ host: hello.host, remote: this.remote }, 'host enrolled');
+      const token = by.kind === 'fleet' ? 'the fleet-wide token' : `enrollment token ${by.id} (${by.name})`;
+      void store.appendEvent(hello.host, { time: this.#ctx.now().toISOString(), level: 'info', reason: 'Enrolled', message: `enrolled from ${this.remote} with ${token}` });
+      this.log.info({ host: hello.host, remote: this.remote, token: by.kind === 'fleet' ? 'fleet' : by.id }, 'host enrolled');
     }
     clearTimeout(this.#helloTimer);
     if (this.#closed) return;
@@ -154,7 +183,8 @@ export class AgentSession {
     const replaced = this.#ctx.claim(this);
     replaced?.close('SESSION_REPLACED', `a newer connection for ${hello.host} replaced this one`);
     const seenAt = this.#ctx.now().toISOString();
-    await store.recordHello(hello.host, { place: hello.place, tags: hello.tags, agentVersion: hello.agentVersion, facts: hello.facts, droppedEvents: hello.droppedEvents, seenAt });
+    // Not awaited before the welcome: a busy database must not keep a known host offline (it is awaited below).
+    const helloStored = store.recordHello(hello.host, { place: hello.place, tags: hello.tags, agentVersion: hello.agentVersion, facts: hello.facts, droppedEvents: hello.droppedEvents, seenAt });
     if (record && hello.droppedEvents > record.droppedEvents) {
       const lost = hello.droppedEvents - record.droppedEvents;
       void store.appendEvent(hello.host, { time: seenAt, level: 'warning', reason: 'EventsDropped', message: `the agent dropped ${lost} event(s) while its queue was full` });
@@ -171,6 +201,7 @@ export class AgentSession {
       lastSeq: record?.lastSeq ?? 0,
     });
     this.log.debug({ host: hello.host, remote: this.remote, agentVersion: hello.agentVersion }, 'agent connected');
+    await helloStored;
   }
 
   /** Acks are coalesced: one frame per tick carries the highest stored seq. */
@@ -199,4 +230,8 @@ export class AgentSession {
     this.#ctx.release(this);
     this.log.debug({ host: this.host, remote: this.remote, closeCode: code }, 'agent disconnected');
   }
+}
+
+function byteLength(data: Buffer | ArrayBuffer | Buffer[]): number {
+  return Array.isArray(data) ? data.reduce((n, b) => n + b.byteLength, 0) : data.byteLength;
 }

@@ -52,7 +52,8 @@ test('config: defaults, env over file, one line naming the bad key', () => {
   const file = join(d, 'hub.yaml');
   writeFileSync(file, 'listen: 0.0.0.0:9000\nadminToken: short\n');
   const cases: Array<[string, Record<string, string>, RegExp]> = [
-    ['listen: 0.0.0.0:9000\n', {}, /enrollmentToken: required/],
+    ['listen: 0.0.0.0:9000\n', {}, /adminToken: required/],
+    ['enrollRate:\n  perAddress: 0\n', env, /enrollRate\.perAddress: /],
     ['listen: nope\n', env, /listen: host:port/],
     ['adminToken: short\n', { GITFLEET_HUB_ENROLLMENT_TOKEN: 'e'.repeat(20) }, /adminToken: at least 16 characters/],
     ['lisen: 1\n', env, /lisen: not a hub configuration key/],
@@ -65,6 +66,10 @@ test('config: defaults, env over file, one line naming the bad key', () => {
   }
   writeFileSync(file, 'listen: 0.0.0.0:9000\n');
   assert.equal(loadHubConfig(file, { ...env, GITFLEET_HUB_LISTEN: '127.0.0.2:81' }).listen.port, 81);
+  // The fleet-wide enrollment token is optional (scoped tokens may be the only ones); the rates have defaults.
+  const scopedOnly = loadHubConfig(undefined, { GITFLEET_HUB_ADMIN_TOKEN: 'a'.repeat(20), GITFLEET_HUB_ENROLL_RATE_PER_ADDRESS: '5' });
+  assert.equal(scopedOnly.enrollmentToken, undefined);
+  assert.deepEqual(scopedOnly.enrollRate, { perAddress: 5, perToken: 600 });
   rmSync(d, { recursive: true, force: true });
 });
 
