@@ -94,7 +94,8 @@ export async function createAgent(
     recorder.setIdentity({ place: desired.place, tags: desired.tags });
     return desired;
   };
-  const retryBaseMs = intervalMs(config.retryInterval);
+  // At least a second: a zero interval would retry a failing head in a tight loop.
+  const retryBaseMs = Math.max(1000, intervalMs(config.retryInterval));
   const cycle = new Reconciler({
     source,
     load,

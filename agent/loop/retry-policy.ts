@@ -10,29 +10,15 @@
 // once whatever the cause.
 import { backoffDelay } from '../../shared/backoff.ts';
 import type { Trigger } from '../../shared/status.ts';
-import type { Revisions } from '../state/state-store.ts';
+import type { Rejected, Revisions } from '../state/state-store.ts';
 
 export type FailureCause = 'host' | 'commit';
 
-/** What revisions.json keeps about a failed head (the base shape plus these fields). */
-export interface Rejection {
-  revision: string;
-  /** The message: why it failed. */
-  reason: string;
-  /** A condition reason (an error code or ApplyFailed / HealthCheckFailed). */
-  code?: string;
-  cause?: FailureCause;
-  /** The agent configuration the failure happened under (a commit failure is retried when it changes). */
-  configKey?: string;
-  /** Host failures in a row for this revision. */
-  failures?: number;
-  /** Epoch ms of the next retry (host failures). */
-  nextRetryAt?: number | null;
-  since?: string;
-}
+/** What revisions.json keeps about a failed head (agent/state/state-store.ts). */
+export type Rejection = Rejected;
 
 export function rejectionOf(revisions: Revisions): Rejection | null {
-  return (revisions.rejected as Rejection | null) ?? null;
+  return revisions.rejected;
 }
 
 export type Decision = 'apply' | 'refused' | 'waiting';

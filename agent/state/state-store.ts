@@ -25,8 +25,25 @@ export interface Revisions {
   lastApplied: string | null;
   /** The last revision tried (applied, refused or rolled back). */
   lastAttempted: string | null;
-  /** A head that was refused or rolled back: not retried until the head moves. */
-  rejected: { revision: string; reason: string } | null;
+  /** A head that was refused or failed, and when it is tried again (agent/loop/retry-policy.ts). */
+  rejected: Rejected | null;
+}
+
+/** A failed head. The optional fields decide its retry (agent/loop/retry-policy.ts); files from older agents lack them. */
+export interface Rejected {
+  revision: string;
+  /** Why, as a message. */
+  reason: string;
+  /** The condition reason (an error code, ApplyFailed or HealthCheckFailed). */
+  code?: string;
+  /** host: retried with backoff; commit: not until the head or the config changes. */
+  cause?: 'host' | 'commit';
+  configKey?: string;
+  /** Host failures in a row for this revision. */
+  failures?: number;
+  /** Epoch ms of the next retry (host failures). */
+  nextRetryAt?: number | null;
+  since?: string;
 }
 
 const InventoryFile = z.object({
@@ -40,7 +57,18 @@ const InventoryFile = z.object({
 const RevisionsFile = z.object({
   lastApplied: z.string().nullable(),
   lastAttempted: z.string().nullable(),
-  rejected: z.object({ revision: z.string(), reason: z.string() }).nullable(),
+  rejected: z
+    .object({
+      revision: z.string(),
+      reason: z.string(),
+      code: z.string().optional(),
+      cause: z.enum(['host', 'commit']).optional(),
+      configKey: z.string().optional(),
+      failures: z.number().int().nonnegative().optional(),
+      nextRetryAt: z.number().nullable().optional(),
+      since: z.string().optional(),
+    })
+    .nullable(),
 });
 
 export interface StateEvent {

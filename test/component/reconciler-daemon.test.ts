@@ -1,0 +1,115 @@
+// The daemon around the Reconciler, on the in-memory drivers with real
+// timers: it retries a host failure by itself, reports a reconcile's start to
+// the hub (coalesced), and stop() aborts a running health wait.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import { AgentDaemon } from '../../agent/loop/agent-daemon.ts';
+import type { Outcome } from '../../agent/loop/reconciler.ts';
+import type { HostStatus, Trigger } from '../../shared/status.ts';
+import { app, reconcilerFixture, type ReconcilerFixture } from '../helpers/reconciler-fixture.ts';
+
+function daemonFor(f: ReconcilerFixture, extra: Partial<ConstructorParameters<typeof AgentDaemon>[0]> = {}) {
+  const reports: HostStatus[] = [];
+  const outcomes: Array<{ trigger: Trigger; outcome: Outcome }> = [];
+  const daemon = new AgentDaemon({
+    cycle: f.reconciler,
+    status: () => f.recorder.snapshot,
+    containers: f.drivers.containers,
+    logger: pino({ level: 'silent' }),
+    poll: 3_600_000,
+    driftCheckMs: 3_600_000,
+    sink: { reportStatus: (s) => reports.push(structuredClone(s)) },
+    onOutcome: (trigger, outcome) => outcomes.push({ trigger, outcome }),
+    ...extra,
+  });
+  return { daemon, reports, outcomes };
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const reconciling = (s: HostStatus) => s.conditions.find((c) => c.type === 'Reconciling')?.status === true;
+
+test('daemon: a host failure during apply is retried by the daemon itself and ends converged', async () => {
+  const f = reconcilerFixture({ retryBaseMs: 150, realClock: true });
+  const { daemon, outcomes } = daemonFor(f);
+  try {
+    f.write(app('local/app:1'));
+    await daemon.start();
+    f.write(app('local/app:2'));
+    await daemon.trigger('poll');
+    assert.equal(outcomes.at(-1)?.outcome.result, 'RolledBack');
+    assert.ok(f.recorder.snapshot.nextRetryAt, 'a retry is scheduled');
+    f.drivers.containers.addImage('local/app:2');
+    await until('the retry to apply the head', () => outcomes.some((o) => o.trigger === 'retry' && o.outcome.result === 'Succeeded'));
+    assert.equal((await f.drivers.containers.list())[0]?.image, 'local/app:2');
+    assert.equal(f.recorder.snapshot.nextRetryAt, null);
+    const retries = outcomes.filter((o) => o.trigger === 'retry').length;
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(outcomes.filter((o) => o.trigger === 'retry').length, retries, 'no retry once converged');
+  } finally {
+    await daemon.stop();
+    f.dispose();
+  }
+});
+
+test('daemon: a long reconcile is reported while it runs; short ones and a burst are not (coalesced)', async () => {
+  const f = reconcilerFixture({ healthTimeoutMs: 10_000, realClock: true });
+  const { daemon, reports } = daemonFor(f, { startReport: { delayMs: 400, minGapMs: 60_000 } });
+  try {
+    f.write(app('local/app:1'));
+    await daemon.start();
+    assert.equal(daemon.startReports, 0, 'a reconcile that finishes quickly sends no start report');
+    assert.ok(reports.length >= 1 && reports.every((s) => !reconciling(s)));
+
+    // A storm of short reconciles: one report each at the end, none at the start.
+    for (let i = 0; i < 20; i++) await daemon.trigger('drift-check');
+    assert.equal(daemon.startReports, 0);
+
+    // A new revision that waits for health: the hub hears "Reconciling" while it waits.
+    f.write(app('local/app:1', { healthcheck: { test: ['CMD', 'true'], interval: '1s' } }));
+    const slow = daemon.trigger('poll');
+    await until('a Reconciling report', () => reports.some(reconciling));
+    f.drivers.containers.setHealth('web', 'healthy');
+    await slow;
+    assert.equal(daemon.startReports, 1);
+    assert.equal(reconciling(reports.at(-1)!), false, 'and the end of it after');
+
+    // A second long reconcile within the gap is not reported again.
+    f.write(app('local/app:1', { healthcheck: { test: ['CMD', 'true'], interval: '2s' } }));
+    const again = daemon.trigger('poll');
+    await new Promise((r) => setTimeout(r, 600));
+    f.drivers.containers.setHealth('web', 'healthy');
+    await again;
+    assert.equal(daemon.startReports, 1, 'at most one start report per minGapMs');
+  } finally {
+    await daemon.stop();
+    f.dispose();
+  }
+});
+
+test('daemon: stop() aborts a reconcile waiting for health, promptly', async () => {
+  const f = reconcilerFixture({ healthTimeoutMs: 60_000, realClock: true });
+  const { daemon, outcomes } = daemonFor(f);
+  try {
+    f.write(app('local/app:1'));
+    await daemon.start();
+    f.write(app('local/app:1', { healthcheck: { test: ['CMD', 'true'], interval: '1s' } }));
+    void daemon.trigger('poll');
+    await until('the health wait', () => reconciling(f.recorder.snapshot) && f.drivers.containers.createBody('web').Healthcheck !== undefined);
+    const started = Date.now();
+    await daemon.stop();
+    assert.ok(Date.now() - started < 1500, `stop took ${Date.now() - started} ms`);
+    assert.equal(outcomes.at(-1)?.outcome.reason, 'Aborted');
+    assert.equal(f.recorder.snapshot.conditions.find((c) => c.type === 'Reconciling')?.reason, 'Aborted');
+  } finally {
+    await daemon.stop();
+    f.dispose();
+  }
+});
