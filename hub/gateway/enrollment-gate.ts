@@ -99,7 +99,7 @@ export class EnrollmentGate {
     if (!head) throw new GitfleetError('AUTH_FAILED', `${name} is scoped to tag ${tag}, and the hub does not know the fleet repo's head (no repo configured, or not read yet)`);
     const declared = head.hosts.find((h) => h.id === hello.host);
     let tags: string[];
-    if (declared) tags = [...declared.pathTags.flatMap(withAncestors), ...declared.crossTags];
+    if (declared) tags = [...new Set([...declared.pathTags.flatMap(withAncestors), ...declared.crossTags])];
     else if (hello.place !== '' && head.tags.includes(hello.place)) tags = withAncestors(hello.place);
     else throw new GitfleetError('AUTH_FAILED', `${name} is scoped to tag ${tag}, and host ${hello.host} is not declared in the fleet repo (no host directory, no known place)`);
     if (!tags.includes(tag)) throw new GitfleetError('AUTH_FAILED', `${name} is scoped to tag ${tag}, and host ${hello.host} is declared in ${tags.join(', ') || 'no tag'}`);
