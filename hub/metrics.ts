@@ -30,6 +30,29 @@ export class HubMetrics {
     labelNames: ['provider', 'outcome'] as const,
     registers: [this.registry],
   });
+  readonly coalesced = new Counter({
+    name: 'gitfleet_hub_agent_statuses_coalesced_total',
+    help: 'Statuses superseded by a newer one from the same host before they were stored (at most one status write per host per interval)',
+    registers: [this.registry],
+  });
+  readonly dropped = new Counter({
+    name: 'gitfleet_hub_agent_reports_dropped_total',
+    help: 'Events and attempts dropped because a host sent them faster than its rate, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly throttled = new Counter({
+    name: 'gitfleet_hub_agent_throttled_total',
+    help: 'Times the hub stopped reading an agent connection that was over its byte or frame rate',
+    registers: [this.registry],
+  });
+  readonly sseClients = new Gauge({ name: 'gitfleet_hub_sse_clients', help: 'Open /api/v1/events streams', registers: [this.registry] });
+  readonly sseDropped = new Counter({
+    name: 'gitfleet_hub_sse_dropped_total',
+    help: '/api/v1/events streams closed by the hub, by reason (slow: a client that did not read; full: over the client limit)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly hosts = new Gauge({ name: 'gitfleet_hub_hosts', help: 'Hosts known to the hub, by sync state', labelNames: ['sync'] as const, registers: [this.registry] });
 
   constructor() {

@@ -59,6 +59,7 @@ export const errorCodes = {
   WEBHOOK_INVALID: { retryable: false, summary: 'a webhook request had a wrong signature or an unreadable body' },
   WEBHOOK_REPLAYED: { retryable: false, summary: 'a webhook delivery the hub has already received (same delivery id or signed body)' },
   HUB_UNREACHABLE: { retryable: true, summary: 'the hub cannot be reached' },
+  STREAM_LIMIT: { retryable: true, summary: 'the hub already serves its maximum number of live-update streams; retry later' },
   INTERNAL: { retryable: false, summary: 'an unexpected internal error' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 

@@ -5,7 +5,7 @@
 import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { GitfleetError, isGitfleetError, messageOf } from '../../shared/errors.ts';
-import { PROTOCOL_VERSION, ProtocolVersionError, closeCodes, encodeMessage, parseAgentMessage } from '../../shared/protocol.ts';
+import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, ProtocolVersionError, closeCodes, encodeMessage, helloRange, negotiateProtocol, parseAgentMessage } from '../../shared/protocol.ts';
 import type { AgentMessage, Hello, HubErrorCode, HubMessage } from '../../shared/protocol.ts';
 import { newCredential, hashSecret, secretMatches } from '../auth/secrets.ts';
 import { ThrottledError } from './enrollment-gate.ts';
@@ -13,6 +13,8 @@ import type { EnrollmentGate } from './enrollment-gate.ts';
 import type { FleetStore } from '../store/fleet-store.ts';
 import type { FleetIndex } from '../fleet/fleet-index.ts';
 import type { HubMetrics } from '../metrics.ts';
+import { ReceiveThrottle } from './receive-throttle.ts';
+import { ReportWriter } from './report-writer.ts';
 
 export interface SessionContext {
   store: FleetStore;
@@ -44,6 +46,10 @@ export class AgentSession {
   #closed = false;
   #ackSeq = 0;
   #ackScheduled = false;
+  /** The version negotiated in hello (the highest both sides speak). */
+  protocol: number | null = null;
+  readonly #throttle: ReceiveThrottle;
+  #writer: ReportWriter | null = null;
   #queuedBytes = 0;
   readonly #helloTimer: NodeJS.Timeout;
 
@@ -51,6 +57,7 @@ export class AgentSession {
     this.#ws = ws;
     this.#ctx = ctx;
     this.remote = remote;
+    this.#throttle = new ReceiveThrottle(ws, () => ctx.metrics.throttled.inc());
     this.#helloTimer = setTimeout(() => this.reject(new GitfleetError('AUTH_FAILED', `no hello within ${helloTimeoutMs} ms`)), helloTimeoutMs);
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => this.onFrame(data));
     ws.on('error', (error: Error & { code?: string }) => this.onSocketError(error));
@@ -80,7 +87,7 @@ export class AgentSession {
     // Throttle refusals are logged once per window by the enrollment gate.
     const level = code === 'SESSION_REPLACED' ? 'info' : error instanceof ThrottledError ? 'debug' : 'warn';
     this.log[level]({ host: this.host, remote: this.remote, code, reason }, `agent connection closed: ${messageOf(error)}`);
-    this.send({ type: 'error', code, message: messageOf(error), ...(reason ? { reason, hubProtocol: PROTOCOL_VERSION } : {}) });
+    this.send({ type: 'error', code, message: messageOf(error), ...(reason ? { reason, hubProtocol: PROTOCOL_VERSION, hubMinProtocol: MIN_PROTOCOL_VERSION } : {}) });
     this.#closed = true;
     this.#ws.close(closeCodes[code], code);
     // A peer that ignores the close handshake must not hold the socket open.
@@ -94,6 +101,7 @@ export class AgentSession {
   private onFrame(data: Buffer | ArrayBuffer | Buffer[]): void {
     if (this.#closed) return;
     this.lastMessageAt = Date.now();
+    this.#throttle.received(data);
     let message: AgentMessage;
     try {
       message = parseAgentMessage(data);
@@ -126,7 +134,7 @@ export class AgentSession {
       await this.hello(message);
       return;
     }
-    const { store, index } = this.#ctx;
+    const { index } = this.#ctx;
     const host = this.host;
     switch (message.type) {
       case 'hello':
@@ -136,21 +144,11 @@ export class AgentSession {
         return;
       case 'status': {
         if (message.status.host !== host) throw new GitfleetError('PROTOCOL_INVALID', `a status for host ${message.status.host} on the connection of ${host}`);
-        const applied = await store.saveStatus(host, message.seq, message.status);
-        if (applied) index.status(host, message.status);
-        this.ack(message.seq);
+        await this.#writer!.status(message.seq, message.status);
         return;
       }
       case 'event':
-        await store.appendEvent(host, {
-          seq: message.seq,
-          time: message.time,
-          level: message.level,
-          reason: message.reason,
-          message: message.message,
-          resource: message.resource,
-        });
-        this.ack(message.seq);
+        await this.#writer!.event(message);
         return;
     }
   }
@@ -180,6 +178,19 @@ export class AgentSession {
     clearTimeout(this.#helloTimer);
     if (this.#closed) return;
     this.host = hello.host;
+    const chosen = negotiateProtocol(helloRange(hello));
+    // parseAgentMessage refused incompatible ranges already; this is the version both speak.
+    this.protocol = 'version' in chosen ? chosen.version : PROTOCOL_VERSION;
+    this.#writer = new ReportWriter({
+      host: hello.host,
+      store,
+      index,
+      metrics,
+      log: this.log,
+      now: this.#ctx.now,
+      ack: (seq) => this.ack(seq),
+      enqueue: (task) => this.enqueue(task),
+    });
     const replaced = this.#ctx.claim(this);
     replaced?.close('SESSION_REPLACED', `a newer connection for ${hello.host} replaced this one`);
     const seenAt = this.#ctx.now().toISOString();
@@ -194,7 +205,7 @@ export class AgentSession {
     if (!replaced) metrics.agentsConnected.inc();
     this.send({
       type: 'welcome',
-      protocol: PROTOCOL_VERSION,
+      protocol: this.protocol,
       ...(issued ? { hostCredential: issued } : {}),
       serverTime: seenAt,
       heartbeatMs: this.#ctx.heartbeatMs,
@@ -202,6 +213,11 @@ export class AgentSession {
     });
     this.log.debug({ host: hello.host, remote: this.remote, agentVersion: hello.agentVersion }, 'agent connected');
     await helloStored;
+  }
+
+  /** Runs a task after everything queued on this session's chain (the report writer's deferred status writes). */
+  private enqueue(task: () => Promise<void>): void {
+    this.#chain = this.#chain.then(() => (this.#closed ? undefined : task())).catch((error: unknown) => this.reject(error));
   }
 
   /** Acks are coalesced: one frame per tick carries the highest stored seq. */
@@ -226,6 +242,8 @@ export class AgentSession {
   private onClose(code: number): void {
     this.#closed = true;
     clearTimeout(this.#helloTimer);
+    this.#throttle.close();
+    this.#writer?.close();
     if (this.host === null) return;
     this.#ctx.release(this);
     this.log.debug({ host: this.host, remote: this.remote, closeCode: code }, 'agent disconnected');

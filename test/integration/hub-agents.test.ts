@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { ADMIN, ENROLL, VIEWER, root, api, makeStatus, removeDir, startAgent, startHubProcess, tempDir, waitFor } from './hub-harness.ts';
 import type { AgentProcess, HubProcess } from './hub-harness.ts';
 import type { FleetSummary, HostSummary } from '../../hub/fleet/fleet-index.ts';
-import { PROTOCOL_VERSION } from '../../shared/protocol.ts';
+import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../../shared/protocol.ts';
 import { emptyFacts } from '../../agent/facts.ts';
 
 const dirs: string[] = [];
@@ -151,6 +151,7 @@ test('malformed, oversize, unauthenticated and wrong-version frames close that s
     code: 'PROTOCOL_VERSION',
     reason: 'hub-too-old',
     hubProtocol: PROTOCOL_VERSION,
+    hubMinProtocol: MIN_PROTOCOL_VERSION,
     message: (future.messages[0] as { message: string }).message,
   });
 
