@@ -1,9 +1,13 @@
 // `gitfleet status [--hub URL] [--token T] [--json]`: the fleet summary from
-// a hub, for a terminal or a script. Exit 0 when every host is in sync and
-// online, 1 when not (or the hub cannot be reached), 2 on usage errors.
+// a hub, for a terminal or a script, and the hosts that need attention with
+// their Ready message. Exit 0 when every host is in sync and online, 1 when
+// not (or the hub cannot be reached), 2 on usage errors. Everything the hub
+// sends is printed through terminalText/terminalJson: host ids, tags,
+// revisions and messages are written by agents and repo authors, not by us.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { FleetSummary } from '../fleet/fleet-index.ts';
+import { terminalJson, terminalText } from '../../shared/terminal-text.ts';
+import type { FleetSummary, HostSummary } from '../fleet/fleet-index.ts';
 
 const usage = `usage: gitfleet status [--hub URL] [--token TOKEN | --token-file FILE] [--json]
 
@@ -19,26 +23,74 @@ function fail(message: string, code: number): number {
   return code;
 }
 
+/** One remote field on one line: unsafe characters escaped (a newline too), cut to `max`. */
+function field(value: unknown, max = 200): string {
+  const text = terminalText(String(value ?? ''));
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
 export function formatSummary(s: FleetSummary): string {
   const nonZero = (counts: Record<string, number>) =>
     Object.entries(counts)
       .filter(([, n]) => n > 0)
-      .map(([k, n]) => `${k} ${n}`)
+      .map(([k, n]) => `${field(k, 40)} ${Number(n)}`)
       .join(', ') || 'none';
+  const head = s.head;
   const lines = [
-    `hosts: ${s.total}`,
-    `head: ${s.head ? `${s.head.revision.slice(0, 12)}${s.head.subject ? ` ${s.head.subject}` : ''}${s.head.issues.length > 0 ? ` (${s.head.issues.length} validation issue(s))` : ''}` : 'unknown (no repo configured or not read yet)'}`,
+    `hosts: ${Number(s.total)}`,
+    `head: ${head ? `${field(head.revision.slice(0, 12))}${head.subject ? ` ${field(head.subject)}` : ''}${head.issues.length > 0 ? ` (${head.issues.length} validation issue(s))` : ''}` : 'unknown (no repo configured or not read yet)'}`,
     `sync: ${nonZero(s.sync)}`,
     `connectivity: ${nonZero(s.connectivity)}`,
-    `behind head: ${s.behind}   without a directory: ${s.undeclared}`,
+    `behind head: ${Number(s.behind)}   without a directory: ${Number(s.undeclared)}`,
   ];
-  const top = s.tags.filter((t) => !t.tag.includes('/'));
+  const top = s.tags.filter((t) => !t.tag.includes('/')).map((t) => ({ tag: field(t.tag, 80), total: Number(t.total), worst: field(t.worst ?? '-', 20) }));
   if (top.length > 0) {
     const width = Math.max(...top.map((t) => t.tag.length), 3);
     lines.push('', `${'tag'.padEnd(width)}  hosts  worst`);
-    for (const t of top) lines.push(`${t.tag.padEnd(width)}  ${String(t.total).padStart(5)}  ${t.worst ?? '-'}`);
+    for (const t of top) lines.push(`${t.tag.padEnd(width)}  ${String(t.total).padStart(5)}  ${t.worst}`);
   }
   return lines.join('\n');
+}
+
+/** A host that needs attention, with the message of its Ready condition when it has one. */
+export interface AttentionHost {
+  summary: HostSummary;
+  ready: { status: boolean; reason: string; message: string } | null;
+}
+
+export function formatAttention(hosts: AttentionHost[], total: number): string {
+  const lines = ['', `needs attention (${hosts.length} of ${total}):`];
+  for (const { summary: h, ready } of hosts) {
+    const revision = h.lastAppliedRevision ? `applied ${field(h.lastAppliedRevision.slice(0, 12))}` : 'nothing applied';
+    lines.push(`  ${field(h.id, 100)}  ${field(h.sync, 20)}  ${field(h.connectivity, 20)}  ${revision}`);
+    if (ready && !ready.status) lines.push(`      Ready=false ${field(ready.reason, 100)}: ${field(ready.message, 300)}`);
+  }
+  return lines.join('\n');
+}
+
+const attentionStates = 'Failed,Drifted,Missing,Pending,Unknown,Offline,NeverSeen';
+const attentionShown = 10;
+
+async function getJson<T>(url: URL, token: string): Promise<T> {
+  const response = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) });
+  if (!response.ok) throw new Error(`the hub answered ${response.status} for ${url.pathname}`);
+  return (await response.json()) as T;
+}
+
+/** The first hosts that are not in sync or not online, worst first, each with its Ready condition. */
+async function attention(base: string, token: string): Promise<{ hosts: AttentionHost[]; total: number }> {
+  const list = await getJson<{ total: number; hosts: HostSummary[] }>(new URL(`${base}/api/v1/hosts?state=${attentionStates}&sort=sync&limit=${attentionShown}`), token);
+  const hosts = await Promise.all(
+    list.hosts.map(async (summary) => {
+      const detail = await getJson<{ status: { conditions: Array<{ type: string; status: boolean; reason: string; message: string }> } | null }>(
+        new URL(`${base}/api/v1/hosts/${encodeURIComponent(summary.id)}`),
+        token,
+      ).catch(() => null);
+      const ready = detail?.status?.conditions.find((c) => c.type === 'Ready') ?? null;
+      return { summary, ready };
+    }),
+  );
+  return { hosts, total: list.total };
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -81,10 +133,23 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (!response.ok) {
     const body = (await response.json().catch(() => null)) as { error?: { message?: string } } | null;
-    return fail(`the hub answered ${response.status}: ${body?.error?.message ?? response.statusText}`, 1);
+    return fail(`the hub answered ${response.status}: ${field(body?.error?.message ?? response.statusText, 500)}`, 1);
   }
   const summary = (await response.json()) as FleetSummary;
-  process.stdout.write((values.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)) + '\n');
   const healthy = summary.total === (summary.sync.InSync ?? 0) + (summary.sync.Ignored ?? 0) && summary.connectivity.Offline === 0 && summary.connectivity.NeverSeen === 0;
+  if (values.json) {
+    process.stdout.write(terminalJson(summary, 2) + '\n');
+    return healthy ? 0 : 1;
+  }
+  let text = formatSummary(summary);
+  if (!healthy) {
+    try {
+      const { hosts, total } = await attention(base, token);
+      if (hosts.length > 0) text += '\n' + formatAttention(hosts, total);
+    } catch (error) {
+      text += `\n\n(cannot list the hosts that need attention: ${field((error as Error).message)})`;
+    }
+  }
+  process.stdout.write(text + '\n');
   return healthy ? 0 : 1;
 }
