@@ -44,6 +44,28 @@ function Conditions({ d }: { d: HostDetail }) {
   );
 }
 
+/** When the agent refuses the head or waits to retry a failed one, say so first: the host is not at the head. */
+function HeadNotice({ d }: { d: HostDetail }) {
+  const refused = d.status?.refused;
+  const retryAt = d.status?.nextRetryAt;
+  if (!refused && !retryAt) return null;
+  return h(
+    'div',
+    { class: 'head-notice', 'data-testid': 'head-notice' },
+    refused
+      ? h(
+          'p',
+          { class: 'error', role: 'alert', 'data-refused': refused.revision ?? '' },
+          'Refused head ',
+          h('code', { title: refused.revision ?? '' }, shortRev(refused.revision)),
+          ` (${refused.reason}, since ${ago(refused.since)}): `,
+          h('span', { class: 'message' }, refused.message),
+        )
+      : null,
+    retryAt ? h('p', { class: 'notice', 'data-retry-at': retryAt }, 'The failed revision is retried at ', h('time', { dateTime: retryAt }, new Date(retryAt).toLocaleString()), '.') : null,
+  );
+}
+
 function Diff({ r }: { r: ResourceStatus }) {
   if (r.diff.length === 0) return h('p', { class: 'muted' }, r.sync === 'Missing' ? 'The resource does not exist on the host.' : 'No field-level difference reported.');
   return h(
@@ -182,6 +204,7 @@ export function HostPageView(p: PageProps & { id: string }) {
     ),
     p.role === 'admin' ? h(ReconcileButton, { api: p.api, id: s.id }) : null,
     detail.error ? h('p', { class: 'error', role: 'alert' }, `Could not refresh: ${detail.error}`) : null,
+    h(HeadNotice, { d }),
     h('section', { 'aria-labelledby': 'cond-h' }, h('h2', { id: 'cond-h' }, 'Conditions'), h(Conditions, { d })),
     h('section', { 'aria-labelledby': 'res-h' }, h('h2', { id: 'res-h' }, `Resources (${s.resources.notInSync} not in sync of ${s.resources.total})`), h(Resources, { d })),
     h('section', { 'aria-labelledby': 'att-h' }, h('h2', { id: 'att-h' }, 'Attempts'), h(Attempts, { attempts: d.attempts })),
