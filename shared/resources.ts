@@ -2,6 +2,7 @@
 // the single definition: the loader validates files with them, the agent plans
 // with the inferred types, and the hub shows them.
 import { z } from 'zod';
+import { isRunToCompletion, unitDirectives } from './unit-file.ts';
 
 export const resourceKinds = ['container', 'unit', 'file'] as const;
 export type ResourceKind = (typeof resourceKinds)[number];
@@ -148,15 +149,45 @@ export const ContainerSpec = z.strictObject({
 });
 export type ContainerSpec = z.infer<typeof ContainerSpec>;
 
-export const UnitSpec = z.strictObject({
-  content: z.string().min(1),
-  /** Drop-ins written to `<unit>.d/<name>`; keys end in `.conf`. */
-  dropins: z.record(z.string().regex(/^[A-Za-z0-9_.@-]+\.conf$/, 'a drop-in file name ending in .conf'), z.string()).optional(),
-  enabled: z.boolean().optional(),
-  state: z.enum(['running', 'stopped']).optional(),
-  ...common,
-});
+/** How a declared unit should run; absent: see docs/units-and-files.md ("Run state and health"). */
+export const UnitState = z.enum(['running', 'stopped', 'masked']);
+
+export const UnitSpec = z
+  .strictObject({
+    /** The unit file; absent: the unit is the distribution's and only `dropins` (or `state: masked`) are managed. */
+    content: z.string().min(1).optional(),
+    /** Drop-ins written to `<unit>.d/<name>`; keys end in `.conf`. */
+    dropins: z.record(z.string().regex(/^[A-Za-z0-9_@-][A-Za-z0-9_.@-]*\.conf$/, 'a drop-in file name ending in .conf'), z.string()).optional(),
+    enabled: z.boolean().optional(),
+    state: UnitState.optional(),
+    ...common,
+  })
+  .superRefine((spec, ctx) => {
+    const problem = unitSpecProblem(spec);
+    if (problem) ctx.addIssue({ code: 'custom', path: [problem.key], message: problem.message });
+  });
 export type UnitSpec = z.infer<typeof UnitSpec>;
+
+/** Rules across keys of a unit entry, each with the key to point at and a hint. */
+export function unitSpecProblem(spec: { content?: string | undefined; dropins?: Record<string, string> | undefined; enabled?: boolean | undefined; state?: string | undefined }): { key: string; message: string } | null {
+  const hasDropins = spec.dropins !== undefined && Object.keys(spec.dropins).length > 0;
+  if (spec.state === 'masked') {
+    if (spec.content !== undefined) return { key: 'content', message: 'a masked unit has no content: state: masked masks a unit the distribution ships (drop content, or use state: stopped)' };
+    if (hasDropins) return { key: 'dropins', message: 'a masked unit never loads its drop-ins: drop dropins, or use state: stopped' };
+    if (spec.enabled === true) return { key: 'enabled', message: 'a masked unit cannot be enabled: drop enabled, or use state: stopped' };
+    return null;
+  }
+  if (spec.content === undefined && !hasDropins) {
+    return { key: 'content', message: 'a unit needs content (its unit file), dropins (for a unit the distribution ships) or state: masked' };
+  }
+  if (spec.content !== undefined && spec.state === 'running' && isRunToCompletion(unitDirectives([spec.content, ...Object.values(spec.dropins ?? {})]))) {
+    return {
+      key: 'state',
+      message: 'a Type=oneshot service exits when it is done, so it cannot be kept running: drop state (a timer or the boot runs it), or add RemainAfterExit=yes to [Service]',
+    };
+  }
+  return null;
+}
 
 export const FileSpec = z.strictObject({
   content: z.string(),

@@ -62,6 +62,8 @@ export interface ContainerDriver {
   stop(nameOrId: string, timeoutSeconds?: number): Promise<void>;
   /** Force-removes (stops first); anonymous volumes are removed too. No error when already gone. */
   remove(nameOrId: string): Promise<void>;
+  /** The container's last log lines (stdout and stderr, oldest first); optional: a driver without it reports no logs. */
+  logs?(nameOrId: string, lines: number): Promise<string[]>;
   /**
    * Subscribes to container events; returns an unsubscribe function. Reconnects
    * by itself with backoff: each lost connection or failed attempt goes to
@@ -92,12 +94,27 @@ export interface LiveUnit {
   loadState?: string;
   /** The files on disk differ from what systemd loaded: a daemon-reload is due (set by both unit drivers). */
   needDaemonReload?: boolean;
+  /** Services: `simple`, `oneshot`, `notify`, `forking`… ('' when not a service or not loaded). */
+  serviceType?: string;
+  /** Services: RemainAfterExit=yes. */
+  remainAfterExit?: boolean;
+  /** The timers, sockets and paths that activate this unit (systemd's TriggeredBy=). */
+  triggeredBy?: string[];
+  /** The last main process's exit status, when it exited (null: never ran, or killed by a signal). */
+  exitCode?: number | null;
+  /** The signal that killed the last main process (`SIGKILL`…), null when it exited or never ran. */
+  signal?: string | null;
 }
 
 export interface UnitDriver {
   observe(names: string[]): Promise<LiveUnit[]>;
-  /** Writes the unit file and its drop-ins atomically; removes drop-ins not listed. */
-  write(name: string, content: string, dropins: Record<string, string>): Promise<void>;
+  /**
+   * Writes the unit file and its drop-ins atomically; removes drop-ins not listed.
+   * `content` null: a unit the agent does not own (the distribution's) — its unit
+   * file is never touched, and of the unlisted drop-ins only those carrying the
+   * gitfleet marker are removed.
+   */
+  write(name: string, content: string | null, dropins: Record<string, string>): Promise<void>;
   /** Deletes the unit file and its drop-in directory. */
   delete(name: string): Promise<void>;
   daemonReload(): Promise<void>;
@@ -105,6 +122,10 @@ export interface UnitDriver {
   enable(names: string | string[]): Promise<void>;
   disable(name: string): Promise<void>;
   unmask(name: string): Promise<void>;
+  /** `systemctl mask`: links the unit to /dev/null in the unit directory (refused when a real unit file sits there). */
+  mask(name: string): Promise<void>;
+  /** The unit's last journal lines (`journalctl -u NAME -n LINES -o cat`), oldest first; [] when there are none. */
+  logs(name: string, lines: number): Promise<string[]>;
   /** One unit, or several in one systemctl call (the runner batches a pass's starts). */
   start(names: string | string[]): Promise<void>;
   stop(name: string): Promise<void>;

@@ -6,7 +6,7 @@ import type { ResourceStatus } from '../../shared/status.ts';
 import type { Inventory, LiveState, PlanContext } from './model.ts';
 import { isOwnedContainer, planContainer } from './plan-containers.ts';
 import { planFile } from './plan-files.ts';
-import { planUnit, pruneUnit } from './plan-units.ts';
+import { activatedUnits, planUnit, pruneUnit } from './plan-units.ts';
 import type { ResourcePlan } from './resource-plan.ts';
 import { stepPhase, type Step } from './steps.ts';
 
@@ -21,12 +21,12 @@ export interface Plan {
   forgotten: ResourceId[];
 }
 
-function planResource(resource: DesiredState['resources'][number], live: LiveState, inventory: Inventory, ctx: PlanContext): ResourcePlan {
+function planResource(resource: DesiredState['resources'][number], live: LiveState, inventory: Inventory, ctx: PlanContext, activated: ReadonlySet<string>): ResourcePlan {
   switch (resource.kind) {
     case 'container':
       return planContainer(resource, live, inventory, ctx);
     case 'unit':
-      return planUnit(resource, live, inventory, ctx);
+      return planUnit(resource, live, inventory, ctx, activated);
     case 'file':
       return planFile(resource, live, inventory, ctx);
   }
@@ -95,7 +95,8 @@ function pruneSteps(desired: DesiredState, live: LiveState, inventory: Inventory
 
 export function plan(desired: DesiredState, live: LiveState, inventory: Inventory, ctx: PlanContext): Plan {
   const plans = new Map<ResourceId, ResourcePlan>();
-  for (const resource of desired.resources) plans.set(resource.id, planResource(resource, live, inventory, ctx));
+  const activated = activatedUnits(desired.resources);
+  for (const resource of desired.resources) plans.set(resource.id, planResource(resource, live, inventory, ctx, activated));
   const waiting = gateDependencies(plans);
   const pruned = pruneSteps(desired, live, inventory);
 

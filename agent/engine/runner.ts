@@ -27,6 +27,7 @@ export const executors: { [K in StepType]: Executor<K> } = {
   'unit.delete': (a, d) => d.units.delete(a.name),
   'unit.daemon-reload': (_a, d) => d.units.daemonReload(),
   'unit.unmask': (a, d) => d.units.unmask(a.name),
+  'unit.mask': (a, d) => d.units.mask(a.name),
   'unit.enable': (a, d) => d.units.enable(a.name),
   'unit.disable': (a, d) => d.units.disable(a.name),
   'unit.reset-failed': (a, d) => d.units.resetFailed(a.name),

@@ -10,10 +10,12 @@ export interface StepArgs {
   'container.stop': { name: string; timeoutSeconds: number };
   'container.restart': { name: string; timeoutSeconds: number };
   'container.remove': { name: string };
-  'unit.write': { name: string; content: string; dropins: Record<string, string> };
+  /** content null: a unit the agent does not own — only its drop-ins are written. */
+  'unit.write': { name: string; content: string | null; dropins: Record<string, string> };
   'unit.delete': { name: string };
   'unit.daemon-reload': Record<string, never>;
   'unit.unmask': { name: string };
+  'unit.mask': { name: string };
   'unit.enable': { name: string };
   'unit.disable': { name: string };
   'unit.reset-failed': { name: string };
@@ -42,6 +44,7 @@ export const stepPhase: Record<StepType, number> = {
   'unit.delete': 1,
   'unit.daemon-reload': 2,
   'unit.unmask': 3,
+  'unit.mask': 3,
   'unit.enable': 3,
   'unit.disable': 3,
   'unit.reset-failed': 3,

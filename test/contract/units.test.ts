@@ -4,7 +4,7 @@
 // real systemd does, or this file fails.
 import { after, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isGitfleetError, type ErrorCode } from '../../shared/errors.ts';
 import type { LiveUnit, UnitDriver } from '../../agent/drivers/types.ts';
@@ -22,6 +22,10 @@ interface UnitsTarget {
     mask(name: string): Promise<void>;
     /** Names of the entries in the unit directory. */
     listUnitDir(): Promise<string[]>;
+    /** A unit file the distribution ships (/usr/lib/systemd/system), outside the agent's unit directory. */
+    vendor(name: string, content: string): Promise<void>;
+    /** A drop-in a package or an operator put into `<unit>.d/`. */
+    dropin(name: string, file: string, content: string): Promise<void>;
   };
 }
 
@@ -94,6 +98,11 @@ function unitContract(label: string, target: (t: TestContext) => Promise<UnitsTa
           nRestarts: 0,
           loadState: 'loaded',
           needDaemonReload: false,
+          serviceType: 'simple',
+          remainAfterExit: false,
+          triggeredBy: [],
+          exitCode: null,
+          signal: null,
         },
       );
       // A second write drops the drop-in that is no longer listed; an empty set removes them all.
@@ -271,6 +280,89 @@ function unitContract(label: string, target: (t: TestContext) => Promise<UnitsTa
       assert.deepEqual([running?.activeState, running?.unitFileState], ['active', 'disabled']);
     });
 
+    test('a template with no file yet is observed as absent, alone or among others (not an error)', async (t) => {
+      const x = await target(t);
+      if (!x) return;
+      const [alone] = await x.driver.observe(['gf-absent@.service']);
+      assert.deepEqual([alone?.content, alone?.unitFileState], [null, '']);
+      const [a, b] = await x.driver.observe(['gf-absent@.service', 'gf-absent.socket']);
+      assert.deepEqual([a?.content, b?.loadState], [null, 'not-found']);
+    });
+
+    test("a unit the distribution ships: write(name, null) adds drop-ins, keeps its file and others' drop-ins, removes only marked ones", async (t) => {
+      const x = await target(t);
+      if (!x) return;
+      const name = 'gf-vendor.service';
+      await x.hand.vendor(name, service('/bin/sleep infinity'));
+      await x.hand.dropin(name, '00-package.conf', '[Service]\nNice=1\n');
+      const ours = (text: string) => `# Managed by gitfleet (unit/${name}): edits on the host are overwritten.\n${text}`;
+      await x.driver.write(name, null, { '50-proxy.conf': ours('[Service]\nEnvironment=P=1\n'), '60-old.conf': ours('[Service]\nNice=2\n') });
+      await x.driver.daemonReload();
+      await x.driver.start(name);
+      let unit = await observeOne(x.driver, name);
+      assert.deepEqual([unit.content, unit.activeState, Object.keys(unit.dropins)], [null, 'active', ['00-package.conf', '50-proxy.conf', '60-old.conf']]);
+      await x.driver.write(name, null, { '50-proxy.conf': ours('[Service]\nEnvironment=P=2\n') });
+      unit = await observeOne(x.driver, name);
+      assert.deepEqual(unit.dropins, { '00-package.conf': '[Service]\nNice=1\n', '50-proxy.conf': ours('[Service]\nEnvironment=P=2\n') });
+      await x.driver.write(name, null, {});
+      unit = await observeOne(x.driver, name);
+      assert.deepEqual(unit.dropins, { '00-package.conf': '[Service]\nNice=1\n' });
+      assert.ok((await x.hand.listUnitDir()).every((n) => n !== name), 'the unit file was never written into the unit directory');
+    });
+
+    test('mask links a unit the distribution ships to /dev/null; it is refused over a real unit file; unmask restores it', async (t) => {
+      const x = await target(t);
+      if (!x) return;
+      const name = 'gf-kiosk-upgrade.timer';
+      await x.hand.vendor(name, '[Unit]\nDescription=upgrade\n[Timer]\nOnCalendar=daily\nPersistent=true\n[Install]\nWantedBy=timers.target\n');
+      await x.hand.vendor('gf-kiosk-upgrade.service', service('/bin/true', 'Type=oneshot\n', false));
+      await x.driver.daemonReload();
+      await x.driver.enable(name);
+      await x.driver.start(name);
+      await x.driver.stop(name);
+      await x.driver.mask(name);
+      let unit = await observeOne(x.driver, name);
+      assert.deepEqual([unit.content, unit.unitFileState, unit.loadState, unit.activeState], [null, 'masked', 'masked', 'inactive']);
+      await rejectsWith(x.driver.start(name), 'SYSTEMD_FAILED', name);
+      await x.driver.unmask(name);
+      unit = await observeOne(x.driver, name);
+      assert.deepEqual([unit.unitFileState, unit.loadState], ['enabled', 'loaded']);
+      const own = 'gf-own-file.service';
+      await x.driver.write(own, service('/bin/true'), {});
+      await rejectsWith(x.driver.mask(own), 'SYSTEMD_FAILED', own);
+    });
+
+    test('a failed unit carries its exit code and journal lines; a killed one its signal', async (t) => {
+      const x = await target(t);
+      if (!x) return;
+      const name = 'gf-diag.service';
+      await x.driver.write(name, service('/bin/false'), {});
+      await x.driver.daemonReload();
+      await x.driver.start(name);
+      const unit = await eventually(x.driver, name, (u) => u.activeState === 'failed', 'failed');
+      assert.deepEqual([unit.exitCode, unit.signal], [1, null]);
+      const lines = await x.driver.logs(name, 20);
+      assert.ok(lines.some((l) => l.includes("Failed with result 'exit-code'")), `journal: ${JSON.stringify(lines)}`);
+      assert.ok(lines.length <= 20);
+      assert.deepEqual(await x.driver.logs('gf-never-logged.service', 20), []);
+      await rejectsWith(x.driver.logs('../x.service', 20), 'INVALID_NAME');
+    });
+
+    test('a oneshot a timer activates: its type, its trigger, and exit code 0 after a run', async (t) => {
+      const x = await target(t);
+      if (!x) return;
+      await x.driver.write('gf-job.service', service('/bin/true', 'Type=oneshot\n', false), {});
+      await x.driver.write('gf-job.timer', '[Timer]\nOnCalendar=daily\n[Install]\nWantedBy=timers.target\n', {});
+      await x.driver.daemonReload();
+      await x.driver.enable('gf-job.timer');
+      await x.driver.start('gf-job.timer');
+      await x.driver.start('gf-job.service');
+      const unit = await observeOne(x.driver, 'gf-job.service');
+      assert.deepEqual([unit.serviceType, unit.remainAfterExit, unit.triggeredBy, unit.activeState, unit.exitCode], ['oneshot', false, ['gf-job.timer'], 'inactive', 0]);
+      const timer = await observeOne(x.driver, 'gf-job.timer');
+      assert.deepEqual([timer.activeState, timer.unitFileState, timer.serviceType], ['active', 'enabled', '']);
+    });
+
     test('stop, disable and reset-failed of an unknown unit are no-ops; start, restart and enable fail', async (t) => {
       const x = await target(t);
       if (!x) return;
@@ -294,7 +386,9 @@ unitContract('in-memory', async () => {
     hand: {
       edit: async (name, content) => driver.hand.edit(name, content),
       mask: async (name) => driver.hand.mask(name),
-      listUnitDir: async () => [],
+      listUnitDir: async () => [...driver.unitDirNames()],
+      vendor: async (name, content) => driver.hand.vendor(name, content),
+      dropin: async (name, file, content) => driver.hand.dropin(name, file, content),
     },
   };
 });
@@ -324,6 +418,11 @@ unitContract('systemd in a booted host', async (t) => {
         await mustExec(['systemctl', 'mask', name]);
       },
       listUnitDir: async () => readdirSync(unitDir).sort(),
+      vendor: async (name, content) => writeFileSync(join(h.rootDir, 'usr/lib/systemd/system', name), content),
+      dropin: async (name, file, content) => {
+        mkdirSync(join(unitDir, `${name}.d`), { recursive: true });
+        writeFileSync(join(unitDir, `${name}.d`, file), content);
+      },
     },
   };
 });

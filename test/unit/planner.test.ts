@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { plan } from '../../agent/engine/planner.ts';
 import { containerHash } from '../../agent/engine/hash.ts';
 import { ownershipLabels } from '../../agent/engine/plan-containers.ts';
-import { renderUnitFile } from '../../agent/engine/plan-units.ts';
+import { renderUnitFile, unitMarker } from '../../agent/engine/plan-units.ts';
 import { specHash } from '../../agent/engine/resource-plan.ts';
 import type { DesiredState } from '../../shared/resources.ts';
 import type { Inventory, LiveState } from '../../agent/engine/model.ts';
@@ -176,14 +176,14 @@ const rows: Row[] = [
   {
     name: 'a pruned unit that runs is stopped and disabled first',
     desired: desired([]),
-    live: live({ units: [liveUnit('old.service', 'x')] }),
+    live: live({ units: [liveUnit('old.service', `${unitMarker('unit/old.service')}x`)] }),
     inventory: inventory([{ id: 'unit/old.service', hash: 'x' }]),
     steps: ['unit.disable unit/old.service', 'unit.stop unit/old.service'],
   },
   {
     name: 'a pruned unit that is stopped and disabled is deleted, then reloaded',
     desired: desired([]),
-    live: live({ units: [liveUnit('old.service', 'x', { activeState: 'inactive', unitFileState: 'disabled' })] }),
+    live: live({ units: [liveUnit('old.service', `${unitMarker('unit/old.service')}x`, { activeState: 'inactive', unitFileState: 'disabled' })] }),
     inventory: inventory([{ id: 'unit/old.service', hash: 'x' }]),
     steps: ['unit.delete unit/old.service', 'unit.daemon-reload'],
   },

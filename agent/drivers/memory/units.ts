@@ -15,12 +15,20 @@
 // - stop, disable and reset-failed of an unknown unit are no-ops; start,
 //   restart and enable of one fail with SYSTEMD_FAILED;
 // - templates (`app@.service`) never run; an instance (`app@1.service`) is
-//   defined by its template's file; enabling a template needs DefaultInstance=.
+//   defined by its template's file; enabling a template needs DefaultInstance=;
+// - units the distribution ships (`hand.vendor`): their file is not in the
+//   unit directory (content null), drop-ins and a mask there override them;
+//   `mask` is refused over a real unit file; write(name, null, …) leaves the
+//   unit file and unmarked drop-ins alone;
+// - the journal: systemd's own lines about a unit (Started, Main process
+//   exited…, Failed with result…), and the last main process's exit code or
+//   signal (ExecMainCode/ExecMainStatus).
 //
 // `hand` makes an operator's changes (edit a file, mask) and `calls` logs
 // mutating calls, so a test can assert that a pass touched nothing.
 import { GitfleetError } from '../../../shared/errors.ts';
 import type { LiveUnit, UnitDriver } from '../types.ts';
+import { activatedBy, isInstallable, MANAGED_MARKER_PREFIX, unitDirectives } from '../../../shared/unit-file.ts';
 import { assertDropinName, assertUnitName, isTemplateName, templateOf } from '../systemd/unit-names.ts';
 
 type DiskEntry = { kind: 'file'; content: string } | { kind: 'mask' };
@@ -38,25 +46,13 @@ interface Runtime {
   nRestarts: number;
   /** Auto-restarts still to come (a flapping unit). */
   flapping: boolean;
+  exitCode?: number | null;
+  signal?: string | null;
 }
 
 const START_LIMIT_BURST = 5;
 
-/** The [Section] Key=value pairs of a unit file and its drop-ins (later wins, as in systemd). */
-function directives(texts: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const text of texts) {
-    let section = '';
-    for (const raw of text.split('\n')) {
-      const line = raw.trim();
-      if (!line || line.startsWith('#') || line.startsWith(';')) continue;
-      const header = /^\[(.+)\]$/.exec(line);
-      if (header) section = header[1]!;
-      else if (line.includes('=')) out.set(`${section}.${line.slice(0, line.indexOf('=')).trim()}`, line.slice(line.indexOf('=') + 1).trim());
-    }
-  }
-  return out;
-}
+const directives = unitDirectives;
 
 function sameDropins(a: Record<string, string>, b: Record<string, string>): boolean {
   const ak = Object.keys(a).sort();
@@ -70,6 +66,9 @@ export class MemoryUnitDriver implements UnitDriver {
   private readonly loaded = new Map<string, Loaded>();
   private readonly enabled = new Set<string>();
   private readonly runtime = new Map<string, Runtime>();
+  /** Unit files the distribution ships (/usr/lib/systemd/system): never written by the driver. */
+  private readonly vendor = new Map<string, string>();
+  private readonly journal = new Map<string, string[]>();
 
   /** What an operator does on the host by hand. */
   readonly hand = {
@@ -85,9 +84,32 @@ export class MemoryUnitDriver implements UnitDriver {
     },
     /** The unit's main process dies with a failure (Restart= does not apply: a kill -9 by hand is modelled as final). */
     fail: (name: string) => {
-      this.runtime.set(name, { ...this.state(name), activeState: 'failed', subState: 'failed', result: 'signal', flapping: false });
+      this.runtime.set(name, { ...this.state(name), activeState: 'failed', subState: 'failed', result: 'signal', flapping: false, exitCode: null, signal: 'SIGKILL' });
+      this.log(name, `${name}: Main process exited, code=killed, status=9/KILL`, `${name}: Failed with result 'signal'.`);
+    },
+    /** A unit file the distribution ships (in /usr/lib/systemd/system, outside the unit directory). */
+    vendor: (name: string, content: string) => {
+      this.vendor.set(name, content);
+    },
+    /** `systemctl unmask` by hand. */
+    unmask: (name: string) => {
+      if (this.disk.get(name)?.kind === 'mask') this.disk.delete(name);
+      this.reload();
+    },
+    /** A drop-in someone else put in `<unit>.d/` (a package, an operator). */
+    dropin: (name: string, file: string, content: string) => {
+      this.diskDropins.set(name, { ...(this.diskDropins.get(name) ?? {}), [file]: content });
     },
   };
+
+  /** Entries in the unit directory (files and masks; drop-in directories as NAME.d). */
+  unitDirNames(): string[] {
+    return [...this.disk.keys(), ...[...this.diskDropins.keys()].map((n) => `${n}.d`)].sort();
+  }
+
+  private log(name: string, ...lines: string[]): void {
+    this.journal.set(name, [...(this.journal.get(name) ?? []), ...lines].slice(-1000));
+  }
 
   private state(name: string): Runtime {
     return this.runtime.get(name) ?? { activeState: 'inactive', subState: 'dead', result: 'success', nRestarts: 0, flapping: false };
@@ -108,7 +130,8 @@ export class MemoryUnitDriver implements UnitDriver {
   /** The file that defines `name`: its own, or for an instance its template's. */
   private fileOf(name: string): DiskEntry | undefined {
     const template = templateOf(name);
-    return this.disk.get(name) ?? (template ? this.disk.get(template) : undefined);
+    const vendor = (n: string): DiskEntry | undefined => (this.vendor.has(n) ? { kind: 'file', content: this.vendor.get(n)! } : undefined);
+    return this.disk.get(name) ?? vendor(name) ?? (template ? (this.disk.get(template) ?? vendor(template)) : undefined);
   }
 
   private snapshot(name: string): Loaded {
@@ -116,7 +139,7 @@ export class MemoryUnitDriver implements UnitDriver {
   }
 
   private reload(): void {
-    for (const name of new Set([...this.loaded.keys(), ...this.disk.keys()])) {
+    for (const name of new Set([...this.loaded.keys(), ...this.disk.keys(), ...this.vendor.keys()])) {
       const snap = this.snapshot(name);
       const active = this.state(name).activeState !== 'inactive';
       // A unit whose file is gone stays known only while it still runs (or failed).
@@ -134,8 +157,9 @@ export class MemoryUnitDriver implements UnitDriver {
     if (!entry) return '';
     if (entry.kind === 'mask') return 'masked';
     const d = directives([entry.content]);
-    const installable = ['WantedBy', 'RequiredBy', 'Alias', 'Also'].some((k) => d.has(`Install.${k}`));
-    if (!installable) return 'static';
+    if (!isInstallable(d)) return 'static';
+    // Only Also=: enabling enables the others, and the unit itself stays "indirect".
+    if (!['WantedBy', 'RequiredBy', 'UpheldBy', 'Alias'].some((k) => d.has(`Install.${k}`))) return 'indirect';
     return this.enabled.has(name) ? 'enabled' : 'disabled';
   }
 
@@ -172,24 +196,29 @@ export class MemoryUnitDriver implements UnitDriver {
     const fails = !ignoreFailure && /(^|\/)false$/.test(program);
     const type = cfg.get('Service.Type') ?? 'simple';
     const restart = cfg.get('Service.Restart') ?? 'no';
-    const s: Runtime = { activeState: 'active', subState: 'running', result: 'success', nRestarts: 0, flapping: false };
+    const s: Runtime = { activeState: 'active', subState: 'running', result: 'success', nRestarts: 0, flapping: false, exitCode: null, signal: null };
+    const failed = [`${name}: Main process exited, code=exited, status=1/FAILURE`, `${name}: Failed with result 'exit-code'.`];
     if (type === 'oneshot') {
       if (fails) {
-        this.runtime.set(name, { ...s, activeState: 'failed', subState: 'failed', result: 'exit-code' });
+        this.runtime.set(name, { ...s, activeState: 'failed', subState: 'failed', result: 'exit-code', exitCode: 1 });
+        this.log(name, `Starting ${name}...`, ...failed);
         throw new GitfleetError('SYSTEMD_FAILED', `systemctl start -- ${name} failed (exit 1): Job for ${name} failed because the control process exited with error code.`);
       }
       const remain = /^(yes|true|1|on)$/.test(cfg.get('Service.RemainAfterExit') ?? 'no');
-      this.runtime.set(name, remain ? { ...s, subState: 'exited' } : { ...s, activeState: 'inactive', subState: 'dead' });
+      this.runtime.set(name, remain ? { ...s, subState: 'exited', exitCode: 0 } : { ...s, activeState: 'inactive', subState: 'dead', exitCode: 0 });
+      this.log(name, `Starting ${name}...`, `Finished ${name}.`);
       return;
     }
+    this.log(name, `Started ${name}.`);
     if (!fails) {
       this.runtime.set(name, s);
       return;
     }
+    this.log(name, ...failed);
     if (restart === 'always' || restart === 'on-failure') {
-      this.runtime.set(name, { ...s, activeState: 'activating', subState: 'auto-restart', result: 'exit-code', flapping: true });
+      this.runtime.set(name, { ...s, activeState: 'activating', subState: 'auto-restart', result: 'exit-code', flapping: true, exitCode: 1 });
     } else {
-      this.runtime.set(name, { ...s, activeState: 'failed', subState: 'failed', result: 'exit-code' });
+      this.runtime.set(name, { ...s, activeState: 'failed', subState: 'failed', result: 'exit-code', exitCode: 1 });
     }
   }
 
@@ -214,15 +243,39 @@ export class MemoryUnitDriver implements UnitDriver {
         nRestarts: s.nRestarts,
         loadState: this.loadState(l),
         needDaemonReload: stale,
+        serviceType: name.endsWith('.service') && l.entry?.kind === 'file' ? (this.config(l).get('Service.Type') ?? 'simple') : '',
+        remainAfterExit: /^(yes|true|1|on)$/.test(this.config(l).get('Service.RemainAfterExit') ?? 'no'),
+        triggeredBy: this.triggersOf(name),
+        exitCode: s.exitCode ?? null,
+        signal: s.signal ?? null,
       };
     });
   }
 
-  async write(name: string, content: string, dropins: Record<string, string>): Promise<void> {
+  /** Loaded triggers (timers, sockets, paths) that activate `name`: systemd only knows those that are loaded. */
+  private triggersOf(name: string): string[] {
+    const out: string[] = [];
+    for (const [trigger, l] of this.loaded) {
+      if (l.entry?.kind !== 'file' || !/\.(timer|socket|path)$/.test(trigger)) continue;
+      const targets = activatedBy(trigger, this.config(l));
+      if (targets.includes(name) || targets.includes(templateOf(name) ?? '')) out.push(trigger);
+    }
+    return out.sort();
+  }
+
+  async write(name: string, content: string | null, dropins: Record<string, string>): Promise<void> {
     await Promise.resolve();
     assertUnitName(name);
     for (const d of Object.keys(dropins)) assertDropinName(name, d);
     this.calls.push(`write ${name}`);
+    if (content === null) {
+      // Not our unit: keep its file and every drop-in without our marker.
+      const kept = Object.entries(this.diskDropins.get(name) ?? {}).filter(([file, text]) => !(file in dropins) && !text.startsWith(MANAGED_MARKER_PREFIX));
+      const next = { ...Object.fromEntries(kept), ...dropins };
+      if (Object.keys(next).length > 0) this.diskDropins.set(name, next);
+      else this.diskDropins.delete(name);
+      return;
+    }
     this.disk.set(name, { kind: 'file', content });
     if (Object.keys(dropins).length > 0) this.diskDropins.set(name, { ...dropins });
     else this.diskDropins.delete(name);
@@ -255,7 +308,7 @@ export class MemoryUnitDriver implements UnitDriver {
 
   private enableOne(name: string, dryRun: boolean): void {
     assertUnitName(name);
-    const entry = this.disk.get(name);
+    const entry = this.disk.get(name) ?? (this.vendor.has(name) ? { kind: 'file' as const, content: this.vendor.get(name)! } : undefined);
     if (!entry) throw new GitfleetError('SYSTEMD_FAILED', `systemctl enable -- ${name} failed (exit 1): Failed to enable unit: Unit file ${name} does not exist.`);
     if (entry.kind === 'mask') throw new GitfleetError('SYSTEMD_FAILED', `systemctl enable -- ${name} failed (exit 1): Failed to enable unit: Unit file /etc/systemd/system/${name} is masked.`);
     const install = directives([entry.content]);
@@ -274,6 +327,23 @@ export class MemoryUnitDriver implements UnitDriver {
     this.calls.push(`disable ${name}`);
     this.enabled.delete(name);
     this.reload();
+  }
+
+  async mask(name: string): Promise<void> {
+    await Promise.resolve();
+    assertUnitName(name);
+    if (this.disk.get(name)?.kind === 'file') {
+      throw new GitfleetError('SYSTEMD_FAILED', `systemctl mask -- ${name} failed (exit 1): Failed to mask unit: File /etc/systemd/system/${name} already exists.`);
+    }
+    this.calls.push(`mask ${name}`);
+    this.disk.set(name, { kind: 'mask' });
+    this.reload();
+  }
+
+  async logs(name: string, lines: number): Promise<string[]> {
+    await Promise.resolve();
+    assertUnitName(name);
+    return (this.journal.get(name) ?? []).slice(-Math.max(1, Math.trunc(lines)));
   }
 
   async unmask(name: string): Promise<void> {

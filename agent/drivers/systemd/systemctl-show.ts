@@ -2,7 +2,22 @@
 // blank-line separated, in the order the units were named (the keys within a
 // block come in systemd's own order, not ours).
 
-export const showProperties = ['Id', 'LoadState', 'UnitFileState', 'ActiveState', 'SubState', 'Result', 'NRestarts', 'NeedDaemonReload'] as const;
+export const showProperties = [
+  'Id',
+  'LoadState',
+  'UnitFileState',
+  'ActiveState',
+  'SubState',
+  'Result',
+  'NRestarts',
+  'NeedDaemonReload',
+  // Services only (other unit types leave them out or empty): how the unit runs and how its last run ended.
+  'Type',
+  'RemainAfterExit',
+  'TriggeredBy',
+  'ExecMainCode',
+  'ExecMainStatus',
+] as const;
 export type ShowProperty = (typeof showProperties)[number];
 
 export function parseShow(stdout: string): Record<string, string>[] {
@@ -18,4 +33,19 @@ export function parseShow(stdout: string): Record<string, string>[] {
       }
       return props;
     });
+}
+
+// ExecMainCode is the CLD_* code of the main process's end (waitid(2)): the
+// status is an exit status when it exited, a signal number when it was killed.
+const CLD_EXITED = '1';
+const CLD_KILLED = '2';
+const CLD_DUMPED = '3';
+
+/** The exit code or the signal of the last main process, from ExecMainCode/ExecMainStatus; both null when it never ended. */
+export function lastExit(props: Record<string, string>, signalName: (n: number) => string): { exitCode: number | null; signal: string | null } {
+  const status = Number(props.ExecMainStatus ?? '');
+  if (!Number.isInteger(status)) return { exitCode: null, signal: null };
+  if (props.ExecMainCode === CLD_EXITED) return { exitCode: status, signal: null };
+  if (props.ExecMainCode === CLD_KILLED || props.ExecMainCode === CLD_DUMPED) return { exitCode: null, signal: signalName(status) };
+  return { exitCode: null, signal: null };
 }

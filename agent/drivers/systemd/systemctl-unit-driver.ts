@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { GitfleetError, isGitfleetError } from '../../../shared/errors.ts';
 import type { LiveUnit, UnitDriver } from '../types.ts';
 import { runLocalCommand, type CommandResult, type CommandRunner } from './command-runner.ts';
-import { parseShow, showProperties } from './systemctl-show.ts';
+import { signalName } from '../signal-names.ts';
+import { lastExit, parseShow, showProperties } from './systemctl-show.ts';
 import { assertDropinName, assertUnitName, isTemplateName } from './unit-names.ts';
-import { readDropins, readRegularFile, removeUnitFiles, syncDropins, writeAtomically } from './unit-files.ts';
+import { readDropins, readRegularFile, removeUnitFiles, syncDropins, syncOwnDropins, writeAtomically } from './unit-files.ts';
 
 export interface SystemctlUnitDriverOptions {
   /** Default /etc/systemd/system. */
@@ -21,6 +22,8 @@ export interface SystemctlUnitDriverOptions {
   run?: CommandRunner;
   /** The systemctl binary as `run` finds it. Default 'systemctl'. */
   systemctl?: string;
+  /** The journalctl binary as `run` finds it. Default 'journalctl'. */
+  journalctl?: string;
 }
 
 /** stderr of a verb aimed at a unit systemd does not know: for stop/disable/reset-failed that is already done. */
@@ -34,15 +37,16 @@ export function createSystemctlUnitDriver(options: SystemctlUnitDriverOptions = 
   const unitDir = options.unitDir ?? '/etc/systemd/system';
   const run = options.run ?? ((argv: string[]) => runLocalCommand(argv));
   const systemctlBin = options.systemctl ?? 'systemctl';
+  const journalctlBin = options.journalctl ?? 'journalctl';
 
-  async function systemctl(args: string[], tolerateGone = false): Promise<CommandResult> {
+  async function systemctl(args: string[], tolerateGone = false, isAnswer?: (r: CommandResult) => boolean): Promise<CommandResult> {
     let result: CommandResult;
     try {
       result = await run([systemctlBin, ...args]);
     } catch (error) {
       throw new GitfleetError('SYSTEMD_FAILED', `cannot run systemctl ${args.join(' ')}: ${(error as Error).message}`, { cause: error });
     }
-    if (result.code !== 0 && !(tolerateGone && goneUnit.test(result.stderr))) {
+    if (result.code !== 0 && !(tolerateGone && goneUnit.test(result.stderr)) && !isAnswer?.(result)) {
       throw new GitfleetError('SYSTEMD_FAILED', `systemctl ${args.join(' ')} failed (exit ${result.code}): ${firstLines(result.stderr) || '(no message)'}`);
     }
     return result;
@@ -80,8 +84,10 @@ export function createSystemctlUnitDriver(options: SystemctlUnitDriverOptions = 
         loadable.forEach((n, i) => props.set(n, shown[i]!));
       }
       if (templates.length > 0) {
-        const listed = (await systemctl(['list-unit-files', '--no-legend', '--no-pager', '--', ...templates])).stdout;
-        for (const line of listed.split('\n')) {
+        // list-unit-files exits 1 when none of the names has a file (a template
+        // not written yet): that is an answer, not a failure.
+        const listed = await systemctl(['list-unit-files', '--no-legend', '--no-pager', '--', ...templates], false, (r) => r.code === 1 && r.stdout.trim() === '');
+        for (const line of listed.stdout.split('\n')) {
           const [unit, state] = line.trim().split(/\s+/);
           if (unit && state && templates.includes(unit)) props.set(unit, { UnitFileState: state, LoadState: 'loaded' });
         }
@@ -101,6 +107,10 @@ export function createSystemctlUnitDriver(options: SystemctlUnitDriverOptions = 
               nRestarts: Number(p.NRestarts ?? 0) || 0,
               loadState: p.LoadState ?? 'not-found',
               needDaemonReload: p.NeedDaemonReload === 'yes',
+              serviceType: p.Type ?? '',
+              remainAfterExit: p.RemainAfterExit === 'yes',
+              triggeredBy: (p.TriggeredBy ?? '').split(/\s+/).filter(Boolean),
+              ...lastExit(p, signalName),
             };
           }),
         ),
@@ -111,6 +121,11 @@ export function createSystemctlUnitDriver(options: SystemctlUnitDriverOptions = 
       assertUnitName(name);
       for (const d of Object.keys(dropins)) assertDropinName(name, d);
       await fileOp('write', name, async () => {
+        if (content === null) {
+          // Not our unit: its file stays as it is, and so do drop-ins others put there.
+          await syncOwnDropins(join(unitDir, `${name}.d`), dropins);
+          return;
+        }
         await writeAtomically(unitDir, name, content);
         await syncDropins(join(unitDir, `${name}.d`), dropins);
       });
@@ -131,6 +146,22 @@ export function createSystemctlUnitDriver(options: SystemctlUnitDriverOptions = 
       // A mask lives in /etc or in /run (--runtime); both go.
       await systemctl(['unmask', '--', name]);
       await systemctl(['unmask', '--runtime', '--', name]);
+    },
+    async mask(name) {
+      assertUnitName(name);
+      await systemctl(['mask', '--', name]);
+    },
+    async logs(name, lines) {
+      assertUnitName(name);
+      const count = Math.max(1, Math.min(1000, Math.trunc(lines)));
+      let result: CommandResult;
+      try {
+        result = await run([journalctlBin, '-u', name, '-n', String(count), '--no-pager', '-o', 'cat', '-q']);
+      } catch (error) {
+        throw new GitfleetError('SYSTEMD_FAILED', `cannot run journalctl -u ${name}: ${(error as Error).message}`, { cause: error });
+      }
+      if (result.code !== 0) throw new GitfleetError('SYSTEMD_FAILED', `journalctl -u ${name} failed (exit ${result.code}): ${firstLines(result.stderr) || '(no message)'}`);
+      return result.stdout.split('\n').filter((l) => l !== '').slice(-count);
     },
     start: verb(['start']),
     async stop(name) {

@@ -5,6 +5,7 @@ import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { MANAGED_MARKER_PREFIX } from '../../../shared/unit-file.ts';
 
 export async function writeAtomically(dir: string, name: string, content: string): Promise<void> {
   const tmp = join(dir, `.${name}.gitfleet-${randomBytes(6).toString('hex')}.tmp`);
@@ -85,6 +86,32 @@ export async function syncDropins(dir: string, dropins: Record<string, string>):
   for (const name of await readdir(dir)) {
     if (name.endsWith('.conf') && !(name in dropins)) await rm(join(dir, name), { force: true });
   }
+}
+
+/**
+ * For a unit the agent does not own: writes `dropins` and removes only the
+ * unlisted drop-ins that carry the gitfleet marker (ones it wrote earlier);
+ * drop-ins a package or an operator put there stay. The directory is removed
+ * only when it ends up empty.
+ */
+export async function syncOwnDropins(dir: string, dropins: Record<string, string>): Promise<void> {
+  const kind = await kindOf(dir);
+  const wanted = Object.keys(dropins);
+  if (kind !== 'dir' && kind !== null) {
+    if (wanted.length === 0) return; // nothing of ours can be in a non-directory
+    await unlink(dir);
+  }
+  if (kind !== 'dir') {
+    if (wanted.length === 0) return;
+    await mkdir(dir, { mode: 0o755 });
+  }
+  for (const name of wanted) await writeAtomically(dir, name, dropins[name]!);
+  for (const name of await readdir(dir)) {
+    if (!name.endsWith('.conf') || name in dropins) continue;
+    const content = await readRegularFile(join(dir, name));
+    if (content?.startsWith(MANAGED_MARKER_PREFIX)) await rm(join(dir, name), { force: true });
+  }
+  if ((await readdir(dir)).length === 0) await rmdir(dir).catch(() => undefined);
 }
 
 export async function removeUnitFiles(unitDir: string, name: string): Promise<void> {
