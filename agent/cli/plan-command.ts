@@ -1,6 +1,6 @@
 // `gitfleet plan`: what a reconcile would change on this host, as a readable
 // diff. Reads the source and observes the host; changes nothing.
-import { messageOf } from '../../shared/errors.ts';
+import { isGitfleetError, messageOf } from '../../shared/errors.ts';
 import { createAgent } from '../main.ts';
 import { createLogger } from '../logger.ts';
 import { observe } from '../engine/observe.ts';
@@ -17,7 +17,8 @@ resource's sync state with field diffs. Changes nothing.
 
 ${agentOptionHelp}
 
-exit codes: 0 nothing to change, 1 changes pending or the revision is refused, 2 usage or configuration error`;
+exit codes: 0 nothing to change; 1 changes pending, the head would be refused (the reason is
+printed on stdout) or the source cannot be reached; 2 usage or configuration error`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseAgentArgs(argv, {});
@@ -29,13 +30,21 @@ export async function run(argv: string[]): Promise<number> {
   const logger = createLogger({ level: 'warn', toStderr: true });
   const agent = await createAgent(config, logger);
   const revisions = await agent.store.loadRevisions();
-  const snapshot = await agent.source.sync({ lastApplied: revisions.lastApplied });
+  let snapshot;
+  try {
+    snapshot = await agent.source.sync({ lastApplied: revisions.lastApplied });
+  } catch (error) {
+    // A head refused by the source (signature, ancestry) is an answer, like a refused tree; an outage is an error.
+    if (!isGitfleetError(error) || error.retryable) throw error;
+    process.stdout.write(`${bold(`plan for ${config.host}`)}: the head would be refused: ${messageOf(error)} [${error.code}]\n`);
+    return 1;
+  }
   let desired;
   try {
     desired = await agent.load(snapshot.treeDir);
     admitDesiredState(desired, config.files.allow); // the same admission rules as a real reconcile
   } catch (error) {
-    process.stderr.write(`gitfleet: revision ${snapshot.revision.slice(0, 12)} would be refused: ${messageOf(error)}\n`);
+    process.stdout.write(`${bold(`plan for ${config.host}`)}: revision ${snapshot.revision.slice(0, 12)} would be refused: ${messageOf(error)}${isGitfleetError(error) ? ` [${error.code}]` : ''}\n`);
     return 1;
   }
   const inventory = await agent.store.loadInventory();
