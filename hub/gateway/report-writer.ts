@@ -36,6 +36,8 @@ export class ReportWriter {
   readonly #events = new TokenBucket(HOST_LIMITS.eventsPerSecond, HOST_LIMITS.eventBurst);
   readonly #attempts = new TokenBucket(HOST_LIMITS.attemptsPerSecond, HOST_LIMITS.attemptBurst);
   #pending: { seq: number; status: HostStatus } | null = null;
+  /** Events that arrived while a status waits: stored with it, in seq order (the store refuses a seq below the one it holds). */
+  #held: EventReport[] = [];
   #timer: NodeJS.Timeout | null = null;
   #lastWriteAt = 0;
   /** Highest seq received and dealt with (stored, superseded or dropped). */
@@ -76,23 +78,31 @@ export class ReportWriter {
       await this.reportDrops();
       return;
     }
-    // Stored in seq order: a waiting status with a lower seq goes first, or the store would refuse it as stale.
-    if (this.#pending && this.#pending.seq < e.seq) await this.flush();
-    await this.#o.store.appendEvent(this.#o.host, { seq: e.seq, time: e.time, level: e.level, reason: e.reason, message: e.message, resource: e.resource });
+    // While a status waits, events wait with it, so the status write rate holds whatever the events do.
+    if (this.#pending) this.#held.push(e);
+    else await this.storeEvent(e);
     this.sendAck();
   }
 
-  /** Writes the waiting status, if any. */
+  private async storeEvent(e: EventReport): Promise<void> {
+    await this.#o.store.appendEvent(this.#o.host, { seq: e.seq, time: e.time, level: e.level, reason: e.reason, message: e.message, resource: e.resource });
+  }
+
+  /** Writes the waiting status, if any, with the events held since, in seq order. */
   private async flush(): Promise<void> {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     const pending = this.#pending;
     if (!pending || this.#closed) return;
-    this.#pending = null;
+    const held = this.#held;
+    this.#held = [];
     this.#lastWriteAt = Date.now();
+    for (const e of held) if (e.seq < pending.seq) await this.storeEvent(e);
     const status = { ...pending.status, attempts: this.admitAttempts(pending.status.attempts) };
     const applied = await this.#o.store.saveStatus(this.#o.host, pending.seq, status);
     if (applied) this.#o.index.status(this.#o.host, status);
+    this.#pending = null;
+    for (const e of held) if (e.seq > pending.seq) await this.storeEvent(e);
     await this.reportDrops();
     this.sendAck();
   }
@@ -130,7 +140,7 @@ export class ReportWriter {
     if (upTo > 0) this.#o.ack(upTo);
   }
 
-  /** Forgets a waiting status (not acked: the agent resends it on its next connection). */
+  /** Forgets a waiting status and held events (not acked: the agent resends them on its next connection). */
   close(): void {
     this.#closed = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
