@@ -31,6 +31,7 @@ import { sendError } from './api/context.ts';
 import { registerReadRoutes } from './api/read-routes.ts';
 import { registerActionRoutes } from './api/action-routes.ts';
 import { registerWebhookRoute } from './api/webhook-route.ts';
+import { clientErrorHandler } from './api/client-error.ts';
 import { registerEventStreamRoute } from './api/event-stream-route.ts';
 import { registerOpsRoutes } from './api/ops-routes.ts';
 import { registerStaticRoute } from './api/static-route.ts';
@@ -130,6 +131,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
     // Request lines are debug-level noise at 10,000 hosts; warnings and errors still show.
     loggerInstance: logger.child({ component: 'http' }, { level: logger.isLevelEnabled('debug') ? 'debug' : 'warn' }),
     forceCloseConnections: true,
+    clientErrorHandler,
     bodyLimit: 64 * 1024,
     requestTimeout: REQUEST_TIMEOUT_MS,
     connectionTimeout: IDLE_CONNECTION_TIMEOUT_MS,
