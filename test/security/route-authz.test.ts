@@ -159,6 +159,7 @@ test('path variants of protected routes never answer without the token (percent-
   const checked = protectedRoutes().filter((r) => r.method !== 'HEAD');
   const cases = checked.flatMap((r) => variants(concrete(r.url), hub.port).map((path) => ({ r, path })));
   assert.ok(cases.length > 500, `only ${cases.length} variants`);
+  process.stdout.write(`# ${cases.length} spellings of ${checked.length} protected routes, each without and with a wrong token\n`);
   await inParallel(cases, 8, async ({ r, path }) => {
     for (const token of [undefined, WRONG]) {
       const res = await send({ method: r.method, path, ...(token ? { token } : {}) });
