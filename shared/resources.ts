@@ -162,28 +162,40 @@ export const UnitSpec = z
     state: UnitState.optional(),
     ...common,
   })
-  .superRefine((spec, ctx) => {
-    const problem = unitSpecProblem(spec);
-    if (problem) ctx.addIssue({ code: 'custom', path: [problem.key], message: problem.message });
-  });
+  .superRefine(
+    (spec, ctx) => {
+      const problem = unitSpecProblem(spec);
+      if (problem?.missing) ctx.addIssue({ code: 'invalid_type', expected: 'string', input: undefined, path: [problem.key], message: problem.message });
+      else if (problem) ctx.addIssue({ code: 'custom', path: [problem.key], message: problem.message, input: spec[problem.key as keyof typeof spec] });
+    },
+    // Also when another key is invalid, so every problem of an entry is reported at once.
+    { when: (payload) => payload.value !== null && typeof payload.value === 'object' },
+  );
 export type UnitSpec = z.infer<typeof UnitSpec>;
 
-/** Rules across keys of a unit entry, each with the key to point at and a hint. */
-export function unitSpecProblem(spec: { content?: string | undefined; dropins?: Record<string, string> | undefined; enabled?: boolean | undefined; state?: string | undefined }): { key: string; message: string } | null {
-  const hasDropins = spec.dropins !== undefined && Object.keys(spec.dropins).length > 0;
+/**
+ * Rules across the keys of a unit entry: the key to point at and what it must
+ * be (the loader prints "KEY must be MESSAGE"), or a missing key. Runs on
+ * unvalidated input too (other keys may be invalid), so it checks types itself.
+ */
+export function unitSpecProblem(spec: Record<string, unknown>): { key: string; message: string; missing?: true } | null {
+  const content = typeof spec.content === 'string' ? spec.content : undefined;
+  const dropins = spec.dropins !== null && typeof spec.dropins === 'object' ? Object.values(spec.dropins).filter((v): v is string => typeof v === 'string') : [];
   if (spec.state === 'masked') {
-    if (spec.content !== undefined) return { key: 'content', message: 'a masked unit has no content: state: masked masks a unit the distribution ships (drop content, or use state: stopped)' };
-    if (hasDropins) return { key: 'dropins', message: 'a masked unit never loads its drop-ins: drop dropins, or use state: stopped' };
-    if (spec.enabled === true) return { key: 'enabled', message: 'a masked unit cannot be enabled: drop enabled, or use state: stopped' };
+    if (spec.content !== undefined) return { key: 'content', message: 'absent with state: masked (masking is for a unit the distribution ships; use state: stopped for one the agent writes)' };
+    if (dropins.length > 0) return { key: 'dropins', message: 'absent with state: masked (a masked unit never loads its drop-ins)' };
+    if (spec.enabled === true) return { key: 'enabled', message: 'absent or false with state: masked (a masked unit cannot be enabled)' };
     return null;
   }
-  if (spec.content === undefined && !hasDropins) {
-    return { key: 'content', message: 'a unit needs content (its unit file), dropins (for a unit the distribution ships) or state: masked' };
+  if (spec.content === undefined && dropins.length === 0) {
+    // No unit file, no drop-ins, not masked: nothing to manage (docs: content, dropins for a distribution's unit, or state: masked).
+    return { key: 'content', message: 'a unit needs content, dropins or state: masked', missing: true };
   }
-  if (spec.content !== undefined && spec.state === 'running' && isRunToCompletion(unitDirectives([spec.content, ...Object.values(spec.dropins ?? {})]))) {
+  if (content !== undefined && spec.state === 'running' && isRunToCompletion(unitDirectives([content, ...dropins]))) {
     return {
       key: 'state',
-      message: 'a Type=oneshot service exits when it is done, so it cannot be kept running: drop state (a timer or the boot runs it), or add RemainAfterExit=yes to [Service]',
+      message:
+        'stopped or absent for a Type=oneshot service (it exits when it is done, so it cannot be kept running: drop state and let a timer or the boot run it, or add RemainAfterExit=yes to [Service])',
     };
   }
   return null;

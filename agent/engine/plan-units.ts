@@ -257,8 +257,9 @@ export function pruneUnit(id: `unit/${string}`, name: string, current: LiveUnit 
     return steps;
   }
   if (current.content === null) {
+    // No file of ours: a unit the agent masked is unmasked; drop-ins left are someone else's (or the agent's own are gone).
     if (isMasked(current.unitFileState) && Object.keys(current.dropins).length === 0) return [{ type: 'unit.unmask', args: { name }, ...base, reason: 'no longer declared masked' }];
-    if (Object.keys(current.dropins).length === 0) return [];
+    return [];
   } else if (!current.content.startsWith(unitMarker(id))) {
     return []; // not a file the agent wrote (or its marker was removed by hand): never deleted
   }
