@@ -31,6 +31,8 @@ export const AgentConfigSchema = z.strictObject({
   retryInterval: Duration.default('1m'),
   stateDir: z.string().default('/var/lib/gitfleet'),
   hub: z.string().regex(/^wss?:\/\//, 'a ws:// or wss:// URL').optional(),
+  /** Allows a ws:// hub that is not on loopback (the credential and reports then travel unencrypted). */
+  hubInsecure: z.boolean().default(false),
   token: z.string().min(1).optional(),
   tokenFile: absolutePath.optional(),
   allowNonDescendant: z.boolean().default(false),
@@ -64,6 +66,7 @@ export const agentEnv: Record<string, string[]> = {
   GITFLEET_RETRY_INTERVAL: ['retryInterval'],
   GITFLEET_STATE_DIR: ['stateDir'],
   GITFLEET_HUB: ['hub'],
+  GITFLEET_HUB_INSECURE: ['hubInsecure'],
   GITFLEET_TOKEN: ['token'],
   GITFLEET_TOKEN_FILE: ['tokenFile'],
   GITFLEET_ALLOW_NON_DESCENDANT: ['allowNonDescendant'],
@@ -82,7 +85,7 @@ export const agentEnv: Record<string, string[]> = {
 function envValue(key: string[], raw: string): unknown {
   const last = key[key.length - 1];
   if (last === 'allow') return raw.split(',').map((s) => s.trim()).filter(Boolean);
-  if (last === 'allowNonDescendant') return raw === 'true' || raw === '1';
+  if (last === 'allowNonDescendant' || last === 'hubInsecure') return raw === 'true' || raw === '1';
   return raw;
 }
 
@@ -138,7 +141,28 @@ export function loadAgentConfig(options: { file?: string; env?: NodeJS.ProcessEn
   }
   const config = result.data;
   if (config.token !== undefined && config.tokenFile !== undefined) throw new GitfleetError('CONFIG_INVALID', 'config keys "token" and "tokenFile" are exclusive; set one');
+  const plain = config.hub === undefined ? null : unencryptedRemoteHub(config.hub);
+  if (plain !== null && !config.hubInsecure) {
+    throw new GitfleetError(
+      'CONFIG_INVALID',
+      `config key "hub": ws:// to ${plain} is unencrypted and not loopback (the enrollment token, the host credential and every report would cross the network in clear); use wss://, or set "hubInsecure: true" (GITFLEET_HUB_INSECURE=true) to accept that`,
+    );
+  }
   return config;
+}
+
+/** The host of a ws:// URL that is not on loopback, or null (wss://, or loopback). */
+export function unencryptedRemoteHub(url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null; // the schema already refused what is not a URL
+  }
+  if (u.protocol !== 'ws:') return null;
+  const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const loopback = host === 'localhost' || host.endsWith('.localhost') || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '::1' || host === '::ffff:127.0.0.1';
+  return loopback ? null : host;
 }
 
 export function intervalMs(value: Duration): number {

@@ -1,6 +1,7 @@
 // The agent's side of the hub connection. It dials out (so hosts behind NAT
-// work), enrolls with the fleet token on first contact and keeps the
-// credential it is given, reconnects with exponential backoff and jitter, and
+// work), enrolls with the enrollment token on first contact and keeps the
+// credential it is given (from then on it sends only the credential: the
+// token goes out again only after the hub says the host is not enrolled), reconnects with exponential backoff and jitter, and
 // sends reports from an on-disk queue in seq order, dropping them only once
 // the hub acks them. The hub is never on the critical path: every method
 // returns at once and nothing here throws into the daemon.
@@ -50,6 +51,8 @@ export class HubClient {
   #stopped = true;
   #attempt = 0;
   #credential: string | null = null;
+  /** Set when the hub refused the credential as not enrolled (host deleted, credential reset): offer the token once more. */
+  #offerToken = false;
   #reconnectTimer: NodeJS.Timeout | null = null;
   #heartbeatTimer: NodeJS.Timeout | null = null;
   #statusTimer: NodeJS.Timeout | null = null;
@@ -195,7 +198,8 @@ export class HubClient {
       facts,
       droppedEvents: this.#queue?.droppedEvents ?? 0,
       ...(this.#credential ? { credential: this.#credential } : {}),
-      ...(this.#o.enrollmentToken ? { enrollmentToken: this.#o.enrollmentToken } : {}),
+      // The token only until a credential is held: every hello that carries it is a chance to leak it.
+      ...(this.#o.enrollmentToken && (!this.#credential || this.#offerToken) ? { enrollmentToken: this.#o.enrollmentToken } : {}),
     });
   }
 
@@ -233,6 +237,12 @@ export class HubClient {
         return;
       case 'error': {
         const line = `hub refused the connection [${message.code}${message.reason ? ` ${message.reason}` : ''}]: ${message.message}`;
+        if (message.code === 'AUTH_FAILED' && this.#credential && !this.#offerToken && this.#o.enrollmentToken) {
+          // The hub no longer knows this host (deleted, or its credential reset): enroll again, at the usual backoff.
+          this.#offerToken = true;
+          this.#log.warn(`${line}; offering the enrollment token on the next connection`);
+          return;
+        }
         if (message.code === 'SESSION_REPLACED') this.#log.warn(line);
         else this.#log.error({ code: message.code, reason: message.reason }, line);
         if (message.code !== 'SESSION_REPLACED' && message.code !== 'INTERNAL' && message.code !== 'PROTOCOL_INVALID') this.#nextDelayOverride = REFUSED_RETRY_MS;
@@ -246,6 +256,7 @@ export class HubClient {
       try {
         await writeCredential(this.#o.stateDir, w.hostCredential);
         this.#credential = w.hostCredential;
+        this.#offerToken = false;
         this.#log.info('enrolled with the hub; credential saved');
       } catch (error) {
         // Without it the next connection would be refused as a claim: say so loudly.
