@@ -17,6 +17,7 @@ const commands: Record<string, CommandEntry> = {
   validate: { summary: 'lint a fleet repository: every error with file:line', load: () => import('../repo/cli/validate-command.ts') },
   hub: { summary: 'run the hub', load: () => import('../hub/cli/hub-command.ts') },
   status: { summary: 'print the fleet summary from a hub', load: () => import('../hub/cli/status-command.ts') },
+  token: { summary: 'create, list or revoke scoped enrollment tokens on a hub', load: () => import('../hub/cli/token-command.ts') },
 };
 
 export const exitCodes = {

@@ -7,8 +7,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import WebSocket from 'ws';
-import { VIEWER, api, makeStatus, removeDir, startAgent, startHubProcess, tempDir, waitFor } from '../integration/hub-harness.ts';
+import { ADMIN, VIEWER, root, api, makeStatus, removeDir, startAgent, startHubProcess, tempDir, waitFor } from '../integration/hub-harness.ts';
 import type { AgentProcess, HubProcess } from '../integration/hub-harness.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol.ts';
 import { emptyFacts } from '../../agent/facts.ts';
@@ -191,4 +192,33 @@ test('DELETE /api/v1/hosts/{id}: admin only; closes the session and removes the 
   // Its old credential is worthless now: the id is free and not enrolled (asked from another address: 127.0.0.1 is throttled).
   const again = await tryEnroll('kiosk-1', undefined, { credential: 'whatever-the-agent-had' }, '127.0.0.7');
   assert.match(again.message ?? '', /not enrolled and sent no enrollment token/);
+});
+
+test('gitfleet token create|list|revoke drive the same API from a terminal', async () => {
+  const h = hub!;
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'token', ...args], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GITFLEET_HUB_URL: h.url, GITFLEET_HUB_TOKEN: ADMIN },
+      encoding: 'utf8',
+    });
+  const created = cli('create', '--name', 'from the cli', '--max-uses', '3', '--host-pattern', 'cli-*', '--expires-in', '48h');
+  assert.equal(created.status, 0, created.stderr);
+  const secret = created.stdout.trim();
+  assert.match(secret, /^gfe_[A-Za-z0-9_-]{43}$/, 'stdout is the secret alone');
+  const id = /created (et-[0-9a-f]{12})/.exec(created.stderr)?.[1];
+  assert.ok(id, created.stderr);
+  const listed = cli('list');
+  assert.equal(listed.status, 0, listed.stderr);
+  assert.match(listed.stdout, new RegExp(`${id}  active   uses 0/3  expires \\S+  hosts cli-\\*  tag -  from the cli`));
+  assert.ok(!listed.stdout.includes(secret));
+  assert.equal((await tryEnroll('cli-1', secret, {}, '127.0.0.9')).type, 'welcome');
+  const viewer = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'token', 'list', '--hub', h.url, '--token', VIEWER], { cwd: root, encoding: 'utf8' });
+  assert.equal(viewer.status, 1);
+  assert.match(viewer.stderr, /^gitfleet token: the hub answered 403/);
+  const revoked = cli('revoke', id);
+  assert.deepEqual([revoked.status, revoked.stdout], [0, `revoked ${id}\n`]);
+  assert.equal(cli('revoke', id).status, 1);
+  assert.equal(cli('frobnicate').status, 2);
+  assert.equal((await tryEnroll('cli-2', secret, {}, '127.0.0.9')).message, 'wrong enrollment token');
 });
