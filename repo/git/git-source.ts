@@ -14,6 +14,7 @@ import { gpgHomeFor } from './gpg-home.ts';
 import { parseRef, resolveRef, type RefSpec } from './ref-spec.ts';
 import { parseRemote, type Remote } from './remote-url.ts';
 import { parseSignatureLine, requireTrusted } from './signature.ts';
+import { needsGc, parseCountObjects, type MaintenancePolicy, type ObjectCounts } from './maintenance.ts';
 import { SnapshotStore } from './snapshot-store.ts';
 import type { GitSourceConfig, Snapshot } from './types.ts';
 
@@ -23,6 +24,8 @@ export interface GitSourceOptions {
   logger?: Logger;
   /** A git command that prints nothing for this long is killed (GIT_UNREACHABLE). Default 60 s. */
   timeoutMs?: number;
+  /** Bounds of the local clone before a `git gc` (maintenance.ts); false: never (for the benchmark's baseline). */
+  maintenance?: MaintenancePolicy | false;
 }
 
 const fullSha = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -38,7 +41,9 @@ export class GitSource {
   readonly #snapshots: SnapshotStore;
   readonly #runner: GitRunner;
   readonly #logger: Logger | undefined;
+  readonly #maintenance: MaintenancePolicy | false;
   #queue: Promise<unknown> = Promise.resolve();
+  #maintenanceQueued = false;
 
   constructor(config: GitSourceConfig, options: GitSourceOptions) {
     this.#config = config;
@@ -51,6 +56,20 @@ export class GitSource {
     this.#snapshots = new SnapshotStore(join(options.cacheDir, 'snapshots'), fleetPath);
     this.#logger = options.logger?.child({ component: 'git-source', repo: this.#remote.display, ref: config.ref });
     this.#runner = new GitRunner({ cwd: options.cacheDir, gitDir: this.#repoDir, logger: this.#logger, timeoutMs: options.timeoutMs });
+    this.#maintenance = options.maintenance ?? {};
+  }
+
+  /** Loose objects, packs and their size in the local clone. */
+  objectCounts(): Promise<ObjectCounts> {
+    return this.#serial(async () => {
+      await this.#ensureRepo();
+      return parseCountObjects(await this.#local(['count-objects', '-v'], 'counting objects'));
+    });
+  }
+
+  /** Settles once queued maintenance has run (for tests and benchmarks). */
+  idle(): Promise<void> {
+    return this.#serial(async () => undefined);
   }
 
   /** Cheapest possible check (ls-remote): the remote's current revision for ref. */
@@ -122,6 +141,27 @@ export class GitSource {
     }
   }
 
+  /** After a fetch: behind the current call on the queue, so the caller has its snapshot first. */
+  #queueMaintenance(): void {
+    if (this.#maintenance === false || this.#maintenanceQueued) return;
+    this.#maintenanceQueued = true;
+    const policy = this.#maintenance;
+    void this.#serial(async () => {
+      this.#maintenanceQueued = false;
+      try {
+        const before = parseCountObjects(await this.#local(['count-objects', '-v'], 'counting objects'));
+        if (!needsGc(before, policy)) return;
+        const started = performance.now();
+        await this.#local(['gc', '--quiet'], 'gc of the local clone');
+        const after = parseCountObjects(await this.#local(['count-objects', '-v'], 'counting objects'));
+        this.#logger?.info({ before, after, ms: Math.round(performance.now() - started) }, 'local clone repacked');
+      } catch (error) {
+        // A failed gc leaves the clone as it was; the next fetch tries again.
+        this.#logger?.warn({ err: (error as Error).message }, 'maintenance of the local clone failed');
+      }
+    });
+  }
+
   async #sync(lastApplied: string | null): Promise<Snapshot> {
     await this.#ensureRepo();
     const resolved = await this.#resolve();
@@ -142,6 +182,7 @@ export class GitSource {
         throw new GitfleetError('GIT_NOT_FOUND', `${this.#remote.display} did not send revision ${target} for ${this.#config.ref}`);
       }
       this.#logger?.info({ revision: target, incremental }, 'fetched');
+      this.#queueMaintenance();
     }
     await this.#verifySignature(target);
     if (lastApplied !== null && !this.#config.allowNonDescendant) {
