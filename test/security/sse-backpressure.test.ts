@@ -51,7 +51,12 @@ test('an SSE client that never reads is closed at the buffer bound; hub memory s
   let readBytes = 0;
   const reading = (async () => {
     const res = await fetch(`${hub.url}/api/v1/events`, { headers: { authorization: `Bearer ${VIEWER}` }, signal: reader.signal });
-    for await (const chunk of res.body!) readBytes += (chunk as Uint8Array).byteLength;
+    const stream = res.body!.getReader();
+    for (;;) {
+      const { value, done } = await stream.read();
+      if (done) break;
+      readBytes += value.byteLength;
+    }
   })().catch(() => undefined);
 
   const before = await rss();
