@@ -22,13 +22,27 @@ export interface HostQuery {
   limit?: number;
 }
 
+/** A scoped enrollment token as the hub lists it; `token` (the secret) only in the answer to its creation. */
+export interface EnrollmentToken {
+  id: string;
+  name: string;
+  createdAt: string;
+  expiresAt: string | null;
+  maxUses: number | null;
+  uses: number;
+  hostPattern: string | null;
+  tag: string | null;
+  state: 'active' | 'expired' | 'used-up';
+  token?: string;
+}
+
 export class Api {
   constructor(
     private readonly token: string,
     private readonly onUnauthorized: () => void = () => {},
   ) {}
 
-  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await fetch(path, { method, headers, body: body === undefined ? null : JSON.stringify(body), signal: signal ?? null });
@@ -62,6 +76,18 @@ export class Api {
 
   reconcileHost(id: string): Promise<ReconcileOutcome> {
     return this.request('POST', `/api/v1/hosts/${encodeURIComponent(id)}/reconcile`, {});
+  }
+
+  enrollmentTokens(signal?: AbortSignal): Promise<{ tokens: EnrollmentToken[] }> {
+    return this.request('GET', '/api/v1/enrollment-tokens', undefined, signal);
+  }
+
+  createEnrollmentToken(body: { name: string; expiresIn?: string; maxUses?: number; hostPattern?: string; tag?: string }): Promise<EnrollmentToken> {
+    return this.request('POST', '/api/v1/enrollment-tokens', body);
+  }
+
+  revokeEnrollmentToken(id: string): Promise<{ id: string; revoked: boolean }> {
+    return this.request('DELETE', `/api/v1/enrollment-tokens/${encodeURIComponent(id)}`);
   }
 }
 

@@ -1,16 +1,19 @@
 // Hash routes, so every page is a plain link and the hub needs no server-side
-// routing: #/ overview, #/hosts?tag=&state=&q=&sort=&order=&page=, #/host/ID.
+// routing: #/ overview, #/hosts?tag=&state=&q=&sort=&order=&page=, #/host/ID,
+// #/tags, #/tokens (admins: enrollment tokens).
 export type Route =
   | { view: 'overview' }
   | { view: 'hosts'; tag: string; state: string[]; q: string; sort: string; order: 'asc' | 'desc'; page: number }
   | { view: 'host'; id: string }
-  | { view: 'tags' };
+  | { view: 'tags' }
+  | { view: 'tokens' };
 
 export function parseRoute(hash: string): Route {
   const [path = '', query = ''] = hash.replace(/^#/, '').split('?', 2);
   const p = new URLSearchParams(query);
   if (path.startsWith('/host/')) return { view: 'host', id: decodeURIComponent(path.slice('/host/'.length)) };
   if (path === '/tags') return { view: 'tags' };
+  if (path === '/tokens') return { view: 'tokens' };
   if (path === '/hosts') {
     return {
       view: 'hosts',
