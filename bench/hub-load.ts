@@ -106,6 +106,9 @@ async function run(kind: 'hub' | 'bare'): Promise<Result> {
       GITFLEET_HUB_ADMIN_TOKEN: ADMIN,
       GITFLEET_HUB_WEBHOOK_SECRET: SECRET,
       GITFLEET_HUB_LOG_LEVEL: 'info',
+      // The whole simulated fleet enrolls at once from one loopback address: lift the enrollment throttle.
+      GITFLEET_HUB_ENROLL_RATE_PER_ADDRESS: '1000000',
+      GITFLEET_HUB_ENROLL_RATE_PER_TOKEN: '1000000',
     });
     await waitLine(server, (l) => (l.includes('"hub listening"') ? l : null));
     port = listenPort;
