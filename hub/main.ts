@@ -12,7 +12,7 @@ import type { HubConfig } from './config.ts';
 import { ApiAuth } from './auth/api-auth.ts';
 import { installAccessControl } from './auth/access-control.ts';
 import type { RouteEntry } from './auth/access-control.ts';
-import { HEADERS_TIMEOUT_MS, IDLE_CONNECTION_TIMEOUT_MS, REQUEST_TIMEOUT_MS, TIMEOUT_CHECK_INTERVAL_MS } from './auth/http-hardening.ts';
+import { HEADERS_TIMEOUT_MS, IDLE_CONNECTION_TIMEOUT_MS, REQUEST_TIMEOUT_MS, setSecurityHeaders, TIMEOUT_CHECK_INTERVAL_MS } from './auth/http-hardening.ts';
 import { SqliteFleetStore } from './store/sqlite-store.ts';
 import { PostgresFleetStore } from './store/postgres-store.ts';
 import { redactDatabaseUrl } from './store/postgres-url.ts';
@@ -136,6 +136,11 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
     requestTimeout: REQUEST_TIMEOUT_MS,
     connectionTimeout: IDLE_CONNECTION_TIMEOUT_MS,
     http: serverTimeouts,
+    // A path the router cannot decode (/%zz) is refused before any hook runs: same error shape and headers as the rest.
+    frameworkErrors: (_error, _req, reply) => {
+      setSecurityHeaders(reply);
+      void sendError(reply, 400, 'INVALID_VALUE', 'malformed path: a % that is not followed by two hex digits');
+    },
     ...(config.tls ? { https: { ...serverTimeouts, cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {}),
   }) as unknown as FastifyInstance;
 

@@ -66,6 +66,7 @@ test('security headers on every kind of response: page, assets, API JSON, errors
     ['404 of an unknown API path', { path: '/api/v1/nothing' }, 404],
     ['404 of a host', { path: '/api/v1/hosts/nobody', headers: auth }, 404],
     ['400 of a bad query', { path: '/api/v1/hosts?bogus=1', headers: auth }, 400],
+    ['400 of a malformed path', { path: '/api/v1/hosts/%zz' }, 400],
     ['the webhook refusing an unsigned push', { method: 'POST', path: '/api/v1/hooks/git', headers: { 'x-github-event': 'push', 'content-type': 'application/json' } }, 401],
     ['400 of a bad JSON body', { method: 'POST', path: '/api/v1/reconcile', headers: { ...auth, 'content-type': 'application/json' } }, 400],
   ];
@@ -73,6 +74,7 @@ test('security headers on every kind of response: page, assets, API JSON, errors
     const res = await rawRequest(hub.port, req.method === 'POST' ? { ...req, body: what.includes('JSON') ? '{not json' : '{}' } : req);
     assert.equal(res.status, status, `${what}: ${res.status} ${res.body.slice(0, 100)}`);
     assertSecurityHeaders(res, what);
+    if (status >= 400 && req.method !== 'HEAD') assert.equal(typeof (JSON.parse(res.body) as { error?: { code?: string } }).error?.code, 'string', `${what}: ${res.body}`);
   }
 });
 
