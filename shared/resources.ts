@@ -187,9 +187,10 @@ export function unitSpecProblem(spec: Record<string, unknown>): { key: string; m
     if (spec.enabled === true) return { key: 'enabled', message: 'absent or false with state: masked (a masked unit cannot be enabled)' };
     return null;
   }
-  if (spec.content === undefined && dropins.length === 0) {
-    // No unit file, no drop-ins, not masked: nothing to manage (docs: content, dropins for a distribution's unit, or state: masked).
-    return { key: 'content', message: 'a unit needs content, dropins or state: masked', missing: true };
+  if (spec.content === undefined && dropins.length === 0 && typeof spec.state !== 'string' && typeof spec.enabled !== 'boolean') {
+    // Without a unit file the entry manages drop-ins, enablement or run state of a unit the
+    // distribution (or a declared template) defines; with none of them there is nothing to manage.
+    return { key: 'content', message: 'a unit needs content, or for a unit the host already has: dropins, enabled or state', missing: true };
   }
   if (content !== undefined && spec.state === 'running' && isRunToCompletion(unitDirectives([content, ...dropins]))) {
     return {

@@ -104,6 +104,8 @@ export interface LiveUnit {
   exitCode?: number | null;
   /** The signal that killed the last main process (`SIGKILL`…), null when it exited or never ran. */
   signal?: string | null;
+  /** Whether the unit's Condition…= checks held at its last start; null when never checked. */
+  conditionMet?: boolean | null;
 }
 
 export interface UnitDriver {

@@ -206,7 +206,9 @@ export function planUnit(resource: UnitResource, live: LiveState, inventory: Inv
 
   const activeState = current?.activeState ?? 'inactive';
   const suppressed = ctx.suppressed.get(resource.id);
-  if (run === 'running') {
+  // A unit whose Condition…= did not hold at its last start stays inactive by design; a changed file tries again.
+  const conditionUnmet = current?.conditionMet === false && activeState === 'inactive' && !fileChanged;
+  if (run === 'running' && !conditionUnmet) {
     if (!runningStates.has(activeState)) {
       diff.push({ field: 'activeState', desired: 'active', live: activeState });
       if (suppressed === undefined || fileChanged) {
@@ -217,6 +219,8 @@ export function planUnit(resource: UnitResource, live: LiveState, inventory: Inv
       // A changed unit file (or drop-in) restarts its running unit.
       steps.push({ type: 'unit.restart', args: { name }, ...base, reason: contentChanged ? 'unit file changed' : 'drop-ins changed' });
     }
+  } else if (run === 'running') {
+    // conditionUnmet: nothing to start.
   } else if (run === 'stopped') {
     if (!template && activeState !== 'inactive' && activeState !== 'failed') {
       diff.push({ field: 'activeState', desired: 'inactive', live: activeState });
@@ -227,9 +231,9 @@ export function planUnit(resource: UnitResource, live: LiveState, inventory: Inv
     steps.push({ type: 'unit.restart', args: { name }, ...base, reason: contentChanged ? 'unit file changed' : 'drop-ins changed' });
   }
 
-  const health = unitHealth(current, run, ownsFile);
+  const health: HealthState = conditionUnmet && run === 'running' ? 'Healthy' : unitHealth(current, run, ownsFile);
   if (steps.length === 0) {
-    const message = health === 'Degraded' ? degradedMessage(current, run, ownsFile, name) : undefined;
+    const message = health === 'Degraded' ? degradedMessage(current, run, ownsFile, name) : conditionUnmet && run === 'running' ? 'not running: a Condition…= of the unit does not hold' : undefined;
     return { resource, steps, status: status(resource, 'InSync', health, [], message) };
   }
   const plan: ResourcePlan = {

@@ -61,7 +61,8 @@ test('state: running on a oneshot without RemainAfterExit is a validation error 
   assert.match(bad.error?.issues[0]?.message ?? '', /RemainAfterExit=yes/);
   assert.deepEqual(bad.error?.issues[0]?.path, ['state']);
   assert.equal(UnitSpec.safeParse({ content: oneshot.replace('Type=oneshot', 'Type=oneshot\nRemainAfterExit=yes'), state: 'running' }).success, true);
-  assert.equal(UnitSpec.safeParse({ enabled: true }).success, false, 'no content, no drop-ins, not masked: nothing to manage');
+  assert.equal(UnitSpec.safeParse({ drift: 'report' }).success, false, 'no content, drop-ins, enabled or state: nothing to manage');
+  assert.equal(UnitSpec.safeParse({ state: 'running' }).success, true, 'an instance of a declared template, or a unit the distribution ships');
   assert.equal(UnitSpec.safeParse({ state: 'masked', content: oneshot }).success, false);
   assert.equal(UnitSpec.safeParse({ state: 'masked' }).success, true);
   assert.equal(UnitSpec.safeParse({ dropins: { 'proxy.conf': '[Service]\n' } }).success, true);
@@ -77,7 +78,7 @@ test('a socket with Accept=yes and its template: the template is observed before
   assert.deepEqual([first.failures, first.converged, first.healthy], [[], true, true]);
   x.units.calls.length = 0;
   await x.run(resources);
-  assert.deepEqual(x.units.calls, []);
+  assert.deepEqual([...x.units.calls], []);
 });
 
 test('drop-ins on a unit the distribution ships: only marked drop-ins are the agent’s; change restarts it; prune removes only them', async () => {
@@ -96,9 +97,9 @@ test('drop-ins on a unit the distribution ships: only marked drop-ins are the ag
   assert.ok(x.units.calls.includes('restart dockerd.service'), x.units.calls.join(', '));
   x.units.calls.length = 0;
   result = await x.run([proxy('http://192.0.2.1:3128')]);
-  assert.deepEqual(x.units.calls, [], 'a no-op');
+  assert.deepEqual([...x.units.calls], [], 'a no-op');
   result = await x.run([proxy('http://192.0.2.2:3128')]);
-  assert.deepEqual(x.units.calls, ['write dockerd.service', 'daemon-reload', 'restart dockerd.service']);
+  assert.deepEqual([...x.units.calls], ['write dockerd.service', 'daemon-reload', 'restart dockerd.service']);
   x.units.calls.length = 0;
   result = await x.run([], true);
   live = await x.one('dockerd.service');
@@ -119,7 +120,7 @@ test('state: masked masks the distribution’s timer, stops it, corrects a hand 
   assert.deepEqual([live.unitFileState, live.activeState], ['masked', 'inactive']);
   x.units.calls.length = 0;
   await x.run([masked]);
-  assert.deepEqual(x.units.calls, [], 'a no-op');
+  assert.deepEqual([...x.units.calls], [], 'a no-op');
   x.units.hand.unmask('apt-upgrade.timer');
   result = await x.run([masked]);
   assert.ok(result.driftCorrected.some((l) => l.startsWith('unit.mask')), result.driftCorrected.join(', '));
@@ -137,5 +138,5 @@ test('state: masked over a unit file the agent did not write is refused with the
   const s = result.statuses[0]!;
   assert.deepEqual([s.sync, s.health], ['Failed', 'Degraded']);
   assert.match(s.message ?? '', /cannot mask local\.service: .* the agent did not write/);
-  assert.deepEqual(x.units.calls, []);
+  assert.deepEqual([...x.units.calls], []);
 });

@@ -48,6 +48,7 @@ interface Runtime {
   flapping: boolean;
   exitCode?: number | null;
   signal?: string | null;
+  conditionMet?: boolean | null;
 }
 
 const START_LIMIT_BURST = 5;
@@ -69,6 +70,8 @@ export class MemoryUnitDriver implements UnitDriver {
   /** Unit files the distribution ships (/usr/lib/systemd/system): never written by the driver. */
   private readonly vendor = new Map<string, string>();
   private readonly journal = new Map<string, string[]>();
+  /** Paths that exist on the host, for ConditionPathExists= (nothing else does). */
+  private readonly paths = new Set<string>();
 
   /** What an operator does on the host by hand. */
   readonly hand = {
@@ -95,6 +98,10 @@ export class MemoryUnitDriver implements UnitDriver {
     unmask: (name: string) => {
       if (this.disk.get(name)?.kind === 'mask') this.disk.delete(name);
       this.reload();
+    },
+    /** A path that exists on the host (ConditionPathExists= holds for it). */
+    path: (path: string) => {
+      this.paths.add(path);
     },
     /** A drop-in someone else put in `<unit>.d/` (a package, an operator). */
     dropin: (name: string, file: string, content: string) => {
@@ -196,7 +203,13 @@ export class MemoryUnitDriver implements UnitDriver {
     const fails = !ignoreFailure && /(^|\/)false$/.test(program);
     const type = cfg.get('Service.Type') ?? 'simple';
     const restart = cfg.get('Service.Restart') ?? 'no';
-    const s: Runtime = { activeState: 'active', subState: 'running', result: 'success', nRestarts: 0, flapping: false, exitCode: null, signal: null };
+    const s: Runtime = { activeState: 'active', subState: 'running', result: 'success', nRestarts: 0, flapping: false, exitCode: null, signal: null, conditionMet: true };
+    // ConditionPathExists=[!]PATH, the one condition modelled: unmet, the start succeeds and nothing runs.
+    const condition = cfg.get('Unit.ConditionPathExists');
+    if (condition !== undefined && this.paths.has(condition.replace(/^!/, '')) === condition.startsWith('!')) {
+      this.runtime.set(name, { ...s, activeState: 'inactive', subState: 'dead', conditionMet: false });
+      return;
+    }
     const failed = [`${name}: Main process exited, code=exited, status=1/FAILURE`, `${name}: Failed with result 'exit-code'.`];
     if (type === 'oneshot') {
       if (fails) {
@@ -248,6 +261,7 @@ export class MemoryUnitDriver implements UnitDriver {
         triggeredBy: this.triggersOf(name),
         exitCode: s.exitCode ?? null,
         signal: s.signal ?? null,
+        conditionMet: s.conditionMet ?? null,
       };
     });
   }
@@ -308,7 +322,8 @@ export class MemoryUnitDriver implements UnitDriver {
 
   private enableOne(name: string, dryRun: boolean): void {
     assertUnitName(name);
-    const entry = this.disk.get(name) ?? (this.vendor.has(name) ? { kind: 'file' as const, content: this.vendor.get(name)! } : undefined);
+    // The unit's own file (or mask), the distribution's, or for an instance its template's.
+    const entry = this.disk.get(name) ?? this.fileOf(name);
     if (!entry) throw new GitfleetError('SYSTEMD_FAILED', `systemctl enable -- ${name} failed (exit 1): Failed to enable unit: Unit file ${name} does not exist.`);
     if (entry.kind === 'mask') throw new GitfleetError('SYSTEMD_FAILED', `systemctl enable -- ${name} failed (exit 1): Failed to enable unit: Unit file /etc/systemd/system/${name} is masked.`);
     const install = directives([entry.content]);

@@ -17,6 +17,9 @@ export const showProperties = [
   'TriggeredBy',
   'ExecMainCode',
   'ExecMainStatus',
+  // Whether the Condition…= checks held at the last start (the timestamp is empty when never checked).
+  'ConditionResult',
+  'ConditionTimestampMonotonic',
 ] as const;
 export type ShowProperty = (typeof showProperties)[number];
 

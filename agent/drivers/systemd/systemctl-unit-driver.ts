@@ -111,6 +111,7 @@ export function createSystemctlUnitDriver(options: SystemctlUnitDriverOptions = 
               remainAfterExit: p.RemainAfterExit === 'yes',
               triggeredBy: (p.TriggeredBy ?? '').split(/\s+/).filter(Boolean),
               ...lastExit(p, signalName),
+              conditionMet: Number(p.ConditionTimestampMonotonic ?? 0) > 0 ? p.ConditionResult === 'yes' : null,
             };
           }),
         ),
