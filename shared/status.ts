@@ -2,6 +2,7 @@
 // wire; a schema and its inferred type share one name.
 import { z } from 'zod';
 import { errorCodes, type ErrorCode } from './errors.ts';
+import { LOG_LIMITS, logLinesWithin } from './log-lines.ts';
 
 export const SyncState = z.enum(['InSync', 'Drifted', 'Missing', 'Pending', 'Failed', 'Ignored']);
 export type SyncState = z.infer<typeof SyncState>;
@@ -71,6 +72,16 @@ export const ResourceStatus = z.object({
   diff: z.array(FieldDiff).max(STATUS_LIMITS.diffsPerResource),
   message: z.string().max(STATUS_LIMITS.messageLength).optional(),
   source: z.string().max(1024).optional(),
+  /** A failing unit's or container's last journal/log lines, oldest first (shared/log-lines.ts bounds them). */
+  logs: z
+    .array(z.string().max(LOG_LIMITS.bytes))
+    .max(LOG_LIMITS.lines)
+    .refine(logLinesWithin, { message: `at most ${LOG_LIMITS.lines} log lines and ${LOG_LIMITS.bytes} bytes` })
+    .optional(),
+  /** The exit code of its last main process, when it exited. */
+  exitCode: z.number().int().min(-2147483648).max(2147483647).optional(),
+  /** The signal that killed its last main process (`SIGKILL`). */
+  signal: z.string().max(32).optional(),
 });
 export type ResourceStatus = z.infer<typeof ResourceStatus>;
 

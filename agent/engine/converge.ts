@@ -7,6 +7,7 @@ import type { ResourceStatus } from '../../shared/status.ts';
 import type { Drivers } from '../drivers/types.ts';
 import { FlapGuard } from './flap-guard.ts';
 import type { Inventory, LiveState } from './model.ts';
+import { diagnose } from './diagnose.ts';
 import { observe } from './observe.ts';
 import { plan as planPass } from './planner.ts';
 import { specHash } from './resource-plan.ts';
@@ -164,10 +165,12 @@ export async function converge(drivers: Drivers, desired: DesiredState, start: I
     }
   }
 
-  const statuses = current.statuses.map((s): ResourceStatus => {
+  const verdicts = current.statuses.map((s): ResourceStatus => {
     const failure = failed.get(s.id as ResourceId);
     return failure === undefined ? s : { ...s, sync: 'Failed', health: s.health === 'Healthy' ? 'Degraded' : s.health, message: failure };
   });
+  // What failed carries its journal/log lines and exit code or signal, for the hub.
+  const statuses = await diagnose(verdicts, live, drivers);
   // What is in sync now is the agent's, at this spec.
   const iso = new Date(now()).toISOString();
   for (const s of statuses) {

@@ -140,3 +140,12 @@ test('state: masked over a unit file the agent did not write is refused with the
   assert.match(s.message ?? '', /cannot mask local\.service: .* the agent did not write/);
   assert.deepEqual([...x.units.calls], []);
 });
+
+test('a unit that fails carries its journal lines and exit code in its status', async () => {
+  const x = setup();
+  const result = await x.run([unit('broken.service', { content: '[Service]\nExecStart=/bin/false\n' })]);
+  const s = result.statuses[0]!;
+  assert.equal(s.health, 'Degraded');
+  assert.equal(s.exitCode, 1);
+  assert.ok(s.logs?.some((l) => l.includes("Failed with result 'exit-code'")), JSON.stringify(s.logs));
+});

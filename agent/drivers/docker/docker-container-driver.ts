@@ -8,6 +8,7 @@ import { toLiveContainer } from './inspect-cache.ts';
 import { toCreateBody } from './container-config.ts';
 import { statusOf, translateEngineError } from './engine-errors.ts';
 import { watchContainerEvents } from './event-watch.ts';
+import { containerLogs } from './container-logs.ts';
 import { ensureImage, type PullPolicy } from './image-pull.ts';
 import { InspectCache } from './inspect-cache.ts';
 import { ImageLabelCache, withoutImageLabels } from './image-labels.ts';
@@ -145,6 +146,10 @@ export class DockerContainerDriver implements ContainerDriver {
       if (status === 409 && /already in progress/i.test(String((error as Error).message))) return;
       throw translateEngineError(error, `remove container ${nameOrId}`, this.socketPath);
     }
+  }
+
+  logs(nameOrId: string, lines: number): Promise<string[]> {
+    return containerLogs(this.docker, nameOrId, lines, this.socketPath);
   }
 
   watch(onEvent: (event: ContainerEvent) => void, onError?: (error: Error) => void, onConnect?: () => void): () => void {
