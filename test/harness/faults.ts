@@ -4,10 +4,11 @@
 // configured the way the systemd unit is: GITFLEET_* variables) — plus the
 // hub's API as an operator reads it, and a stopwatch for the measured times.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { genericWebhookHeaders } from '../../hub/webhook/verify-webhook.ts';
 
 export const projectDir = resolve(import.meta.dirname, '../..');
 export const cli = join(projectDir, 'bin', 'gitfleet.mjs');
@@ -172,7 +173,7 @@ export class HubProcess {
     const body = JSON.stringify({ ref, after: revision });
     const res = await fetch(`${this.url}/api/v1/hooks/git`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-gitfleet-signature': `sha256=${createHmac('sha256', this.webhookSecret).update(body).digest('hex')}` },
+      headers: { 'content-type': 'application/json', ...genericWebhookHeaders(this.webhookSecret, body) },
       body,
     });
     if (!res.ok) throw new Error(`webhook: HTTP ${res.status} ${await res.text()}`);
