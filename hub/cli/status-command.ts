@@ -8,15 +8,18 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { terminalJson, terminalText } from '../../shared/terminal-text.ts';
 import type { FleetSummary, HostSummary } from '../fleet/fleet-index.ts';
+import type { HostStatus } from '../../shared/status.ts';
 
-const usage = `usage: gitfleet status [--hub URL] [--token TOKEN | --token-file FILE] [--json]
+const usage = `usage: gitfleet status [--hub URL] [--token TOKEN | --token-file FILE] [--host ID] [--json]
 
   --hub URL         the hub's API address (default $GITFLEET_HUB_URL or http://127.0.0.1:8080)
   --token TOKEN     an admin or viewer token (default $GITFLEET_HUB_TOKEN)
   --token-file FILE read the token from FILE
+  --host ID         one host in detail: its conditions, and every resource not in sync or not
+                    healthy with why (exit code or signal, last journal/log lines)
   --json            print the summary as JSON
 
-exit codes: 0 all hosts in sync and online, 1 some are not or the hub failed, 2 usage error`;
+exit codes: 0 all hosts (or the host) in sync and online, 1 some are not or the hub failed, 2 usage error`;
 
 function fail(message: string, code: number): number {
   process.stderr.write(`gitfleet status: ${message}\n`);
@@ -68,6 +71,31 @@ export function formatAttention(hosts: AttentionHost[], total: number): string {
   return lines.join('\n');
 }
 
+/** The host page of a terminal: conditions, then every resource that is not in sync or not healthy, with its diagnosis. */
+export function formatHostDetail(d: HostDetailView): string {
+  const h = d.summary;
+  const lines = [
+    `host: ${field(h.id, 253)}`,
+    `sync: ${field(h.sync, 20)}   connectivity: ${field(h.connectivity, 20)}   applied: ${h.lastAppliedRevision ? field(h.lastAppliedRevision.slice(0, 12)) : 'nothing'}`,
+  ];
+  for (const c of d.status?.conditions ?? []) lines.push(`${field(c.type, 20)}=${c.status ? 'true' : 'false'} ${field(c.reason, 100)}: ${field(c.message, 500)}`);
+  const resources = (d.status?.resources ?? []).filter((r) => r.sync !== 'Ignored' && (r.sync !== 'InSync' || r.health !== 'Healthy'));
+  lines.push('', resources.length === 0 ? 'every resource in sync and healthy' : `resources needing attention (${resources.length}):`);
+  for (const r of resources) {
+    lines.push(`  ${field(r.id, 300)}  ${field(r.sync, 20)}  ${field(r.health, 20)}${r.message ? `  ${field(r.message, 500)}` : ''}`);
+    const ended = [typeof r.exitCode === 'number' ? `exit code ${Number(r.exitCode)}` : '', r.signal ? `killed by ${field(r.signal, 32)}` : ''].filter(Boolean).join(', ');
+    if (ended) lines.push(`      last run: ${ended}`);
+    // Each log line through field(): a line cannot fake further lines or carry escapes.
+    for (const line of (r.logs ?? []).slice(-20)) lines.push(`      | ${field(line, 4096)}`);
+  }
+  return lines.join('\n');
+}
+
+export interface HostDetailView {
+  summary: HostSummary;
+  status: Pick<HostStatus, 'conditions' | 'resources'> | null;
+}
+
 const attentionStates = 'Failed,Drifted,Missing,Pending,Unknown,Offline,NeverSeen';
 const attentionShown = 10;
 
@@ -98,7 +126,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { hub: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: { hub: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, host: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
     }));
   } catch (error) {
@@ -125,6 +153,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   if (!token) return fail('a token is needed: --token, --token-file or GITFLEET_HUB_TOKEN', 2);
+  if (values.host !== undefined) return hostDetail(base, token, values.host, values.json ?? false);
   let response: Response;
   try {
     response = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) });
@@ -152,4 +181,23 @@ export async function run(argv: string[]): Promise<number> {
   }
   process.stdout.write(text + '\n');
   return healthy ? 0 : 1;
+}
+
+async function hostDetail(base: string, token: string, id: string, json: boolean): Promise<number> {
+  if (id === '' || id.length > 253) return fail('--host: a host id', 2);
+  let response: Response;
+  try {
+    response = await fetch(new URL(`${base}/api/v1/hosts/${encodeURIComponent(id)}`), { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) });
+  } catch (error) {
+    return fail(`cannot reach the hub at ${base}: ${(error as Error).message}`, 1);
+  }
+  if (response.status === 404) return fail(`the hub knows no host ${field(id, 253)}`, 1);
+  if (!response.ok) {
+    const body = (await response.json().catch(() => null)) as { error?: { message?: string } } | null;
+    return fail(`the hub answered ${response.status}: ${field(body?.error?.message ?? response.statusText, 500)}`, 1);
+  }
+  const detail = (await response.json()) as HostDetailView;
+  const fine = detail.summary.sync === 'InSync' && detail.summary.connectivity === 'Online' && (detail.status?.resources ?? []).every((r) => r.health === 'Healthy' || r.sync === 'Ignored');
+  process.stdout.write((json ? terminalJson(detail, 2) : formatHostDetail(detail)) + '\n');
+  return fine ? 0 : 1;
 }

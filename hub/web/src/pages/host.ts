@@ -99,7 +99,25 @@ function Resources({ d }: { d: HostDetail }) {
         ),
       ),
     ),
-    notInSync.map((r) => h('section', { key: r.id, class: 'diff-block', 'data-diff': r.id }, h('h3', null, h('code', null, r.id), ' ', h(SyncBadge, { state: r.sync })), r.message ? h('p', { class: 'message' }, r.message) : null, h(Diff, { r }))),
+    notInSync.map((r) => h('section', { key: r.id, class: 'diff-block', 'data-diff': r.id }, h('h3', null, h('code', null, r.id), ' ', h(SyncBadge, { state: r.sync })), r.message ? h('p', { class: 'message' }, r.message) : null, h(Diff, { r }), h(Diagnosis, { r }))),
+    // Failing but in sync (a unit that crashed, a timer's job that failed): the diagnosis alone.
+    resources
+      .filter((r) => (r.sync === 'InSync' || r.sync === 'Ignored') && hasDiagnosis(r))
+      .map((r) => h('section', { key: r.id, class: 'diff-block', 'data-diff': r.id }, h('h3', null, h('code', null, r.id), ' ', h(HealthBadge, { state: r.health })), r.message ? h('p', { class: 'message' }, r.message) : null, h(Diagnosis, { r }))),
+  );
+}
+
+const hasDiagnosis = (r: ResourceStatus): boolean => (r.logs?.length ?? 0) > 0 || r.exitCode !== undefined || r.signal !== undefined;
+
+/** How a failing unit or container ended and its last journal/log lines, as the agent reported them (bounded, control characters removed). */
+function Diagnosis({ r }: { r: ResourceStatus }) {
+  if (!hasDiagnosis(r)) return null;
+  const ended = [r.exitCode !== undefined ? `exit code ${r.exitCode}` : null, r.signal ? `killed by ${r.signal}` : null].filter(Boolean).join(', ');
+  return h(
+    'div',
+    { class: 'diagnosis', 'data-logs': r.id },
+    ended ? h('p', { class: 'exit' }, `Last run: ${ended}`) : null,
+    (r.logs?.length ?? 0) > 0 ? h('pre', { class: 'logs', 'aria-label': `last log lines of ${r.id}` }, (r.logs ?? []).join('\n')) : null,
   );
 }
 
