@@ -44,7 +44,7 @@ test('a failing unit and a failing container: journal/log lines and exit codes r
   };
   const resources = [
     unit('gf-broken.service', { content: '[Service]\nExecStart=/bin/sh -c "echo cannot open /etc/gf-broken/config.ini: No such file or directory >&2; exit 3"\n[Install]\nWantedBy=multi-user.target\n' }),
-    container(cname, { command: ['sh', '-c', 'echo "fatal: database unreachable at 192.0.2.5:5432"; exit 7'], restart: 'no', network: 'none' }),
+    container(cname, { image: TEST_IMAGE, command: ['sh', '-c', 'echo "fatal: database unreachable at 192.0.2.5:5432"; exit 7'], restart: 'no', network: 'none' }),
   ];
   const result = await converge(drivers, desired(resources), emptyInventory(), { revision: 'r1', healthTimeoutMs: 8000, settleMs: 1000, pollMs: 200, saveInventory: async () => undefined });
   const byId = new Map(result.statuses.map((s) => [s.id, s]));
