@@ -103,6 +103,7 @@ function unitContract(label: string, target: (t: TestContext) => Promise<UnitsTa
           triggeredBy: [],
           exitCode: null,
           signal: null,
+          conditionMet: true,
         },
       );
       // A second write drops the drop-in that is no longer listed; an empty set removes them all.
