@@ -30,7 +30,7 @@ after(async () => {
 });
 
 const spec = (version: string) => ({ image: TEST_IMAGE, command: ['sleep', '3600'], init: true, network: 'none', labels: { version } });
-const names = Array.from({ length: 8 }, (_, i) => `app${i}`);
+const names = Array.from({ length: 24 }, (_, i) => `app${i}`); // 3 rounds of the 8 parallel applies: room to land the kill mid-apply
 
 function commit(containers: Record<string, object>, message: string): string {
   const id = repo!.commit({ [`${host}/host.yaml`]: '', [`${host}/apps.yaml`]: stringify({ containers }) }, message);
@@ -69,8 +69,8 @@ test('dockerd SIGKILLed mid-apply and restarted: the host ends converged on that
     throw new Error(`${String(e)}\nagent: ${agent!.tail()}`);
   });
 
-  // The new revision: 8 more containers. Kill dockerd as soon as the first of them exists.
-  const v2 = commit({ base: spec('v1'), ...Object.fromEntries(names.map((n) => [n, spec('v2')])) }, 'v2: eight more');
+  // The new revision: 24 more containers. Kill dockerd as soon as the first of them exists.
+  const v2 = commit({ base: spec('v1'), ...Object.fromEntries(names.map((n) => [n, spec('v2')])) }, 'v2: 24 more');
   const pid = dockerdPid();
   const seen = await waitFor('the first container of v2', 30_000, async () => {
     const list = await client.listContainers({ all: true });
