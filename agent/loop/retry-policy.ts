@@ -28,6 +28,9 @@ export function decide(rejection: Rejection | null, head: string, trigger: Trigg
   if (rejection === null || rejection.revision !== head || trigger === 'manual') return 'apply';
   if (rejection.cause === 'commit') return rejection.configKey === configKey ? 'refused' : 'apply';
   // A host failure (or a rejection written before causes were recorded): due once its time has come.
+  // The daemon's retry timer runs on the monotonic clock, so its trigger is due even when the wall
+  // clock was stepped back since the failure (else the retry would wait for the size of the step).
+  if (trigger === 'retry') return 'apply';
   return rejection.nextRetryAt == null || now >= rejection.nextRetryAt ? 'apply' : 'waiting';
 }
 

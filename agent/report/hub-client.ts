@@ -9,10 +9,14 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { messageOf } from '../../shared/errors.ts';
-import { MAX_FRAME_BYTES, PROTOCOL_VERSION, ProtocolVersionError, encodeMessage, parseHubMessage } from '../../shared/protocol.ts';
+import { MAX_FRAME_BYTES, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, ProtocolVersionError, boundTags, encodeMessage, parseHubMessage } from '../../shared/protocol.ts';
 import type { AgentMessage, HostFacts, HubMessage } from '../../shared/protocol.ts';
 import type { HostStatus } from '../../shared/status.ts';
 import { backoffDelay } from '../../shared/backoff.ts';
+
+// Intervals are measured on the monotonic clock: a wall-clock step (NTP, a dead RTC
+// battery on a device) must not hold a report back for the size of the step.
+const monotonicMs = (): number => performance.now();
 import { emptyFacts } from '../facts.ts';
 import { readCredential, writeCredential } from './credential-file.ts';
 import { ReportQueue } from './report-queue.ts';
@@ -56,7 +60,7 @@ export class HubClient {
   #reconnectTimer: NodeJS.Timeout | null = null;
   #heartbeatTimer: NodeJS.Timeout | null = null;
   #statusTimer: NodeJS.Timeout | null = null;
-  #lastStatusSentAt = 0;
+  #lastStatusSentAt = Number.NEGATIVE_INFINITY;
   #lastStatusKey: string | null = null;
   #pendingStatus: HostStatus | null = null;
   /** Highest seq written to the current socket. */
@@ -126,7 +130,7 @@ export class HubClient {
     this.#lastStatusKey = key;
     this.#pendingStatus = status;
     if (!this.#queue) return; // queued when start() has loaded the queue
-    const wait = this.#lastStatusSentAt + MIN_STATUS_INTERVAL_MS - Date.now();
+    const wait = this.#lastStatusSentAt + MIN_STATUS_INTERVAL_MS - monotonicMs();
     if (wait <= 0) this.flushStatus();
     else if (this.#statusTimer === null) {
       this.#statusTimer = setTimeout(() => this.flushStatus(), wait);
@@ -154,7 +158,7 @@ export class HubClient {
     const status = this.#pendingStatus;
     if (!status || !this.#queue) return;
     this.#pendingStatus = null;
-    this.#lastStatusSentAt = Date.now();
+    this.#lastStatusSentAt = monotonicMs();
     this.#queue.pushStatus(status);
     this.sendPending();
   }
@@ -177,7 +181,7 @@ export class HubClient {
     this.#sentUpTo = 0;
     ws.on('open', () => void this.hello(ws));
     ws.on('message', (data: Buffer) => this.onFrame(ws, data));
-    ws.on('pong', () => (this.#lastPongAt = Date.now()));
+    ws.on('pong', () => (this.#lastPongAt = monotonicMs()));
     ws.on('error', (error) => this.#log.debug(`hub connection error: ${error.message}`));
     ws.on('close', (code, reason) => this.onClose(ws, code, reason.toString()));
   }
@@ -190,11 +194,13 @@ export class HubClient {
     if (ws !== this.#ws || ws.readyState !== WebSocket.OPEN) return;
     this.send(ws, {
       type: 'hello',
+      // The range this agent speaks; the hub picks the highest version both do (parseHubMessage checks its choice).
       protocol: PROTOCOL_VERSION,
+      minProtocol: MIN_PROTOCOL_VERSION,
       host: this.#o.host,
       agentVersion: this.#o.agentVersion,
       place: this.#o.place,
-      tags: this.#o.tags,
+      tags: boundTags(this.#o.tags), // a repo tag over the hub's bounds must not get every hello refused
       facts,
       droppedEvents: this.#queue?.droppedEvents ?? 0,
       ...(this.#credential ? { credential: this.#credential } : {}),
@@ -267,7 +273,7 @@ export class HubClient {
     this.#welcomed = true;
     this.#attempt = 0;
     this.#heartbeatMs = w.heartbeatMs;
-    this.#lastPongAt = Date.now();
+    this.#lastPongAt = monotonicMs();
     this.#queue!.rebase(w.lastSeq);
     this.#log.info({ pending: this.#queue!.length }, 'connected to the hub');
     this.scheduleHeartbeat(ws);
@@ -279,7 +285,7 @@ export class HubClient {
     this.#heartbeatTimer = setTimeout(() => {
       if (ws !== this.#ws || ws.readyState !== WebSocket.OPEN) return;
       // No pong for two beats: the path is dead even if TCP has not noticed.
-      if (Date.now() - this.#lastPongAt > this.#heartbeatMs * 2) {
+      if (monotonicMs() - this.#lastPongAt > this.#heartbeatMs * 2) {
         this.#log.warn('hub stopped answering; reconnecting');
         ws.terminate();
         return;

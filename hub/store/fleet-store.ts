@@ -158,3 +158,16 @@ export function hostRecordFromRow(row: HostRow): HostRecord {
     status: row.status === null ? null : (JSON.parse(row.status) as HostStatus),
   };
 }
+
+/**
+ * The attempts of a snapshot that the store does not hold yet, oldest first.
+ * An agent lists its recent attempts newest first; the ones before the first
+ * attempt already stored are new whatever their timestamps say (a wall clock
+ * stepped back must not hide them). When none of the window is stored, only
+ * those newer than the newest stored attempt are new: older ones were pruned.
+ */
+export function unseenAttempts(attempts: readonly Attempt[], isStored: (a: Attempt) => boolean, newestStored: string | null): Attempt[] {
+  const firstStored = attempts.findIndex(isStored);
+  const unseen = firstStored >= 0 ? attempts.slice(0, firstStored) : newestStored === null ? [...attempts] : attempts.filter((a) => a.startedAt > newestStored);
+  return unseen.reverse();
+}

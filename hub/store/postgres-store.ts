@@ -10,7 +10,7 @@ import type { Attempt, HostStatus } from '../../shared/status.ts';
 import { GitfleetError, messageOf } from '../../shared/errors.ts';
 import { MIGRATION_LOCK, postgresMigrations } from './postgres-migrations.ts';
 import { databaseEndpoint, withoutPassword } from './postgres-url.ts';
-import { defaultRetention, enrollmentTokenFromRow, hostRecordFromRow, type EnrollmentTokenRow, type HostRow } from './fleet-store.ts';
+import { defaultRetention, enrollmentTokenFromRow, hostRecordFromRow, unseenAttempts, type EnrollmentTokenRow, type HostRow } from './fleet-store.ts';
 import type { EnrollmentTokenRecord, FleetStore, HelloRecord, HostRecord, RetentionPolicy, StoredEvent } from './fleet-store.ts';
 
 interface EventRow {
@@ -186,22 +186,25 @@ export class PostgresFleetStore implements FleetStore {
   }
 
   /**
-   * One statement: the snapshot replaces the stored one only above the stored
-   * seq, and only attempts newer than the newest stored are inserted (a
-   * pruned attempt does not come back; a duplicate is ignored).
+   * The snapshot replaces the stored one only above the stored seq, and only
+   * attempts the store does not hold yet are inserted (unseenAttempts: a pruned
+   * attempt does not come back; a duplicate is ignored), in one statement.
    */
   async saveStatus(id: string, seq: number, status: HostStatus): Promise<boolean> {
-    const fresh = [...status.attempts].sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+    const known = await this.query<{ started_at: string; trigger: string; newest: string | null }>(
+      `SELECT a.started_at, a.trigger, (SELECT MAX(started_at) FROM attempts WHERE host = $1) AS newest
+         FROM (SELECT 1) AS one LEFT JOIN attempts a ON a.host = $1 AND a.started_at = ANY($2::text[])`,
+      [id, status.attempts.map((a) => text(a.startedAt))],
+    );
+    const stored = new Set(known.rows.filter((r) => r.started_at !== null).map((r) => `${r.started_at} ${r.trigger}`));
+    const fresh = unseenAttempts(status.attempts, (a) => stored.has(`${a.startedAt} ${a.trigger}`), known.rows[0]?.newest ?? null);
     const r = await this.query<{ applied: string; inserted: string }>(
       `WITH applied AS (
          UPDATE hosts SET status = $2, status_at = $3, last_seq = $4 WHERE id = $1 AND last_seq < $4 RETURNING id
-       ), newest AS (
-         SELECT COALESCE(MAX(started_at), '') AS at FROM attempts WHERE host = $1
        ), inserted AS (
          INSERT INTO attempts (host, started_at, trigger, body)
          SELECT $1, a.started_at, a.trigger, a.body
-           FROM applied, newest, unnest($5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS a(started_at, trigger, body, n)
-          WHERE a.started_at > newest.at
+           FROM applied, unnest($5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS a(started_at, trigger, body, n)
           ORDER BY a.n
          ON CONFLICT (host, started_at, trigger) DO NOTHING
          RETURNING 1
@@ -267,7 +270,7 @@ export class PostgresFleetStore implements FleetStore {
   }
 
   async attempts(id: string, limit: number): Promise<Attempt[]> {
-    const r = await this.query<{ body: string }>('SELECT body FROM attempts WHERE host = $1 ORDER BY started_at DESC, id DESC LIMIT $2', [id, limit]);
+    const r = await this.query<{ body: string }>('SELECT body FROM attempts WHERE host = $1 ORDER BY id DESC LIMIT $2', [id, limit]);
     return r.rows.map((row) => JSON.parse(row.body) as Attempt);
   }
 

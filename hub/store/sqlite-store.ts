@@ -16,7 +16,7 @@ import Database from 'better-sqlite3';
 import type { Attempt, HostStatus } from '../../shared/status.ts';
 import { GitfleetError } from '../../shared/errors.ts';
 import { sqliteMigrations } from './sqlite-migrations.ts';
-import { defaultRetention, enrollmentTokenFromRow, hostRecordFromRow, type EnrollmentTokenRow, type HostRow } from './fleet-store.ts';
+import { defaultRetention, enrollmentTokenFromRow, hostRecordFromRow, unseenAttempts, type EnrollmentTokenRow, type HostRow } from './fleet-store.ts';
 import type { EnrollmentTokenRecord, FleetStore, HelloRecord, HostRecord, RetentionPolicy, StoredEvent } from './fleet-store.ts';
 
 interface PendingWrite {
@@ -70,8 +70,6 @@ export class SqliteFleetStore implements FleetStore {
   #retryTimer: NodeJS.Timeout | null = null;
   #retryDelayMs: number = BUSY_RETRY.firstMs;
   #busySince: number | null = null;
-  /** Newest attempt start time stored per host, so a snapshot inserts only new attempts. */
-  readonly #newestAttempt = new Map<string, string>();
   readonly #insertsSincePrune = new Map<string, number>();
   readonly #stmt: ReturnType<SqliteFleetStore['prepare']>;
 
@@ -144,8 +142,10 @@ export class SqliteFleetStore implements FleetStore {
         'SELECT seq, time, level, resource, reason, message FROM events WHERE host = ? ORDER BY id DESC LIMIT ?',
       ),
       attempt: db.prepare('INSERT OR IGNORE INTO attempts (host, started_at, trigger, body) VALUES (?, ?, ?, ?)'),
-      attempts: db.prepare<[string, number], { body: string }>('SELECT body FROM attempts WHERE host = ? ORDER BY started_at DESC, id DESC LIMIT ?'),
+      // Arrival order, not the agent's clock (which may have been stepped).
+      attempts: db.prepare<[string, number], { body: string }>('SELECT body FROM attempts WHERE host = ? ORDER BY id DESC LIMIT ?'),
       newestAttempt: db.prepare<[string], { started_at: string }>('SELECT started_at FROM attempts WHERE host = ? ORDER BY started_at DESC LIMIT 1'),
+      hasAttempt: db.prepare<[string, string, string], { one: number }>('SELECT 1 AS one FROM attempts WHERE host = ? AND started_at = ? AND trigger = ?'),
       pruneEvents: db.prepare(
         'DELETE FROM events WHERE host = ? AND id < (SELECT id FROM events WHERE host = ? ORDER BY id DESC LIMIT 1 OFFSET ?)',
       ),
@@ -178,8 +178,6 @@ export class SqliteFleetStore implements FleetStore {
         for (const w of batch) results.push(w.run());
       })();
     } catch (error) {
-      // Rolled back: what the writes noted in memory about stored attempts is wrong now.
-      this.#newestAttempt.clear();
       if (isBusy(error)) {
         this.busy(batch);
         return;
@@ -190,7 +188,6 @@ export class SqliteFleetStore implements FleetStore {
         try {
           w.resolve(this.#db.transaction(w.run)());
         } catch (e) {
-          this.#newestAttempt.clear();
           if (isBusy(e)) {
             this.busy(batch.slice(i));
             return;
@@ -267,7 +264,6 @@ export class SqliteFleetStore implements FleetStore {
     return this.write(() => {
       this.#stmt.deleteEvents.run(id);
       this.#stmt.deleteAttempts.run(id);
-      this.#newestAttempt.delete(id);
       this.#insertsSincePrune.delete(id);
       return this.#stmt.deleteHost.run(id).changes > 0;
     });
@@ -314,15 +310,11 @@ export class SqliteFleetStore implements FleetStore {
   }
 
   private insertNewAttempts(host: string, attempts: Attempt[]): number {
-    const since = this.#newestAttempt.get(host) ?? this.#stmt.newestAttempt.get(host)?.started_at ?? '';
-    let newest = since;
+    const newest = this.#stmt.newestAttempt.get(host)?.started_at ?? null;
     let inserted = 0;
-    const fresh = attempts.filter((a) => a.startedAt > since).sort((a, b) => a.startedAt.localeCompare(b.startedAt));
-    for (const a of fresh) {
+    for (const a of unseenAttempts(attempts, (x) => this.#stmt.hasAttempt.get(host, x.startedAt, x.trigger) !== undefined, newest)) {
       inserted += this.#stmt.attempt.run(host, a.startedAt, a.trigger, JSON.stringify(a)).changes;
-      newest = a.startedAt;
     }
-    this.#newestAttempt.set(host, newest);
     return inserted;
   }
 

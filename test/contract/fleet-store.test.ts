@@ -250,8 +250,8 @@ for (const impl of [sqlite, postgres]) {
       let seq = 0;
       for (let i = 0; i < 50; i++) {
         all.push(attempt(at(), i % 5 === 0 ? 'hub' : 'poll'));
-        // An agent sends its last few attempts with every snapshot.
-        assert.equal(await store.saveStatus('h1', ++seq, status('h1', `s${i}`, all.slice(-5))), true);
+        // An agent sends its last few attempts, newest first, with every snapshot.
+        assert.equal(await store.saveStatus('h1', ++seq, status('h1', `s${i}`, all.slice(-5).reverse())), true);
       }
       const stored = await store.attempts('h1', 1000);
       assert.ok(stored.length >= retention.attemptsPerHost && stored.length <= retention.attemptsPerHost + 25, `bounded, got ${stored.length}`);
@@ -265,6 +265,33 @@ for (const impl of [sqlite, postgres]) {
       assert.equal(await store.saveStatus('h1', 1, status('h1', 'old', [attempt(at())])), false);
       assert.equal((await store.attempts('h1', 1))[0]?.startedAt, all.at(-1)?.startedAt);
       assert.equal((await store.attempts('h1', 4)).length, 4);
+    });
+
+    test('attempts made after the agent\'s clock was stepped back are stored; pruned ones do not come back', async (t) => {
+      if (!requireComponent(t, 'PostgreSQL server', skip)) return;
+      const { store } = await fresh();
+      await store.enroll('h1', 'hash', at());
+      const window: Attempt[] = [];
+      let seq = 0;
+      const send = async (a: Attempt) => {
+        window.unshift(a);
+        window.splice(5);
+        assert.equal(await store.saveStatus('h1', ++seq, status('h1', a.startedAt, window)), true);
+      };
+      for (let i = 0; i < 14; i++) await send(attempt(`2026-06-01T12:${String(i).padStart(2, '0')}:00.000Z`));
+      // An hour back: every new attempt's time is older than the newest stored one.
+      await send(attempt('2026-06-01T11:20:00.000Z'));
+      await send(attempt('2026-06-01T11:21:00.000Z', 'hub'));
+      const stored = await store.attempts('h1', 1000);
+      assert.deepEqual(stored.slice(0, 3).map((a) => a.startedAt), ['2026-06-01T11:21:00.000Z', '2026-06-01T11:20:00.000Z', '2026-06-01T12:13:00.000Z'], 'newest first by arrival');
+      assert.equal(new Set(stored.map((a) => `${a.startedAt} ${a.trigger}`)).size, stored.length, 'no duplicates');
+      assert.ok(stored.length <= retention.attemptsPerHost + 25);
+      // A window whose oldest entry the store does not hold (pruned, or never sent): it is not brought back.
+      const pruned = attempt('2026-06-01T10:00:00.000Z');
+      assert.equal(await store.saveStatus('h1', ++seq, status('h1', 'window', [attempt('2026-06-01T11:30:00.000Z'), stored[0]!, pruned])), true);
+      const after = await store.attempts('h1', 1000);
+      assert.equal(after[0]?.startedAt, '2026-06-01T11:30:00.000Z');
+      assert.ok(!after.some((a) => a.startedAt === pruned.startedAt), 'an attempt older than a stored one is not inserted');
     });
 
     test('everything survives closing and reopening', async (t) => {

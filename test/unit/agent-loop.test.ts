@@ -86,6 +86,7 @@ test('retry policy: host failures wait for their time, commit failures for a new
   assert.equal(decide(null, 'r2', 'poll', 'k', 0), 'apply');
   assert.equal(decide(host, 'r2', 'poll', 'k', 999), 'waiting');
   assert.equal(decide(host, 'r2', 'retry', 'k', 1000), 'apply');
+  assert.equal(decide(host, 'r2', 'retry', 'k', 0), 'apply', "the daemon's retry timer is monotonic: due even when the wall clock was stepped back");
   assert.equal(decide(host, 'r3', 'poll', 'k', 0), 'apply', 'a new head is always tried');
   assert.equal(decide(host, 'r2', 'manual', 'k', 0), 'apply');
   assert.equal(decide(commit, 'r2', 'poll', 'k', Number.MAX_SAFE_INTEGER), 'refused');
