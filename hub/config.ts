@@ -1,4 +1,4 @@
-// The hub's configuration (PRODUCT.md §6): a YAML file, every key also from a
+// The hub's configuration (docs/hub.md): a YAML file, every key also from a
 // GITFLEET_HUB_* environment variable (the variable wins). A wrong or missing
 // value fails at start with one line naming the key. Secrets can come from
 // files (`…File` keys) so they stay out of the config and the environment.

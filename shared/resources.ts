@@ -1,4 +1,4 @@
-// The resource format of a fleet repository (PRODUCT.md §2). These schemas are
+// The resource format of a fleet repository (docs/fleet-repo.md). These schemas are
 // the single definition: the loader validates files with them, the agent plans
 // with the inferred types, and the hub shows them.
 import { z } from 'zod';

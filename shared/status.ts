@@ -1,4 +1,4 @@
-// The status model (PRODUCT.md §7). Zod schemas because status travels on the
+// The status model (docs/agent.md, "Status"). Zod schemas because status travels on the
 // wire; a schema and its inferred type share one name.
 import { z } from 'zod';
 import { errorCodes, type ErrorCode } from './errors.ts';

@@ -1,4 +1,4 @@
-// The agent's configuration (PRODUCT.md §4): /etc/gitfleet/agent.yaml, every
+// The agent's configuration (docs/agent.md): /etc/gitfleet/agent.yaml, every
 // key also settable by a GITFLEET_* environment variable (env wins). A wrong
 // or missing value fails at start with one line naming the key.
 import { readFileSync } from 'node:fs';

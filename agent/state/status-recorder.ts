@@ -1,4 +1,4 @@
-// Keeps the host's status model (PRODUCT.md §7): conditions with reasons, the
+// Keeps the host's status model (docs/agent.md, "Status"): conditions with reasons, the
 // last applied and attempted revisions, the resource statuses and the recent
 // attempts. Written on every exit of a reconcile, success or not.
 import type { Attempt, Condition, ConditionReason, ConditionType, HostStatus, Refusal, ResourceStatus } from '../../shared/status.ts';

@@ -1,4 +1,4 @@
-// Pure roll-up rules (PRODUCT.md §7): a host's sync state is its worst
+// Pure roll-up rules (docs/agent.md, "Status"): a host's sync state is its worst
 // resource's, a tag's is its worst member's, and a tag's members are the
 // hosts of its whole subtree.
 import { syncSeverity } from '../../shared/status.ts';

@@ -1,5 +1,5 @@
 // The hub's persistence, behind one interface so a PostgreSQL store can
-// follow the embedded SQLite one (PRODUCT.md §6). Methods are async because a
+// follow the embedded SQLite one (docs/hub.md). Methods are async because a
 // networked database will be; writes resolve once durable, which is when the
 // gateway acks the agent's seq.
 import type { Attempt, HostStatus } from '../../shared/status.ts';

@@ -1,5 +1,5 @@
 // The networked store: PostgreSQL through a connection pool (pg), so several
-// hub replicas share one database (PRODUCT.md §6). Every read goes to the
+// hub replicas share one database (docs/hub.md). Every read goes to the
 // database — no in-process cache that would hide another replica's writes —
 // and every write is one statement (its own transaction), so the seq checks
 // hold across replicas: the row lock on the host serializes two replicas

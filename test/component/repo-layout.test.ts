@@ -1,5 +1,5 @@
 // Directory = tag, host directory = host.yaml, place, cross-cutting tags,
-// and the layout rules (PRODUCT.md §1, docs/fleet-repo.md "Layout").
+// and the layout rules (docs/fleet-repo.md "Layout").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { symlinkSync } from 'node:fs';
