@@ -3,6 +3,10 @@
 // token is printed once, on stdout, alone on its line (or in --json).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { terminalJson, terminalText } from '../../shared/terminal-text.ts';
+
+/** Hub-stored text (names, patterns, tags) on one terminal line: controls and bidi characters escaped. */
+const safe = (value: unknown): string => terminalText(String(value));
 
 const usage = `usage: gitfleet token create --name NAME [--expires-in 24h] [--max-uses N] [--host-pattern GLOB] [--tag TAG] [--json]
        gitfleet token list [--json]
@@ -118,22 +122,22 @@ export async function run(argv: string[]): Promise<number> {
     return fail(`cannot reach the hub at ${base}: ${(error as Error).message}`, 1);
   }
   const data = (await response.json().catch(() => null)) as (TokenView & { tokens?: TokenView[]; error?: { message?: string } }) | null;
-  if (!response.ok) return fail(`the hub answered ${response.status}: ${data?.error?.message ?? response.statusText}`, 1);
+  if (!response.ok) return fail(`the hub answered ${response.status}: ${safe(data?.error?.message ?? response.statusText)}`, 1);
   if (values.json) {
-    process.stdout.write(JSON.stringify(data, null, 2) + '\n');
+    process.stdout.write(terminalJson(data, 2) + '\n');
     return 0;
   }
   if (action === 'create') {
     const t = data!;
-    process.stderr.write(`created ${t.id} "${t.name}": expires ${t.expiresAt ?? 'never'}, ${t.maxUses ?? 'unlimited'} use(s)${t.hostPattern ? `, hosts ${t.hostPattern}` : ''}${t.tag ? `, tag ${t.tag}` : ''}\n`);
+    process.stderr.write(`created ${safe(t.id)} "${safe(t.name)}": expires ${safe(t.expiresAt ?? 'never')}, ${safe(t.maxUses ?? 'unlimited')} use(s)${t.hostPattern ? `, hosts ${safe(t.hostPattern)}` : ''}${t.tag ? `, tag ${safe(t.tag)}` : ''}\n`);
     process.stderr.write('the secret (shown once; put it in the agents\' tokenFile):\n');
-    process.stdout.write(`${t.token}\n`);
+    process.stdout.write(`${safe(t.token)}\n`);
   } else if (action === 'list') {
     const tokens = data?.tokens ?? [];
     if (tokens.length === 0) process.stdout.write('no enrollment tokens\n');
     for (const t of tokens) {
       process.stdout.write(
-        `${t.id}  ${t.state.padEnd(7)}  uses ${t.uses}/${t.maxUses ?? '∞'}  expires ${t.expiresAt ?? 'never'}  hosts ${t.hostPattern ?? '*'}  tag ${t.tag ?? '-'}  ${t.name}\n`,
+        `${safe(t.id)}  ${safe(t.state).padEnd(7)}  uses ${safe(t.uses)}/${safe(t.maxUses ?? '∞')}  expires ${safe(t.expiresAt ?? 'never')}  hosts ${safe(t.hostPattern ?? '*')}  tag ${safe(t.tag ?? '-')}  ${safe(t.name)}\n`,
       );
     }
   } else {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ENROLL, VIEWER, api, makeStatus, removeDir, root, startAgent, startHubProcess, tempDir, waitFor } from '../integration/hub-harness.ts';
+import { ADMIN, ENROLL, VIEWER, api, makeStatus, removeDir, root, startAgent, startHubProcess, tempDir, waitFor } from '../integration/hub-harness.ts';
 import type { AgentProcess, HubProcess } from '../integration/hub-harness.ts';
 import type { HostSummary } from '../../hub/fleet/fleet-index.ts';
 import { requireComponent } from '../harness/require.ts';
@@ -85,4 +85,18 @@ test('gitfleet status --json: the same data as valid JSON, with nothing raw a te
   const summary = JSON.parse(out) as { head: { subject: string } };
   // JSON.stringify alone would leave U+009B and U+202E raw; the value is unchanged.
   assert.equal(summary.head.subject, 'subject \x1b]0;pwned\x07 \u009b2J \u202Ereversed');
+});
+
+test('gitfleet token list: a token name full of escapes is printed escaped, as text and as JSON', async (t) => {
+  if (!requireComponent(t, 'git', gitMissing)) return;
+  const created = await api(hub.url, '/api/v1/enrollment-tokens', { method: 'POST', body: { name: `batch \x1b]0;pwned\x07\u202Eevil\u009b2J` } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  for (const json of [false, true]) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'token', 'list', '--hub', hub.url, '--token', ADMIN, ...(json ? ['--json'] : [])], { cwd: root });
+    assert.equal(r.status, 0, r.stderr.toString());
+    const out = r.stdout.toString('utf8');
+    assert.deepEqual(unsafeIn(out.replace(/\n/g, '')), [], out);
+    if (json) assert.equal((JSON.parse(out) as { tokens: Array<{ name: string }> }).tokens[0]!.name, `batch \x1b]0;pwned\x07\u202Eevil\u009b2J`);
+    else assert.ok(out.includes('batch \\x1b]0;pwned\\x07\\u202eevil\\x9b2J'), out);
+  }
 });
