@@ -6,8 +6,10 @@ import type { HostStatus } from '../../shared/status.ts';
 import { boundTags } from '../../shared/protocol.ts';
 import type { HostRecord } from '../store/fleet-store.ts';
 import type { DeclaredHost, FleetHead } from '../git/fleet-repo-view.ts';
-import { buildTagTree, connectivityStates, hostSync, hostSyncSeverity, hostSyncStates, inTag, withAncestors } from './rollup.ts';
+import { buildTagTree, connectivityStates, hostSyncSeverity, hostSyncStates, inTag, withAncestors } from './rollup.ts';
 import type { Connectivity, HostSync, TagNode } from './rollup.ts';
+import { digestStatus } from './host-digest.ts';
+import type { HostDigest } from './host-digest.ts';
 
 export interface HostSummary {
   id: string;
@@ -73,22 +75,26 @@ export interface FleetSummary {
   tags: Array<{ tag: string; total: number; worst: HostSync | null }>;
 }
 
-function summarizeStatus(status: HostStatus) {
-  return {
-    status: {
-      conditions: status.conditions,
-      lastAppliedRevision: status.lastAppliedRevision,
-      lastAttemptedRevision: status.lastAttemptedRevision,
-      updatedAt: status.updatedAt,
-    },
-    sync: hostSync(status),
-    resources: { total: status.resources.length, notInSync: status.resources.filter((r) => r.sync !== 'InSync' && r.sync !== 'Ignored').length },
-  };
+/** What a replica reads back from the shared database about a host another replica changed. */
+export interface IndexRecord {
+  id: string;
+  place: string;
+  tags: string[];
+  agentVersion: string | null;
+  lastSeenAt: string | null;
+  enrolled: boolean;
+  digest: HostDigest | null;
+  /** The replica holding the host's agent session, if any. */
+  sessionReplica: string | null;
 }
 
 export class FleetIndex {
   readonly #reported = new Map<string, Reported>();
   readonly #online = new Set<string>();
+  /** Clustered: which other replica holds each host's session, and which replicas are alive. */
+  readonly #remoteSessions = new Map<string, string>();
+  #liveReplicas = new Set<string>();
+  #self: string | null = null;
   #head: FleetHead | null = null;
   #declared = new Map<string, DeclaredHost>();
   #treeDirs = new Set<string>();
@@ -127,7 +133,7 @@ export class FleetIndex {
         agentVersion: r.agentVersion,
         lastSeenAt: r.lastSeenAt,
         enrolled: r.credentialHash !== null,
-        ...(r.status ? summarizeStatus(r.status) : { status: null, sync: 'Unknown' as const, resources: { total: 0, notInSync: 0 } }),
+        ...(r.status ? digestStatus(r.status) : { status: null, sync: 'Unknown' as const, resources: { total: 0, notInSync: 0 } }),
       });
     }
   }
@@ -139,6 +145,45 @@ export class FleetIndex {
       this.#reported.set(id, e);
     }
     return e;
+  }
+
+  /** Clustered: this replica's id (its own sessions are the local ones, whatever the database says). */
+  setReplica(id: string): void {
+    this.#self = id;
+  }
+
+  /** Replaces what is known about a host with what the shared database holds (another replica wrote it). */
+  applyRecord(r: IndexRecord): void {
+    this.#reported.set(r.id, {
+      place: r.place,
+      tags: boundTags(r.tags),
+      agentVersion: r.agentVersion,
+      lastSeenAt: r.lastSeenAt,
+      enrolled: r.enrolled,
+      ...(r.digest ?? { status: null, sync: 'Unknown' as const, resources: { total: 0, notInSync: 0 } }),
+    });
+    if (r.sessionReplica !== null && r.sessionReplica !== this.#self) this.#remoteSessions.set(r.id, r.sessionReplica);
+    else this.#remoteSessions.delete(r.id);
+    this.changed(r.id);
+  }
+
+  /** The replicas whose heartbeat is current: a session held by any other one does not make a host Online. */
+  setLiveReplicas(ids: Iterable<string>): void {
+    const next = new Set(ids);
+    const before = this.#liveReplicas;
+    this.#liveReplicas = next;
+    for (const [host, replica] of this.#remoteSessions) if (before.has(replica) !== next.has(replica)) this.changed(host);
+  }
+
+  /** The other replica holding the host's session (and alive), or null. */
+  remoteSession(id: string): string | null {
+    if (this.#online.has(id)) return null;
+    const replica = this.#remoteSessions.get(id);
+    return replica !== undefined && this.#liveReplicas.has(replica) ? replica : null;
+  }
+
+  private isOnline(id: string): boolean {
+    return this.#online.has(id) || this.remoteSession(id) !== null;
   }
 
   enrolled(id: string): void {
@@ -155,6 +200,7 @@ export class FleetIndex {
   remove(id: string): void {
     this.#reported.delete(id);
     this.#online.delete(id);
+    this.#remoteSessions.delete(id);
     this.changed(id);
   }
 
@@ -169,7 +215,7 @@ export class FleetIndex {
   }
 
   status(id: string, status: HostStatus): void {
-    Object.assign(this.entry(id), summarizeStatus(status));
+    Object.assign(this.entry(id), digestStatus(status));
     this.changed(id);
   }
 
@@ -221,7 +267,7 @@ export class FleetIndex {
       id,
       place,
       tags,
-      connectivity: this.#online.has(id) ? 'Online' : r?.lastSeenAt ? 'Offline' : 'NeverSeen',
+      connectivity: this.isOnline(id) ? 'Online' : r?.lastSeenAt ? 'Offline' : 'NeverSeen',
       sync: r?.sync ?? 'Unknown',
       ready: cond('Ready') ?? null,
       reconciling: cond('Reconciling') ?? false,

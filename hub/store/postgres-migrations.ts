@@ -53,7 +53,28 @@ export const postgresMigrations: string[] = [
      host_pattern TEXT,
      tag TEXT
    );`,
+  // 3: several replicas (docs/hub.md, Several replicas): the index digest of each host's status,
+  // when its row last changed (a replica's catch-up read after it lost the change feed), which
+  // replica holds its agent's session; the replicas' heartbeats; the repo head the leader read.
+  `ALTER TABLE hosts ADD COLUMN digest TEXT,
+     ADD COLUMN changed_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+     ADD COLUMN session_replica TEXT;
+   CREATE INDEX hosts_by_changed_at ON hosts (changed_at);
+   CREATE TABLE hub_replicas (
+     id TEXT PRIMARY KEY,
+     address TEXT NOT NULL,
+     started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     seen_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   );
+   CREATE TABLE fleet_head (
+     singleton BOOLEAN PRIMARY KEY DEFAULT true CHECK (singleton),
+     revision TEXT NOT NULL,
+     body TEXT NOT NULL,
+     updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   );`,
 ];
 
 /** Arbitrary constants naming gitfleet's migration lock among the database's advisory locks. */
 export const MIGRATION_LOCK: readonly [number, number] = [0x67666c74, 1];
+/** The lock the replica that polls the repo holds for as long as its connection lives. */
+export const LEADER_LOCK: readonly [number, number] = [0x67666c74, 2];

@@ -1,16 +1,23 @@
 // The networked store: PostgreSQL through a connection pool (pg), so several
 // hub replicas share one database (docs/hub.md). Every read goes to the
-// database — no in-process cache that would hide another replica's writes —
-// and every write is one statement (its own transaction), so the seq checks
-// hold across replicas: the row lock on the host serializes two replicas
-// writing for the same host, and a stale or resent seq changes nothing.
+// database — no in-process cache that would hide another replica's writes.
+// The reports' writes are batched per tick (postgres-batch.ts), each still
+// conditional on the stored seq, so the seq checks hold across replicas: the
+// row lock on the host serializes two replicas writing for the same host, and
+// a stale or resent seq changes nothing. The same transactions send the
+// change notices the other replicas follow (hub/cluster).
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Pool, PoolClient } from 'pg';
 import type { Attempt, HostStatus } from '../../shared/status.ts';
 import { GitfleetError, messageOf } from '../../shared/errors.ts';
 import { MIGRATION_LOCK, postgresMigrations } from './postgres-migrations.ts';
+import { WriteBatcher, pgText as text } from './postgres-batch.ts';
+import type { IndexRecord } from '../fleet/fleet-index.ts';
+import type { HostDigest } from '../fleet/host-digest.ts';
+import { digestStatus } from '../fleet/host-digest.ts';
 import { databaseEndpoint, withoutPassword } from './postgres-url.ts';
-import { defaultRetention, enrollmentTokenFromRow, hostRecordFromRow, unseenAttempts, type EnrollmentTokenRow, type HostRow } from './fleet-store.ts';
+import { defaultRetention, enrollmentTokenFromRow, hostRecordFromRow, type EnrollmentTokenRow, type HostRow } from './fleet-store.ts';
 import type { EnrollmentTokenRecord, FleetStore, HelloRecord, HostRecord, RetentionPolicy, StoredEvent } from './fleet-store.ts';
 
 interface EventRow {
@@ -30,6 +37,38 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number;
   /** Errors of idle pooled connections (the database restarted…); the pool replaces them. */
   onIdleError?: (error: Error) => void;
+  /** This process's name among the replicas (default: random); its change notices carry it. */
+  replicaId?: string;
+}
+
+interface IndexRow {
+  id: string;
+  place: string;
+  tags: string;
+  agent_version: string | null;
+  last_seen_at: string | null;
+  enrolled: boolean;
+  digest: string | null;
+  status: string | null;
+  session_replica: string | null;
+}
+
+const INDEX_COLUMNS =
+  'id, place, tags, agent_version, last_seen_at, credential_hash IS NOT NULL AS enrolled, digest, CASE WHEN digest IS NULL THEN status END AS status, session_replica';
+
+function indexRecordFromRow(row: IndexRow): IndexRecord {
+  // Rows written before migration 3 have no digest yet: it is computed from the status once.
+  const digest: HostDigest | null = row.digest !== null ? (JSON.parse(row.digest) as HostDigest) : row.status !== null ? digestStatus(JSON.parse(row.status) as HostStatus) : null;
+  return {
+    id: row.id,
+    place: row.place,
+    tags: JSON.parse(row.tags) as string[],
+    agentVersion: row.agent_version,
+    lastSeenAt: row.last_seen_at,
+    enrolled: row.enrolled,
+    digest,
+    sessionReplica: row.session_replica,
+  };
 }
 
 /** Prune a host's history after this many inserts by this process, not on every one. */
@@ -37,21 +76,29 @@ const PRUNE_EVERY = 25;
 
 const HOST_COLUMNS = 'id, credential_hash, enrolled_at, place, tags, agent_version, facts, last_seen_at, last_seq, dropped_events, status';
 
-/** PostgreSQL text cannot hold NUL; agents' messages are free text. */
-function text(value: string): string {
-  return value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value;
-}
-
 export class PostgresFleetStore implements FleetStore {
   readonly #pool: Pool;
   readonly #retention: RetentionPolicy;
   readonly #insertsSincePrune = new Map<string, number>();
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #batcher: WriteBatcher;
+  readonly #url: string;
+  readonly replicaId: string;
   #closed = false;
 
-  private constructor(pool: Pool, retention: RetentionPolicy) {
+  private constructor(pool: Pool, url: string, retention: RetentionPolicy, replicaId: string) {
     this.#pool = pool;
+    this.#url = url;
     this.#retention = retention;
+    this.replicaId = replicaId;
+    this.#batcher = new WriteBatcher(pool, replicaId, (inserted) => {
+      for (const [host, n] of inserted) void this.track(this.prune(host, n).catch(() => undefined));
+    });
+  }
+
+  /** Batches and rows written (for the benchmarks). */
+  get batchStats(): { batches: number; writes: number } {
+    return { batches: this.#batcher.batches, writes: this.#batcher.writes };
   }
 
   /**
@@ -86,17 +133,25 @@ export class PostgresFleetStore implements FleetStore {
       throw new GitfleetError('CONFIG_INVALID', `hub config: database: cannot prepare the schema in ${endpoint}: ${withoutPassword(describe(cause), url)}`, { cause });
     }
     client.release();
-    return new PostgresFleetStore(pool, options.retention ?? defaultRetention);
+    return new PostgresFleetStore(pool, url, options.retention ?? defaultRetention, options.replicaId ?? randomBytes(6).toString('hex'));
+  }
+
+  private track<T>(running: Promise<T>): Promise<T> {
+    this.#inFlight.add(running);
+    const forget = () => this.#inFlight.delete(running);
+    running.then(forget, forget);
+    return running;
+  }
+
+  private write(op: Parameters<WriteBatcher['write']>[0]): Promise<boolean> {
+    if (this.#closed) return Promise.reject(new GitfleetError('INTERNAL', 'the store is closed'));
+    return this.track(this.#batcher.write(op));
   }
 
   /** Runs one statement, tracked so close() waits for it. */
   private query<R extends pg.QueryResultRow>(sql: string, values: unknown[]): Promise<pg.QueryResult<R>> {
     if (this.#closed) return Promise.reject(new GitfleetError('INTERNAL', 'the store is closed'));
-    const running = this.#pool.query<R>(sql, values);
-    this.#inFlight.add(running);
-    const forget = () => this.#inFlight.delete(running);
-    running.then(forget, forget);
-    return running;
+    return this.track(this.#pool.query<R>(sql, values));
   }
 
   async listHosts(): Promise<HostRecord[]> {
@@ -118,15 +173,17 @@ export class PostgresFleetStore implements FleetStore {
   async enroll(id: string, credentialHash: string, at: string): Promise<void> {
     const r = await this.query(
       `INSERT INTO hosts (id, credential_hash, enrolled_at) VALUES ($1, $2, $3)
-       ON CONFLICT (id) DO UPDATE SET credential_hash = excluded.credential_hash, enrolled_at = excluded.enrolled_at
+       ON CONFLICT (id) DO UPDATE SET credential_hash = excluded.credential_hash, enrolled_at = excluded.enrolled_at, changed_at = clock_timestamp()
        WHERE hosts.credential_hash IS NULL`,
       [id, credentialHash, at],
     );
     if (r.rowCount === 0) throw new GitfleetError('HOST_CLAIMED', `host id ${id} was enrolled by another connection at the same moment; refused`);
+    this.#batcher.notice(id);
   }
 
   async resetCredential(id: string): Promise<void> {
-    await this.query('UPDATE hosts SET credential_hash = NULL WHERE id = $1', [id]);
+    await this.query('UPDATE hosts SET credential_hash = NULL, changed_at = clock_timestamp() WHERE id = $1', [id]);
+    this.#batcher.notice(id);
   }
 
   /** One statement, so the host and its history go together (data-modifying CTEs all run). */
@@ -137,6 +194,7 @@ export class PostgresFleetStore implements FleetStore {
       [id],
     );
     this.#insertsSincePrune.delete(id);
+    this.#batcher.notice(id);
     return (r.rowCount ?? 0) > 0;
   }
 
@@ -173,73 +231,126 @@ export class PostgresFleetStore implements FleetStore {
     return (r.rowCount ?? 0) > 0;
   }
 
-  async recordHello(id: string, h: HelloRecord): Promise<void> {
-    await this.query(
-      `UPDATE hosts SET place = $1, tags = $2, agent_version = $3, facts = $4, last_seen_at = $5,
-         dropped_events = GREATEST(dropped_events, $6) WHERE id = $7`,
-      [text(h.place), JSON.stringify(h.tags), text(h.agentVersion), JSON.stringify(h.facts), h.seenAt, h.droppedEvents, id],
-    );
+  async recordHello(id: string, hello: HelloRecord): Promise<void> {
+    await this.write({ kind: 'hello', host: id, hello });
   }
 
   async touch(id: string, seenAt: string): Promise<void> {
-    await this.query('UPDATE hosts SET last_seen_at = $1 WHERE id = $2', [seenAt, id]);
+    await this.write({ kind: 'touch', host: id, seenAt });
   }
 
   /**
    * The snapshot replaces the stored one only above the stored seq, and only
    * attempts the store does not hold yet are inserted (unseenAttempts: a pruned
-   * attempt does not come back; a duplicate is ignored), in one statement.
+   * attempt does not come back; a duplicate is ignored), in one transaction
+   * with the other writes of this tick.
    */
-  async saveStatus(id: string, seq: number, status: HostStatus): Promise<boolean> {
-    const known = await this.query<{ started_at: string; trigger: string; newest: string | null }>(
-      `SELECT a.started_at, a.trigger, (SELECT MAX(started_at) FROM attempts WHERE host = $1) AS newest
-         FROM (SELECT 1) AS one LEFT JOIN attempts a ON a.host = $1 AND a.started_at = ANY($2::text[])`,
-      [id, status.attempts.map((a) => text(a.startedAt))],
-    );
-    const stored = new Set(known.rows.filter((r) => r.started_at !== null).map((r) => `${r.started_at} ${r.trigger}`));
-    const fresh = unseenAttempts(status.attempts, (a) => stored.has(`${a.startedAt} ${a.trigger}`), known.rows[0]?.newest ?? null);
-    const r = await this.query<{ applied: string; inserted: string }>(
-      `WITH applied AS (
-         UPDATE hosts SET status = $2, status_at = $3, last_seq = $4 WHERE id = $1 AND last_seq < $4 RETURNING id
-       ), inserted AS (
-         INSERT INTO attempts (host, started_at, trigger, body)
-         SELECT $1, a.started_at, a.trigger, a.body
-           FROM applied, unnest($5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS a(started_at, trigger, body, n)
-          ORDER BY a.n
-         ON CONFLICT (host, started_at, trigger) DO NOTHING
-         RETURNING 1
-       )
-       SELECT (SELECT COUNT(*) FROM applied) AS applied, (SELECT COUNT(*) FROM inserted) AS inserted`,
-      [
-        id,
-        JSON.stringify(status),
-        status.updatedAt,
-        seq,
-        fresh.map((a) => text(a.startedAt)),
-        fresh.map((a) => text(a.trigger)),
-        fresh.map((a: Attempt) => JSON.stringify(a)),
-      ],
-    );
-    const row = r.rows[0]!;
-    const applied = Number(row.applied) > 0;
-    if (applied) await this.prune(id, Number(row.inserted));
-    return applied;
+  saveStatus(id: string, seq: number, status: HostStatus): Promise<boolean> {
+    return this.write({ kind: 'status', host: id, seq, status });
   }
 
-  async appendEvent(id: string, e: StoredEvent): Promise<boolean> {
-    const values = [id, e.seq ?? null, text(e.time), text(e.level), e.resource === undefined ? null : text(e.resource), text(e.reason), text(e.message)];
-    const r =
-      e.seq === undefined
-        ? await this.query('INSERT INTO events (host, seq, time, level, resource, reason, message) VALUES ($1, $2, $3, $4, $5, $6, $7)', values)
-        : await this.query(
-            `WITH bumped AS (UPDATE hosts SET last_seq = $2 WHERE id = $1 AND last_seq < $2 RETURNING id)
-             INSERT INTO events (host, seq, time, level, resource, reason, message)
-             SELECT $1, $2, $3, $4, $5, $6, $7 FROM bumped`,
-            values,
-          );
-    if (r.rowCount === 0) return false;
-    await this.prune(id, 1);
-    return true;
+  appendEvent(id: string, event: StoredEvent): Promise<boolean> {
+    return this.write({ kind: 'event', host: id, event });
+  }
+
+  /** Records that `replica` holds the host's agent session (its connectivity on every replica). */
+  async claimSession(id: string, replica: string): Promise<void> {
+    await this.write({ kind: 'session', host: id, replica, by: replica });
+  }
+
+  /** Forgets the session, only while `replica` still holds it (the agent may have moved on). */
+  async releaseSession(id: string, replica: string): Promise<void> {
+    await this.write({ kind: 'session', host: id, replica: null, by: replica });
+  }
+
+  // ---- What the replicas of a cluster read and share (hub/cluster) ----
+
+  /** A connection of its own (LISTEN, the leader's lock): not from the pool. */
+  async dedicatedClient(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.#url, application_name: 'gitfleet-hub', connectionTimeoutMillis: 10_000 });
+    await client.connect();
+    return client;
+  }
+
+  /** The index's view of these hosts; ids with no row are absent (deleted). */
+  async indexRecords(ids: readonly string[]): Promise<IndexRecord[]> {
+    const r = await this.query<IndexRow>(`SELECT ${INDEX_COLUMNS} FROM hosts WHERE id = ANY($1::text[])`, [ids]);
+    return r.rows.map(indexRecordFromRow);
+  }
+
+  /** Every host's index view, and the database time the read started (the follower's watermark). */
+  async allIndexRecords(): Promise<{ records: IndexRecord[]; at: Date }> {
+    const now = await this.query<{ now: Date }>('SELECT clock_timestamp() AS now', []);
+    const r = await this.query<IndexRow>(`SELECT ${INDEX_COLUMNS} FROM hosts`, []);
+    return { records: r.rows.map(indexRecordFromRow), at: now.rows[0]!.now };
+  }
+
+  /**
+   * Hosts changed since `since` minus `marginMs` (a transaction's rows carry
+   * the time it wrote them, and it may commit later), every host id (to see
+   * deletions), and the database time the read started.
+   */
+  async changedSince(since: Date, marginMs: number): Promise<{ records: IndexRecord[]; ids: string[]; at: Date }> {
+    const now = await this.query<{ now: Date }>('SELECT clock_timestamp() AS now', []);
+    const r = await this.query<IndexRow>(`SELECT ${INDEX_COLUMNS} FROM hosts WHERE changed_at > $1::timestamptz - make_interval(secs => $2::float8 / 1000)`, [since, marginMs]);
+    const ids = await this.query<{ id: string }>('SELECT id FROM hosts', []);
+    return { records: r.rows.map(indexRecordFromRow), ids: ids.rows.map((row) => row.id), at: now.rows[0]!.now };
+  }
+
+  /** This replica is alive (its heartbeat); returns the replicas seen within `windowMs`, itself included. */
+  async replicaHeartbeat(address: string, windowMs: number): Promise<string[]> {
+    await this.query(
+      `INSERT INTO hub_replicas (id, address) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET seen_at = now(), address = excluded.address`,
+      [this.replicaId, text(address)],
+    );
+    const r = await this.query<{ id: string }>(`SELECT id FROM hub_replicas WHERE seen_at > now() - make_interval(secs => $1::float8 / 1000)`, [windowMs]);
+    return r.rows.map((row) => row.id);
+  }
+
+  /**
+   * The leader's sweep: sessions held by replicas not seen within `windowMs`
+   * are forgotten (those hosts are offline until they reconnect), and
+   * replicas gone for an hour are removed. Returns the hosts changed.
+   */
+  async sweepDeadReplicas(windowMs: number): Promise<string[]> {
+    const r = await this.query<{ id: string }>(
+      `UPDATE hosts SET session_replica = NULL, changed_at = clock_timestamp()
+        WHERE session_replica IS NOT NULL
+          AND session_replica NOT IN (SELECT id FROM hub_replicas WHERE seen_at > now() - make_interval(secs => $1::float8 / 1000))
+        RETURNING id`,
+      [windowMs],
+    );
+    await this.query(`DELETE FROM hub_replicas WHERE seen_at < now() - interval '1 hour'`, []);
+    for (const row of r.rows) this.#batcher.notice(row.id);
+    return r.rows.map((row) => row.id);
+  }
+
+  /** A replica shutting down: its sessions are released at once and it leaves the replica list. */
+  async leaveCluster(): Promise<void> {
+    await this.#batcher.drain();
+    const r = await this.query<{ id: string }>(`UPDATE hosts SET session_replica = NULL, changed_at = clock_timestamp() WHERE session_replica = $1 RETURNING id`, [this.replicaId]);
+    await this.query('DELETE FROM hub_replicas WHERE id = $1', [this.replicaId]);
+    for (const row of r.rows) this.#batcher.notice(row.id);
+    await this.#batcher.drain();
+  }
+
+  /** A message to every replica listening on `channel` (payload under 8000 bytes). */
+  async publish(channel: string, payload: string): Promise<void> {
+    await this.query('SELECT pg_notify($1, $2)', [channel, payload]);
+  }
+
+  /** The repo head the leader read, for the other replicas. */
+  async saveHead(revision: string, body: string): Promise<void> {
+    await this.query(
+      `INSERT INTO fleet_head (singleton, revision, body) VALUES (true, $1, $2)
+       ON CONFLICT (singleton) DO UPDATE SET revision = excluded.revision, body = excluded.body, updated_at = now()`,
+      [revision, body],
+    );
+  }
+
+  async loadHead(): Promise<{ revision: string; body: string } | null> {
+    const r = await this.query<{ revision: string; body: string }>('SELECT revision, body FROM fleet_head', []);
+    return r.rows[0] ?? null;
   }
 
   private async prune(host: string, inserted: number): Promise<void> {
@@ -276,6 +387,7 @@ export class PostgresFleetStore implements FleetStore {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    await this.#batcher.drain();
     this.#closed = true;
     await Promise.allSettled([...this.#inFlight]);
     await this.#pool.end();
