@@ -21,6 +21,7 @@ import { FleetIndex } from './fleet/fleet-index.ts';
 import type { HostSummary } from './fleet/fleet-index.ts';
 import { ChangeFeed } from './fleet/change-feed.ts';
 import { Reconciler } from './fleet/reconcile.ts';
+import { Cluster } from './cluster/cluster.ts';
 import { AgentGateway } from './gateway/agent-gateway.ts';
 import { HeadTracker } from './git/head-tracker.ts';
 import type { FleetRepoView } from './git/fleet-repo-view.ts';
@@ -63,6 +64,8 @@ export interface RunningHub {
   index: FleetIndex;
   gateway: AgentGateway;
   tracker: HeadTracker | null;
+  /** This replica's part in a cluster (PostgreSQL store), else null. */
+  cluster: Cluster | null;
   /** Every HTTP route with the access it declares (HEAD twins of GET routes included). */
   routes: readonly RouteEntry[];
   close(): Promise<void>;
@@ -96,14 +99,27 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
   const metrics = new HubMetrics();
   const feed: ChangeFeed<HostSummary> = new ChangeFeed((id) => index.get(id));
   const index = new FleetIndex((id) => feed.hostChanged(id));
-  index.load(await store.listHosts());
-  const gateway = new AgentGateway({ store, index, metrics, logger, enrollmentToken: config.enrollmentToken, enrollRate: config.enrollRate, heartbeatMs: config.heartbeatMs });
-  const reconciler = new Reconciler(gateway, store, metrics, logger.child({ component: 'reconcile' }));
+  // On PostgreSQL the hub is a replica of a cluster: the change follower loads the index (lighter rows) and keeps it coherent.
+  const pgStore = store instanceof PostgresFleetStore ? store : null;
+  if (!pgStore) index.load(await store.listHosts());
+  let cluster: Cluster | null = null;
+  const gateway = new AgentGateway({
+    store,
+    index,
+    metrics,
+    logger,
+    enrollmentToken: config.enrollmentToken,
+    enrollRate: config.enrollRate,
+    heartbeatMs: config.heartbeatMs,
+    ...(pgStore ? { onSession: (host: string, online: boolean) => cluster?.sessionChanged(host, online) } : {}),
+  });
+  const reconciler = new Reconciler(gateway, store, metrics, logger.child({ component: 'reconcile' }), pgStore ? (hosts, reason, cause) => cluster?.reconcileRemote(hosts, reason, cause) ?? [] : null);
   const tracker = o.repoView
-    ? new HeadTracker(o.repoView, logger, (head) => {
+    ? new HeadTracker(o.repoView, logger, (head, origin) => {
         index.setHead(head);
         pushes.baseline(head.revision);
         feed.headChanged(head.revision);
+        if (origin === 'read') cluster?.shareHead(head);
       })
     : null;
   const pushes = new PushHandler(index, tracker, reconciler, logger.child({ component: 'webhook' }));
@@ -167,13 +183,28 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
     if (!gateway.handleUpgrade(req, socket, head)) socket.destroy();
   });
 
-  if (tracker) {
+  if (pgStore) {
+    cluster = new Cluster({
+      store: pgStore,
+      index,
+      logger,
+      heartbeatMs: config.heartbeatMs,
+      address: `${config.listen.host}:${config.listen.port}`,
+      reconcileLocal: (hosts, reason, origin) => gateway.reconcileNow(hosts, reason, origin),
+      tracker,
+      pollIntervalMs: config.pollIntervalMs,
+    });
+    // The leader lock decides which replica polls the repo.
+    await cluster.start();
+  } else if (tracker) {
     // The first head read happens before listening only if it is quick; a slow Git server must not delay the hub.
     tracker.start(config.pollIntervalMs);
   }
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (cause) {
+    await cluster?.stop();
+    await tracker?.stop();
     await store.close();
     throw new GitfleetError('CONFIG_INVALID', `hub config: listen: cannot listen on ${config.listen.host}:${config.listen.port}: ${messageOf(cause)}`, { cause });
   }
@@ -192,6 +223,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
     index,
     gateway,
     tracker,
+    cluster,
     routes: access.routes,
     close() {
       closing ??= (async () => {
@@ -201,6 +233,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
         await app.close();
         // Let the sockets' close handlers queue their last writes, then flush them.
         await new Promise((r) => setImmediate(r));
+        await cluster?.stop();
         await store.close();
       })();
       return closing;

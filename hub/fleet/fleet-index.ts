@@ -239,6 +239,11 @@ export class FleetIndex {
     for (const h of head.hosts) this.#treeDirs.add(h.dir);
   }
 
+  /** Ids of the hosts the hub has a record of (not those only declared in the repo). */
+  knownReported(): string[] {
+    return [...this.#reported.keys()];
+  }
+
   /** Every id: reporting or enrolled hosts and hosts declared in the repo. */
   ids(): string[] {
     const ids = new Set(this.#reported.keys());

@@ -1,5 +1,6 @@
 // reconcile-now for a host, a tag's subtree, a push's affected hosts or the
-// whole fleet: sent to the connected ones at once, recorded in their history.
+// whole fleet: sent to the connected ones at once (in a cluster, through the
+// replica holding each one's session), recorded in their history.
 import type { Logger } from 'pino';
 import type { AgentGateway } from '../gateway/agent-gateway.ts';
 import type { FleetStore } from '../store/fleet-store.ts';
@@ -20,10 +21,14 @@ export class Reconciler {
     private readonly store: FleetStore,
     private readonly metrics: HubMetrics,
     private readonly logger: Logger,
+    /** In a cluster: hands reconcile-now for hosts connected to other replicas to those; returns the hosts handed on. */
+    private readonly remote: ((hosts: readonly string[], reason: string, cause: 'api' | 'webhook') => string[]) | null = null,
   ) {}
 
   request(hosts: readonly string[], reason: string, cause: 'api' | 'webhook'): ReconcileOutcome {
-    const reached = this.gateway.reconcileNow(hosts, reason, cause);
+    const local = this.gateway.reconcileNow(hosts, reason, cause);
+    const localSet = new Set(local);
+    const reached = this.remote ? [...local, ...this.remote(hosts.filter((h) => !localSet.has(h)), reason, cause)] : local;
     this.metrics.reconcileRequests.inc({ cause }, reached.length);
     const reachedSet = new Set(reached);
     const time = new Date().toISOString();

@@ -26,6 +26,8 @@ export interface AgentGatewayOptions {
   /** Enrollment attempts per minute per remote address and per token (default 60 and 600). */
   enrollRate?: { perAddress: number; perToken: number };
   heartbeatMs: number;
+  /** Told when a host's session starts and ends here (a cluster records it in the database). */
+  onSession?: (host: string, online: boolean) => void;
   /** A connection silent for this long is closed (default: 3 heartbeats). */
   silenceMs?: number;
   helloTimeoutMs?: number;
@@ -82,6 +84,7 @@ export class AgentGateway {
         this.#authenticated.get(session)?.();
         const previous = this.#sessions.get(session.host!);
         this.#sessions.set(session.host!, session);
+        o.onSession?.(session.host!, true);
         return previous;
       },
       release: (session) => {
@@ -90,6 +93,7 @@ export class AgentGateway {
         this.#sessions.delete(host);
         o.metrics.agentsConnected.dec();
         o.index.connected(host, false);
+        o.onSession?.(host, false);
         void o.store.touch(host, this.#ctx.now().toISOString()).catch((error: unknown) => log.error({ err: error, host }, 'could not record last-seen time'));
       },
     };

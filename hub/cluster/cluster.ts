@@ -1,0 +1,154 @@
+// A hub replica's part in a cluster of replicas on one PostgreSQL database
+// (docs/hub.md, Several replicas): its heartbeat and the live-replica set
+// (connectivity across replicas), its agents' sessions recorded in the
+// database, the change follower (coherent index, summary, roll-ups and SSE),
+// reconcile-now delivered to the replica holding each host's session, the
+// repo head shared from whichever replica read it, and the leader lock that
+// makes one replica poll the repo and sweep dead replicas' sessions.
+import type { Logger } from 'pino';
+import { messageOf } from '../../shared/errors.ts';
+import type { FleetIndex } from '../fleet/fleet-index.ts';
+import type { FleetHead } from '../git/fleet-repo-view.ts';
+import type { HeadTracker } from '../git/head-tracker.ts';
+import type { PostgresFleetStore } from '../store/postgres-store.ts';
+import { ChangeFollower } from './change-follower.ts';
+import { LeaderLock } from './leader.ts';
+import { ACTION_CHANNEL, reconcilePayloads } from './notices.ts';
+import type { ClusterAction } from './notices.ts';
+
+export interface ClusterOptions {
+  store: PostgresFleetStore;
+  index: FleetIndex;
+  logger: Logger;
+  /** The agents' heartbeat: a dead replica's hosts go offline within about this long. */
+  heartbeatMs: number;
+  /** How this replica is reached (logged in hub_replicas for operators). */
+  address: string;
+  /** Delivers reconcile-now to this replica's own sessions; returns the hosts reached. */
+  reconcileLocal: (hosts: string[], reason: string, origin: 'api' | 'webhook') => string[];
+  tracker: HeadTracker | null;
+  pollIntervalMs: number;
+}
+
+export class Cluster {
+  readonly #o: ClusterOptions;
+  readonly #log: Logger;
+  readonly follower: ChangeFollower;
+  readonly leader: LeaderLock;
+  readonly beatMs: number;
+  readonly windowMs: number;
+  #beat: NodeJS.Timeout | null = null;
+  #beating = false;
+
+  constructor(o: ClusterOptions) {
+    this.#o = o;
+    this.#log = o.logger.child({ component: 'cluster' });
+    this.beatMs = Math.min(5000, Math.max(250, Math.floor(o.heartbeatMs / 2)));
+    this.windowMs = this.beatMs * 3;
+    this.follower = new ChangeFollower({ store: o.store, index: o.index, logger: o.logger, onAction: (a) => this.onAction(a) });
+    this.leader = new LeaderLock({
+      store: o.store,
+      logger: o.logger,
+      retryMs: this.beatMs,
+      onGain: () => o.tracker?.start(o.pollIntervalMs),
+      onLose: () => o.tracker?.pause(),
+    });
+  }
+
+  get replica(): string {
+    return this.#o.store.replicaId;
+  }
+
+  async start(): Promise<void> {
+    this.#o.index.setReplica(this.replica);
+    await this.heartbeat();
+    await this.follower.start();
+    const stored = await this.#o.store.loadHead();
+    if (stored) this.adoptHead(stored.body);
+    this.#beat = setInterval(() => void this.heartbeat(), this.beatMs);
+    this.#beat.unref();
+    this.leader.start();
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.#beating) return;
+    this.#beating = true;
+    try {
+      const live = await this.#o.store.replicaHeartbeat(this.#o.address, this.windowMs);
+      this.#o.index.setLiveReplicas(live);
+      if (this.leader.leader) {
+        const swept = await this.#o.store.sweepDeadReplicas(this.windowMs);
+        if (swept.length > 0) {
+          this.#log.info({ hosts: swept.length }, 'hosts of replicas that stopped beating are offline until they reconnect');
+          this.follower.refresh(swept);
+        }
+      }
+    } catch (error) {
+      this.#log.warn({ err: { message: messageOf(error) } }, 'replica heartbeat failed (is PostgreSQL down?)');
+    } finally {
+      this.#beating = false;
+    }
+  }
+
+  /** The gateway's session hook: the database records which replica holds each host. */
+  sessionChanged(host: string, online: boolean): void {
+    const write = online ? this.#o.store.claimSession(host, this.replica) : this.#o.store.releaseSession(host, this.replica);
+    write.catch((error: unknown) => this.#log.warn({ host, err: { message: messageOf(error) } }, 'could not record the session in the database'));
+  }
+
+  /** reconcile-now for hosts not connected here: sent to the replica holding each; returns the hosts handed on. */
+  reconcileRemote(hosts: readonly string[], reason: string, origin: 'api' | 'webhook'): string[] {
+    const byReplica = new Map<string, string[]>();
+    for (const id of hosts) {
+      const replica = this.#o.index.remoteSession(id);
+      if (replica === null) continue;
+      let list = byReplica.get(replica);
+      if (!list) byReplica.set(replica, (list = []));
+      list.push(id);
+    }
+    const reached: string[] = [];
+    for (const [replica, ids] of byReplica) {
+      reached.push(...ids);
+      for (const payload of reconcilePayloads(replica, ids, reason.slice(0, 1000), origin)) {
+        this.#o.store.publish(ACTION_CHANNEL, payload).catch((error: unknown) => this.#log.warn({ replica, err: { message: messageOf(error) } }, 'could not hand reconcile-now to a replica'));
+      }
+    }
+    return reached;
+  }
+
+  /** This replica read a new head: the others take it from the database instead of reading the repo. */
+  shareHead(head: FleetHead): void {
+    void (async () => {
+      await this.#o.store.saveHead(head.revision, JSON.stringify(head));
+      await this.#o.store.publish(ACTION_CHANNEL, JSON.stringify({ k: 'head', from: this.replica, revision: head.revision }));
+    })().catch((error: unknown) => this.#log.warn({ err: { message: messageOf(error) } }, 'could not share the repo head'));
+  }
+
+  private adoptHead(body: string): void {
+    try {
+      this.#o.tracker?.adopt(JSON.parse(body) as FleetHead);
+    } catch (error) {
+      this.#log.warn({ err: { message: messageOf(error) } }, 'the stored repo head is unreadable; keeping this replica\'s');
+    }
+  }
+
+  private onAction(action: ClusterAction): void {
+    if (action.k === 'reconcile') {
+      if (action.to === this.replica) this.#o.reconcileLocal(action.ids, action.reason, action.origin);
+      return;
+    }
+    if (action.from === this.replica || action.revision === this.#o.tracker?.head?.revision) return;
+    this.#o.store.loadHead().then(
+      (stored) => stored && this.adoptHead(stored.body),
+      (error: unknown) => this.#log.warn({ err: { message: messageOf(error) } }, 'could not read the shared repo head'),
+    );
+  }
+
+  /** Leaves the cluster: sessions released, heartbeat row removed, lock and feed connections closed. */
+  async stop(): Promise<void> {
+    if (this.#beat) clearInterval(this.#beat);
+    await this.leader.stop();
+    await this.follower.stop();
+    await this.#o.store.leaveCluster().catch((error: unknown) => this.#log.warn({ err: { message: messageOf(error) } }, 'could not leave the cluster cleanly'));
+  }
+}
