@@ -10,7 +10,6 @@ import type { DesiredState } from '../shared/resources.ts';
 import { redactUrl } from '../shared/redact.ts';
 import { GitSource } from '../repo/git/index.ts';
 import { loadDesiredState } from '../repo/tree/index.ts';
-import { admitDesiredState } from './admission.ts';
 import type { AgentConfig } from './config/agent-config.ts';
 import { intervalMs } from './config/agent-config.ts';
 import { DockerContainerDriver } from './drivers/docker/docker-container-driver.ts';
@@ -18,6 +17,7 @@ import { createFsFileDriver } from './drivers/files/fs-file-driver.ts';
 import { createSystemctlUnitDriver } from './drivers/systemd/index.ts';
 import type { Drivers } from './drivers/types.ts';
 import { FlapGuard } from './engine/flap-guard.ts';
+import { HostPolicy } from './policy/host-policy.ts';
 import { AgentDaemon, type StatusSink } from './loop/agent-daemon.ts';
 import { Reconciler } from './loop/reconciler.ts';
 import { defaultRetry } from './loop/retry-policy.ts';
@@ -39,6 +39,8 @@ export interface AgentParts {
   /** The reconciler (named cycle for the callers that predate it). */
   cycle: Reconciler;
   load: (treeDir: string) => Promise<DesiredState>;
+  /** The host policy (re-read on every reconcile) and the admit phase it drives. */
+  policy: HostPolicy;
 }
 
 function isGitRepository(path: string): boolean {
@@ -94,6 +96,8 @@ export async function createAgent(
     recorder.setIdentity({ place: desired.place, tags: desired.tags });
     return desired;
   };
+  const policy = new HostPolicy({ path: config.policy, filesAllow: config.files.allow, logger: logger.child({ component: 'policy' }) });
+  const decisive = configKey(config);
   // At least a second: a zero interval would retry a failing head in a tight loop.
   const retryBaseMs = Math.max(1000, intervalMs(config.retryInterval));
   const cycle = new Reconciler({
@@ -106,12 +110,13 @@ export async function createAgent(
     logger: logger.child({ component: 'reconciler' }),
     healthTimeoutMs: intervalMs(config.healthTimeout),
     healthSettleMs: intervalMs(config.healthSettle),
-    admit: (desired) => admitDesiredState(desired, config.files.allow),
+    admit: (desired, treeDir) => policy.admit(desired, treeDir),
     retry: { baseMs: retryBaseMs, maxMs: Math.max(defaultRetry.maxMs, retryBaseMs) },
-    configKey: configKey(config),
+    // A policy edit on the host changes the key: a head the old policy refused is tried again.
+    configKey: () => `${decisive}:${policy.key()}`,
     ...(overrides.onEvent ? { onEvent: overrides.onEvent } : {}),
   });
-  return { config, logger, drivers, source, store, recorder, cycle, load };
+  return { config, logger, drivers, source, store, recorder, cycle, load, policy };
 }
 
 /**

@@ -28,6 +28,15 @@ export const errorCodes = {
   UNKNOWN_PLACE: { retryable: false, summary: 'a place that is not a directory of the fleet tree' },
   // configuration
   CONFIG_INVALID: { retryable: false, summary: 'a configuration key is missing or wrong' },
+  // host policy (docs/policy.md)
+  POLICY_VIOLATION: { retryable: false, summary: 'the revision declares something the host policy does not allow (refused as a whole)' },
+  POLICY_WIDENED: { retryable: false, summary: 'a policy.yaml in the fleet repo tries to allow more than the policy above it' },
+  POLICY_INVALID: { retryable: false, summary: 'a policy file (the host’s or a policy.yaml in the repo) is unreadable or not in the policy format' },
+  // secrets (docs/secrets.md)
+  SECRET_FORMAT: { retryable: false, summary: 'a *.sops.yaml file is not in the SOPS format gitfleet reads (structure, age recipients, rules)' },
+  SECRET_NOT_RECIPIENT: { retryable: false, summary: 'this host’s age key is not a recipient of an encrypted file its layers need' },
+  SECRET_TAMPERED: { retryable: false, summary: 'an encrypted file’s values do not authenticate (MAC mismatch): changed without its key' },
+  SECRET_NO_KEY: { retryable: false, summary: 'the host’s layers hold encrypted files but no age identity is configured or readable (age.identityFile)' },
   // git source
   GIT_UNREACHABLE: { retryable: true, summary: 'the Git server cannot be reached' },
   GIT_AUTH: { retryable: true, summary: 'the Git server refused the credentials' },

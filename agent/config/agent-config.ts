@@ -48,7 +48,13 @@ export const AgentConfigSchema = z.strictObject({
   verify: z.strictObject({ allowedSigners: absolutePath.optional(), gpgKeyring: absolutePath.optional() }).optional(),
   docker: z.strictObject({ socket: z.string().default('/var/run/docker.sock') }).default({ socket: '/var/run/docker.sock' }),
   systemd: z.strictObject({ unitDir: absolutePath.default('/etc/systemd/system') }).default({ unitDir: '/etc/systemd/system' }),
+  /**
+   * The file driver's fence: file resources are written only below these directories.
+   * The host policy's `files.allow` narrows it (docs/policy.md); this key stays as its alias.
+   */
   files: z.strictObject({ allow: z.array(absolutePath).min(1).default(['/etc', '/srv', '/opt']) }).default({ allow: ['/etc', '/srv', '/opt'] }),
+  /** The host policy file (docs/policy.md), owned by the host's administrator, never taken from Git; re-read on every reconcile. */
+  policy: absolutePath.default('/etc/gitfleet/policy.yaml'),
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 
@@ -80,6 +86,7 @@ export const agentEnv: Record<string, string[]> = {
   GITFLEET_DOCKER_SOCKET: ['docker', 'socket'],
   GITFLEET_SYSTEMD_UNIT_DIR: ['systemd', 'unitDir'],
   GITFLEET_FILES_ALLOW: ['files', 'allow'],
+  GITFLEET_POLICY: ['policy'],
 };
 
 function envValue(key: string[], raw: string): unknown {

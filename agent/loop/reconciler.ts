@@ -39,14 +39,14 @@ export interface ReconcilerDeps {
   healthTimeoutMs: number;
   /** How long everything must stay healthy after a new revision before the verdict. */
   healthSettleMs?: number;
-  /** Extra checks on a desired state before it is applied (e.g. file paths allowed by this agent). */
-  admit?: (desired: DesiredState) => void;
+  /** Checks a desired state before it is applied (the host policy, agent/policy); throws a commit failure. */
+  admit?: (desired: DesiredState, treeDir: string) => void | Promise<void>;
   onEvent?: (event: { reason: string; message: string; resource?: string; level: 'info' | 'warning' | 'error' }) => void;
   now?: () => number;
   /** Backoff of host-failure retries (agent config `retryInterval`). */
   retry?: RetryOptions;
-  /** A fingerprint of the agent configuration: a commit refusal is retried when it changes. */
-  configKey?: string;
+  /** A fingerprint of the agent configuration and host policy: a commit refusal is retried when it changes (read on every pass). */
+  configKey?: string | (() => string);
   /** Health-gate poll interval (tests make it short). */
   healthPollMs?: number;
 }
@@ -101,7 +101,8 @@ export class Reconciler {
   }
 
   private get configKey(): string {
-    return this.deps.configKey ?? '';
+    const key = this.deps.configKey;
+    return typeof key === 'function' ? key() : (key ?? '');
   }
 
   /** Runs one reconcile; never throws for host or source problems (they are recorded). */
@@ -168,7 +169,7 @@ export class Reconciler {
     let fresh: Target;
     try {
       const desired = await this.evaluate(snapshot);
-      this.admit(desired);
+      await this.admit(desired, snapshot.treeDir);
       fresh = { revision: snapshot.revision, desired };
     } catch (error) {
       return this.refuse(pass, snapshot.revision, error);
@@ -187,9 +188,9 @@ export class Reconciler {
     return this.deps.load(snapshot.treeDir);
   }
 
-  /** Phase 3: what this agent may apply (policy). Throws a commit failure. */
-  private admit(desired: DesiredState): void {
-    this.deps.admit?.(desired);
+  /** Phase 3: what this agent may apply (the host policy narrowed by the repo's). Throws a commit failure. */
+  private async admit(desired: DesiredState, treeDir: string): Promise<void> {
+    await this.deps.admit?.(desired, treeDir);
   }
 
   /**
@@ -442,7 +443,7 @@ export class Reconciler {
     try {
       const snapshot = await this.deps.source.snapshot(revisions.lastApplied);
       const desired = await this.evaluate(snapshot);
-      this.admit(desired);
+      await this.admit(desired, snapshot.treeDir);
       this.target = { revision: snapshot.revision, desired };
     } catch (error) {
       this.deps.logger.warn({ err: messageOf(error), revision: revisions.lastApplied }, 'cannot restore the last applied revision');

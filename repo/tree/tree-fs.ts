@@ -17,6 +17,8 @@ import { issue, wholeFile } from './issues.ts';
 
 export const MAX_FILE_BYTES = 1024 * 1024;
 export const HOST_FILE = 'host.yaml';
+/** A directory's repo policy (docs/policy.md): read by repo/policy, not a resource file. */
+export const POLICY_FILE = 'policy.yaml';
 /** The top-level directory that holds cross-cutting tags. */
 export const CROSS_TAGS_DIR = 'tags';
 
@@ -109,6 +111,8 @@ function listDirSync(tree: FleetTree, dir: string): DirListing {
     }
     if (isDir) {
       listing.dirs.push(entry.name);
+    } else if (entry.name === POLICY_FILE && dir !== CROSS_TAGS_DIR) {
+      continue;
     } else if (entry.name === HOST_FILE || isYamlName(entry.name)) {
       if (!isFile) {
         listing.issues.push(issue(rel, wholeFile, 'FILE_UNREADABLE', 'not a regular file'));
