@@ -253,6 +253,8 @@ interface ResourceBase<K extends ResourceKind, S> {
   dependsOn: ResourceId[];
   /** Where the winning declaration came from (repo-relative). */
   source: { file: string; line: number; layer: string };
+  /** Holds a value from an encrypted layer (docs/secrets.md): its content is never shown. */
+  secret?: true;
 }
 export type ContainerResource = ResourceBase<'container', ContainerSpec>;
 export type UnitResource = ResourceBase<'unit', UnitSpec>;

@@ -206,6 +206,7 @@ function substituteEntry(
     issues.push(issue(entry.file, entry.source.locate([...base, ...pr.path]), codeOf(pr.kind), `${entry.kind} "${entry.name}": ${referenceHelp(pr.kind, pr.text)}`));
   }
   if (problems.length > 0) return undefined;
+  if (entry.opaque) return value;
   const r = entry.section.schema.safeParse(value);
   if (r.success) return r.data;
   // Issues elsewhere were reported once for the file; here only what substitution produced.

@@ -68,6 +68,8 @@ export interface ResourceEntry extends Located {
   /** The validated spec when neither deferred nor invalid. */
   spec: unknown;
   source: YamlSource;
+  /** From an encrypted file read without its key: values are placeholders, not checked (docs/secrets.md). */
+  opaque?: true;
 }
 
 export interface HostSettings {
@@ -83,6 +85,8 @@ export interface LayerFile {
   entries: ResourceEntry[];
   /** Only for host.yaml. */
   host: HostSettings | null;
+  /** A *.sops.yaml file: the plaintext of its encrypted values (empty when read without a key). */
+  secrets?: string[];
 }
 
 function isPlainMap(value: unknown): value is Record<string, unknown> {
@@ -93,7 +97,7 @@ function at(source: YamlSource, path: DataPath, which: 'key' | 'value' = 'value'
   return { file: source.file, ...source.locate(path, which) };
 }
 
-export function parseLayerFile(file: string, text: string, kind: 'resources' | 'host'): LayerFile {
+export function parseLayerFile(file: string, text: string, kind: 'resources' | 'host', opaque = false): LayerFile {
   const source = parseYaml(file, text);
   const out: LayerFile = { file, issues: [...source.issues], vars: [], drift: null, entries: [], host: kind === 'host' ? { tags: [], allowEmpty: false } : null };
   if (source.issues.length > 0) return out;
@@ -118,7 +122,7 @@ export function parseLayerFile(file: string, text: string, kind: 'resources' | '
   for (const section of sections) {
     const entries = value[section.key];
     if (!isPlainMap(entries)) continue; // reported by the top-level schema
-    for (const [name, raw] of Object.entries(entries)) readEntry(source, section, name, raw, out);
+    for (const [name, raw] of Object.entries(entries)) readEntry(source, section, name, raw, out, opaque);
   }
   return out;
 }
@@ -162,7 +166,7 @@ function readHostSettings(source: YamlSource, value: Record<string, unknown>, ou
   });
 }
 
-function readEntry(source: YamlSource, section: Section, name: string, raw: unknown, out: LayerFile): void {
+function readEntry(source: YamlSource, section: Section, name: string, raw: unknown, out: LayerFile, opaque: boolean): void {
   const base = [section.key, name];
   const where = at(source, base, 'key');
   const entry: ResourceEntry = {
@@ -190,6 +194,11 @@ function readEntry(source: YamlSource, section: Section, name: string, raw: unkn
     entry.absent = true;
     const r = AbsentEntry.safeParse(raw);
     if (!r.success) out.issues.push(...zodIssuesToValidation(r.error.issues, { source, base, subject, schema: AbsentEntry, value: raw }));
+  } else if (opaque) {
+    // Encrypted values read without the key are placeholders: their types cannot be checked here.
+    entry.opaque = true;
+    entry.deferred = hasReference(raw);
+    entry.spec = raw;
   } else {
     entry.deferred = hasReference(raw);
     const r = section.schema.safeParse(raw);

@@ -17,14 +17,17 @@ export interface Layer {
   host: HostSettings | null;
   /** Issues of the layer's files and of the layer as a whole. */
   issues: ValidationIssue[];
+  /** Plaintext values decrypted from the layer's *.sops.yaml files (docs/secrets.md). */
+  secrets: string[];
 }
 
 const where = (l: Located) => `${l.file}:${l.line}`;
 
 export function buildLayer(dir: string, files: LayerFile[]): Layer {
-  const layer: Layer = { dir, entries: new Map(), vars: new Map(), drift: null, host: null, issues: [] };
+  const layer: Layer = { dir, entries: new Map(), vars: new Map(), drift: null, host: null, issues: [], secrets: [] };
   for (const f of files) {
     layer.issues.push(...f.issues);
+    if (f.secrets) layer.secrets.push(...f.secrets);
     if (f.host) layer.host = f.host;
     for (const e of f.entries) {
       const first = layer.entries.get(e.id);

@@ -3,6 +3,8 @@
 import { GitfleetError } from '../../shared/errors.ts';
 import type { DesiredState } from '../../shared/resources.ts';
 import { hostNameProblem } from '../../shared/resources.ts';
+import { MASK, processSecrets, SecretValues } from '../../shared/secrets/mask.ts';
+import type { LayerKeys } from '../secrets/encrypted-layer.ts';
 import type { Evaluation, HostPlacement } from './evaluate.ts';
 import { evaluateHost } from './evaluate.ts';
 import type { ValidationIssue } from './issues.ts';
@@ -18,11 +20,18 @@ export interface LoadOptions {
   host: string;
   /** Leaf layer for a host without its own directory, e.g. `prod/kiosks`. */
   place?: string;
+  /**
+   * Encrypted layers (docs/secrets.md): the host's age identity decrypts them; null
+   * refuses them (decryption required, no key); absent reads them with placeholders.
+   */
+  keys?: LayerKeys;
 }
 
 /** The desired state plus what `gitfleet render` shows about how it came to be. */
 export interface HostExplanation extends Evaluation {
   state: DesiredState;
+  /** Plaintext values decrypted for this host (also registered in processSecrets). */
+  secrets: string[];
 }
 
 /** Merged desired state of one host; throws TreeInvalidError or GitfleetError('UNKNOWN_HOST' | 'UNKNOWN_PLACE'). */
@@ -48,16 +57,16 @@ export async function explainDesiredState(treeRoot: string, opts: LoadOptions): 
       const extra = layoutIssues(listing, i === 0 ? 'root' : 'path');
       // A host directory above this host would make it a directory inside a host.
       if (i > 0 && listing.hasHostFile) extra.push(nestedDirIssue(listing.dir, parts[i]!, 'host'));
-      return readLayer(tree, listing, false, extra);
+      return readLayer(tree, listing, false, extra, opts.keys);
     }),
   );
   let hostLayer: Layer | null = null;
   if (leaf.hostDir) {
     const listing = await listDir(tree, leaf.dir);
-    hostLayer = await readLayer(tree, listing, true, layoutIssues(listing, 'host'));
+    hostLayer = await readLayer(tree, listing, true, layoutIssues(listing, 'host'), opts.keys);
   }
   const crossTags = hostLayer?.host?.tags ?? [];
-  const crossLayers = await readCrossTags(tree, crossTags, pathListings[0]?.dirs ?? [], issues);
+  const crossLayers = await readCrossTags(tree, crossTags, pathListings[0]?.dirs ?? [], issues, opts.keys);
 
   const layers = [...pathLayers, ...crossLayers, ...(hostLayer ? [hostLayer] : [])];
   const placement: HostPlacement = {
@@ -68,11 +77,25 @@ export async function explainDesiredState(treeRoot: string, opts: LoadOptions): 
     layers,
   };
   const evaluation = evaluateHost(placement);
-  const all = normalizeIssues([...issues, ...layers.flatMap((l) => l.issues), ...evaluation.issues]);
+  // Every decrypted value is registered before anything can be printed or thrown (taint by value).
+  const secrets = layers.flatMap((l) => l.secrets);
+  processSecrets.add(secrets);
+  const all = normalizeIssues([...issues, ...layers.flatMap((l) => l.issues), ...evaluation.issues]).map((i) => ({ ...i, message: processSecrets.mask(i.message) }));
   if (all.length > 0 || evaluation.state === null) {
     throw new TreeInvalidError(all.length > 0 ? all : [issue(dirLabel(leaf.dir), wholeFile, 'INTERNAL', 'the host could not be evaluated')]);
   }
-  return { ...evaluation, state: evaluation.state };
+  markSecret(evaluation.state, layers, secrets);
+  return { ...evaluation, state: evaluation.state, secrets };
+}
+
+/** A resource is secret when it holds a decrypted value or a string built from one, or was read as placeholders. */
+function markSecret(state: DesiredState, layers: Layer[], secrets: string[]): void {
+  const local = new SecretValues();
+  local.add(secrets);
+  const opaque = new Set(layers.flatMap((l) => [...l.entries.values()].filter((e) => e.opaque).map((e) => `${e.file}:${e.line}`)));
+  for (const r of state.resources) {
+    if (local.taintsDeep(r.spec) || opaque.has(`${r.source.file}:${r.source.line}`) || JSON.stringify(r.spec).includes(MASK)) r.secret = true;
+  }
 }
 
 interface Leaf {
@@ -112,7 +135,7 @@ async function locateHost(tree: FleetTree, opts: LoadOptions, issues: Validation
   return { dir: found[0]!, hostDir: true };
 }
 
-async function readCrossTags(tree: FleetTree, tags: { name: string; file: string; line: number; column: number }[], rootDirs: string[], issues: ValidationIssue[]): Promise<Layer[]> {
+async function readCrossTags(tree: FleetTree, tags: { name: string; file: string; line: number; column: number }[], rootDirs: string[], issues: ValidationIssue[], keys: LayerKeys): Promise<Layer[]> {
   if (tags.length === 0) return [];
   const available = (await listDir(tree, CROSS_TAGS_DIR)).dirs;
   const layers: Layer[] = [];
@@ -124,7 +147,7 @@ async function readCrossTags(tree: FleetTree, tags: { name: string; file: string
     }
     if (rootDirs.includes(tag.name)) issues.push(crossTagCollision(tag.name));
     const listing = await listDir(tree, relJoin(CROSS_TAGS_DIR, tag.name));
-    layers.push(await readLayer(tree, listing, false, layoutIssues(listing, 'cross')));
+    layers.push(await readLayer(tree, listing, false, layoutIssues(listing, 'cross'), keys));
   }
   return layers;
 }

@@ -1,6 +1,9 @@
 // Reads and parses the files of one directory into a layer.
 import { IO_PARALLELISM, mapLimit } from './concurrency.ts';
+import type { LayerKeys } from '../secrets/encrypted-layer.ts';
+import { isEncryptedLayerFile, readEncryptedLayer } from '../secrets/encrypted-layer.ts';
 import type { ValidationIssue } from './issues.ts';
+import { issue, wholeFile } from './issues.ts';
 import type { Layer } from './layer.ts';
 import { buildLayer } from './layer.ts';
 import type { LayerFile } from './layer-file.ts';
@@ -8,17 +11,22 @@ import { parseLayerFile } from './layer-file.ts';
 import type { DirListing, FleetTree } from './tree-fs.ts';
 import { HOST_FILE, readTreeFile, relJoin } from './tree-fs.ts';
 
-async function readLayerFile(tree: FleetTree, file: string, kind: 'resources' | 'host', viaSymlink: boolean): Promise<LayerFile> {
+async function readLayerFile(tree: FleetTree, file: string, kind: 'resources' | 'host', viaSymlink: boolean, keys: LayerKeys): Promise<LayerFile> {
   const read = await readTreeFile(tree, file, viaSymlink);
   if ('issue' in read) return { file, issues: [read.issue], vars: [], drift: null, entries: [], host: null };
+  if (kind === 'resources' && isEncryptedLayerFile(file)) {
+    const layer = await readEncryptedLayer(file, read.text, keys);
+    if ('code' in layer) return { file, issues: [issue(file, wholeFile, layer.code, layer.message)], vars: [], drift: null, entries: [], host: null };
+    return { ...parseLayerFile(file, layer.text, kind, layer.opaque), secrets: layer.secrets };
+  }
   return parseLayerFile(file, read.text, kind);
 }
 
 /** The layer of a listed directory; `asHost` reads its host.yaml too. */
-export async function readLayer(tree: FleetTree, listing: DirListing, asHost: boolean, extraIssues: ValidationIssue[] = []): Promise<Layer> {
+export async function readLayer(tree: FleetTree, listing: DirListing, asHost: boolean, extraIssues: ValidationIssue[] = [], keys?: LayerKeys): Promise<Layer> {
   const names = asHost && listing.hasHostFile ? [HOST_FILE, ...listing.yamlFiles] : listing.yamlFiles;
   const parsed = await mapLimit(names, IO_PARALLELISM, (name) =>
-    readLayerFile(tree, relJoin(listing.dir, name), name === HOST_FILE ? 'host' : 'resources', listing.symlinks.has(name)),
+    readLayerFile(tree, relJoin(listing.dir, name), name === HOST_FILE ? 'host' : 'resources', listing.symlinks.has(name), keys),
   );
   const layer = buildLayer(listing.dir, parsed);
   layer.issues.unshift(...extraIssues);
