@@ -67,7 +67,7 @@ export class ChangeFollower {
   }
 
   private async connect(): Promise<void> {
-    const client = await this.#o.store.dedicatedClient();
+    const client = await this.#o.store.dedicatedClient('follow');
     client.on('notification', (n) => this.onNotification(n));
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, new Error('connection ended')));

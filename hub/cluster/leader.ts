@@ -60,7 +60,7 @@ export class LeaderLock {
   }
 
   private async openClient(): Promise<pg.Client> {
-    const client = await this.#o.store.dedicatedClient();
+    const client = await this.#o.store.dedicatedClient('leader');
     client.on('error', (error) => this.lose(error));
     return client;
   }

@@ -266,8 +266,9 @@ export class PostgresFleetStore implements FleetStore {
   // ---- What the replicas of a cluster read and share (hub/cluster) ----
 
   /** A connection of its own (LISTEN, the leader's lock): not from the pool. */
-  async dedicatedClient(): Promise<pg.Client> {
-    const client = new pg.Client({ connectionString: this.#url, application_name: 'gitfleet-hub', connectionTimeoutMillis: 10_000 });
+  async dedicatedClient(role: 'follow' | 'leader'): Promise<pg.Client> {
+    // Named by role, so an operator (or a test) can tell the connections apart in pg_stat_activity.
+    const client = new pg.Client({ connectionString: this.#url, application_name: `gitfleet-hub-${role}`, connectionTimeoutMillis: 10_000 });
     await client.connect();
     return client;
   }

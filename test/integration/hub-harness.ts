@@ -51,6 +51,8 @@ export interface HubProcess {
   port: number;
   logs: Array<Record<string, unknown>>;
   stop(): Promise<number | null>;
+  /** Kills the process with no chance to clean up (a crash); resolves when it is gone. */
+  kill(): Promise<void>;
 }
 
 export async function startHubProcess(o: { dataDir: string; port?: number; env?: Record<string, string> }): Promise<HubProcess> {
@@ -97,6 +99,11 @@ export async function startHubProcess(o: { dataDir: string; port?: number; env?:
       if (proc.exitCode !== null) return proc.exitCode;
       proc.kill('SIGTERM');
       return exited;
+    },
+    async kill() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGKILL');
+      await exited;
     },
   };
 }

@@ -1,0 +1,156 @@
+// Hub replicas as a cluster on one real PostgreSQL (a private cluster): real
+// `gitfleet hub` processes, real agent reporters (HubClient) in their own
+// processes. Every replica's index, summary and connectivity follow the
+// others' writes within a second; reconcile-now asked of one replica reaches
+// an agent connected to another; a replica started later loads and follows;
+// one replica leads and another takes over when it is killed; a killed
+// replica's hosts go offline on the others; a replica whose change feed
+// connection is cut catches up on what it missed.
+import { test, after, before } from 'node:test';
+import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { api, makeStatus, removeDir, startAgent, startHubProcess, tempDir, waitFor, ENROLL } from './hub-harness.ts';
+import type { AgentProcess, HubProcess } from './hub-harness.ts';
+import type { FleetSummary, HostSummary } from '../../hub/fleet/fleet-index.ts';
+import { requireComponent } from '../harness/require.ts';
+import { postgresMissing, startPostgres } from '../harness/postgres.ts';
+import type { PostgresCluster } from '../harness/postgres.ts';
+
+const missing = postgresMissing();
+const dirs: string[] = [];
+const agents: AgentProcess[] = [];
+const hubs: HubProcess[] = [];
+let cluster: PostgresCluster | null = null;
+
+before(async () => {
+  if (missing === null) cluster = await startPostgres();
+});
+after(async () => {
+  await Promise.all(agents.map((a) => a.stop()));
+  await Promise.all(hubs.map((h) => h.stop()));
+  await cluster?.stop();
+  dirs.forEach(removeDir);
+});
+
+function dir(prefix: string): string {
+  const d = tempDir(prefix);
+  dirs.push(d);
+  return d;
+}
+
+async function replica(database: string): Promise<HubProcess> {
+  // Heartbeat 2 s (the harness's): a replica beats every second and counts as dead after 3 s of silence.
+  const hub = await startHubProcess({ dataDir: dir('hub-cluster-data'), env: { GITFLEET_HUB_DATABASE: database } });
+  hubs.push(hub);
+  return hub;
+}
+
+async function agentOn(hub: HubProcess, host: string, stateDir = dir(`agent-${host}`)): Promise<AgentProcess> {
+  const a = await startAgent({ hubUrl: hub.agentUrl, host, stateDir, token: ENROLL, place: 'prod/eu', tags: ['prod'] });
+  agents.push(a);
+  await waitFor(`${host} to connect`, () => a.connected());
+  return a;
+}
+
+const summaryOf = async (hub: HubProcess, id: string) => {
+  const r = await api<{ summary: HostSummary }>(hub.url, `/api/v1/hosts/${id}`);
+  return r.status === 200 ? r.body.summary : null;
+};
+const fleet = async (hub: HubProcess) => (await api<FleetSummary>(hub.url, '/api/v1/summary')).body;
+
+/** Waits until `probe` holds on every replica; returns the ms it took after `since`. */
+async function onAll(what: string, replicas: HubProcess[], probe: (hub: HubProcess) => Promise<boolean>, since = Date.now(), timeoutMs = 15_000): Promise<number> {
+  await waitFor(what, async () => (await Promise.all(replicas.map(probe))).every(Boolean), timeoutMs);
+  return Date.now() - since;
+}
+
+const leaders = (hub: HubProcess) => hub.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('this replica leads')).length;
+
+test('replicas on one PostgreSQL: coherent view, fleet-wide reconcile-now, late joiner, leader hand-over, dead replica', async (t: TestContext) => {
+  if (!requireComponent(t, 'PostgreSQL server', missing)) return;
+  const database = await cluster!.createDatabase();
+  const a = await replica(database);
+  const b = await replica(database);
+
+  const web1 = await agentOn(a, 'web-01');
+  const web2 = await agentOn(b, 'web-02');
+  // Enrolled and connected on one replica: known and Online on both.
+  const seen = await onAll('both hosts Online on both replicas', [a, b], async (h) => (await summaryOf(h, 'web-01'))?.connectivity === 'Online' && (await summaryOf(h, 'web-02'))?.connectivity === 'Online');
+  t.diagnostic(`enrollment + connection visible on both replicas after ${seen} ms`);
+
+  // A status stored by A shows in B's index, summary and roll-ups within a second.
+  web1.send({ status: makeStatus('web-01', { sync: 'Drifted', note: 'drift via A' }) });
+  const onA = Date.now();
+  await waitFor('A to store the drift', async () => (await summaryOf(a, 'web-01'))?.sync === 'Drifted');
+  const lag = await onAll('B to show the drift', [b], async (h) => (await summaryOf(h, 'web-01'))?.sync === 'Drifted', onA);
+  t.diagnostic(`a status stored by A visible on B after ${lag} ms`);
+  assert.ok(lag <= 1000, `change visible on the other replica after ${lag} ms (goal ≤ 1 s)`);
+  const [fa, fb] = await Promise.all([fleet(a), fleet(b)]);
+  assert.equal(fb.total, 2);
+  assert.deepEqual(fb.sync, fa.sync, 'the fleet summary is the same on both replicas');
+  assert.deepEqual(fb.connectivity, fa.connectivity);
+  assert.equal(fb.sync.Drifted, 1);
+
+  // reconcile-now asked of B reaches web-01, whose session is on A, and web-02 on B itself.
+  const r = await api<{ reached: string[]; notConnected: string[] }>(b.url, '/api/v1/reconcile', { method: 'POST', body: { all: true, reason: 'cluster-wide check' } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual([...r.body.reached].sort(), ['web-01', 'web-02']);
+  await waitFor('web-01 (on A) to get reconcile-now from B', () => web1.reconciles().some((x) => x.includes('cluster-wide check')));
+  await waitFor('web-02 (on B) to get reconcile-now', () => web2.reconciles().some((x) => x.includes('cluster-wide check')));
+
+  // A replica started later loads the fleet and follows.
+  const c = await replica(database);
+  const cs = await summaryOf(c, 'web-01');
+  assert.equal(cs?.sync, 'Drifted');
+  assert.equal(cs?.connectivity, 'Online', 'the late replica knows web-01 is connected to A');
+  web2.send({ status: makeStatus('web-02', { sync: 'Missing' }) });
+  await onAll('all three replicas to show web-02 Missing', [a, b, c], async (h) => (await summaryOf(h, 'web-02'))?.sync === 'Missing');
+
+  // Exactly one replica leads; killing it hands the lead to another.
+  await waitFor('one leader', () => [a, b, c].map(leaders).reduce((x, y) => x + y) === 1);
+  const leader = [a, b, c].find((h) => leaders(h) === 1)!;
+  const others = [a, b, c].filter((h) => h !== leader);
+  await leader.kill();
+  const handed = Date.now();
+  await waitFor('another replica to lead', () => others.some((h) => leaders(h) === 1), 15_000);
+  t.diagnostic(`leader hand-over after ${Date.now() - handed} ms`);
+  assert.equal(others.map(leaders).reduce((x, y) => x + y), 1, 'one leader at a time');
+
+  // The killed replica's hosts go offline on the others (no replica holds their session), then come back through another.
+  const orphan = leader === a ? 'web-01' : leader === b ? 'web-02' : null;
+  if (orphan) {
+    const offline = await onAll(`${orphan} Offline on the surviving replicas`, others, async (h) => (await summaryOf(h, orphan))?.connectivity === 'Offline', handed);
+    t.diagnostic(`${orphan} shown Offline ${offline} ms after its replica was killed`);
+    const agent = orphan === 'web-01' ? web1 : web2;
+    await agent.stop();
+    const moved = await startAgent({ hubUrl: others[0]!.agentUrl, host: orphan, stateDir: agent.stateDir, place: 'prod/eu', tags: ['prod'] });
+    agents.push(moved);
+    await onAll(`${orphan} Online again on the surviving replicas`, others, async (h) => (await summaryOf(h, orphan))?.connectivity === 'Online');
+  }
+});
+
+test('a replica whose change feed connection is cut catches up on what it missed', async (t: TestContext) => {
+  if (!requireComponent(t, 'PostgreSQL server', missing)) return;
+  const database = await cluster!.createDatabase();
+  const a = await replica(database);
+  const b = await replica(database);
+  const web = await agentOn(a, 'db-01');
+  await onAll('db-01 on B', [b], async (h) => (await summaryOf(h, 'db-01'))?.connectivity === 'Online');
+
+  // Cut every follower connection (both replicas'), then write while they are down.
+  const admin = new pg.Client({ connectionString: database });
+  await admin.connect();
+  try {
+    const cut = await admin.query<{ n: string }>(`SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE application_name = 'gitfleet-hub-follow' AND datname = current_database()`);
+    assert.equal(Number(cut.rows[0]!.n), 2);
+  } finally {
+    await admin.end();
+  }
+  web.send({ status: makeStatus('db-01', { sync: 'Failed', note: 'while the feed was down' }) });
+  await waitFor('B to catch up on the missed change', async () => (await summaryOf(b, 'db-01'))?.sync === 'Failed');
+  await waitFor('B to log a catch-up that read the change', () => b.logs.find((l) => l.msg === 'change feed reconnected; caught up' && Number(l.changed) >= 1));
+  // And it follows again afterwards.
+  web.send({ status: makeStatus('db-01', { sync: 'InSync', note: 'after the reconnect' }) });
+  await waitFor('B to follow after the reconnect', async () => (await summaryOf(b, 'db-01'))?.sync === 'InSync');
+});
