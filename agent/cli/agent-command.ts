@@ -20,12 +20,12 @@ head refused (signature, ancestry, validation, policy) — the reason is printed
 2 usage or configuration error`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseAgentArgs(argv, { once: { type: 'boolean', default: false } });
+  const { values } = parseAgentArgs('agent', argv, { once: { type: 'boolean', default: false } });
   if (values.help) {
     process.stdout.write(`${help}\n`);
     return 0;
   }
-  const config = configFromArgs(values);
+  const config = await configFromArgs(values);
   if (values.once) return runOnce(config, values.json);
 
   const logger = createLogger();

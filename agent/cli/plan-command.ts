@@ -21,12 +21,12 @@ exit codes: 0 nothing to change; 1 changes pending, the head would be refused (t
 printed on stdout) or the source cannot be reached; 2 usage or configuration error`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseAgentArgs(argv, {});
+  const { values } = parseAgentArgs('plan', argv, {});
   if (values.help) {
     process.stdout.write(`${help}\n`);
     return 0;
   }
-  const config = configFromArgs(values);
+  const config = await configFromArgs(values);
   const logger = createLogger({ level: 'warn', toStderr: true });
   const agent = await createAgent(config, logger);
   const revisions = await agent.store.loadRevisions();

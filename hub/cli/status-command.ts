@@ -1,36 +1,29 @@
-// `gitfleet status [--hub URL] [--token T] [--json]`: the fleet summary from
-// a hub, for a terminal or a script, and the hosts that need attention with
-// their Ready message. Exit 0 when every host is in sync and online, 1 when
-// not (or the hub cannot be reached), 2 on usage errors. Everything the hub
-// sends is printed through terminalText/terminalJson: host ids, tags,
+// `gitfleet status [HOST] [--json]`: the fleet summary from a hub, or one
+// host in detail, for a terminal or a script. Exit 0 when every host (or the
+// host) is in sync, online and healthy, 1 when not, 2 on usage errors, 3 when
+// the hub could not tell (unreachable, token refused, hub error). Everything
+// the hub sends is printed through terminalText/terminalJson: host ids, tags,
 // revisions and messages are written by agents and repo authors, not by us.
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { terminalJson, terminalText } from '../../shared/terminal-text.ts';
+import { parseCommandArgs, UsageError } from '../../cli/args.ts';
+import { terminalJson } from '../../shared/terminal-text.ts';
 import type { FleetSummary, HostSummary } from '../fleet/fleet-index.ts';
-import type { HostStatus } from '../../shared/status.ts';
+import type { Attempt, HostStatus } from '../../shared/status.ts';
+import { callHub, field, hubExit, hubOptionHelp, hubOptionSpec, isHubError, resolveHub, type HubTarget } from './hub-api.ts';
 
-const usage = `usage: gitfleet status [--hub URL] [--token TOKEN | --token-file FILE] [--host ID] [--json]
+export const usage = `usage: gitfleet status [HOST] [--json] [hub options]
 
-  --hub URL         the hub's API address (default $GITFLEET_HUB_URL or http://127.0.0.1:8080)
-  --token TOKEN     an admin or viewer token (default $GITFLEET_HUB_TOKEN)
-  --token-file FILE read the token from FILE
-  --host ID         one host in detail: its conditions, and every resource not in sync or not
-                    healthy with why (exit code or signal, last journal/log lines)
-  --json            print the summary as JSON
+Without HOST: the fleet summary (hosts, head, sync and connectivity counts, tags)
+and the hosts that need attention with their Ready message.
+With HOST (or --host HOST): the host's conditions, its last attempts, and every
+resource not in sync or not healthy with why (exit code or signal, last
+journal/log lines).
 
-exit codes: 0 all hosts (or the host) in sync and online, 1 some are not or the hub failed, 2 usage error`;
+      --json             print the hub's answer as JSON
+${hubOptionHelp}
 
-function fail(message: string, code: number): number {
-  process.stderr.write(`gitfleet status: ${message}\n`);
-  return code;
-}
-
-/** One remote field on one line: unsafe characters escaped (a newline too), cut to `max`. */
-function field(value: unknown, max = 200): string {
-  const text = terminalText(String(value ?? ''));
-  return text.length > max ? `${text.slice(0, max)}…` : text;
-}
+exit codes: 0 all hosts (or the host) in sync, online and healthy; 1 some are not (the fleet is
+unhealthy) or the hub knows no such host; 2 usage error; 3 could not tell (hub unreachable,
+token refused, hub error)`;
 
 export function formatSummary(s: FleetSummary): string {
   const nonZero = (counts: Record<string, number>) =>
@@ -88,31 +81,39 @@ export function formatHostDetail(d: HostDetailView): string {
     // Each log line through field(): a line cannot fake further lines or carry escapes.
     for (const line of (r.logs ?? []).slice(-20)) lines.push(`      | ${field(line, 4096)}`);
   }
+  const refused = d.status?.refused;
+  if (refused) lines.push('', `refused head ${field((refused.revision ?? 'unknown').slice(0, 12))} since ${field(refused.since, 40)}: ${field(refused.reason, 100)}: ${field(refused.message, 500)}`);
+  const attempts = (d.attempts ?? d.status?.attempts ?? []).slice(0, 5);
+  if (attempts.length > 0) {
+    lines.push('', 'last attempts (newest first):');
+    for (const a of attempts) {
+      const counts = `${a.intended.length} change(s), ${a.driftCorrected.length} drift correction(s)`;
+      const why = a.reason ? `  ${field(a.reason, 100)}${a.message ? `: ${field(a.message, 300)}` : ''}` : '';
+      lines.push(`  ${field(a.startedAt, 40)}  ${field(a.result, 20)}  ${field(a.revision.slice(0, 12))}  ${field(a.trigger, 20)}  ${counts}${why}`);
+    }
+  }
   return lines.join('\n');
 }
 
 export interface HostDetailView {
   summary: HostSummary;
-  status: Pick<HostStatus, 'conditions' | 'resources'> | null;
+  status: (Pick<HostStatus, 'conditions' | 'resources'> & Partial<Pick<HostStatus, 'attempts' | 'refused'>>) | null;
+  /** The hub's stored history, newest first (the status carries the agent's own few). */
+  attempts?: Attempt[];
 }
 
 const attentionStates = 'Failed,Drifted,Missing,Pending,Unknown,Offline,NeverSeen';
 const attentionShown = 10;
 
-async function getJson<T>(url: URL, token: string): Promise<T> {
-  const response = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) });
-  if (!response.ok) throw new Error(`the hub answered ${response.status} for ${url.pathname}`);
-  return (await response.json()) as T;
-}
-
 /** The first hosts that are not in sync or not online, worst first, each with its Ready condition. */
-async function attention(base: string, token: string): Promise<{ hosts: AttentionHost[]; total: number }> {
-  const list = await getJson<{ total: number; hosts: HostSummary[] }>(new URL(`${base}/api/v1/hosts?state=${attentionStates}&sort=sync&limit=${attentionShown}`), token);
+async function attention(target: HubTarget): Promise<{ hosts: AttentionHost[]; total: number }> {
+  const list = await callHub<{ total: number; hosts: HostSummary[] }>(target, 'GET', `/api/v1/hosts?state=${attentionStates}&sort=sync&limit=${attentionShown}`);
   const hosts = await Promise.all(
     list.hosts.map(async (summary) => {
-      const detail = await getJson<{ status: { conditions: Array<{ type: string; status: boolean; reason: string; message: string }> } | null }>(
-        new URL(`${base}/api/v1/hosts/${encodeURIComponent(summary.id)}`),
-        token,
+      const detail = await callHub<{ status: { conditions: Array<{ type: string; status: boolean; reason: string; message: string }> } | null }>(
+        target,
+        'GET',
+        `/api/v1/hosts/${encodeURIComponent(summary.id)}`,
       ).catch(() => null);
       const ready = detail?.status?.conditions.find((c) => c.type === 'Ready') ?? null;
       return { summary, ready };
@@ -121,83 +122,49 @@ async function attention(base: string, token: string): Promise<{ hosts: Attentio
   return { hosts, total: list.total };
 }
 
+export function fleetHealthy(summary: FleetSummary): boolean {
+  return summary.total === (summary.sync.InSync ?? 0) + (summary.sync.Ignored ?? 0) && (summary.connectivity.Offline ?? 0) === 0 && (summary.connectivity.NeverSeen ?? 0) === 0;
+}
+
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { hub: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, host: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-    }));
-  } catch (error) {
-    return fail(`${(error as Error).message}\n${usage}`, 2);
-  }
+  const { values, positionals } = parseCommandArgs('status', argv, { ...hubOptionSpec, host: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, 1);
   if (values.help) {
     process.stdout.write(usage + '\n');
-    return 0;
+    return hubExit.ok;
   }
-  const base = (values.hub ?? process.env.GITFLEET_HUB_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
-  let url: URL;
-  try {
-    url = new URL(`${base}/api/v1/summary`);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
-  } catch {
-    return fail(`--hub: not an http(s) URL: ${base}`, 2);
-  }
-  let token = values.token ?? process.env.GITFLEET_HUB_TOKEN;
-  if (values['token-file']) {
-    try {
-      token = readFileSync(values['token-file'], 'utf8').trim();
-    } catch (error) {
-      return fail(`--token-file: ${(error as Error).message}`, 2);
-    }
-  }
-  if (!token) return fail('a token is needed: --token, --token-file or GITFLEET_HUB_TOKEN', 2);
-  if (values.host !== undefined) return hostDetail(base, token, values.host, values.json ?? false);
-  let response: Response;
-  try {
-    response = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) });
-  } catch (error) {
-    return fail(`cannot reach the hub at ${base}: ${(error as Error).message}`, 1);
-  }
-  if (!response.ok) {
-    const body = (await response.json().catch(() => null)) as { error?: { message?: string } } | null;
-    return fail(`the hub answered ${response.status}: ${field(body?.error?.message ?? response.statusText, 500)}`, 1);
-  }
-  const summary = (await response.json()) as FleetSummary;
-  const healthy = summary.total === (summary.sync.InSync ?? 0) + (summary.sync.Ignored ?? 0) && summary.connectivity.Offline === 0 && summary.connectivity.NeverSeen === 0;
+  if (values.host !== undefined && positionals.length > 0) throw new UsageError('status', 'HOST and --host are the same thing; give one');
+  const host = values.host ?? positionals[0];
+  if (host !== undefined && (host === '' || host.length > 253)) throw new UsageError('status', 'HOST: a host id (1–253 characters)');
+  const target = resolveHub('status', values);
+  if (host !== undefined) return hostDetail(target, host, values.json ?? false);
+  const summary = await callHub<FleetSummary>(target, 'GET', '/api/v1/summary');
+  const healthy = fleetHealthy(summary);
   if (values.json) {
     process.stdout.write(terminalJson(summary, 2) + '\n');
-    return healthy ? 0 : 1;
+    return healthy ? hubExit.ok : hubExit.failed;
   }
   let text = formatSummary(summary);
   if (!healthy) {
     try {
-      const { hosts, total } = await attention(base, token);
+      const { hosts, total } = await attention(target);
       if (hosts.length > 0) text += '\n' + formatAttention(hosts, total);
     } catch (error) {
-      text += `\n\n(cannot list the hosts that need attention: ${field((error as Error).message)})`;
+      text += `\n\n(cannot list the hosts that need attention: ${field(isHubError(error) ? error.message : String(error))})`;
     }
   }
   process.stdout.write(text + '\n');
-  return healthy ? 0 : 1;
+  return healthy ? hubExit.ok : hubExit.failed;
 }
 
-async function hostDetail(base: string, token: string, id: string, json: boolean): Promise<number> {
-  if (id === '' || id.length > 253) return fail('--host: a host id', 2);
-  let response: Response;
-  try {
-    response = await fetch(new URL(`${base}/api/v1/hosts/${encodeURIComponent(id)}`), { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) });
-  } catch (error) {
-    return fail(`cannot reach the hub at ${base}: ${(error as Error).message}`, 1);
-  }
-  if (response.status === 404) return fail(`the hub knows no host ${field(id, 253)}`, 1);
-  if (!response.ok) {
-    const body = (await response.json().catch(() => null)) as { error?: { message?: string } } | null;
-    return fail(`the hub answered ${response.status}: ${field(body?.error?.message ?? response.statusText, 500)}`, 1);
-  }
-  const detail = (await response.json()) as HostDetailView;
-  const fine = detail.summary.sync === 'InSync' && detail.summary.connectivity === 'Online' && (detail.status?.resources ?? []).every((r) => r.health === 'Healthy' || r.sync === 'Ignored');
+export function hostFine(detail: HostDetailView): boolean {
+  return detail.summary.sync === 'InSync' && detail.summary.connectivity === 'Online' && (detail.status?.resources ?? []).every((r) => r.health === 'Healthy' || r.sync === 'Ignored');
+}
+
+async function hostDetail(target: HubTarget, id: string, json: boolean): Promise<number> {
+  const detail = await callHub<HostDetailView>(target, 'GET', `/api/v1/hosts/${encodeURIComponent(id)}`).catch((error: unknown) => {
+    if (isHubError(error) && error.status === 404) throw Object.assign(error, { message: `the hub knows no host ${field(id, 253)}` });
+    throw error;
+  });
   process.stdout.write((json ? terminalJson(detail, 2) : formatHostDetail(detail)) + '\n');
-  return fine ? 0 : 1;
+  return hostFine(detail) ? hubExit.ok : hubExit.failed;
 }

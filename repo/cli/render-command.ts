@@ -1,49 +1,46 @@
-// `gitfleet render --host ID [--place P] [DIR]`: the merged desired state of
+// `gitfleet render --host ID [--place P] [--repo DIR | DIR]`: the merged desired state of
 // one host, with where each variable and resource came from.
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandArgs, UsageError } from '../../cli/args.ts';
 import { isGitfleetError } from '../../shared/errors.ts';
 import { explainDesiredState, formatIssue, TreeInvalidError } from '../tree/index.ts';
 import { renderText } from '../tree/render-text.ts';
 
-const usage = `usage: gitfleet render --host ID [--place P] [--json] [DIR]
+const usage = `usage: gitfleet render --host ID [--place P] [--json] [--repo DIR | DIR]
 
 Prints the merged desired state of host ID from the fleet tree in DIR (default:
 the current directory): its tags, variables and resources, each with the file
 and line it came from.
 
-  --host ID   the host id (the name of its directory in the tree)
-  --place P   the leaf directory for a host without a directory of its own
-  --json      print the desired state as JSON
+      --host ID   the host id (the name of its directory in the tree)
+      --place P   the leaf directory for a host without a directory of its own
+      --repo DIR  the fleet tree (a positional DIR is the same)
+      --json      print the desired state as JSON
 
 exit codes: 0 ok, 1 the tree is invalid for this host or the host is unknown, 2 usage error
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
+  const { values, positionals } = parseCommandArgs(
+    'render',
+    argv,
+    {
       host: { type: 'string' },
       place: { type: 'string' },
+      repo: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
-    allowPositionals: true,
-  });
+    1,
+  );
   if (values.help) {
     process.stdout.write(usage);
     return 0;
   }
-  if (values.host === undefined || values.host === '') {
-    process.stderr.write(`gitfleet render: --host is required\n\n${usage}`);
-    return 2;
-  }
-  if (positionals.length > 1) {
-    process.stderr.write(`gitfleet render: one directory at most, got ${positionals.length}\n\n${usage}`);
-    return 2;
-  }
-  const dir = resolve(positionals[0] ?? '.');
+  if (values.host === undefined || values.host === '') throw new UsageError('render', '--host is required (the host id to render); see gitfleet render --help');
+  if (values.repo !== undefined && positionals.length > 0) throw new UsageError('render', '--repo and a directory argument are the same thing; give one');
+  const dir = resolve(values.repo ?? positionals[0] ?? '.');
   if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) {
     process.stderr.write(`gitfleet render: ${dir} is not a directory\n`);
     return 2;

@@ -2,39 +2,43 @@
 // error as `file:line:column  CODE  message`, then a summary; exit 1 when any.
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandArgs, UsageError } from '../../cli/args.ts';
 import { formatIssue, validateTree } from '../tree/index.ts';
 
-const usage = `usage: gitfleet validate [--json] [DIR]
+const usage = `usage: gitfleet validate [--repo DIR | DIR] [--json]
 
 Checks the fleet tree in DIR (default: the current directory): layout, every
 resource file, and the merged state of every host and place-only group.
 
-  --json   print the errors as a JSON array of {file, line, column, code, message}
+      --repo DIR  the fleet tree (a positional DIR is the same)
+      --json      print the errors as a JSON array of {file, line, column, code, message}
 
-exit codes: 0 no errors, 1 errors found, 2 usage error (e.g. DIR is not a directory)
+exit codes: 0 no errors, 1 errors found or no host in the tree, 2 usage error (e.g. DIR is not a directory)
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
-    allowPositionals: true,
-  });
+  const { values, positionals } = parseCommandArgs(
+    'validate',
+    argv,
+    { repo: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    1,
+  );
   if (values.help) {
     process.stdout.write(usage);
     return 0;
   }
-  if (positionals.length > 1) {
-    process.stderr.write(`gitfleet validate: one directory at most, got ${positionals.length}\n\n${usage}`);
-    return 2;
-  }
-  const dir = resolve(positionals[0] ?? '.');
+  if (values.repo !== undefined && positionals.length > 0) throw new UsageError('validate', `--repo and a directory argument are the same thing; give one`);
+  const dir = resolve(values.repo ?? positionals[0] ?? '.');
   if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) {
     process.stderr.write(`gitfleet validate: ${dir} is not a directory\n`);
     return 2;
   }
   const summary = await validateTree(dir);
+  // A tree with nothing to deploy is a wrong directory, not a valid fleet.
+  if (summary.issues.length === 0 && summary.hosts.length === 0) {
+    process.stderr.write(`gitfleet validate: no host found in ${dir}: a host is a directory with a host.yaml (docs/fleet-repo.md); is this the fleet repository?\n`);
+    return 1;
+  }
   if (values.json) {
     process.stdout.write(JSON.stringify(summary.issues.map(({ file, line, column, code, message }) => ({ file, line, column, code, message })), null, 2) + '\n');
     return summary.issues.length > 0 ? 1 : 0;
