@@ -140,6 +140,16 @@ install_unit() { # NAME → 0 when written
 }
 
 # --- agent -------------------------------------------------------------------
+# The host policy (docs/policy.md): the baseline, written once. It is the
+# administrator's file from then on: never overwritten, and the agent re-reads
+# it on every reconcile (no restart needed).
+install_policy() {
+  [ ! -e "$ETC/policy.yaml" ] || return 0
+  install_content "$ETC/policy.yaml" 0644 root:root < "$here/policy.yaml" || true
+  manifest_add "policy $(sha256sum < "$ETC/policy.yaml" | cut -d' ' -f1)"
+  say "  host policy $ETC/policy.yaml (the baseline: review it, docs/policy.md)"
+}
+
 install_agent() {
   [ -n "${opt[repo]:-}" ] || die "agent: --repo is required (the fleet repository's URL)"
   [ -z "${opt[token]:-}" ] || [ -z "${opt[token-file]:-}" ] || die "agent: give --token or --token-file, not both"
@@ -171,6 +181,7 @@ install_agent() {
     [ -z "$token" ] || echo "tokenFile: $ETC/agent.token"
   )"
   if install_content "$ETC/agent.yaml" 0600 root:root <<<"$config"; then say "  config $ETC/agent.yaml"; restart=true; fi
+  install_policy
   local unit_changed=false
   if install_unit gitfleet-agent.service; then unit_changed=true; restart=true; say "  unit $UNITS/gitfleet-agent.service"; fi
   $changed_any && restart=true
@@ -220,6 +231,13 @@ install_hub() {
 }
 
 # --- uninstall ---------------------------------------------------------------
+# The baseline goes with the agent; a policy the administrator edited stays.
+remove_policy() {
+  [ -f "$ETC/policy.yaml" ] || return 0
+  if manifest_has "policy $(sha256sum < "$ETC/policy.yaml" | cut -d' ' -f1)"; then rm -f "$ETC/policy.yaml"
+  else say "  kept $ETC/policy.yaml (edited since install)"; fi
+}
+
 remove_component() { # agent|hub
   local unit="gitfleet-$1.service" state
   [ "$1" = agent ] && state=/var/lib/gitfleet || state=/var/lib/gitfleet-hub
@@ -230,7 +248,7 @@ remove_component() { # agent|hub
     systemctl reset-failed "$unit" 2>/dev/null || true
     say "  removed $unit"
   fi
-  if [ "$1" = agent ]; then rm -f "$ETC/agent.yaml" "$ETC/agent.token"; else rm -f "$ETC/hub.yaml"; fi
+  if [ "$1" = agent ]; then rm -f "$ETC/agent.yaml" "$ETC/agent.token"; remove_policy; else rm -f "$ETC/hub.yaml"; fi
   if ! $keep_state && [ -d "$state" ]; then rm -rf "$state"; say "  removed $state"; fi
   # StateDirectory= with DynamicUser leaves /var/lib/private behind; we use neither, but be exact.
 }

@@ -2,7 +2,7 @@
 # Builds the gitfleet .deb with dpkg-deb from the built bundle (npm run build):
 #   bash packaging/deb/build-deb.sh [--out DIR] [--version V]   (npm run package:deb)
 # The package installs /usr/lib/gitfleet (bundle + native modules), /usr/bin/gitfleet,
-# both systemd units and /etc/gitfleet/{agent,hub}.yaml as conffiles (kept on
+# both systemd units and /etc/gitfleet/{agent,hub,policy}.yaml as conffiles (kept on
 # upgrade). It enables nothing: edit a config, then `systemctl enable --now`.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,10 +29,11 @@ printf '#!/bin/sh\nexec node /usr/lib/gitfleet/gitfleet.mjs "$@"\n' > "$pkg/usr/
 ln -s ../lib/gitfleet/gitfleet "$pkg/usr/bin/gitfleet"
 cp "$root/packaging/systemd/gitfleet-agent.service" "$root/packaging/systemd/gitfleet-hub.service" "$pkg/lib/systemd/system/"
 cp "$here/debian/agent.yaml" "$here/debian/hub.yaml" "$pkg/etc/gitfleet/"
+cp "$root/packaging/policy.yaml" "$pkg/etc/gitfleet/policy.yaml" # the host policy baseline (docs/policy.md)
 cp "$root/docs/install.md" "$pkg/usr/share/doc/gitfleet/" 2>/dev/null || true
 printf 'gitfleet\nLicense: Apache-2.0\n' > "$pkg/usr/share/doc/gitfleet/copyright"
 for script in postinst prerm postrm; do cp "$here/debian/$script" "$pkg/DEBIAN/$script"; done
-printf '/etc/gitfleet/agent.yaml\n/etc/gitfleet/hub.yaml\n' > "$pkg/DEBIAN/conffiles"
+printf '/etc/gitfleet/agent.yaml\n/etc/gitfleet/hub.yaml\n/etc/gitfleet/policy.yaml\n' > "$pkg/DEBIAN/conffiles"
 size="$(du -sk --exclude=DEBIAN "$pkg" | cut -f1)"
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" "$here/debian/control" > "$pkg/DEBIAN/control"
 

@@ -36,7 +36,7 @@ function bool(out: Out, key: string, above: boolean | undefined, below: boolean 
     return;
   }
   // `narrowIs` is the narrowing value: false for allow*, true for requireDigest.
-  if (above === narrowIs && below !== narrowIs) w.push({ path: [...at, key], message: `${key}: ${String(below)} widens the policy above (${String(above)})` });
+  if (above === narrowIs && below !== narrowIs) w.push({ path: [...at, key], message: `${[...at, key].join('.')}: ${String(below)} widens the policy above (${String(above)})` });
   out[key] = above === narrowIs ? narrowIs : below;
 }
 
@@ -45,7 +45,7 @@ function max(out: Out, key: string, above: number | undefined, below: number | u
     if (above !== undefined) out[key] = above;
     return;
   }
-  if (above !== undefined && below > above) w.push({ path: [...at, key], message: `${key}: ${show(below)} is more than the policy above allows (${show(above)})` });
+  if (above !== undefined && below > above) w.push({ path: [...at, key], message: `${[...at, key].join('.')}: ${show(below)} is more than the policy above allows (${show(above)})` });
   out[key] = above === undefined ? below : Math.min(above, below);
 }
 
@@ -61,7 +61,7 @@ function allowList(out: Out, key: string, above: readonly string[] | undefined, 
   const kept: string[] = [];
   below.forEach((entry, i) => {
     if (above.some((a) => covers(a, entry))) kept.push(entry);
-    else w.push({ path: [...at, key, i], message: `${key}: "${entry}" is not within what the policy above allows (${above.length ? above.map((a) => `"${a}"`).join(', ') : 'nothing'})` });
+    else w.push({ path: [...at, key, i], message: `${[...at, key].join('.')}: "${entry}" is not within what the policy above allows (${above.length ? above.map((a) => `"${a}"`).join(', ') : 'nothing'})` });
   });
   out[key] = kept;
 }

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Dockerode from 'dockerode';
 import { requireComponent } from '../harness/require.ts';
@@ -16,6 +16,7 @@ import { dockerMissingReason } from '../harness/docker.ts';
 import { freePort } from '../harness/git-servers.ts';
 import { bundleMissing, changedPaths, installAgent, installScript, mustExec, tracesSince, waitFor } from '../e2e/fleet-support.ts';
 
+const root = resolve(import.meta.dirname, '../..');
 const run = randomBytes(3).toString('hex');
 const container = `gfpk-${run}-c`;
 const unit = `gfpk-${run}.service`;
@@ -33,6 +34,7 @@ units:
   ${unit}:
     content: |
       [Service]
+      User=nobody
       ExecStart=/bin/sleep infinity
       [Install]
       WantedBy=multi-user.target
@@ -104,6 +106,11 @@ test('install.sh: agent and hub as hardened services, idempotent, refused option
   assert.equal(statSync(join(host.rootDir, 'etc/gitfleet/agent.token')).mode & 0o777, 0o600);
   assert.doesNotMatch(readFileSync(join(host.rootDir, 'etc/gitfleet/agent.yaml'), 'utf8'), /enroll-secret/);
   assert.doesNotMatch(readFileSync(join(host.rootDir, 'etc/systemd/system/gitfleet-agent.service'), 'utf8'), /enroll-secret/);
+  // The host policy baseline (docs/policy.md): installed once, root-owned, not writable by others.
+  const policy = statSync(join(host.rootDir, 'etc/gitfleet/policy.yaml'));
+  assert.equal(policy.mode & 0o777, 0o644);
+  assert.equal(policy.uid, 0);
+  assert.equal(readFileSync(join(host.rootDir, 'etc/gitfleet/policy.yaml'), 'utf8'), readFileSync(join(root, 'packaging/policy.yaml'), 'utf8'));
   const agent1 = await serviceState(host, 'gitfleet-agent.service');
   assert.equal(agent1.ActiveState, 'active');
   assert.equal(agent1.UnitFileState, 'enabled');
@@ -113,7 +120,7 @@ test('install.sh: agent and hub as hardened services, idempotent, refused option
   assert.doesNotMatch(agent1.CapabilityBoundingSet ?? '', /cap_sys_admin/);
 
   // --- a second identical run changes nothing: no file rewritten, no restart
-  const watched = ['etc/gitfleet/agent.yaml', 'etc/gitfleet/agent.token', 'etc/systemd/system/gitfleet-agent.service', 'usr/lib/gitfleet/gitfleet.mjs'];
+  const watched = ['etc/gitfleet/agent.yaml', 'etc/gitfleet/agent.token', 'etc/gitfleet/policy.yaml', 'etc/systemd/system/gitfleet-agent.service', 'usr/lib/gitfleet/gitfleet.mjs'];
   const times = mtimes(host, watched);
   const second = await installAgent(host, agentArgs);
   assert.equal(second.code, 0, second.stderr);

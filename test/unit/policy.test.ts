@@ -130,7 +130,7 @@ test('a repo policy narrows; each widening is named at its key', () => {
     bad.issues.map((i) => `${i.file}:${i.line} ${i.code}`),
     ['policy.yaml:2 POLICY_WIDENED', 'policy.yaml:3 POLICY_WIDENED', 'policy.yaml:4 POLICY_WIDENED', 'policy.yaml:6 POLICY_WIDENED', 'policy.yaml:8 POLICY_WIDENED', 'policy.yaml:9 POLICY_WIDENED'],
   );
-  assert.match(bad.issues[1]!.message, /capAdd: "SYS_ADMIN" is not within/);
+  assert.match(bad.issues[1]!.message, /containers\.capAdd: "SYS_ADMIN" is not within/);
   // The effective policy never widens even when the errors are ignored.
   assert.equal(bad.policy.containers?.allowPrivileged, false);
   assert.equal(bad.policy.containers?.capAdd?.includes('SYS_ADMIN'), false);
