@@ -2,8 +2,15 @@
 // to stdout for journald; one-shot commands log warnings and errors to stderr
 // and keep stdout for their human or --json output.
 import { pino, type Logger } from 'pino';
+import { processSecrets } from '../shared/secrets/mask.ts';
 
 export function createLogger(options: { level?: string; toStderr?: boolean } = {}): Logger {
   const level = options.level ?? process.env.GITFLEET_LOG_LEVEL ?? 'info';
-  return pino({ level, base: { service: 'gitfleet-agent' }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(options.toStderr ? 2 : 1));
+  // Every argument is masked before pino sees it: no decrypted value reaches a log line (docs/secrets.md).
+  const hooks = {
+    logMethod(this: Logger, args: Parameters<Logger['info']>, method: (...a: unknown[]) => void): void {
+      method.apply(this, processSecrets.size === 0 ? args : args.map((a) => processSecrets.maskDeep(a)));
+    },
+  };
+  return pino({ level, base: { service: 'gitfleet-agent' }, timestamp: pino.stdTimeFunctions.isoTime, hooks }, pino.destination(options.toStderr ? 2 : 1));
 }

@@ -10,6 +10,8 @@ import type { DesiredState } from '../shared/resources.ts';
 import { redactUrl } from '../shared/redact.ts';
 import { GitSource } from '../repo/git/index.ts';
 import { loadDesiredState } from '../repo/tree/index.ts';
+import { loadHostKeys } from '../repo/secrets/age-key.ts';
+import { processSecrets } from '../shared/secrets/mask.ts';
 import type { AgentConfig } from './config/agent-config.ts';
 import { intervalMs } from './config/agent-config.ts';
 import { DockerContainerDriver } from './drivers/docker/docker-container-driver.ts';
@@ -92,7 +94,9 @@ export async function createAgent(
   const identity = { host: config.host, place: config.place ?? '', tags: [] as string[] };
   const recorder = new StatusRecorder(identity, await store.loadStatus());
   const load = async (treeDir: string): Promise<DesiredState> => {
-    const desired = await loadDesiredState(treeDir, { host: config.host, ...(config.place ? { place: config.place } : {}) });
+    // The identity is read at every evaluation, so a new or rotated key needs no restart.
+    const keys = await loadHostKeys(config.age.identityFile);
+    const desired = await loadDesiredState(treeDir, { host: config.host, keys, ...(config.place ? { place: config.place } : {}) });
     recorder.setIdentity({ place: desired.place, tags: desired.tags });
     return desired;
   };
@@ -152,7 +156,8 @@ export async function createAgentRuntime(config: AgentConfig, logger: Logger): P
         logger.info({ reason, origin }, 'reconcile requested by the hub');
         void daemon?.trigger(origin === 'api' ? 'manual' : 'hub');
       });
-  const agent = await createAgent(config, logger, hub ? { onEvent: (e) => hub.reportEvent(e) } : {});
+  // Events leave the process here: masked like every other exit (docs/secrets.md).
+  const agent = await createAgent(config, logger, hub ? { onEvent: (e) => hub.reportEvent(processSecrets.maskDeep(e)) } : {});
   daemon = new AgentDaemon({
     cycle: agent.cycle,
     status: () => agent.recorder.snapshot,

@@ -91,6 +91,8 @@ export const HostFacts = z.object({
   uptimeSeconds: z.number().nonnegative().nullable(),
   docker: z.object({ version: text(64) }).nullable(),
   systemd: z.object({ version: text(64) }).nullable(),
+  /** The host's age public key, what encrypted layers are encrypted for (docs/secrets.md); absent from older agents. */
+  age: z.object({ recipient: z.string().regex(/^age1[0-9a-z]{20,120}$/) }).nullable().optional(),
   collectedAt: text(40),
 });
 export type HostFacts = z.infer<typeof HostFacts>;

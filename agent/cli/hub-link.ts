@@ -3,7 +3,8 @@
 // path: the client queues on disk and reconnects by itself.
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { GitfleetError } from '../../shared/errors.ts';
+import { GitfleetError, messageOf } from '../../shared/errors.ts';
+import { loadHostKeys } from '../../repo/secrets/age-key.ts';
 import type { AgentConfig } from '../config/agent-config.ts';
 import { collectFacts } from '../facts.ts';
 import { HubClient } from '../report/index.ts';
@@ -15,6 +16,17 @@ export function enrollmentToken(config: AgentConfig): string | undefined {
     return readFileSync(config.tokenFile, 'utf8').trim();
   } catch (error) {
     throw new GitfleetError('CONFIG_INVALID', `config key "tokenFile": cannot read ${config.tokenFile}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** The host's public key for the hub (never the identity); null without a key file. */
+async function ageRecipient(file: string, logger: Logger): Promise<{ recipient: string } | null> {
+  try {
+    const keys = await loadHostKeys(file);
+    return keys ? { recipient: keys.recipients[0]! } : null;
+  } catch (error) {
+    logger.warn({ err: messageOf(error) }, 'the age identity file cannot be read; no public key reported');
+    return null;
   }
 }
 
@@ -35,7 +47,7 @@ export function createHubClient(
     place: known.place,
     tags: known.tags,
     agentVersion: version,
-    facts: () => collectFacts(),
+    facts: async () => ({ ...(await collectFacts()), age: await ageRecipient(config.age.identityFile, logger) }),
     logger: logger.child({ component: 'hub-client' }),
     onReconcileNow,
   });

@@ -55,6 +55,8 @@ export const AgentConfigSchema = z.strictObject({
   files: z.strictObject({ allow: z.array(absolutePath).min(1).default(['/etc', '/srv', '/opt']) }).default({ allow: ['/etc', '/srv', '/opt'] }),
   /** The host policy file (docs/policy.md), owned by the host's administrator, never taken from Git; re-read on every reconcile. */
   policy: absolutePath.default('/etc/gitfleet/policy.yaml'),
+  /** The host's age identity for encrypted layers (docs/secrets.md); created by the installer, 0600. */
+  age: z.strictObject({ identityFile: absolutePath.default('/etc/gitfleet/age.key') }).default({ identityFile: '/etc/gitfleet/age.key' }),
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 
@@ -87,6 +89,7 @@ export const agentEnv: Record<string, string[]> = {
   GITFLEET_SYSTEMD_UNIT_DIR: ['systemd', 'unitDir'],
   GITFLEET_FILES_ALLOW: ['files', 'allow'],
   GITFLEET_POLICY: ['policy'],
+  GITFLEET_AGE_IDENTITY_FILE: ['age', 'identityFile'],
 };
 
 function envValue(key: string[], raw: string): unknown {

@@ -1,6 +1,13 @@
 // File planning: content is compared in full; mode, owner and group only when
 // the spec names them (an unnamed owner is whoever the agent runs as).
+//
+// A content diff never carries content: the live file may hold anything (a
+// password someone put there by hand), and diffs go to the hub and its viewers.
+// Both sides are shown by size and SHA-256 prefix; a secret file's (one whose
+// content came from an encrypted layer, docs/secrets.md) only as "changed".
+import { createHash } from 'node:crypto';
 import type { FileResource } from '../../shared/resources.ts';
+import { MASK } from '../../shared/secrets/mask.ts';
 import type { FieldDiff } from '../../shared/status.ts';
 import type { Inventory, LiveState, PlanContext } from './model.ts';
 import { applyDriftPolicy, causeOf, status, type ResourcePlan } from './resource-plan.ts';
@@ -25,7 +32,9 @@ export function planFile(resource: FileResource, live: LiveState, inventory: Inv
     return applyDriftPolicy({ resource, steps, status: status(resource, 'Missing', 'Degraded', [{ field: 'file', desired: 'present', live: 'absent' }]) }, cause, resource.drift, ctx.correctReportedDrift);
   }
   const diff: FieldDiff[] = [];
-  if (current.content !== spec.content) diff.push({ field: 'content', desired: summarize(spec.content), live: summarize(current.content ?? '') });
+  if (current.content !== spec.content) {
+    diff.push(resource.secret ? { field: 'content', desired: MASK, live: 'changed' } : { field: 'content', desired: fingerprint(spec.content), live: fingerprint(current.content ?? '') });
+  }
   const attrs: FieldDiff[] = [];
   if (spec.mode !== undefined && current.mode !== null && normalizeMode(current.mode) !== normalizeMode(spec.mode)) {
     attrs.push({ field: 'mode', desired: normalizeMode(spec.mode), live: normalizeMode(current.mode) });
@@ -40,8 +49,7 @@ export function planFile(resource: FileResource, live: LiveState, inventory: Inv
   return applyDriftPolicy({ resource, steps, status: status(resource, 'Drifted', 'Healthy', [...diff, ...attrs]) }, cause, resource.drift, ctx.correctReportedDrift);
 }
 
-/** Long contents are shown by their first line and size, not in full. */
-function summarize(text: string): string {
-  if (text.length <= 200) return text;
-  return `${text.slice(0, 160)}… (${text.length} bytes)`;
+/** Size and hash, never content: "sha256:0123456789ab… (42 bytes)". */
+export function fingerprint(text: string): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex').slice(0, 12)}… (${Buffer.byteLength(text)} bytes)`;
 }

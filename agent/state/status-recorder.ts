@@ -1,6 +1,7 @@
 // Keeps the host's status model (docs/agent.md, "Status"): conditions with reasons, the
 // last applied and attempted revisions, the resource statuses and the recent
 // attempts. Written on every exit of a reconcile, success or not.
+import { processSecrets } from '../../shared/secrets/mask.ts';
 import type { Attempt, Condition, ConditionReason, ConditionType, HostStatus, Refusal, ResourceStatus } from '../../shared/status.ts';
 
 export const MAX_ATTEMPTS = 20;
@@ -33,8 +34,9 @@ export class StatusRecorder {
         };
   }
 
+  /** What leaves the recorder (status.json, the hub) is masked: no decrypted value in it (docs/secrets.md). */
   get snapshot(): HostStatus {
-    return this.status;
+    return processSecrets.maskDeep(this.status);
   }
 
   setIdentity(identity: { place: string; tags: string[] }): void {

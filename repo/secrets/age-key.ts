@@ -55,3 +55,13 @@ export async function createIdentityFile(file: string): Promise<string> {
   await chmod(file, 0o600);
   return recipient;
 }
+
+/** The host's keys for the loader: null when the file does not exist (encrypted layers are then refused). */
+export async function loadHostKeys(file: string): Promise<AgeIdentity | null> {
+  try {
+    await stat(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+  }
+  return readIdentityFile(file);
+}

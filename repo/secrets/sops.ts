@@ -26,6 +26,13 @@ import { GitfleetError } from '../../shared/errors.ts';
 /** sops's tag: files made by gitfleet say which format version they follow. */
 export const SOPS_VERSION = '3.9.0';
 export const DEFAULT_UNENCRYPTED_SUFFIX = '_unencrypted';
+/**
+ * What `gitfleet secret encrypt` encrypts unless told otherwise: variables,
+ * container env, file and unit content, container secrets. Keys such as
+ * image, mode or drift stay readable, and (taint is by value) a plain "report"
+ * or "0600" never becomes a secret that masks every other "report".
+ */
+export const GITFLEET_ENCRYPTED_REGEX = '^(vars|env|content|secrets|dropins)$';
 /** More recipients than any fleet tag needs; bounds the work a hostile file can ask for. */
 export const MAX_RECIPIENTS = 1000;
 

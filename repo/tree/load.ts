@@ -80,7 +80,9 @@ export async function explainDesiredState(treeRoot: string, opts: LoadOptions): 
   // Every decrypted value is registered before anything can be printed or thrown (taint by value).
   const secrets = layers.flatMap((l) => l.secrets);
   processSecrets.add(secrets);
-  const all = normalizeIssues([...issues, ...layers.flatMap((l) => l.issues), ...evaluation.issues]).map((i) => ({ ...i, message: processSecrets.mask(i.message) }));
+  const found = normalizeIssues([...issues, ...layers.flatMap((l) => l.issues), ...evaluation.issues]).map((i) => ({ ...i, message: processSecrets.mask(i.message) }));
+  // A file that could not be decrypted is the cause; the unresolved ${…} it leaves behind are its echoes.
+  const all = [...found.filter((i) => i.code.startsWith('SECRET_')), ...found.filter((i) => !i.code.startsWith('SECRET_'))];
   if (all.length > 0 || evaluation.state === null) {
     throw new TreeInvalidError(all.length > 0 ? all : [issue(dirLabel(leaf.dir), wholeFile, 'INTERNAL', 'the host could not be evaluated')]);
   }

@@ -184,6 +184,7 @@ function Facts({ facts }: { facts: HostFacts | null }) {
     ['Uptime', facts.uptimeSeconds === null ? '—' : duration(facts.uptimeSeconds * 1000)],
     ['Docker', facts.docker?.version ?? '—'],
     ['systemd', facts.systemd?.version ?? '—'],
+    ['Age public key', facts.age?.recipient ?? '—'],
     ['Addresses', facts.addresses.map((a) => `${a.iface} ${a.address}`).join(', ') || '—'],
     ['Disks', facts.disks.map((d) => `${d.mount} ${bytes(d.usedBytes)} / ${bytes(d.sizeBytes)}`).join(', ') || '—'],
     ['Collected', ago(facts.collectedAt)],
