@@ -17,6 +17,7 @@ const commands: Record<string, CommandEntry> = {
   plan: { summary: 'show what a reconcile would change on this host; changes nothing', load: () => import('../agent/cli/plan-command.ts') },
   render: { summary: 'print the merged desired state of one host', load: () => import('../repo/cli/render-command.ts') },
   validate: { summary: 'lint a fleet repository: every error with file:line', load: () => import('../repo/cli/validate-command.ts') },
+  policy: { summary: 'show a host\'s effective host policy (docs/policy.md)', load: () => import('../repo/cli/policy-command.ts') },
   hub: { summary: 'run the hub', load: () => import('../hub/cli/hub-command.ts') },
   status: { summary: 'the fleet summary from a hub, or one host in detail (gitfleet status HOST)', load: () => import('../hub/cli/status-command.ts') },
   hosts: { summary: 'list the hosts a hub knows, worst first (--tag, --state)', load: () => import('../hub/cli/hosts-command.ts') },
@@ -24,6 +25,7 @@ const commands: Record<string, CommandEntry> = {
   host: { summary: 'host reset-credential HOST: let a reinstalled host enroll again', load: () => import('../hub/cli/host-command.ts') },
   login: { summary: 'store a hub URL and token for the hub commands', load: () => import('../hub/cli/login-command.ts') },
   token: { summary: 'create, list or revoke scoped enrollment tokens on a hub', load: () => import('../hub/cli/token-command.ts') },
+  secret: { summary: 'encrypt, decrypt, edit and re-key SOPS/age secrets for the fleet repo (docs/secrets.md)', load: () => import('./secret-command.ts') },
   version: { summary: 'print the release, protocol and runtime versions', load: () => import('./version-command.ts') },
   completion: {
     summary: 'print a bash, zsh or fish completion script',

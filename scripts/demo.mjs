@@ -166,7 +166,12 @@ async function main() {
       return host;
     }));
     step('installing the agent on each host with packaging/install.sh…');
+    // The host policy (docs/policy.md): the shipped baseline, but the demo's engines have no
+    // bridge network, so its containers use the host's; install.sh keeps a policy already there.
+    const demoPolicy = readFileSync(join(root, 'packaging/policy.yaml'), 'utf8').replace('allowHostNetwork: false', 'allowHostNetwork: true # the demo engines have no bridge network');
     await Promise.all(hosts.map(async (host) => {
+      const p = await host.exec(['sh', '-c', 'mkdir -p /etc/gitfleet && cat > /etc/gitfleet/policy.yaml'], { input: demoPolicy });
+      if (p.code !== 0) throw new Error(`cannot write the demo host policy on ${host.name}: ${p.stderr}`);
       const r = await host.exec(['bash', '/opt/gitfleet/packaging/install.sh', 'agent', '--repo', repoUrl, '--host', host.name, '--hub', agentUrl, '--token', enrollment, '--interval', '10s', '--drift-interval', '5s'], { timeoutMs: 120_000 });
       if (r.code !== 0) throw new Error(`install.sh on ${host.name} failed:\n${r.stdout}${r.stderr}`);
       step(`  ${host.name}: gitfleet-agent.service running`);

@@ -4,14 +4,22 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseCommandArgs, UsageError } from '../../cli/args.ts';
 import { formatIssue, validateTree } from '../tree/index.ts';
+import { validateWithPolicy } from './policy-command.ts';
 
 const usage = `usage: gitfleet validate [--repo DIR | DIR] [--json]
+       gitfleet validate --policy FILE [--host ID | --tag T] [--repo DIR | DIR] [--json]
 
 Checks the fleet tree in DIR (default: the current directory): layout, every
 resource file, and the merged state of every host and place-only group.
 
       --repo DIR  the fleet tree (a positional DIR is the same)
       --json      print the errors as a JSON array of {file, line, column, code, message}
+                  (with --policy also rule, resource and hosts)
+      --policy FILE  also check every host against the host policy FILE narrowed by
+                  the tree's policy.yaml files (docs/policy.md): a fleet repo's CI
+                  refuses a merge that a host would refuse
+      --host ID   with --policy: check only this host
+      --tag T     with --policy: check only the hosts with tag T
 
 exit codes: 0 no errors, 1 errors found or no host in the tree, 2 usage error (e.g. DIR is not a directory)
 `;
@@ -20,7 +28,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     'validate',
     argv,
-    { repo: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    { repo: { type: 'string' }, json: { type: 'boolean', default: false }, policy: { type: 'string' }, host: { type: 'string' }, tag: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
     1,
   );
   if (values.help) {
@@ -33,6 +41,8 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`gitfleet validate: ${dir} is not a directory\n`);
     return 2;
   }
+  if (values.policy !== undefined) return validateWithPolicy({ policy: values.policy, host: values.host, tag: values.tag, json: values.json, dir });
+  if (values.host !== undefined || values.tag !== undefined) throw new UsageError('validate', '--host and --tag select the hosts to check against --policy FILE; give --policy');
   const summary = await validateTree(dir);
   // A tree with nothing to deploy is a wrong directory, not a valid fleet.
   if (summary.issues.length === 0 && summary.hosts.length === 0) {

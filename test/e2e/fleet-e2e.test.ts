@@ -50,6 +50,7 @@ function fleetFiles(version: string): Record<string, string> {
       `  ${unit}:`,
       '    content: |',
       '      [Service]',
+      '      User=nobody',
       '      ExecStart=/bin/sleep infinity',
       '      [Install]',
       '      WantedBy=multi-user.target',
