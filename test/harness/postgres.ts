@@ -75,7 +75,12 @@ function command(bin: string, args: string[]): [string, string[]] {
   return asRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
 }
 
-export async function startPostgres(): Promise<PostgresCluster> {
+/**
+ * `fsync: true` keeps fsync and full-page writes (synchronous_commit stays off,
+ * like SQLite's WAL with synchronous=NORMAL): for benchmarks that compare the
+ * two stores; tests run without.
+ */
+export async function startPostgres(o: { fsync?: boolean; maxConnections?: number } = {}): Promise<PostgresCluster> {
   const bin = serverBin();
   if (bin === null) throw new Error(postgresMissing() ?? 'no PostgreSQL');
   const dir = mkdtempSync(join(tmpdir(), 'gitfleet-pg-'));
@@ -106,11 +111,10 @@ export async function startPostgres(): Promise<PostgresCluster> {
       '-c listen_addresses=127.0.0.1',
       `-c unix_socket_directories=${dir}`,
       // A throwaway cluster: durability is not what these tests measure.
-      '-c fsync=off',
+      ...(o.fsync ? [] : ['-c fsync=off', '-c full_page_writes=off']),
       '-c synchronous_commit=off',
-      '-c full_page_writes=off',
-      '-c shared_buffers=16MB',
-      '-c max_connections=60',
+      `-c shared_buffers=${o.fsync ? '128MB' : '16MB'}`,
+      `-c max_connections=${o.maxConnections ?? 60}`,
     ].join(' ');
     try {
       await exec('pg_ctl', ['start', '-D', data, '-w', '-t', '30', '-l', join(dir, 'server.log'), '-o', options]);
