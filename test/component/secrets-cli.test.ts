@@ -1,0 +1,76 @@
+// `gitfleet secret` as a user runs it (the CLI entry, real files, the real age
+// CLI for the operator's key): encrypt for recipients, decrypt (exit 1 on a
+// wrong key or a tampered file), updatekeys to add a host, edit through $EDITOR.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { parse } from 'yaml';
+import { createIdentityFile } from '../../repo/secrets/age-key.ts';
+
+const root = join(import.meta.dirname, '../..');
+const dir = mkdtempSync(join(tmpdir(), 'gf-secret-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function gitfleet(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('encrypt → decrypt → updatekeys (add a host) → edit; wrong key and tampering exit 1', async () => {
+  const op = join(dir, 'operator.key');
+  const host = join(dir, 'host.key');
+  const other = join(dir, 'other.key');
+  const opKey = await createIdentityFile(op);
+  const hostKey = await createIdentityFile(host);
+  await createIdentityFile(other);
+  const plain = join(dir, 'db.yaml');
+  writeFileSync(plain, 'vars:\n  db_password: s3cr3t-pass-word\ncontainers:\n  db:\n    image: postgres:16\n    env:\n      POSTGRES_PASSWORD: ${db_password}\n');
+
+  const enc = gitfleet(['secret', 'encrypt', '--recipient', opKey, plain]);
+  assert.equal(enc.code, 0, enc.stderr);
+  const out = join(dir, 'db.sops.yaml');
+  const text = readFileSync(out, 'utf8');
+  assert.ok(!text.includes('s3cr3t'), 'encrypted file holds no plaintext');
+  assert.equal((parse(text) as { containers: { db: { image: string } } }).containers.db.image, 'postgres:16', 'keys outside vars/env/content stay readable');
+
+  const dec = gitfleet(['secret', 'decrypt', '--identity', op, out]);
+  assert.equal(dec.code, 0, dec.stderr);
+  assert.deepEqual(parse(dec.stdout), parse(readFileSync(plain, 'utf8')));
+
+  // The host is not a recipient yet: exit 1, the message names the file and the recipients, never a value.
+  const denied = gitfleet(['secret', 'decrypt', '--identity', host, out]);
+  assert.equal(denied.code, 1);
+  assert.match(denied.stderr, /db\.sops\.yaml/);
+  assert.ok(denied.stderr.includes(opKey));
+  assert.ok(!denied.stderr.includes('s3cr3t') && denied.stdout === '');
+
+  // Add the host: updatekeys with both keys; the host reads it now.
+  const up = gitfleet(['secret', 'updatekeys', '--identity', op, '--recipient', opKey, '--recipient', hostKey, out]);
+  assert.equal(up.code, 0, up.stderr);
+  assert.equal(gitfleet(['secret', 'decrypt', '--identity', host, out]).code, 0);
+  assert.equal(gitfleet(['secret', 'decrypt', '--identity', other, out]).code, 1);
+
+  // Tampered: a value replaced by hand.
+  const tampered = join(dir, 'tampered.sops.yaml');
+  writeFileSync(tampered, readFileSync(out, 'utf8').replace('image: postgres:16', 'image: postgres:15'));
+  const t = gitfleet(['secret', 'decrypt', '--identity', op, tampered]);
+  assert.equal(t.code, 1);
+  assert.match(t.stderr, /MAC/);
+
+  // edit: the editor (argv, no shell) changes the plaintext; the file is re-encrypted for the same recipients.
+  const ed = gitfleet(['secret', 'edit', '--identity', op, out], { EDITOR: 'sed -i s/s3cr3t-pass-word/n3w-pass-word-2/', VISUAL: '' });
+  assert.equal(ed.code, 0, ed.stderr);
+  const after = gitfleet(['secret', 'decrypt', '--identity', host, out]);
+  assert.match(after.stdout, /n3w-pass-word-2/);
+  assert.ok(!readFileSync(out, 'utf8').includes('n3w-pass'));
+  // The real age CLI reads the data key with the operator's key file.
+  const stanza = (parse(readFileSync(out, 'utf8')) as { sops: { age: { recipient: string; enc: string }[] } }).sops.age.find((a) => a.recipient === opKey)!;
+  writeFileSync(join(dir, 'k.age'), stanza.enc);
+  if (existsSync('/usr/bin/age')) assert.equal(execFileSync('age', ['-d', '-i', op, join(dir, 'k.age')]).length, 32);
+
+  assert.equal(gitfleet(['secret', 'encrypt', plain]).code, 2, 'no recipient: usage error');
+  assert.equal(gitfleet(['secret', 'encrypt', '--recipient', 'not-a-key', plain]).code, 2);
+});
