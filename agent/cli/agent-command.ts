@@ -3,7 +3,7 @@
 import { messageOf } from '../../shared/errors.ts';
 import { createLogger } from '../logger.ts';
 import { AGENT_VERSION, createAgent, createAgentRuntime, type AgentRuntime } from '../main.ts';
-import { bold, formatStatuses, green, red, yellow } from './format.ts';
+import { bold, dim, formatStatuses, green, red, yellow } from './format.ts';
 import { agentOptionHelp, configFromArgs, parseAgentArgs } from './options.ts';
 
 const help = `usage: gitfleet agent [--once] [options]
@@ -83,7 +83,11 @@ async function runOnce(config: Parameters<typeof createAgent>[0], json: boolean)
         : `${bold(config.host)} ${head} at ${at}`,
     ];
     if (outcome.result === 'NoChange') lines.push('  no changes: the host already matched');
-    else if (attempt) lines.push(`  ${attempt.intended.length} intended change(s), ${attempt.driftCorrected.length} drift correction(s) in ${attempt.durationMs} ms`);
+    else if (attempt?.trigger === 'rollback') {
+      // The rollback's steps undo the failed revision: they are not drift corrections.
+      const failed = status.attempts[1];
+      lines.push(`  rolled back to ${attempt.revision.slice(0, 12)}: ${attempt.intended.length + attempt.driftCorrected.length} step(s) undid revision ${failed?.revision.slice(0, 12) ?? '(unknown)'} in ${attempt.durationMs} ms`);
+    } else if (attempt) lines.push(`  ${attempt.intended.length} intended change(s), ${attempt.driftCorrected.length} drift correction(s) in ${attempt.durationMs} ms`);
     if (outcome.reason) lines.push(`  reason: ${outcome.reason}${outcome.message ? ` — ${outcome.message}` : ''}`);
     else if (!ok) {
       const ready = status.conditions.find((c) => c.type === 'Ready');
@@ -91,6 +95,8 @@ async function runOnce(config: Parameters<typeof createAgent>[0], json: boolean)
     }
     if (outcome.retryAt) lines.push(`  the agent daemon retries at ${new Date(outcome.retryAt).toISOString()}; run --once again to retry now`);
     lines.push(...formatStatuses(status.resources));
+    // --once does not connect to the hub: say so, so nobody waits for it to show up there.
+    if (config.hub) lines.push(dim(`  not reported to the hub (${config.hub}): --once does not connect; the agent daemon reports its state when it runs`));
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   return ok ? 0 : 1;

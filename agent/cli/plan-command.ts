@@ -1,24 +1,71 @@
-// `gitfleet plan`: what a reconcile would change on this host, as a readable
-// diff. Reads the source and observes the host; changes nothing.
+// `gitfleet plan`: what the agent would do on this host, as a readable diff,
+// with the same decisions the daemon makes: a head refused before (and not
+// retried), a head waiting for its retry, a commit that fails evaluation or
+// admission, the empty-state guard, a driver that cannot observe. Reads the
+// source and observes the host; changes nothing.
 import { isGitfleetError, messageOf } from '../../shared/errors.ts';
-import { createAgent } from '../main.ts';
+import { terminalText } from '../../shared/terminal-text.ts';
+import { configKey, createAgent } from '../main.ts';
 import { createLogger } from '../logger.ts';
 import { observe } from '../engine/observe.ts';
 import { admitDesiredState } from '../admission.ts';
 import { plan } from '../engine/planner.ts';
-import { bold, dim, formatStatuses, formatSteps } from './format.ts';
+import { decide } from '../loop/retry-policy.ts';
+import { bold, dim, formatStatuses, formatSteps, red } from './format.ts';
 import { agentOptionHelp, configFromArgs, parseAgentArgs } from './options.ts';
+import { countPlan, planExit, summaryLine, type PlanCounts } from './plan-summary.ts';
 
 const help = `usage: gitfleet plan [options]
 
-Shows what the next reconcile would do on this host — the first pass of
-steps, each marked + (from Git), ~ (drift correction) or - (prune) — and every
-resource's sync state with field diffs. Changes nothing.
+Shows what the agent would do on this host at the source's head: the steps of
+its first pass, each marked + (from Git), ~ (drift correction) or - (prune),
+every resource's sync state with field diffs, and a summary line
+  Plan: N create, M change, K correct drift, P prune[; head X refused: cause]
+A head the agent would not apply is named with its cause: refused before for
+its commit (and not retried until the head or the config changes), waiting for
+its retry after failing on the host, invalid, not admitted, or removing every
+managed resource (the empty-state guard). Changes nothing.
 
 ${agentOptionHelp}
 
-exit codes: 0 nothing to change; 1 changes pending, the head would be refused (the reason is
-printed on stdout) or the source cannot be reached; 2 usage or configuration error`;
+exit codes: 0 nothing to change; 2 changes pending; 1 the head would be refused or not retried
+(the cause is printed on stdout), a resource kind cannot be observed, or the source cannot be
+read; 2 also for a usage or configuration error (one line on stderr)`;
+
+interface Refusal {
+  revision: string | null;
+  code: string;
+  cause: string;
+}
+
+/** The agent's host policy (agent/policy), when this build has one: it decides admission and is part of the config key. */
+interface HostPolicyLike {
+  admit(desired: unknown, treeDir: string): Promise<void>;
+  key(): string;
+}
+function hostPolicyOf(agent: object): HostPolicyLike | null {
+  const policy = (agent as { policy?: HostPolicyLike }).policy;
+  return policy && typeof policy.admit === 'function' && typeof policy.key === 'function' ? policy : null;
+}
+
+/** The key the reconciler stores with a commit refusal (agent/main.ts): the config's, with the host policy's. */
+function decisiveKey(agent: object, config: Parameters<typeof configKey>[0]): string {
+  const policy = hostPolicyOf(agent);
+  return policy ? `${configKey(config)}:${policy.key()}` : configKey(config);
+}
+
+const zero: PlanCounts = { create: 0, change: 0, drift: 0, prune: 0 };
+
+function printRefusal(host: string, refusal: Refusal, json: boolean, extra: string[] = []): number {
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ host, refused: refusal, summary: zero, steps: [], exitCode: planExit.error }, null, 2)}\n`);
+  } else {
+    const lines = [`${bold(`plan for ${host}`)}: ${red(`head ${(refusal.revision ?? 'unknown').slice(0, 12)} would not be applied`)}`, `  ${terminalText(refusal.cause)} [${refusal.code}]`, ...extra];
+    lines.push('', summaryLine(zero, { revision: refusal.revision, cause: `${terminalText(refusal.cause)} [${refusal.code}]` }));
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return planExit.error;
+}
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseAgentArgs('plan', argv, {});
@@ -30,38 +77,76 @@ export async function run(argv: string[]): Promise<number> {
   const logger = createLogger({ level: 'warn', toStderr: true });
   const agent = await createAgent(config, logger);
   const revisions = await agent.store.loadRevisions();
+  const inventory = await agent.store.loadInventory();
+  const keeps = `  the agent keeps the host at ${revisions.lastApplied ? revisions.lastApplied.slice(0, 12) : 'nothing applied yet'}`;
   let snapshot;
   try {
     snapshot = await agent.source.sync({ lastApplied: revisions.lastApplied });
   } catch (error) {
-    // A head refused by the source (signature, ancestry) is an answer, like a refused tree; an outage is an error.
-    if (!isGitfleetError(error) || error.retryable) throw error;
-    process.stdout.write(`${bold(`plan for ${config.host}`)}: the head would be refused: ${messageOf(error)} [${error.code}]\n`);
-    return 1;
+    // A head refused by the source (signature, ancestry) is an answer; an outage means the plan cannot be made.
+    if (isGitfleetError(error) && !error.retryable) {
+      const revision = (error as { revision?: unknown }).revision;
+      return printRefusal(config.host, { revision: typeof revision === 'string' ? revision : null, code: error.code, cause: messageOf(error) }, values.json, [keeps]);
+    }
+    process.stderr.write(`gitfleet plan: cannot read the source: ${messageOf(error)}${isGitfleetError(error) ? ` [${error.code}]` : ''}\n`);
+    return planExit.error;
+  }
+  const head = snapshot.revision;
+  // The daemon's own decision about a head that failed before (agent/loop/retry-policy.ts), for a poll.
+  const rejection = revisions.rejected;
+  const decision = decide(rejection, head, 'poll', decisiveKey(agent, config), Date.now());
+  if (decision === 'refused' && rejection) {
+    return printRefusal(config.host, { revision: head, code: rejection.code ?? 'REFUSED', cause: rejection.reason }, values.json, [
+      keeps,
+      '  it is not retried until the head or the agent configuration changes; gitfleet agent --once retries it now',
+    ]);
+  }
+  if (decision === 'waiting' && rejection) {
+    const at = rejection.nextRetryAt ? new Date(rejection.nextRetryAt).toISOString() : 'later';
+    return printRefusal(config.host, { revision: head, code: rejection.code ?? 'FAILED', cause: `failed on the host: ${rejection.reason}` }, values.json, [
+      keeps,
+      `  the agent retries it at ${at}; gitfleet agent --once retries it now`,
+    ]);
   }
   let desired;
   try {
     desired = await agent.load(snapshot.treeDir);
-    admitDesiredState(desired, config.files.allow); // the same admission rules as a real reconcile
+    // The same admission as a real reconcile: the host policy when the agent has one, else files.allow.
+    const policy = hostPolicyOf(agent);
+    if (policy) await policy.admit(desired, snapshot.treeDir);
+    else admitDesiredState(desired, config.files.allow);
   } catch (error) {
-    process.stdout.write(`${bold(`plan for ${config.host}`)}: revision ${snapshot.revision.slice(0, 12)} would be refused: ${messageOf(error)}${isGitfleetError(error) ? ` [${error.code}]` : ''}\n`);
-    return 1;
+    return printRefusal(config.host, { revision: head, code: isGitfleetError(error) ? error.code : 'INVALID', cause: messageOf(error) }, values.json, [keeps]);
   }
-  const inventory = await agent.store.loadInventory();
+  const managed = Object.keys(inventory.resources).length;
+  if (desired.resources.length === 0 && managed > 0 && !desired.allowEmpty) {
+    return printRefusal(
+      config.host,
+      { revision: head, code: 'EMPTY_STATE_REFUSED', cause: `revision ${head.slice(0, 12)} would remove all ${managed} managed resources; set "allowEmpty: true" in host.yaml to allow it` },
+      values.json,
+      [keeps],
+    );
+  }
   const live = await observe(agent.drivers, desired, inventory);
-  const result = plan(desired, live, inventory, { revision: snapshot.revision, suppressed: new Map(), defaultStopTimeout: 10 });
+  const result = plan(desired, live, inventory, { revision: head, suppressed: new Map(), defaultStopTimeout: 10 });
+  const counts = countPlan(result.steps, inventory);
+  const unobserved = Object.entries(live.unavailable);
+  const exitCode = unobserved.length > 0 ? planExit.error : result.steps.length > 0 ? planExit.changes : planExit.nothing;
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ host: desired.host, revision: snapshot.revision, tags: desired.tags, steps: result.steps, resources: result.statuses, unavailable: live.unavailable }, null, 2)}\n`);
-  } else {
-    const out = [`${bold(`plan for ${desired.host}`)} at ${snapshot.revision.slice(0, 12)} ${dim(`(${agent.source.description})`)}`];
-    for (const [kind, reason] of Object.entries(live.unavailable)) out.push(`  ! cannot observe ${kind}s: ${reason}`);
-    const notInSync = result.statuses.filter((s) => s.sync !== 'InSync').length;
-    if (result.steps.length > 0) out.push(`\n${result.steps.length} step(s) in the first pass:`);
-    else if (notInSync === 0) out.push('\nno changes: the host matches the desired state');
-    else out.push(`\nno changes would be made; ${notInSync} resource(s) differ but are reported, ignored or waiting (see below)`);
-    out.push(...formatSteps(result.steps));
-    out.push('', 'resources:', ...formatStatuses(result.statuses));
-    process.stdout.write(`${out.join('\n')}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ host: desired.host, revision: head, tags: desired.tags, summary: counts, refused: null, steps: result.steps, resources: result.statuses, unavailable: live.unavailable, exitCode }, null, 2)}\n`,
+    );
+    return exitCode;
   }
-  return result.steps.length === 0 ? 0 : 1;
+  const out = [`${bold(`plan for ${desired.host}`)} at ${head.slice(0, 12)} ${dim(`(${agent.source.description})`)}`];
+  for (const [kind, reason] of unobserved) out.push(`  ! cannot observe ${kind}s: ${reason} — the plan for them is unknown`);
+  const notInSync = result.statuses.filter((s) => s.sync !== 'InSync').length;
+  if (result.steps.length > 0) out.push(`\n${result.steps.length} step(s) in the first pass (a reconcile runs passes until nothing is left):`);
+  else if (notInSync === 0 && unobserved.length === 0) out.push('\nno changes: the host matches the desired state');
+  else if (notInSync > 0) out.push(`\nno changes would be made; ${notInSync} resource(s) differ but are reported, ignored or waiting (see below)`);
+  out.push(...formatSteps(result.steps));
+  out.push('', 'resources:', ...formatStatuses(result.statuses));
+  out.push('', unobserved.length > 0 ? `${summaryLine(counts, null)}; incomplete: cannot observe ${unobserved.map(([k]) => `${k}s`).join(', ')}` : summaryLine(counts, null));
+  process.stdout.write(`${out.join('\n')}\n`);
+  return exitCode;
 }
