@@ -214,6 +214,37 @@ for (const impl of [sqlite, postgres]) {
       assert.equal((await store.getHost('h1'))?.lastSeq, 8);
     });
 
+    test('writes for many hosts at once (batched on PostgreSQL): each host\'s writes keep their order and seq rules', async (t) => {
+      if (!requireComponent(t, 'PostgreSQL server', skip)) return;
+      const { store } = await fresh();
+      const ids = Array.from({ length: 300 }, (_, i) => `b-${i}`);
+      await Promise.all(ids.map((id) => store.enroll(id, `hash-${id}`, at())));
+      // Fired without waiting, in this order per host: the store must apply them in it.
+      const results = await Promise.all(
+        ids.map((id) =>
+          Promise.all([
+            store.recordHello(id, hello({ place: `p/${id}` })).then(() => true),
+            store.saveStatus(id, 1, status(id, 'one')),
+            store.appendEvent(id, { seq: 2, time: at(), level: 'info', reason: 'Two', message: 'two' }),
+            store.saveStatus(id, 3, status(id, 'three')),
+            store.saveStatus(id, 2, status(id, 'stale two')),
+            store.appendEvent(id, { time: at(), level: 'info', reason: 'HubNote', message: 'no seq' }),
+          ]),
+        ),
+      );
+      for (const r of results) assert.deepEqual(r, [true, true, true, true, false, true]);
+      for (const id of [ids[0]!, ids[150]!, ids[299]!]) {
+        const h = await store.getHost(id);
+        assert.equal(h?.lastSeq, 3);
+        assert.equal(h?.place, `p/${id}`);
+        assert.equal(h?.status?.conditions[0]?.message, 'three');
+        assert.deepEqual(
+          (await store.events(id, 10)).map((e) => e.reason),
+          ['HubNote', 'Two'],
+        );
+      }
+    });
+
     test('events: newest first, hub events without seq, bounded per host', async (t) => {
       if (!requireComponent(t, 'PostgreSQL server', skip)) return;
       const { store } = await fresh();
