@@ -58,15 +58,13 @@ function selfAndAncestors(path: string): string[] {
  */
 export function mountDenied(source: string, deny: readonly string[]): string | null {
   const src = normalPath(source);
+  const chain = selfAndAncestors(src);
   for (const entry of deny) {
-    if (entry.endsWith('/**')) {
-      const dir = entry.slice(0, -3) || '/';
-      if (selfAndAncestors(src).some((p) => globMatch(dir, p)) || globMatch(dir, src)) return entry;
-    }
-    if (globMatch(entry, src)) return entry;
+    const inside = entry.endsWith('/**');
+    const literal = inside ? entry.slice(0, -3) || '/' : entry;
+    if (inside ? chain.some((p) => matches(literal, p)) : matches(entry, src)) return entry;
     // The source is a directory above a literal denied path.
-    const literal = entry.replace(/\/\*\*$/, '');
-    if (!/[*?]/.test(literal) && literal !== src && dirCovers(src, literal)) return entry;
+    if (!isGlob(literal) && literal !== src && dirCovers(src, literal)) return entry;
   }
   return null;
 }
@@ -74,8 +72,17 @@ export function mountDenied(source: string, deny: readonly string[]): string | n
 /** A file path is denied when a deny glob matches it or a directory above it. */
 export function fileDenied(path: string, deny: readonly string[]): string | null {
   const chain = selfAndAncestors(path);
-  for (const entry of deny) if (chain.some((p) => globMatch(entry, p))) return entry;
+  for (const entry of deny) if (chain.some((p) => matches(entry, p))) return entry;
   return null;
+}
+
+// Most entries are plain paths: compared as strings, the glob engine only for the rest.
+function isGlob(pattern: string): boolean {
+  return pattern.includes('*') || pattern.includes('?');
+}
+
+function matches(pattern: string, text: string): boolean {
+  return isGlob(pattern) ? globMatch(pattern, text) : pattern === text;
 }
 
 type Emit = (rule: PolicyRule, message: string) => void;

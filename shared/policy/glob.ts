@@ -18,20 +18,22 @@ function tokens(glob: string): Token[] {
   return out;
 }
 
-const compiled = new Map<string, RegExp>();
+const compiled = new Map<string, { prefix: string; re: RegExp }>();
 
 /** Whether `text` matches `glob` (the whole text). */
 export function globMatch(glob: string, text: string): boolean {
-  let re = compiled.get(glob);
-  if (!re) {
+  let c = compiled.get(glob);
+  if (!c) {
     const body = tokens(glob)
       .map((t) => (t.kind === 'star' ? '.*' : t.kind === 'one' ? '.' : t.ch.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
       .join('');
-    re = new RegExp(`^${body}$`, 's');
+    const wild = glob.search(/[*?]/);
+    c = { prefix: wild < 0 ? glob : glob.slice(0, wild), re: new RegExp(`^${body}$`, 's') };
     if (compiled.size > 10_000) compiled.clear();
-    compiled.set(glob, re);
+    compiled.set(glob, c);
   }
-  return re.test(text);
+  // The literal text before the first wildcard settles most non-matches without the regex.
+  return text.startsWith(c.prefix) && c.re.test(text);
 }
 
 /**
