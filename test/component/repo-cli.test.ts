@@ -83,7 +83,7 @@ test('validate --json prints an array of {file, line, column, code, message}', (
 test('validate exits 0 on the example fleet; DIR defaults to the current directory', () => {
   const r = results.validateExampleCwd;
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /^ok: no errors \(4 host\(s\), 6 tag\(s\), 1 place-only group\(s\) checked\)\n$/);
+  assert.match(r.stdout, /^ok: no errors \(5 host\(s\), 6 tag\(s\), 1 place-only group\(s\) checked\)\n$/);
   const j = results.validateExampleJson;
   assert.deepEqual([j.code, JSON.parse(j.stdout)], [0, []]);
 });
