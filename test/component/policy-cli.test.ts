@@ -109,3 +109,16 @@ test('policy show --host: the effective policy and where it was narrowed; --json
   assert.equal(noHost.code, 2);
   assert.match(noHost.stderr, /--host ID is required/);
 });
+
+test('the commands of docs/policy.md work as printed (from the project directory)', async () => {
+  const doc = readFileSync(join(repoRoot, 'docs/policy.md'), 'utf8');
+  const commands = [...doc.matchAll(/^npx gitfleet (.+)$/gm)].map((m) => m[1]!.split(' '));
+  assert.equal(commands.length, 2);
+  const [validate, show] = await Promise.all(commands.map((args) => gitfleet(args)));
+  // As the page says: the example fleet's host-network containers break the baseline, nothing else does.
+  assert.equal(validate!.code, 1, validate!.stderr);
+  const errors = validate!.stdout.trim().split('\n').slice(0, -1);
+  assert.ok(errors.length > 0 && errors.every((l) => / POLICY_VIOLATION {2}container\/\S+ breaks containers\.host-network: /.test(l)), validate!.stdout);
+  assert.equal(show!.code, 0, show!.stderr);
+  assert.match(show!.stdout, /^# effective host policy of web-01: packaging\/policy\.yaml\n/);
+});

@@ -202,3 +202,14 @@ test('the host policy file: re-read on change (new key), missing means only file
   const s = desired([container('a')]);
   await assert.rejects(policy.admit(s, dir), (e: Error & { code?: string }) => e.code === 'POLICY_INVALID');
 });
+
+test('docs/policy.md: every YAML example is a valid policy, and its baseline is packaging/policy.yaml', async () => {
+  const doc = readFileSync(join(root, 'docs/policy.md'), 'utf8');
+  const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  assert.ok(blocks.length >= 3);
+  for (const block of blocks) assert.deepEqual(parsePolicyText('docs/policy.md', block).issues, [], block);
+  const documented = blocks.find((b) => b.startsWith('containers:\n  images: ["*"]'));
+  assert.deepEqual(parsePolicyText('docs', documented!).policy, baseline.policy);
+  // Every rule is documented by its name.
+  for (const rule of policyRules) assert.ok(doc.includes(`\`${rule}\``), `docs/policy.md does not name ${rule}`);
+});
