@@ -163,6 +163,7 @@ export const HostStatus = z.object({
   lastAppliedRevision: z.string().max(64).nullable(),
   lastAttemptedRevision: z.string().max(64).nullable(),
   resources: z.array(ResourceStatus).max(STATUS_LIMITS.resources),
+  /** Newest first: the hub files as new the ones before the first it already holds (hub/store/fleet-store.ts unseenAttempts). */
   attempts: z.array(Attempt).max(STATUS_LIMITS.attempts),
   /** The head the agent refuses to apply (signature, ancestry, validation, policy), and why; absent or null when none. */
   refused: Refusal.nullable().optional(),

@@ -28,7 +28,8 @@ test('store: stale seqs are ignored, history is bounded, state survives reopenin
   assert.equal(await store.saveStatus('h1', 4, status('four')), false);
   assert.equal(await store.appendEvent('h1', { seq: 5, time: 't', level: 'info', reason: 'Dup', message: 'same seq' }), false);
   for (let i = 6; i < 60; i++) await store.appendEvent('h1', { seq: i, time: 't', level: 'info', reason: 'E', message: `e${i}` });
-  await store.saveStatus('h1', 60, status('sixty', ['2026-01-01T00:00:01Z', '2026-01-01T00:00:02Z']));
+  // An agent lists its attempts newest first.
+  await store.saveStatus('h1', 60, status('sixty', ['2026-01-01T00:00:02Z', '2026-01-01T00:00:01Z']));
   const events = await store.events('h1', 1000);
   assert.ok(events.length <= 10 + 25, `bounded, got ${events.length}`);
   assert.equal(events[0]!.message, 'e59');
