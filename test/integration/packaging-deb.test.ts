@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { requireComponent } from '../harness/require.ts';
 import { dockerMissingReason } from '../harness/docker.ts';
@@ -49,6 +49,10 @@ test('.deb: install, packaged agent converges, upgrade keeps the conffile, purge
   assert.equal((await mustExec(host, ['gitfleet', '--version'])).stdout.trim().length > 0, true);
   assert.equal((await host.exec(['getent', 'passwd', 'gitfleet-hub'])).code, 0);
   assert.equal((await host.exec(['systemctl', 'is-enabled', 'gitfleet-agent'])).stdout.trim(), 'disabled', 'nothing is enabled before it is configured');
+  // The host policy baseline (docs/policy.md) is a conffile, root-owned, readable, not writable by others.
+  assert.equal(readFileSync(join(host.rootDir, 'etc/gitfleet/policy.yaml'), 'utf8'), readFileSync(resolve(import.meta.dirname, '../../packaging/policy.yaml'), 'utf8'));
+  assert.equal((await mustExec(host, ['stat', '-c', '%a %U', '/etc/gitfleet/policy.yaml'])).stdout.trim(), '644 root');
+  assert.match((await mustExec(host, ['cat', '/var/lib/dpkg/info/gitfleet.conffiles'])).stdout, /^\/etc\/gitfleet\/policy\.yaml$/m);
 
   // The operator edits the conffile and enables the agent.
   const edited = 'repo: /srv/fleet\nhost: h\ninterval: 30s\n';
