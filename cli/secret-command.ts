@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { callHub, hubOptionHelp, hubOptionSpec, resolveHub, type HubTarget } from '../hub/cli/hub-api.ts';
-import { DEFAULT_IDENTITY_FILE, readIdentityFile } from '../repo/secrets/age-key.ts';
+import { createIdentityFile, DEFAULT_IDENTITY_FILE, readIdentityFile } from '../repo/secrets/age-key.ts';
 import { decryptSops, encryptSops, GITFLEET_ENCRYPTED_REGEX, parseSops, type EncryptRules } from '../repo/secrets/sops.ts';
 import { GitfleetError } from '../shared/errors.ts';
 import { terminalText } from '../shared/terminal-text.ts';
@@ -22,6 +22,7 @@ export const usage = `usage: gitfleet secret encrypt (--tag TAG | --recipient AG
        gitfleet secret recipients --tag TAG… [hub options]
        gitfleet secret updatekeys (--tag TAG | --recipient AGE_PUBLIC_KEY)… [--identity KEYFILE] FILE
        gitfleet secret edit [--identity KEYFILE] FILE
+       gitfleet secret keygen [--output KEYFILE]
 
 Encrypted layers are *.sops.yaml files in the SOPS format with age keys (docs/secrets.md).
 
@@ -34,6 +35,8 @@ Encrypted layers are *.sops.yaml files in the SOPS format with age keys (docs/se
   recipients  prints HOST RECIPIENT for every host under each --tag.
   updatekeys  re-encrypts FILE in place for exactly the given recipients (new data key).
   edit        opens FILE decrypted in $EDITOR and encrypts it again for the same recipients.
+  keygen      creates an age identity file (0600; default ${DEFAULT_IDENTITY_FILE}) unless it
+              exists, and prints its public key (the installer runs it for every agent).
 
       --identity KEYFILE  an age identity file (default $GITFLEET_AGE_IDENTITY_FILE,
                           $SOPS_AGE_KEY_FILE, then ${DEFAULT_IDENTITY_FILE})
@@ -198,6 +201,13 @@ export async function run(argv: string[]): Promise<number> {
       }
     }
     return missing > 0 ? 1 : 0;
+  }
+  if (sub === 'keygen') {
+    const out = values.output ?? DEFAULT_IDENTITY_FILE;
+    // Never overwritten: the hosts' files in the repo are encrypted for the key that is there.
+    const existing = await readIdentityFile(out).catch(() => null);
+    process.stdout.write(`${existing ? existing.recipients[0]! : await createIdentityFile(out)}\n`);
+    return 0;
   }
   const file = positionals[0];
   if (file === undefined) throw new UsageError(`secret ${sub}`, 'give the FILE');

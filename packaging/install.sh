@@ -181,6 +181,12 @@ install_agent() {
     [ -z "$token" ] || echo "tokenFile: $ETC/agent.token"
   )"
   if install_content "$ETC/agent.yaml" 0600 root:root <<<"$config"; then say "  config $ETC/agent.yaml"; restart=true; fi
+  # The host's age identity for encrypted layers (docs/secrets.md): made once, never replaced.
+  if [ ! -f "$ETC/age.key" ]; then
+    local recipient
+    recipient="$("$LIB/gitfleet" secret keygen --output "$ETC/age.key")" || die "agent: cannot create $ETC/age.key"
+    say "  age key $ETC/age.key (public key $recipient: encrypt this host's secrets for it)"
+  fi
   install_policy
   local unit_changed=false
   if install_unit gitfleet-agent.service; then unit_changed=true; restart=true; say "  unit $UNITS/gitfleet-agent.service"; fi
@@ -248,7 +254,7 @@ remove_component() { # agent|hub
     systemctl reset-failed "$unit" 2>/dev/null || true
     say "  removed $unit"
   fi
-  if [ "$1" = agent ]; then rm -f "$ETC/agent.yaml" "$ETC/agent.token"; remove_policy; else rm -f "$ETC/hub.yaml"; fi
+  if [ "$1" = agent ]; then rm -f "$ETC/agent.yaml" "$ETC/agent.token" "$ETC/age.key"; remove_policy; else rm -f "$ETC/hub.yaml"; fi
   if ! $keep_state && [ -d "$state" ]; then rm -rf "$state"; say "  removed $state"; fi
   # StateDirectory= with DynamicUser leaves /var/lib/private behind; we use neither, but be exact.
 }

@@ -111,6 +111,11 @@ test('install.sh: agent and hub as hardened services, idempotent, refused option
   assert.equal(policy.mode & 0o777, 0o644);
   assert.equal(policy.uid, 0);
   assert.equal(readFileSync(join(host.rootDir, 'etc/gitfleet/policy.yaml'), 'utf8'), readFileSync(join(root, 'packaging/policy.yaml'), 'utf8'));
+  // The host's age identity (docs/secrets.md): root-only, in age-keygen's format.
+  const ageKey = statSync(join(host.rootDir, 'etc/gitfleet/age.key'));
+  assert.equal(ageKey.mode & 0o777, 0o600);
+  assert.equal(ageKey.uid, 0);
+  assert.match(readFileSync(join(host.rootDir, 'etc/gitfleet/age.key'), 'utf8'), /^# public key: age1[0-9a-z]+\nAGE-SECRET-KEY-1[0-9A-Z]+\n$/m);
   const agent1 = await serviceState(host, 'gitfleet-agent.service');
   assert.equal(agent1.ActiveState, 'active');
   assert.equal(agent1.UnitFileState, 'enabled');
@@ -120,7 +125,7 @@ test('install.sh: agent and hub as hardened services, idempotent, refused option
   assert.doesNotMatch(agent1.CapabilityBoundingSet ?? '', /cap_sys_admin/);
 
   // --- a second identical run changes nothing: no file rewritten, no restart
-  const watched = ['etc/gitfleet/agent.yaml', 'etc/gitfleet/agent.token', 'etc/gitfleet/policy.yaml', 'etc/systemd/system/gitfleet-agent.service', 'usr/lib/gitfleet/gitfleet.mjs'];
+  const watched = ['etc/gitfleet/agent.yaml', 'etc/gitfleet/agent.token', 'etc/gitfleet/age.key', 'etc/gitfleet/policy.yaml', 'etc/systemd/system/gitfleet-agent.service', 'usr/lib/gitfleet/gitfleet.mjs'];
   const times = mtimes(host, watched);
   const second = await installAgent(host, agentArgs);
   assert.equal(second.code, 0, second.stderr);
