@@ -190,6 +190,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
       logger,
       heartbeatMs: config.heartbeatMs,
       address: `${config.listen.host}:${config.listen.port}`,
+      localSessions: () => gateway.connectedIds(),
       reconcileLocal: (hosts, reason, origin) => gateway.reconcileNow(hosts, reason, origin),
       tracker,
       pollIntervalMs: config.pollIntervalMs,

@@ -16,6 +16,9 @@ import { LeaderLock } from './leader.ts';
 import { ACTION_CHANNEL, reconcilePayloads } from './notices.ts';
 import type { ClusterAction } from './notices.ts';
 
+/** Every this many beats a replica re-asserts its sessions in the database (a cheap no-op when they are right). */
+const REASSERT_EVERY_BEATS = 10;
+
 export interface ClusterOptions {
   store: PostgresFleetStore;
   index: FleetIndex;
@@ -24,6 +27,8 @@ export interface ClusterOptions {
   heartbeatMs: number;
   /** How this replica is reached (logged in hub_replicas for operators). */
   address: string;
+  /** The hosts whose agents are connected to this replica. */
+  localSessions: () => string[];
   /** Delivers reconcile-now to this replica's own sessions; returns the hosts reached. */
   reconcileLocal: (hosts: string[], reason: string, origin: 'api' | 'webhook') => string[];
   tracker: HeadTracker | null;
@@ -39,6 +44,8 @@ export class Cluster {
   readonly windowMs: number;
   #beat: NodeJS.Timeout | null = null;
   #beating = false;
+  /** Beats since this replica last re-asserted its sessions; -1 after a failed beat (re-assert at once). */
+  #sinceReassert = 0;
 
   constructor(o: ClusterOptions) {
     this.#o = o;
@@ -76,6 +83,12 @@ export class Cluster {
     try {
       const live = await this.#o.store.replicaHeartbeat(this.#o.address, this.windowMs);
       this.#o.index.setLiveReplicas(live);
+      // After an outage longer than the window the leader may have swept this replica's sessions: claim them again.
+      if (this.#sinceReassert < 0 || ++this.#sinceReassert >= REASSERT_EVERY_BEATS) {
+        this.#sinceReassert = 0;
+        const fixed = await this.#o.store.reassertSessions(this.#o.localSessions());
+        if (fixed.length > 0) this.#log.info({ hosts: fixed.length }, 'sessions of this replica recorded again after the database lost them');
+      }
       if (this.leader.leader) {
         const swept = await this.#o.store.sweepDeadReplicas(this.windowMs);
         if (swept.length > 0) {
@@ -84,6 +97,7 @@ export class Cluster {
         }
       }
     } catch (error) {
+      this.#sinceReassert = -1;
       this.#log.warn({ err: { message: messageOf(error) } }, 'replica heartbeat failed (is PostgreSQL down?)');
     } finally {
       this.#beating = false;

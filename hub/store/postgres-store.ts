@@ -326,6 +326,22 @@ export class PostgresFleetStore implements FleetStore {
     return r.rows.map((row) => row.id);
   }
 
+  /**
+   * Records this replica as the holder of these sessions where the database
+   * says otherwise (the leader swept them while this replica could not beat,
+   * e.g. during a database outage). Returns the hosts changed.
+   */
+  async reassertSessions(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const r = await this.query<{ id: string }>(
+      `UPDATE hosts SET session_replica = $1, changed_at = clock_timestamp()
+        WHERE id IN (SELECT value FROM json_array_elements_text($2::json)) AND session_replica IS DISTINCT FROM $1 RETURNING id`,
+      [this.replicaId, JSON.stringify(ids)],
+    );
+    for (const row of r.rows) this.#batcher.notice(row.id);
+    return r.rows.map((row) => row.id);
+  }
+
   /** A replica shutting down: its sessions are released at once and it leaves the replica list. */
   async leaveCluster(): Promise<void> {
     await this.#batcher.drain();

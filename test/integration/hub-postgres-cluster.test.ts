@@ -154,3 +154,25 @@ test('a replica whose change feed connection is cut catches up on what it missed
   web.send({ status: makeStatus('db-01', { sync: 'InSync', note: 'after the reconnect' }) });
   await waitFor('B to follow after the reconnect', async () => (await summaryOf(b, 'db-01'))?.sync === 'InSync');
 });
+
+test('a replica records its sessions again when the database lost them (swept during an outage)', async (t: TestContext) => {
+  if (!requireComponent(t, 'PostgreSQL server', missing)) return;
+  const database = await cluster!.createDatabase();
+  const a = await replica(database);
+  const b = await replica(database);
+  await agentOn(a, 'app-01');
+  await onAll('app-01 Online on B', [b], async (h) => (await summaryOf(h, 'app-01'))?.connectivity === 'Online');
+  // What the leader's sweep does to a replica that could not beat for longer than the window.
+  const admin = new pg.Client({ connectionString: database });
+  await admin.connect();
+  try {
+    await admin.query(`UPDATE hosts SET session_replica = NULL, changed_at = clock_timestamp() WHERE id = 'app-01'`);
+    await admin.query(`SELECT pg_notify('gitfleet_changes', $1)`, [JSON.stringify({ r: 'sweeper', h: ['app-01'] })]);
+  } finally {
+    await admin.end();
+  }
+  await onAll('B to show app-01 Offline (no replica holds it in the database)', [b], async (h) => (await summaryOf(h, 'app-01'))?.connectivity === 'Offline');
+  const lost = Date.now();
+  await onAll('A to record the session again and B to show it Online', [b], async (h) => (await summaryOf(h, 'app-01'))?.connectivity === 'Online', lost, 20_000);
+  t.diagnostic(`session re-asserted after ${Date.now() - lost} ms`);
+});
