@@ -92,7 +92,13 @@ export async function main(argv: string[]): Promise<number> {
   const entry = commands[name];
   if (!entry) throw unknownCommand(name);
   const mod = await entry.load();
-  return mod.run(rest);
+  try {
+    return await mod.run(rest);
+  } catch (error) {
+    // reportFatal names the command in its one line.
+    if (error instanceof Error && !('command' in error)) Object.assign(error, { command: name });
+    throw error;
+  }
 }
 
 /** One clear line for anything a command did not handle itself. */
@@ -103,7 +109,7 @@ export function reportFatal(error: unknown): number {
   }
   // A hub command's "could not tell" (3) or "the hub said no" (1), named by the hub client.
   if (error instanceof Error && error.name === 'HubError' && 'exit' in error && typeof error.exit === 'number') {
-    process.stderr.write(`gitfleet: ${error.message}\n`);
+    process.stderr.write(`gitfleet${'command' in error && typeof error.command === 'string' ? ` ${error.command}` : ''}: ${error.message}\n`);
     return error.exit;
   }
   if (isGitfleetError(error)) {

@@ -54,10 +54,13 @@ export interface HubTarget {
 }
 
 export function resolveHub(command: string, values: { hub?: string | undefined; token?: string | undefined; 'token-file'?: string | undefined }): HubTarget {
+  // An empty variable counts as unset.
+  const envUrl = process.env.GITFLEET_HUB_URL || undefined;
+  const envToken = process.env.GITFLEET_HUB_TOKEN || undefined;
   // The stored context only when a flag or variable does not say it (login itself never reads it).
-  const needsContext = (values.hub ?? process.env.GITFLEET_HUB_URL) === undefined || (values['token-file'] ?? values.token ?? process.env.GITFLEET_HUB_TOKEN) === undefined;
+  const needsContext = (values.hub ?? envUrl) === undefined || (values['token-file'] ?? values.token ?? envToken) === undefined;
   const context = needsContext ? readLoginContext() : null;
-  const raw = values.hub ?? process.env.GITFLEET_HUB_URL ?? context?.url ?? 'http://127.0.0.1:8080';
+  const raw = values.hub ?? envUrl ?? context?.url ?? 'http://127.0.0.1:8080';
   const base = raw.replace(/\/+$/, '');
   let url: URL;
   try {
@@ -80,7 +83,7 @@ export function resolveHub(command: string, values: { hub?: string | undefined; 
       throw new UsageError(command, `--token-file: cannot read ${values['token-file']}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
   } else {
-    token = values.token ?? process.env.GITFLEET_HUB_TOKEN ?? context?.token;
+    token = values.token ?? envToken ?? context?.token;
   }
   if (!token) throw new UsageError(command, 'no hub token: run gitfleet login HUB_URL, or give --token-file FILE, --token or GITFLEET_HUB_TOKEN');
   return { base, token };
@@ -138,7 +141,7 @@ export async function callHub<T>(target: HubTarget, method: 'GET' | 'POST' | 'DE
   if (response.ok) return data as T;
   const message = field((data as { error?: { message?: unknown } } | null)?.error?.message ?? response.statusText, 500);
   if (response.status === 401) throw new HubError(`the hub refused the token (401): ${message}; run gitfleet login ${target.base} again or check --token-file`, 3, 401);
-  if (response.status === 403) throw new HubError(`the token may not do this (403, an admin token is needed): ${message}`, 1, 403);
+  if (response.status === 403) throw new HubError(`the hub answered 403: ${message} (this needs an admin token)`, 1, 403);
   if (response.status === 429 || response.status >= 500) throw new HubError(`the hub answered ${response.status}: ${message}`, 3, response.status);
   throw new HubError(`the hub answered ${response.status}: ${message}`, 1, response.status);
 }

@@ -1,9 +1,9 @@
 // `gitfleet token create|list|revoke`: scoped enrollment tokens through the
 // hub's API (admin token), for scripts and terminals. The secret of a new
 // token is printed once, on stdout, alone on its line (or in --json).
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseCommandArgs, UsageError } from '../../cli/args.ts';
 import { terminalJson, terminalText } from '../../shared/terminal-text.ts';
+import { callHub, hubOptionHelp, hubOptionSpec, resolveHub } from './hub-api.ts';
 
 /** Hub-stored text (names, patterns, tags) on one terminal line: controls and bidi characters escaped. */
 const safe = (value: unknown): string => terminalText(String(value));
@@ -12,13 +12,11 @@ const usage = `usage: gitfleet token create --name NAME [--expires-in 24h] [--ma
        gitfleet token list [--json]
        gitfleet token revoke ID
 
-common options:
-  --hub URL          the hub's API address (default $GITFLEET_HUB_URL or http://127.0.0.1:8080)
-  --token TOKEN      the admin token (default $GITFLEET_HUB_TOKEN)
-  --token-file FILE  read the admin token from FILE
+hub options (an admin token is needed):
+${hubOptionHelp}
 
 create prints the new token's secret on stdout (shown once: the hub keeps only its hash).
-exit codes: 0 ok, 1 the hub refused or cannot be reached, 2 usage error`;
+exit codes: 0 ok, 1 the hub refused, 2 usage error, 3 could not tell (hub unreachable, token refused)`;
 
 interface TokenView {
   id: string;
@@ -32,61 +30,40 @@ interface TokenView {
   token?: string;
 }
 
-function fail(message: string, code: number): number {
-  process.stderr.write(`gitfleet token: ${message}\n`);
-  return code;
-}
+const fail = (message: string): never => {
+  throw new UsageError('token', message);
+};
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        hub: { type: 'string' },
-        token: { type: 'string' },
-        'token-file': { type: 'string' },
-        name: { type: 'string' },
-        'expires-in': { type: 'string' },
-        'max-uses': { type: 'string' },
-        'host-pattern': { type: 'string' },
-        tag: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    });
-  } catch (error) {
-    return fail(`${(error as Error).message}\n${usage}`, 2);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandArgs(
+    'token',
+    argv,
+    {
+      ...hubOptionSpec,
+      name: { type: 'string' },
+      'expires-in': { type: 'string' },
+      'max-uses': { type: 'string' },
+      'host-pattern': { type: 'string' },
+      tag: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    3,
+  );
   if (values.help) {
     process.stdout.write(usage + '\n');
     return 0;
   }
   const [action, ...rest] = positionals;
-  const base = (values.hub ?? process.env.GITFLEET_HUB_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/\s]+/.test(base)) return fail(`--hub: not an http(s) URL: ${base}`, 2);
-  let admin = values.token ?? process.env.GITFLEET_HUB_TOKEN;
-  if (values['token-file']) {
-    try {
-      admin = readFileSync(values['token-file'], 'utf8').trim();
-    } catch (error) {
-      return fail(`--token-file: ${(error as Error).message}`, 2);
-    }
-  }
-  if (!admin) return fail('an admin token is needed: --token, --token-file or GITFLEET_HUB_TOKEN', 2);
-
   let method: 'GET' | 'POST' | 'DELETE';
   let path = '/api/v1/enrollment-tokens';
   let body: Record<string, unknown> | undefined;
   switch (action) {
     case 'create': {
-      if (rest.length > 0) return fail(`create takes no arguments (got ${rest.join(' ')})\n${usage}`, 2);
-      if (!values.name) return fail(`create needs --name\n${usage}`, 2);
+      if (rest.length > 0) fail(`create takes no arguments (got ${rest.join(' ')})`);
+      if (!values.name) fail('create needs --name NAME');
       const maxUses = values['max-uses'] === undefined ? undefined : Number(values['max-uses']);
-      if (maxUses !== undefined && !Number.isInteger(maxUses)) return fail('--max-uses: a whole number', 2);
+      if (maxUses !== undefined && !Number.isInteger(maxUses)) fail('--max-uses: a whole number');
       method = 'POST';
       body = {
         name: values.name,
@@ -98,31 +75,20 @@ export async function run(argv: string[]): Promise<number> {
       break;
     }
     case 'list':
-      if (rest.length > 0) return fail(`list takes no arguments\n${usage}`, 2);
+      if (rest.length > 0) fail('list takes no arguments');
       method = 'GET';
       break;
     case 'revoke':
-      if (rest.length !== 1) return fail(`revoke takes one token id (see gitfleet token list)\n${usage}`, 2);
+      if (rest.length !== 1) fail('revoke takes one token id (see gitfleet token list)');
       method = 'DELETE';
       path += `/${encodeURIComponent(rest[0]!)}`;
       break;
     default:
-      return fail(`${action === undefined ? 'an action is needed' : `unknown action "${action}"`}: create, list or revoke\n${usage}`, 2);
+      return fail(`${action === undefined ? 'an action is needed' : `unknown action "${action}"`}: create, list or revoke`);
   }
 
-  let response: Response;
-  try {
-    response = await fetch(base + path, {
-      method,
-      headers: { authorization: `Bearer ${admin}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-      signal: AbortSignal.timeout(15_000),
-    });
-  } catch (error) {
-    return fail(`cannot reach the hub at ${base}: ${(error as Error).message}`, 1);
-  }
-  const data = (await response.json().catch(() => null)) as (TokenView & { tokens?: TokenView[]; error?: { message?: string } }) | null;
-  if (!response.ok) return fail(`the hub answered ${response.status}: ${safe(data?.error?.message ?? response.statusText)}`, 1);
+  const target = resolveHub('token', values);
+  const data = await callHub<(TokenView & { tokens?: TokenView[] }) | null>(target, method, path, body);
   if (values.json) {
     process.stdout.write(terminalJson(data, 2) + '\n');
     return 0;
