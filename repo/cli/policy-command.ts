@@ -15,6 +15,8 @@ import { effectivePolicy, MAX_POLICY_BYTES, parsePolicyText, readRepoPolicies } 
 import type { ValidationIssue } from '../tree/index.ts';
 import { formatIssue, loadDesiredState, TreeInvalidError, validateTree } from '../tree/index.ts';
 import { normalizeIssues } from '../tree/issues.ts';
+import { scanTree } from '../tree/layout.ts';
+import { CROSS_TAGS_DIR, openTree } from '../tree/tree-fs.ts';
 
 export const DEFAULT_HOST_POLICY = '/etc/gitfleet/policy.yaml';
 
@@ -46,6 +48,19 @@ async function treeDir(command: string, repo: string | undefined, positional: st
   const dir = resolve(repo ?? positional ?? '.');
   if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) throw new UsageError(command, `${dir} is not a directory`);
   return dir;
+}
+
+/**
+ * Every repo policy.yaml of the tree that is not in the policy format, with its
+ * position: plain `gitfleet validate` reports them without a host policy.
+ */
+export async function repoPolicyIssues(dir: string): Promise<ValidationIssue[]> {
+  const tree = await openTree(dir);
+  if (!tree) return [];
+  const scan = await scanTree(tree);
+  // tags/ itself is no layer (a policy.yaml there is already a layout error).
+  const files = await readRepoPolicies(dir, [...scan.listings.keys()].filter((d) => d !== CROSS_TAGS_DIR).sort());
+  return files.flatMap((f) => f.issues);
 }
 
 /** Every policy problem of the hosts selected, merged across hosts (a base.yaml violation is reported once, with its hosts). */

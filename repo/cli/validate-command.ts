@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseCommandArgs, UsageError } from '../../cli/args.ts';
 import { formatIssue, validateTree } from '../tree/index.ts';
-import { validateWithPolicy } from './policy-command.ts';
+import { repoPolicyIssues, validateWithPolicy } from './policy-command.ts';
 
 const usage = `usage: gitfleet validate [--repo DIR | DIR] [--json]
        gitfleet validate --policy FILE [--host ID | --tag T] [--repo DIR | DIR] [--json]
@@ -44,6 +44,8 @@ export async function run(argv: string[]): Promise<number> {
   if (values.policy !== undefined) return validateWithPolicy({ policy: values.policy, host: values.host, tag: values.tag, json: values.json, dir });
   if (values.host !== undefined || values.tag !== undefined) throw new UsageError('validate', '--host and --tag select the hosts to check against --policy FILE; give --policy');
   const summary = await validateTree(dir);
+  // The repo's policy.yaml files are checked for their format even without a host policy.
+  summary.issues.push(...(await repoPolicyIssues(dir)));
   // A tree with nothing to deploy is a wrong directory, not a valid fleet.
   if (summary.issues.length === 0 && summary.hosts.length === 0) {
     process.stderr.write(`gitfleet validate: no host found in ${dir}: a host is a directory with a host.yaml (docs/fleet-repo.md); is this the fleet repository?\n`);

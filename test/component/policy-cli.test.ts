@@ -122,3 +122,13 @@ test('the commands of docs/policy.md work as printed (from the project directory
   assert.equal(show!.code, 0, show!.stderr);
   assert.match(show!.stdout, /^# effective host policy of web-01: packaging\/policy\.yaml\n/);
 });
+
+test('plain validate checks the format of every policy.yaml in the tree, with its position', async () => {
+  const bad = join(dir, 'bad-repo-policy');
+  writeTree(bad, { 'prod/policy.yaml': 'containers:\n  allowPriviledged: false\n', 'prod/h/host.yaml': '' });
+  const r = await gitfleet(['validate', bad]);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /^prod\/policy\.yaml:2:3 {2}UNKNOWN_KEY {2}unknown key "allowPriviledged" in "containers" — did you mean "allowPrivileged"\?$/m);
+  const ok = await gitfleet(['validate', tree]);
+  assert.equal(ok.code, 0, ok.stdout);
+});
