@@ -1,28 +1,36 @@
 // A lost inventory on a real Docker engine: after inventory.json is garbled
 // and its copy gone, a restarted agent takes back its containers by their
 // labels — proven by what it then does: nothing is recreated, and a container
-// removed from Git is pruned (only an owner prunes).
+// removed from Git is pruned (only an owner prunes). The agent has an engine of
+// its own, as on a real host: recovery takes back every container labelled as the
+// agent's, so on the shared test engine it would take other tests' containers too.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemoryFileDriver } from '../../agent/drivers/memory/files.ts';
 import { MemoryUnitDriver } from '../../agent/drivers/memory/units.ts';
-import { DockerTestHarness, TEST_IMAGE, dockerMissingReason } from '../harness/docker.ts';
+import Dockerode from 'dockerode';
+import { TEST_IMAGE, dockerMissingReason } from '../harness/docker.ts';
+import { PrivateDockerd } from '../harness/private-dockerd.ts';
 import { missingGitServer } from '../harness/git-servers.ts';
 import { requireComponent } from '../harness/require.ts';
 import { fleetFixture } from '../helpers/agent-fixture.ts';
 
-const docker = new DockerTestHarness();
-after(() => docker.cleanup());
+const engine = new PrivateDockerd();
+after(() => engine.dispose());
 
 test('inventory garbled and its copy lost: the restarted agent owns its containers again by their labels', async (t) => {
   if (!requireComponent(t, 'Docker engine and git', (await dockerMissingReason()) ?? missingGitServer('daemon'))) return;
   // Real containers; units and files in memory (this test is about the engine's labels).
-  const fleet = await fleetFixture({ drivers: { units: new MemoryUnitDriver(), files: new MemoryFileDriver({ allow: ['/srv'] }) } });
+  await engine.start();
+  await engine.copyImage(TEST_IMAGE);
+  const client = new Dockerode({ socketPath: engine.socket });
+  const docker = { inspect: (name: string) => client.getContainer(name).inspect() };
+  const fleet = await fleetFixture({ config: { docker: { socket: engine.socket } }, drivers: { units: new MemoryUnitDriver(), files: new MemoryFileDriver({ allow: ['/srv'] }) } });
   try {
-    const [keep, drop] = [docker.name('keep'), docker.name('drop')];
-    const base = { image: TEST_IMAGE, command: ['sleep', '3600'], init: true, network: 'none', labels: docker.labels, stop_grace_period: '1s' };
+    const [keep, drop] = ['keep', 'drop'];
+    const base = { image: TEST_IMAGE, command: ['sleep', '3600'], init: true, network: 'none', stop_grace_period: '1s' };
     fleet.commit({ containers: { [keep]: base, [drop]: base } }, 'two');
     assert.equal((await fleet.run('startup')).result, 'Succeeded');
     const before = { keep: (await docker.inspect(keep)).Id, drop: (await docker.inspect(drop)).Id };
