@@ -89,6 +89,8 @@ export class Reconciler {
   private refusal: Refusal | null = null;
   /** Enforce passes in a row that failed on the host, for their retry backoff. */
   private enforceFailures = 0;
+  /** The config key (host policy included) the current target was admitted under; a change re-admits it. */
+  private admittedKey: string | null = null;
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -155,6 +157,8 @@ export class Reconciler {
 
     // The head is what the host already runs: keep it there.
     if (this.target && snapshot.revision === this.target.revision && snapshot.revision === revisions.lastApplied) {
+      const readmitted = await this.readmit(pass, this.target, snapshot, revisions);
+      if (readmitted) return readmitted;
       if (revisions.rejected) await this.saveRevisions({ rejected: null });
       this.clearStalled();
       return this.enforce(this.target, pass);
@@ -167,6 +171,7 @@ export class Reconciler {
     if (decision === 'waiting') return this.waitingForRetry(pass, rejection!);
 
     let fresh: Target;
+    const key = this.configKey;
     try {
       const desired = await this.evaluate(snapshot);
       await this.admit(desired, snapshot.treeDir);
@@ -175,7 +180,7 @@ export class Reconciler {
       return this.refuse(pass, snapshot.revision, error);
     }
     checkpoint(pass.signal);
-    return this.applyNew(fresh, previous, pass);
+    return this.applyNew(fresh, previous, pass, key);
   }
 
   /** Phase 1: the source's head, verified (signature, ancestry). Throws GitfleetError. */
@@ -186,6 +191,26 @@ export class Reconciler {
   /** Phase 2: the commit's desired state for this host. Throws a validation error (a commit failure). */
   private evaluate(snapshot: Snapshot): Promise<DesiredState> {
     return this.deps.load(snapshot.treeDir);
+  }
+
+  /**
+   * The running revision under a changed host policy: admitted again. One the
+   * new policy refuses is reported as refused (Stalled, once) and kept
+   * enforced — what it applied is not torn down — until a compliant head
+   * arrives or the policy changes again. Null: it is still allowed.
+   */
+  private async readmit(pass: Pass, target: Target, snapshot: Snapshot, revisions: Revisions): Promise<Outcome | null> {
+    const key = this.configKey;
+    if (this.admittedKey === key) return null;
+    const rejection = rejectionOf(revisions);
+    if (rejection && rejection.revision === target.revision && rejection.cause === 'commit' && rejection.configKey === key && pass.trigger !== 'manual') return this.stillRefused(pass, rejection);
+    try {
+      await this.admit(target.desired, snapshot.treeDir);
+    } catch (error) {
+      return this.refuse(pass, target.revision, error);
+    }
+    this.admittedKey = key;
+    return null;
   }
 
   /** Phase 3: what this agent may apply (the host policy narrowed by the repo's). Throws a commit failure. */
@@ -356,7 +381,7 @@ export class Reconciler {
   }
 
   /** Phases 4–6 for a new revision: apply health-gated; on failure roll back to the last good revision and schedule a retry. */
-  private async applyNew(fresh: Target, previous: Target | null, pass: Pass): Promise<Outcome> {
+  private async applyNew(fresh: Target, previous: Target | null, pass: Pass, admittedKey: string): Promise<Outcome> {
     await this.saveRevisions({ lastAttempted: fresh.revision });
     let run: ConvergeResult;
     try {
@@ -371,6 +396,7 @@ export class Reconciler {
     if (!verdict.ok) return this.failedOnHost(fresh, previous, pass, verdict.reason, verdict.message, run);
 
     this.target = fresh;
+    this.admittedKey = admittedKey;
     this.enforceFailures = 0;
     await this.saveRevisions({ lastApplied: fresh.revision, rejected: null });
     await this.deps.source.prune([fresh.revision]).catch(() => undefined);
@@ -445,6 +471,7 @@ export class Reconciler {
       const desired = await this.evaluate(snapshot);
       await this.admit(desired, snapshot.treeDir);
       this.target = { revision: snapshot.revision, desired };
+      this.admittedKey = this.configKey;
     } catch (error) {
       this.deps.logger.warn({ err: messageOf(error), revision: revisions.lastApplied }, 'cannot restore the last applied revision');
     }

@@ -2,8 +2,9 @@
 // composition root, a real Git repository, in-memory drivers): a policy
 // refusal is a commit refusal — not retried by later polls — and an edit of
 // the host policy file counts as a config change, so the next poll tries the
-// refused head again without a restart. Nothing of a refused revision reaches
-// the drivers.
+// refused head again without a restart, and re-admits the running revision (a
+// narrowed policy that refuses it is reported, and the host keeps it). Nothing
+// of a refused revision reaches the drivers.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -60,7 +61,24 @@ test('a policy refusal stays refused across polls; a host policy edit is picked 
   assert.equal(agent.recorder.snapshot.refused ?? null, null);
   assert.equal((await drivers.containers.list()).length, 1);
 
-  // And narrows it again: the next new head is refused again (the running revision is kept).
+  // And narrows it again: the running revision is re-admitted, refused and reported, and kept (not torn down).
+  writeFileSync(policyFile, 'containers:\n  allowPrivileged: false\n');
+  const running = await fleet.run('poll');
+  assert.equal(running.result, 'Refused');
+  assert.equal(running.reason, 'POLICY_VIOLATION');
+  assert.equal(running.revision, applied.revision, 'the running revision stays the one the host enforces');
+  assert.equal(agent.recorder.snapshot.conditions.find((c) => c.type === 'Stalled')?.status, true);
+  assert.equal((await drivers.containers.list()).length, 1, 'what the running revision applied is kept');
+  const reported = agent.recorder.snapshot.attempts.length;
+  assert.equal((await fleet.run('poll')).result, 'Refused');
+  assert.equal(agent.recorder.snapshot.attempts.length, reported, 'said once, not on every poll');
+  // Allowed again: the same revision is admitted, the refusal clears.
+  writeFileSync(policyFile, 'containers:\n  allowPrivileged: true\n');
+  const cleared = await fleet.run('poll');
+  assert.equal(cleared.converged, true, cleared.message);
+  assert.equal(agent.recorder.snapshot.refused ?? null, null);
+  assert.equal(agent.recorder.snapshot.conditions.find((c) => c.type === 'Stalled')?.status, false);
+  // A new head under a narrowed policy is refused before anything is applied.
   writeFileSync(policyFile, 'containers:\n  allowPrivileged: false\n');
   fleet.commit({ files: { '/srv/app/ok.conf': { content: 'three\n' } }, containers: { web: { image: 'local/busybox:1', privileged: true } } }, 'still privileged');
   const again = await fleet.run('poll');
