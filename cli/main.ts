@@ -26,6 +26,8 @@ const commands: Record<string, CommandEntry> = {
   login: { summary: 'store a hub URL and token for the hub commands', load: () => import('../hub/cli/login-command.ts') },
   token: { summary: 'create, list or revoke scoped enrollment tokens on a hub', load: () => import('../hub/cli/token-command.ts') },
   secret: { summary: 'encrypt, decrypt, edit and re-key SOPS/age secrets for the fleet repo (docs/secrets.md)', load: () => import('./secret-command.ts') },
+  check: { summary: 'pre-flight this host: config, state dir, Docker, systemd, repo, hub', load: () => import('./check-command.ts') },
+  init: { summary: 'start a fleet repository with a first host', load: () => import('./init-command.ts') },
   version: { summary: 'print the release, protocol and runtime versions', load: () => import('./version-command.ts') },
   completion: {
     summary: 'print a bash, zsh or fish completion script',
