@@ -94,7 +94,20 @@ test('web view: a hub with real reporting clients, in headless Chromium', { time
       { id: `file/${XSS_IMG}`, sync: 'InSync', health: 'Healthy', diff: [] },
     ],
   });
-  report('db-01', 'prod/us/db-01', { applied: head, stalled: `health gate failed: ${XSS_IMG}` });
+  const db01 = report('db-01', 'prod/us/db-01', { applied: head, stalled: `health gate failed: ${XSS_IMG}` });
+  // db-01 refuses a head and has a failing unit with its journal lines: what a person reads instead of SSHing in.
+  const refusedHead = 'f'.repeat(40);
+  const retryAt = new Date(Date.now() + 3_600_000).toISOString();
+  db01.client.reportStatus({
+    ...hostStatus('db-01', {
+      applied: head,
+      place: 'prod/us/db-01',
+      stalled: `health gate failed: ${XSS_IMG}`,
+      resources: [{ id: 'unit/db.service', sync: 'Failed', health: 'Degraded', message: 'stopped again right after it was started', diff: [], logs: ['db: starting', `db: cannot open ${XSS_IMG}`], exitCode: 3 }],
+    }),
+    refused: { revision: refusedHead, reason: 'GIT_UNTRUSTED', message: `head ${refusedHead} is not signed by a trusted key ${XSS_SCRIPT}`, since: new Date().toISOString() },
+    nextRetryAt: retryAt,
+  });
   report('app-01', 'staging/app-01', { applied: old, reconciling: true });
   report('evil-01', XSS_IMG, { applied: head, tags: [XSS_SCRIPT] });
 
@@ -220,6 +233,23 @@ test('web view: a hub with real reporting clients, in headless Chromium', { time
     await page.goto(`${h.url}/#/`);
     await page.waitForSelector('[data-count="Total"]');
     await assertNothingExecuted(page, 'overview');
+  });
+
+  await t.test('a refused head, the next retry and a failing unit\'s journal lines show on the host page, as text', async () => {
+    await page.goto(`${h.url}/#/host/db-01`);
+    await page.waitForSelector('[data-testid=head-notice] [data-refused]');
+    assert.equal(await page.getAttribute('[data-testid=head-notice] [data-refused]', 'data-refused'), refusedHead);
+    const notice = await page.textContent('[data-testid=head-notice]') ?? '';
+    assert.match(notice, /Refused head ffffffff/);
+    assert.match(notice, /GIT_UNTRUSTED/);
+    assert.ok(notice.includes(XSS_SCRIPT), 'the refusal message is shown as text');
+    assert.equal(await page.getAttribute('[data-testid=head-notice] [data-retry-at]', 'data-retry-at'), retryAt);
+    await page.waitForSelector('[data-logs="unit/db.service"]');
+    const diagnosis = await page.textContent('[data-logs="unit/db.service"]') ?? '';
+    assert.match(diagnosis, /Last run: exit code 3/);
+    assert.ok(diagnosis.includes(`db: cannot open ${XSS_IMG}`), 'the journal lines are shown as text');
+    await assertNothingExecuted(page, 'db-01 host page');
+    await screenshot(page, 'host-refused');
   });
 
   await t.test('a live change appears without a reload within 2 s', async () => {
