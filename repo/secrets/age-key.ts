@@ -5,6 +5,7 @@
 import { chmod, open, readFile, stat } from 'node:fs/promises';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { GitfleetError } from '../../shared/errors.ts';
+import { nativeIdentity } from './native-x25519.ts';
 
 export const DEFAULT_IDENTITY_FILE = '/etc/gitfleet/age.key';
 const MAX_KEY_FILE_BYTES = 64 * 1024;
@@ -15,6 +16,8 @@ export interface AgeIdentity {
   identities: string[];
   /** Their public keys (age1…), in the same order. */
   recipients: string[];
+  /** The same identities as native keys (fast unwrap), where the runtime allows; the strings are the fallback. */
+  native?: CryptoKey[];
 }
 
 /** Parses age-keygen's format; throws SECRET_NO_KEY naming the file (never its content). */
@@ -27,7 +30,8 @@ export async function parseIdentities(text: string, file: string): Promise<AgeId
     throw new GitfleetError('SECRET_NO_KEY', `${file} is not an age identity file (age-keygen's format: one AGE-SECRET-KEY-1… line per key)`);
   }
   const recipients = await Promise.all(identities.map((i) => identityToRecipient(i)));
-  return { identities, recipients };
+  const native = await Promise.all(identities.map((i) => nativeIdentity(i)));
+  return native.every((k) => k !== null) ? { identities, recipients, native: native as CryptoKey[] } : { identities, recipients };
 }
 
 export async function readIdentityFile(file: string): Promise<AgeIdentity> {

@@ -35,7 +35,7 @@ export async function readEncryptedLayer(file: string, text: string, keys: Layer
       (parsed.doc.contents as { delete(key: string): boolean }).delete('sops');
       return { text: parsed.doc.toString({ lineWidth: 0 }), secrets: [], opaque: true };
     }
-    const key = await dataKeyOf(parsed, keys.identities, keys.recipients);
+    const key = await dataKeyOf(parsed, keys.native ?? keys.identities, keys.recipients);
     const { doc, secrets } = decryptWithKey(parsed, key);
     return { text: doc.toString({ lineWidth: 0 }), secrets, opaque: false };
   } catch (error) {

@@ -245,7 +245,7 @@ export function parseSops(file: string, text: string): ParsedSops {
 export type RecipientLabel = string;
 
 /** Unwraps the data key with any of the identities; throws SECRET_NOT_RECIPIENT naming the file, its recipients and ours. */
-export async function dataKeyOf(parsed: ParsedSops, identities: readonly string[], ours: readonly RecipientLabel[]): Promise<Buffer> {
+export async function dataKeyOf(parsed: ParsedSops, identities: readonly (string | CryptoKey)[], ours: readonly RecipientLabel[]): Promise<Buffer> {
   const d = new Decrypter();
   for (const id of identities) d.addIdentity(id);
   for (const stanza of parsed.meta.age) {
@@ -307,7 +307,7 @@ export function decryptWithKey(parsed: ParsedSops, key: Buffer): Decrypted {
   return { doc, secrets };
 }
 
-export async function decryptSops(file: string, text: string, identities: readonly string[], ours: readonly RecipientLabel[] = []): Promise<Decrypted> {
+export async function decryptSops(file: string, text: string, identities: readonly (string | CryptoKey)[], ours: readonly RecipientLabel[] = []): Promise<Decrypted> {
   const parsed = parseSops(file, text);
   return decryptWithKey(parsed, await dataKeyOf(parsed, identities, ours));
 }

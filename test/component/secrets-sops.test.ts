@@ -13,6 +13,7 @@ import { armor, Decrypter, Encrypter, generateX25519Identity, identityToRecipien
 import { parse, stringify } from 'yaml';
 import { isGitfleetError } from '../../shared/errors.ts';
 import { parseIdentities, readIdentityFile } from '../../repo/secrets/age-key.ts';
+import { identityBytes, nativeIdentity } from '../../repo/secrets/native-x25519.ts';
 import { decryptSops, encryptSops, parseSops } from '../../repo/secrets/sops.ts';
 import { requireComponent } from '../harness/require.ts';
 
@@ -183,4 +184,17 @@ test('real age CLI: a key from age-keygen decrypts the data key of our file, and
   built.sops.age = [{ recipient: ours.recipient, enc: armored }];
   const parsedIds = await parseIdentities(`# a comment\n${ours.identity}\n`, 'mem');
   assert.deepEqual((await decryptSops('x.sops.yaml', stringify(built), parsedIds.identities)).doc.toJS(), plain);
+});
+
+test('native X25519 identity: same public key, decrypts the same files; a bad checksum is refused', async () => {
+  const k = await newIdentity();
+  const native = await nativeIdentity(k.identity);
+  assert.ok(native, 'Node 20 imports X25519 keys');
+  assert.equal(await identityToRecipient(native), k.recipient);
+  const text = await encryptSops(plain, [k.recipient]);
+  assert.deepEqual((await decryptSops('x.sops.yaml', text, [native])).doc.toJS(), plain);
+  const last = k.identity.at(-1) === 'Q' ? 'P' : 'Q';
+  assert.equal(identityBytes(k.identity.slice(0, -1) + last), null);
+  assert.equal(identityBytes('AGE-PLUGIN-X-1QQQQQQ'), null);
+  assert.ok((await parseIdentities(k.identity, 'mem')).native?.length === 1);
 });
