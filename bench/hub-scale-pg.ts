@@ -1,0 +1,251 @@
+// Scale benchmark of the hub cluster (issue 22): R hub replicas (default 6)
+// on one PostgreSQL (a private cluster on this machine, fsync on), A simulated
+// agents (default 100,000) spread over them by R generator processes
+// (bench/hub-scale-agents.ts; a process here may hold at most 20,000 open
+// files), and, in the same run, S agents (default 10,000) on one SQLite hub,
+// so the cost of the cluster is visible. Prints per replica RSS, status
+// ingest (acked by the hubs, and rows PostgreSQL stored), the fleet summary's
+// p50/p99 on every replica, how long a change takes to show on all replicas
+// (p50/p99), and webhook → every agent notified.
+//   node --import tsx bench/hub-scale-pg.ts [replicas] [agents] [sqliteAgents] [ingestSeconds]
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import pg from 'pg';
+import { genericWebhookHeaders } from '../hub/webhook/verify-webhook.ts';
+import { startPostgres } from '../test/harness/postgres.ts';
+
+const root = resolve(import.meta.dirname, '..');
+const REPLICAS = Number(process.argv[2] ?? 6);
+const AGENTS = Number(process.argv[3] ?? 100_000);
+const SQLITE_AGENTS = Number(process.argv[4] ?? 10_000);
+const INGEST_S = Number(process.argv[5] ?? 10);
+const CHANGE_SAMPLES = 40;
+const ADMIN = 'bench-admin-token-0123456789';
+const ENROLL = 'bench-enroll-token-0123456789';
+const SECRET = 'bench-webhook-secret-0123456789';
+const hardNofile = execFileSync('prlimit', ['--nofile', '--output', 'HARD', '--noheadings', '--raw'], { encoding: 'utf8' }).trim();
+const NOFILE = `--nofile=${hardNofile}:${hardNofile}`;
+
+function node(args: string[], env: Record<string, string> = {}, ipc = false): ChildProcess {
+  return spawn('prlimit', [NOFILE, process.execPath, '--max-old-space-size=4096', '--import', 'tsx', ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ipc ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
+  });
+}
+
+const rssMiB = (pid: number) => Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024);
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class Generator {
+  readonly proc = node(['bench/hub-scale-agents.ts'], {}, true);
+  #waiters: Array<(m: Record<string, unknown>) => boolean> = [];
+  constructor() {
+    this.proc.on('message', (m: Record<string, unknown>) => {
+      if (m.error) throw new Error(`generator: ${String(m.error)}`);
+      this.#waiters = this.#waiters.filter((w) => !w(m));
+    });
+  }
+  next(key: string): Promise<Record<string, unknown>> {
+    return new Promise((res) => this.#waiters.push((m) => (key in m ? (res(m), true) : false)));
+  }
+  ask(cmd: Record<string, unknown>, key: string) {
+    const p = this.next(key);
+    this.proc.send(cmd);
+    return p;
+  }
+}
+
+interface Hub {
+  proc: ChildProcess;
+  base: string;
+  port: number;
+}
+
+async function startHub(env: Record<string, string>): Promise<Hub> {
+  const port = 20000 + Math.floor(Math.random() * 9000);
+  const proc = node(['cli/main.ts', 'hub'], {
+    GITFLEET_HUB_LISTEN: `127.0.0.1:${port}`,
+    GITFLEET_HUB_ENROLLMENT_TOKEN: ENROLL,
+    GITFLEET_HUB_ADMIN_TOKEN: ADMIN,
+    GITFLEET_HUB_WEBHOOK_SECRET: SECRET,
+    GITFLEET_HUB_LOG_LEVEL: 'info',
+    GITFLEET_HUB_HEARTBEAT: '30s',
+    GITFLEET_HUB_ENROLL_RATE_PER_ADDRESS: '1000000',
+    GITFLEET_HUB_ENROLL_RATE_PER_TOKEN: '1000000',
+    ...env,
+  });
+  await new Promise<void>((res, rej) => {
+    // Every line is read (the hub logs each enrollment at info): a full pipe would stall the hub.
+    createInterface({ input: proc.stdout! }).on('line', (l) => {
+      if (l.includes('"hub listening"')) res();
+    });
+    proc.once('exit', (code) => rej(new Error(`hub exited with ${code}`)));
+  });
+  return { proc, base: `http://127.0.0.1:${port}`, port };
+}
+
+async function get<T>(url: string): Promise<T> {
+  const res = await fetch(url, { headers: { authorization: `Bearer ${ADMIN}` } });
+  if (!res.ok) throw new Error(`${url}: ${res.status}`);
+  return (await res.json()) as T;
+}
+
+async function summaryLatency(base: string, count = 100) {
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t = performance.now();
+    await get(`${base}/api/v1/summary`);
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+async function webhookToAll(hubs: Hub[], gens: Generator[]): Promise<number> {
+  await Promise.all(gens.map((g) => g.ask({ cmd: 'arm' }, 'armed')));
+  const all = Promise.all(gens.map((g) => g.next('allReconciled')));
+  const body = JSON.stringify({ ref: 'refs/heads/main' });
+  const sent = Date.now();
+  const res = await fetch(`${hubs[0]!.base}/api/v1/hooks/git`, { method: 'POST', headers: { 'content-type': 'application/json', ...genericWebhookHeaders(SECRET, body) }, body });
+  if (!res.ok) throw new Error(`webhook: ${res.status}`);
+  const done = await Promise.race([all.then((ms) => Math.max(...ms.map((m) => m.allReconciled as number))), sleep(180_000).then(() => Number.NaN)]);
+  return done - sent;
+}
+
+interface Run {
+  connect: { ms: number; connected: number; failed: number };
+  ackedPerSecond: number;
+  storedPerSecond: number | null;
+  rss: number[];
+  summary: Array<{ p50: number; p99: number }>;
+  change: { fromOrigin: number[]; fromSend: number[] } | null;
+  webhookMs: number;
+}
+
+async function runCluster(): Promise<Run> {
+  const cluster = await startPostgres({ fsync: true, maxConnections: 40 + REPLICAS * 15 });
+  const database = await cluster.createDatabase();
+  const admin = new pg.Client({ connectionString: database });
+  const hubs: Hub[] = [];
+  const gens: Generator[] = [];
+  const dataDir = mkdtempSync(join(tmpdir(), 'gitfleet-bench-scale-'));
+  try {
+    for (let i = 0; i < REPLICAS; i++) hubs.push(await startHub({ GITFLEET_HUB_DATABASE: database, GITFLEET_HUB_DATA_DIR: join(dataDir, `r${i}`) }));
+    await admin.connect();
+    for (let i = 0; i < REPLICAS; i++) gens.push(new Generator());
+    await Promise.all(gens.map((g) => g.next('ready')));
+    const per = Math.ceil(AGENTS / REPLICAS);
+    const t0 = performance.now();
+    const connected = await Promise.all(
+      gens.map((g, i) => g.ask({ cmd: 'connect', url: `ws://127.0.0.1:${hubs[i]!.port}/agent`, n: Math.min(per, AGENTS - i * per), token: ENROLL, prefix: `r${i}-h`, net: 10 + i }, 'connected')),
+    );
+    const connect = {
+      ms: performance.now() - t0,
+      connected: connected.reduce((n, c) => n + (c.connected as { connected: number }).connected, 0),
+      failed: connected.reduce((n, c) => n + (c.connected as { failed: number }).failed, 0),
+    };
+    console.log(`cluster: ${connect.connected} agents connected in ${Math.round(connect.ms / 1000)} s (${connect.failed} failed)`);
+    const updated = async () => Number((await admin.query<{ n: string }>("SELECT n_tup_upd AS n FROM pg_stat_user_tables WHERE relname = 'hosts'")).rows[0]!.n);
+    await sleep(1000);
+    const u0 = await updated();
+    const ingests = await Promise.all(gens.map((g) => g.ask({ cmd: 'ingest', seconds: INGEST_S }, 'ingest')));
+    // pg_stat counters are sent by the backends at most every 0.5 s.
+    await sleep(1500);
+    const u1 = await updated();
+    const ackedPerSecond = ingests.reduce((n, m) => n + (m.ingest as { perSecond: number }).perSecond, 0);
+    const rss = hubs.map((h) => rssMiB(h.proc.pid!));
+    console.log(`cluster: ${Math.round(ackedPerSecond)} statuses/s acked; RSS ${rss.join(', ')} MiB`);
+    const summary: Run['summary'] = [];
+    for (const h of hubs) summary.push(await summaryLatency(h.base));
+    // A change stored by one replica: how long until every replica's index shows it?
+    const fromOrigin: number[] = [];
+    const fromSend: number[] = [];
+    for (let s = 0; s < CHANGE_SAMPLES; s++) {
+      const g = s % REPLICAS;
+      const id = `r${g}-h${String((s * 7) % per).padStart(5, '0')}`;
+      const sync = s % 2 === 0 ? 'Failed' : 'Drifted';
+      const sent = ((await gens[g]!.ask({ cmd: 'change', id, sync }, 'changed')).at as number) ?? Date.now();
+      const seenAt = new Map<number, number>();
+      const deadline = Date.now() + 20_000;
+      while (seenAt.size < hubs.length && Date.now() < deadline) {
+        await Promise.all(
+          hubs.map(async (h, i) => {
+            if (seenAt.has(i)) return;
+            const r = await get<{ summary: { sync: string } }>(`${h.base}/api/v1/hosts/${id}`).catch(() => null);
+            if (r?.summary.sync === sync) seenAt.set(i, Date.now());
+          }),
+        );
+        await sleep(10);
+      }
+      if (seenAt.size < hubs.length) continue;
+      const last = Math.max(...seenAt.values());
+      fromSend.push(last - sent);
+      fromOrigin.push(last - seenAt.get(g)!);
+    }
+    fromOrigin.sort((a, b) => a - b);
+    fromSend.sort((a, b) => a - b);
+    const webhookMs = await webhookToAll(hubs, gens);
+    return { connect, ackedPerSecond, storedPerSecond: (u1 - u0) / INGEST_S, rss, summary, change: { fromOrigin, fromSend }, webhookMs };
+  } finally {
+    for (const g of gens) g.proc.send({ cmd: 'exit' });
+    await admin.end().catch(() => undefined);
+    for (const h of hubs) h.proc.kill('SIGTERM');
+    await Promise.all(hubs.map((h) => new Promise((r) => (h.proc.exitCode !== null ? r(null) : h.proc.once('exit', r)))));
+    await cluster.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function runSqlite(): Promise<Run> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gitfleet-bench-scale-sqlite-'));
+  const hub = await startHub({ GITFLEET_HUB_DATA_DIR: dataDir });
+  const gen = new Generator();
+  try {
+    await gen.next('ready');
+    const t0 = performance.now();
+    const c = (await gen.ask({ cmd: 'connect', url: `ws://127.0.0.1:${hub.port}/agent`, n: SQLITE_AGENTS, token: ENROLL, prefix: 's-h', net: 30 }, 'connected')).connected as { connected: number; failed: number };
+    const connect = { ms: performance.now() - t0, connected: c.connected, failed: c.failed };
+    const ingest = (await gen.ask({ cmd: 'ingest', seconds: INGEST_S }, 'ingest')).ingest as { perSecond: number };
+    const rss = [rssMiB(hub.proc.pid!)];
+    const summary = [await summaryLatency(hub.base)];
+    const webhookMs = await webhookToAll([hub], [gen]);
+    return { connect, ackedPerSecond: ingest.perSecond, storedPerSecond: null, rss, summary, change: null, webhookMs };
+  } finally {
+    gen.proc.send({ cmd: 'exit' });
+    hub.proc.kill('SIGTERM');
+    await new Promise((r) => hub.proc.once('exit', r));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const started = Date.now();
+const onCluster = await runCluster();
+const onSqlite = await runSqlite();
+const fmt = (n: number) => (Number.isNaN(n) ? 'timed out' : n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
+console.log(`\nhub scale: ${AGENTS} agents on ${REPLICAS} PostgreSQL replicas, ${SQLITE_AGENTS} on one SQLite hub, ${INGEST_S} s ingest, same run (${Math.round((Date.now() - started) / 1000)} s)\n`);
+const rows: Array<[string, string, string, string]> = [
+  ['agents connected (failed)', `${onCluster.connect.connected} (${onCluster.connect.failed}) in ${fmt(onCluster.connect.ms / 1000)} s`, `${onSqlite.connect.connected} (${onSqlite.connect.failed}) in ${fmt(onSqlite.connect.ms / 1000)} s`, '-'],
+  ['RSS per replica', `${onCluster.rss.join(' / ')} MiB`, `${onSqlite.rss[0]} MiB`, '<= 1024 MiB at ~17,000 agents'],
+  ['statuses acked / s', fmt(onCluster.ackedPerSecond), fmt(onSqlite.ackedPerSecond), '-'],
+  ['hosts rows stored / s (PostgreSQL)', onCluster.storedPerSecond === null ? '-' : fmt(onCluster.storedPerSecond), '-', '>= 10,000 / s'],
+  ['summary p50 / p99 per replica', onCluster.summary.map((s) => `${fmt(s.p50)}/${fmt(s.p99)}`).join('  ') + ' ms', `${fmt(onSqlite.summary[0]!.p50)}/${fmt(onSqlite.summary[0]!.p99)} ms`, '-'],
+  [
+    'change on all replicas p50 / p99 (after the storing replica shows it)',
+    onCluster.change && onCluster.change.fromOrigin.length > 0 ? `${fmt(percentile(onCluster.change.fromOrigin, 50))} / ${fmt(percentile(onCluster.change.fromOrigin, 99))} ms (n=${onCluster.change.fromOrigin.length})` : '-',
+    '-',
+    'p99 <= 1000 ms',
+  ],
+  ['change on all replicas p50 / p99 (after the agent sent it)', onCluster.change && onCluster.change.fromSend.length > 0 ? `${fmt(percentile(onCluster.change.fromSend, 50))} / ${fmt(percentile(onCluster.change.fromSend, 99))} ms` : '-', '-', '-'],
+  ['webhook -> every agent notified', `${fmt(onCluster.webhookMs)} ms`, `${fmt(onSqlite.webhookMs)} ms`, '<= 5000 ms'],
+];
+const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['measure', 'cluster (PostgreSQL)', 'one hub (SQLite)', 'goal'][i]!.length));
+const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+console.log(line(['measure', 'cluster (PostgreSQL)', 'one hub (SQLite)', 'goal']));
+for (const r of rows) console.log(line(r));
+process.exit(0);
