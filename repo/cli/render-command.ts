@@ -4,10 +4,12 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseCommandArgs, UsageError } from '../../cli/args.ts';
 import { isGitfleetError } from '../../shared/errors.ts';
+import { processSecrets } from '../../shared/secrets/mask.ts';
+import { readIdentityFile } from '../secrets/age-key.ts';
 import { explainDesiredState, formatIssue, TreeInvalidError } from '../tree/index.ts';
 import { renderText } from '../tree/render-text.ts';
 
-const usage = `usage: gitfleet render --host ID [--place P] [--json] [--repo DIR | DIR]
+const usage = `usage: gitfleet render --host ID [--place P] [--json] [--identity KEYFILE [--reveal]] [--repo DIR | DIR]
 
 Prints the merged desired state of host ID from the fleet tree in DIR (default:
 the current directory): its tags, variables and resources, each with the file
@@ -17,6 +19,11 @@ and line it came from.
       --place P   the leaf directory for a host without a directory of its own
       --repo DIR  the fleet tree (a positional DIR is the same)
       --json      print the desired state as JSON
+      --identity KEYFILE  decrypt the host's encrypted layers (*.sops.yaml) with this age
+                  identity, as the host would (refused when it cannot: not a recipient,
+                  tampered); their values still print as «secret» (docs/secrets.md)
+      --reveal    with --identity: print decrypted values in clear
+                  (without --identity, encrypted values are never read: «secret»)
 
 exit codes: 0 ok, 1 the tree is invalid for this host or the host is unknown, 2 usage error
 `;
@@ -30,6 +37,8 @@ export async function run(argv: string[]): Promise<number> {
       place: { type: 'string' },
       repo: { type: 'string' },
       json: { type: 'boolean', default: false },
+      identity: { type: 'string' },
+      reveal: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     1,
@@ -45,9 +54,13 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`gitfleet render: ${dir} is not a directory\n`);
     return 2;
   }
+  if (values.reveal && values.identity === undefined) throw new UsageError('render', '--reveal needs --identity KEYFILE (a key that can decrypt the host\'s encrypted layers)');
   try {
-    const explained = await explainDesiredState(dir, { host: values.host, ...(values.place !== undefined ? { place: values.place } : {}) });
-    process.stdout.write(values.json ? JSON.stringify(explained.state, null, 2) + '\n' : renderText(explained));
+    const keys = values.identity === undefined ? undefined : await readIdentityFile(resolve(values.identity));
+    const explained = await explainDesiredState(dir, { host: values.host, keys, ...(values.place !== undefined ? { place: values.place } : {}) });
+    const text = values.json ? JSON.stringify(explained.state, null, 2) + '\n' : renderText(explained);
+    // Decrypted values are masked unless asked for in clear (the loader registered them).
+    process.stdout.write(values.reveal ? text : processSecrets.mask(text));
     return 0;
   } catch (error) {
     if (error instanceof TreeInvalidError) {
@@ -55,7 +68,7 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`gitfleet render: the tree is invalid for host ${values.host}: ${error.issues.length} error(s)\n`);
       return 1;
     }
-    if (isGitfleetError(error, 'UNKNOWN_HOST') || isGitfleetError(error, 'UNKNOWN_PLACE')) {
+    if (isGitfleetError(error, 'UNKNOWN_HOST') || isGitfleetError(error, 'UNKNOWN_PLACE') || isGitfleetError(error, 'SECRET_NO_KEY')) {
       process.stderr.write(`gitfleet render: ${error.message} [${error.code}]\n`);
       return 1;
     }

@@ -74,3 +74,24 @@ test('encrypt → decrypt → updatekeys (add a host) → edit; wrong key and ta
   assert.equal(gitfleet(['secret', 'encrypt', plain]).code, 2, 'no recipient: usage error');
   assert.equal(gitfleet(['secret', 'encrypt', '--recipient', 'not-a-key', plain]).code, 2);
 });
+
+test('render: without a key «secret»; with the host key still «secret»; --reveal in clear; a wrong key is refused', async () => {
+  const key = join(root, 'examples/keys/THROWAWAY-secrets-demo-01.age.key');
+  const value = 'example-token-NOT-A-REAL-SECRET-7f3a';
+  const args = ['render', '--repo', join(root, 'examples/fleet'), '--host', 'secrets-demo-01'];
+  for (const extra of [[], ['--identity', key], ['--identity', key, '--json']]) {
+    const r = gitfleet([...args, ...extra]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!r.stdout.includes(value) && r.stdout.includes('«secret»'), extra.join(' '));
+  }
+  const shown = gitfleet([...args, '--identity', key, '--reveal']);
+  assert.equal(shown.code, 0);
+  assert.ok(shown.stdout.includes(`API_TOKEN=${value}`));
+  assert.equal(gitfleet([...args, '--reveal']).code, 2);
+  const other = join(dir, 'stranger.key');
+  await createIdentityFile(other);
+  const refused = gitfleet([...args, '--identity', other]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /SECRET_NOT_RECIPIENT/);
+  assert.ok(!refused.stderr.includes(value));
+});
