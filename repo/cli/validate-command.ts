@@ -1,12 +1,13 @@
 // `gitfleet validate [DIR]`: lints a fleet tree for its own CI. Prints every
 // error as `file:line:column  CODE  message`, then a summary; exit 1 when any.
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseCommandArgs, UsageError } from '../../cli/args.ts';
+import { parseCommandArgs, UsageError } from './args.ts';
+import { parseRecipientsList, recipientIssues } from '../secrets/coverage.ts';
 import { formatIssue, validateTree } from '../tree/index.ts';
 import { repoPolicyIssues, validateWithPolicy } from './policy-command.ts';
 
-const usage = `usage: gitfleet validate [--repo DIR | DIR] [--json]
+const usage = `usage: gitfleet validate [--repo DIR | DIR] [--json] [--recipients FILE]
        gitfleet validate --policy FILE [--host ID | --tag T] [--repo DIR | DIR] [--json]
 
 Checks the fleet tree in DIR (default: the current directory): layout, every
@@ -18,6 +19,9 @@ resource file, and the merged state of every host and place-only group.
       --policy FILE  also check every host against the host policy FILE narrowed by
                   the tree's policy.yaml files (docs/policy.md): a fleet repo's CI
                   refuses a merge that a host would refuse
+      --recipients FILE  "HOST AGE_PUBLIC_KEY" lines (gitfleet secret recipients --tag … > FILE):
+                  also report every listed host that could not decrypt an encrypted layer it needs
+                  (docs/secrets.md); encrypted files' structure is always checked, without keys
       --host ID   with --policy: check only this host
       --tag T     with --policy: check only the hosts with tag T
 
@@ -28,7 +32,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     'validate',
     argv,
-    { repo: { type: 'string' }, json: { type: 'boolean', default: false }, policy: { type: 'string' }, host: { type: 'string' }, tag: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+    { repo: { type: 'string' }, json: { type: 'boolean', default: false }, policy: { type: 'string' }, recipients: { type: 'string' }, host: { type: 'string' }, tag: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
     1,
   );
   if (values.help) {
@@ -46,6 +50,15 @@ export async function run(argv: string[]): Promise<number> {
   const summary = await validateTree(dir);
   // The repo's policy.yaml files are checked for their format even without a host policy.
   summary.issues.push(...(await repoPolicyIssues(dir)));
+  if (values.recipients !== undefined) {
+    let list: string;
+    try {
+      list = await readFile(values.recipients, 'utf8');
+    } catch (error) {
+      throw new UsageError('validate', `--recipients: cannot read ${values.recipients}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    summary.issues.push(...(await recipientIssues(dir, summary.hosts, parseRecipientsList(list))));
+  }
   // A tree with nothing to deploy is a wrong directory, not a valid fleet.
   if (summary.issues.length === 0 && summary.hosts.length === 0) {
     process.stderr.write(`gitfleet validate: no host found in ${dir}: a host is a directory with a host.yaml (docs/fleet-repo.md); is this the fleet repository?\n`);

@@ -3,7 +3,7 @@
 // wrong key or a tampered file), updatekeys to add a host, edit through $EDITOR.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -94,4 +94,26 @@ test('render: without a key «secret»; with the host key still «secret»; --re
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /SECRET_NOT_RECIPIENT/);
   assert.ok(!refused.stderr.includes(value));
+});
+
+test('validate: encrypted files checked without keys; --recipients names the hosts that could not decrypt', async () => {
+  const fleet = join(dir, 'fleet');
+  cpSync(join(root, 'examples/fleet'), fleet, { recursive: true });
+  const file = join(fleet, 'staging/secrets-demo-01/api.sops.yaml');
+  const good = readFileSync(file, 'utf8');
+  const owner = 'age135rzgm5t2rp40p7efs22vzvwegmk6n9vl027ky2c5xvfzvpc39xsnkd4d4';
+  const list = join(dir, 'recipients.txt');
+  writeFileSync(list, `# from gitfleet secret recipients\nsecrets-demo-01  ${owner}\n`);
+  assert.equal(gitfleet(['validate', '--repo', fleet, '--recipients', list]).code, 0);
+  writeFileSync(list, `secrets-demo-01  age1fu0sfuzk4wv5h6e9ndhslyt5ar9h802h0mhh5khr2hmflxdp253qmr5zel\nweb-01  (no key reported)\n`);
+  const denied = gitfleet(['validate', '--repo', fleet, '--recipients', list]);
+  assert.equal(denied.code, 1);
+  assert.match(denied.stdout, /staging\/secrets-demo-01\/api\.sops\.yaml:1:1 +SECRET_NOT_RECIPIENT +host\(s\) secrets-demo-01 /);
+  // Structure without keys: a value in plaintext where the rules say encrypted, a missing sops block.
+  writeFileSync(file, good.replace(/api_token: ENC\[[^\]]+\]/, 'api_token: plain-text'));
+  const plainValue = gitfleet(['validate', '--repo', fleet]);
+  assert.equal(plainValue.code, 1);
+  assert.match(plainValue.stdout, /SECRET_FORMAT .*vars\.api_token is not encrypted/);
+  writeFileSync(file, 'vars:\n  a: b\n');
+  assert.match(gitfleet(['validate', '--repo', fleet]).stdout, /SECRET_FORMAT .*needs a top-level "sops:" map/);
 });
