@@ -3,6 +3,7 @@
 // retried), a head waiting for its retry, a commit that fails evaluation or
 // admission, the empty-state guard, a driver that cannot observe. Reads the
 // source and observes the host; changes nothing.
+import { processSecrets } from '../../shared/secrets/mask.ts';
 import { isGitfleetError, messageOf } from '../../shared/errors.ts';
 import { terminalText } from '../../shared/terminal-text.ts';
 import { configKey, createAgent } from '../main.ts';
@@ -134,7 +135,8 @@ export async function run(argv: string[]): Promise<number> {
   const exitCode = unobserved.length > 0 ? planExit.error : result.steps.length > 0 ? planExit.changes : planExit.nothing;
   if (values.json) {
     process.stdout.write(
-      `${JSON.stringify({ host: desired.host, revision: head, tags: desired.tags, summary: counts, refused: null, steps: result.steps, resources: result.statuses, unavailable: live.unavailable, exitCode }, null, 2)}\n`,
+      // Steps carry specs (file content, env): decrypted values are masked (docs/secrets.md).
+      `${processSecrets.mask(JSON.stringify({ host: desired.host, revision: head, tags: desired.tags, summary: counts, refused: null, steps: result.steps, resources: result.statuses, unavailable: live.unavailable, exitCode }, null, 2))}\n`,
     );
     return exitCode;
   }
@@ -147,6 +149,6 @@ export async function run(argv: string[]): Promise<number> {
   out.push(...formatSteps(result.steps));
   out.push('', 'resources:', ...formatStatuses(result.statuses));
   out.push('', unobserved.length > 0 ? `${summaryLine(counts, null)}; incomplete: cannot observe ${unobserved.map(([k]) => `${k}s`).join(', ')}` : summaryLine(counts, null));
-  process.stdout.write(`${out.join('\n')}\n`);
+  process.stdout.write(`${processSecrets.mask(out.join('\n'))}\n`);
   return exitCode;
 }

@@ -88,6 +88,12 @@ test('render: without a key «secret»; with the host key still «secret»; --re
   assert.equal(shown.code, 0);
   assert.ok(shown.stdout.includes(`API_TOKEN=${value}`));
   assert.equal(gitfleet([...args, '--reveal']).code, 2);
+  // plan as the host: the steps carry the specs (file content, env) — masked, in text and JSON.
+  for (const json of [[], ['--json']]) {
+    const planned = gitfleet(['plan', '--repo', join(root, 'examples/fleet'), '--host', 'secrets-demo-01', '--state-dir', join(dir, 'plan-state'), '--files-allow', '/etc/gitfleet-demo', ...json], { GITFLEET_AGE_IDENTITY_FILE: key, GITFLEET_POLICY: join(dir, 'no-policy.yaml') });
+    assert.ok(planned.stdout.includes('file.write'), planned.stdout + planned.stderr);
+    assert.ok(!planned.stdout.includes(value) && !planned.stderr.includes(value), `plan ${json.join('')} shows the secret`);
+  }
   const other = join(dir, 'stranger.key');
   await createIdentityFile(other);
   const refused = gitfleet([...args, '--identity', other]);
