@@ -136,7 +136,8 @@ export async function run(argv: string[]): Promise<number> {
   if (values.json) {
     process.stdout.write(
       // Steps carry specs (file content, env): decrypted values are masked (docs/secrets.md).
-      `${processSecrets.mask(JSON.stringify({ host: desired.host, revision: head, tags: desired.tags, summary: counts, refused: null, steps: result.steps, resources: result.statuses, unavailable: live.unavailable, exitCode }, null, 2))}\n`,
+      // Masked in the data, not the text: JSON escapes would hide a multi-line secret from a text match.
+      `${JSON.stringify(processSecrets.maskDeep({ host: desired.host, revision: head, tags: desired.tags, summary: counts, refused: null, steps: result.steps, resources: result.statuses, unavailable: live.unavailable, exitCode }), null, 2)}\n`,
     );
     return exitCode;
   }

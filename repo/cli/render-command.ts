@@ -2,7 +2,7 @@
 // one host, with where each variable and resource came from.
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseCommandArgs, UsageError } from '../../cli/args.ts';
+import { parseCommandArgs, UsageError } from './args.ts';
 import { isGitfleetError } from '../../shared/errors.ts';
 import { processSecrets } from '../../shared/secrets/mask.ts';
 import { readIdentityFile } from '../secrets/age-key.ts';
@@ -58,9 +58,11 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const keys = values.identity === undefined ? undefined : await readIdentityFile(resolve(values.identity));
     const explained = await explainDesiredState(dir, { host: values.host, keys, ...(values.place !== undefined ? { place: values.place } : {}) });
-    const text = values.json ? JSON.stringify(explained.state, null, 2) + '\n' : renderText(explained);
-    // Decrypted values are masked unless asked for in clear (the loader registered them).
-    process.stdout.write(values.reveal ? text : processSecrets.mask(text));
+    // Decrypted values are masked unless asked for in clear (the loader registered them). Masked
+    // in the data, before printing: a multi-line secret printed as an indented block or in JSON
+    // with escapes would no longer match as text.
+    const shown = values.reveal ? explained : processSecrets.maskDeep(explained);
+    process.stdout.write(values.json ? JSON.stringify(shown.state, null, 2) + '\n' : renderText(shown));
     return 0;
   } catch (error) {
     if (error instanceof TreeInvalidError) {

@@ -3,11 +3,11 @@
 // wrong key or a tampered file), updatekeys to add a host, edit through $EDITOR.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { createIdentityFile } from '../../repo/secrets/age-key.ts';
 
 const root = join(import.meta.dirname, '../..');
@@ -122,4 +122,26 @@ test('validate: encrypted files checked without keys; --recipients names the hos
   assert.match(plainValue.stdout, /SECRET_FORMAT .*vars\.api_token is not encrypted/);
   writeFileSync(file, 'vars:\n  a: b\n');
   assert.match(gitfleet(['validate', '--repo', fleet]).stdout, /SECRET_FORMAT .*needs a top-level "sops:" map/);
+});
+
+test('a multi-line secret (a key file) is masked whole in render text and JSON and in plan JSON', async () => {
+  const fleet = join(dir, 'multi');
+  const key = join(dir, 'multi.key');
+  const recipient = await createIdentityFile(key);
+  const pem = '-----BEGIN TEST KEY-----\nAAAAline1secretmaterial\nBBBBline2secretmaterial\n-----END TEST KEY-----\n';
+  mkdirSync(join(fleet, 'lab', 'm-1'), { recursive: true });
+  writeFileSync(join(fleet, 'lab', 'm-1', 'host.yaml'), '{}\n');
+  writeFileSync(join(fleet, 'lab', 'plain.yaml'), stringify({ files: { [join(dir, 'out', 'tls.key')]: { content: pem, mode: '0600' } } }));
+  const enc = gitfleet(['secret', 'encrypt', '--recipient', recipient, join(fleet, 'lab', 'plain.yaml')]);
+  assert.equal(enc.code, 0, enc.stderr);
+  rmSync(join(fleet, 'lab', 'plain.yaml'));
+  const leaks = (out: string) => ['line1secretmaterial', 'line2secretmaterial'].filter((s) => out.includes(s));
+  for (const extra of [[], ['--json']]) {
+    const r = gitfleet(['render', '--repo', fleet, '--host', 'm-1', '--identity', key, ...extra]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(leaks(r.stdout), [], `render ${extra.join('')}`);
+  }
+  const planned = gitfleet(['plan', '--repo', fleet, '--host', 'm-1', '--state-dir', join(dir, 'multi-state'), '--files-allow', join(dir, 'out'), '--json'], { GITFLEET_AGE_IDENTITY_FILE: key, GITFLEET_POLICY: join(dir, 'no-policy.yaml') });
+  assert.ok(planned.stdout.includes('file.write'), planned.stderr);
+  assert.deepEqual(leaks(planned.stdout + planned.stderr), []);
 });
