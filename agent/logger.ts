@@ -1,7 +1,9 @@
 // Structured JSON logs (pino), one child logger per component. The daemon logs
-// to stdout for journald; one-shot commands log warnings and errors to stderr
+// to stdout for journald (JSON; human lines on a terminal: log-destination.ts);
+// one-shot commands log warnings and errors to stderr
 // and keep stdout for their human or --json output.
 import { pino, type Logger } from 'pino';
+import { logDestination } from './log-destination.ts';
 import { processSecrets } from '../shared/secrets/mask.ts';
 
 export function createLogger(options: { level?: string; toStderr?: boolean } = {}): Logger {
@@ -12,5 +14,5 @@ export function createLogger(options: { level?: string; toStderr?: boolean } = {
       method.apply(this, processSecrets.size === 0 ? args : args.map((a) => processSecrets.maskDeep(a)));
     },
   };
-  return pino({ level, base: { service: 'gitfleet-agent' }, timestamp: pino.stdTimeFunctions.isoTime, hooks }, pino.destination(options.toStderr ? 2 : 1));
+  return pino({ level, base: { service: 'gitfleet-agent' }, timestamp: pino.stdTimeFunctions.isoTime, hooks }, logDestination(options.toStderr ? 2 : 1));
 }

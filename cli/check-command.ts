@@ -8,7 +8,7 @@ import { access, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { execFile } from 'node:child_process';
 import { messageOf } from '../shared/errors.ts';
-import { parseCommandArgs } from './args.ts';
+import { parseCommandArgs } from '../repo/cli/args.ts';
 
 export const usage = `usage: gitfleet check [agent options]
 

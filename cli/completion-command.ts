@@ -1,6 +1,6 @@
 // `gitfleet completion bash|zsh|fish`: a shell completion script for the
 // commands (and their subcommands), printed for the user to source or install.
-import { parseCommandArgs, UsageError } from './args.ts';
+import { parseCommandArgs, UsageError } from '../repo/cli/args.ts';
 
 export const usage = `usage: gitfleet completion bash|zsh|fish
 

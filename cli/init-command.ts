@@ -3,7 +3,7 @@
 // accepts as it is. Never overwrites: an existing file stops it.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseCommandArgs, UsageError } from './args.ts';
+import { parseCommandArgs, UsageError } from '../repo/cli/args.ts';
 
 export const usage = `usage: gitfleet init [DIR] [--host ID] [--tag TAG]
 

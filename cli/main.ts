@@ -2,8 +2,8 @@
 // tools. This is the only module that may import both agent/ and hub/; each
 // command is loaded lazily so `gitfleet validate` never loads the hub.
 import { GitfleetError, isGitfleetError, messageOf } from '../shared/errors.ts';
-import { isUsageError, UsageError } from './args.ts';
-import { suggest } from './suggest.ts';
+import { isUsageError, UsageError } from '../repo/cli/args.ts';
+import { suggest } from '../shared/suggest.ts';
 
 export type CommandRunner = (argv: string[]) => Promise<number>;
 

@@ -15,7 +15,7 @@ import { createIdentityFile, DEFAULT_IDENTITY_FILE, readIdentityFile } from '../
 import { decryptSops, encryptSops, GITFLEET_ENCRYPTED_REGEX, parseSops, type EncryptRules } from '../repo/secrets/sops.ts';
 import { GitfleetError } from '../shared/errors.ts';
 import { terminalText } from '../shared/terminal-text.ts';
-import { parseCommandArgs, UsageError } from './args.ts';
+import { parseCommandArgs, UsageError } from '../repo/cli/args.ts';
 
 export const usage = `usage: gitfleet secret encrypt (--tag TAG | --recipient AGE_PUBLIC_KEY)… [--encrypted-regex RE] [--output OUT] FILE
        gitfleet secret decrypt [--identity KEYFILE] FILE

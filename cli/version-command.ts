@@ -1,7 +1,7 @@
 // `gitfleet version`: what this binary is — the release, the agent–hub
 // protocol range it speaks, the Node.js it runs on — for bug reports and for
 // checking an agent against a hub.
-import { parseCommandArgs } from './args.ts';
+import { parseCommandArgs } from '../repo/cli/args.ts';
 import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../shared/protocol.ts';
 
 export const usage = `usage: gitfleet version [--json]

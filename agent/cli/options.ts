@@ -3,8 +3,8 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { GitfleetError, isGitfleetError } from '../../shared/errors.ts';
-import { parseCommandArgs } from '../../cli/args.ts';
-import { suggest } from '../../cli/suggest.ts';
+import { parseCommandArgs } from '../../repo/cli/args.ts';
+import { suggest } from '../../shared/suggest.ts';
 import { AgentConfigSchema, loadAgentConfig, type AgentConfig } from '../config/agent-config.ts';
 import { ensureStateDir } from './state-dir.ts';
 

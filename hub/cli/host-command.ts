@@ -1,7 +1,7 @@
 // `gitfleet host reset-credential HOST`: forgets a host's credential on the
 // hub, so the next connection with an enrollment token enrolls it again (a
 // reinstalled host). Admin token.
-import { parseCommandArgs, UsageError } from '../../cli/args.ts';
+import { parseCommandArgs, UsageError } from '../../repo/cli/args.ts';
 import { callHub, field, hubExit, hubOptionHelp, hubOptionSpec, resolveHub } from './hub-api.ts';
 
 export const usage = `usage: gitfleet host reset-credential HOST [hub options]

@@ -1,7 +1,7 @@
 // `gitfleet hosts [--tag T] [--state S] [--json]`: the fleet's hosts from a
 // hub, one line each, worst first. Exit 0 when every listed host is in sync
 // and online, 1 when some is not, 3 when the hub could not tell.
-import { parseCommandArgs } from '../../cli/args.ts';
+import { parseCommandArgs } from '../../repo/cli/args.ts';
 import { terminalJson } from '../../shared/terminal-text.ts';
 import type { HostSummary } from '../fleet/fleet-index.ts';
 import { callHub, field, hubExit, hubOptionHelp, hubOptionSpec, resolveHub } from './hub-api.ts';

@@ -5,7 +5,7 @@
 // time) and every failure is one of two kinds: the hub said no (exit 1) or we
 // could not tell (unreachable, unauthenticated, a server error: exit 3).
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../../cli/args.ts';
+import { UsageError } from '../../repo/cli/args.ts';
 import { terminalText } from '../../shared/terminal-text.ts';
 import { readLoginContext } from './hub-context.ts';
 

@@ -3,7 +3,7 @@
 // The token is read from --token-file or stdin, never from the command line
 // (it would sit in the shell history and the process list).
 import { readFileSync } from 'node:fs';
-import { parseCommandArgs, UsageError } from '../../cli/args.ts';
+import { parseCommandArgs, UsageError } from '../../repo/cli/args.ts';
 import { callHub, field, hubExit, resolveHub } from './hub-api.ts';
 import { contextDir, writeLoginContext } from './hub-context.ts';
 

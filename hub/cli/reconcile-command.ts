@@ -2,7 +2,7 @@
 // send reconcile-now to hosts (a manual sync: a failed head is retried at
 // once), and with --wait follows them until each has reported a finished
 // reconcile, printing each as it finishes.
-import { parseCommandArgs, UsageError } from '../../cli/args.ts';
+import { parseCommandArgs, UsageError } from '../../repo/cli/args.ts';
 import { durationMs, durationPattern } from '../../shared/durations.ts';
 import { terminalJson } from '../../shared/terminal-text.ts';
 import type { HostSummary } from '../fleet/fleet-index.ts';

@@ -4,7 +4,7 @@
 // the hub could not tell (unreachable, token refused, hub error). Everything
 // the hub sends is printed through terminalText/terminalJson: host ids, tags,
 // revisions and messages are written by agents and repo authors, not by us.
-import { parseCommandArgs, UsageError } from '../../cli/args.ts';
+import { parseCommandArgs, UsageError } from '../../repo/cli/args.ts';
 import { terminalJson } from '../../shared/terminal-text.ts';
 import type { FleetSummary, HostSummary } from '../fleet/fleet-index.ts';
 import type { Attempt, HostStatus } from '../../shared/status.ts';

@@ -1,7 +1,7 @@
 // `gitfleet token create|list|revoke`: scoped enrollment tokens through the
 // hub's API (admin token), for scripts and terminals. The secret of a new
 // token is printed once, on stdout, alone on its line (or in --json).
-import { parseCommandArgs, UsageError } from '../../cli/args.ts';
+import { parseCommandArgs, UsageError } from '../../repo/cli/args.ts';
 import { terminalJson, terminalText } from '../../shared/terminal-text.ts';
 import { callHub, hubOptionHelp, hubOptionSpec, resolveHub } from './hub-api.ts';
 

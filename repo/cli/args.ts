@@ -1,10 +1,12 @@
-// Command-line parsing for every gitfleet command: node:util parseArgs in
+// Command-line parsing for every gitfleet command (here in repo/, the lowest
+// layer that agent/, hub/ and cli/ may all import and that may use Node):
+// node:util parseArgs in
 // strict mode, with its errors turned into one line that names the option
 // and, for a typo, the option meant. A UsageError ends the command with exit
 // code 2 (cli/main.ts); nothing a user mistypes reaches the "internal error"
 // path or prints a stack trace.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { suggest } from './suggest.ts';
+import { suggest } from '../../shared/suggest.ts';
 
 /** Wrong command-line usage: printed as `gitfleet <command>: <message>`, exit 2. */
 export class UsageError extends Error {

@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import { readFile, stat } from 'node:fs/promises';
 import { stringify } from 'yaml';
-import { parseCommandArgs, UsageError } from '../../cli/args.ts';
+import { parseCommandArgs, UsageError } from './args.ts';
 import { isGitfleetError, messageOf } from '../../shared/errors.ts';
 import type { Policy } from '../../shared/policy/index.ts';
 import { evaluatePolicy } from '../../shared/policy/index.ts';
