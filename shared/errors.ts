@@ -26,6 +26,7 @@ export const errorCodes = {
   DUPLICATE_SETTING: { retryable: false, summary: 'the same variable or default set twice in one layer' },
   FILE_UNREADABLE: { retryable: false, summary: 'a file or directory in the fleet tree cannot be read' },
   UNKNOWN_PLACE: { retryable: false, summary: 'a place that is not a directory of the fleet tree' },
+  COMPOSE_UNSUPPORTED: { retryable: false, summary: 'a Compose file uses a key gitfleet does not apply (build, develop, …); refused, never dropped (docs/compose.md)' },
   // configuration
   CONFIG_INVALID: { retryable: false, summary: 'a configuration key is missing or wrong' },
   // host policy (docs/policy.md)

@@ -118,10 +118,18 @@ export const ContainerSpec = z.strictObject({
   command: commandLike.optional(),
   entrypoint: commandLike.optional(),
   env: z.record(z.string(), scalarValue).optional(),
+  /** The Compose name of `env` (docs/fleet-repo.md): one of the two, not both. */
+  environment: z.record(z.string(), scalarValue).optional(),
   ports: z.array(z.union([z.string(), z.number()])).optional(),
   volumes: stringList.optional(),
   restart: z.enum(['no', 'always', 'on-failure', 'unless-stopped']).optional(),
   network: z.string().min(1).optional(),
+  /** The Compose name of `network`: one of the two, not both. */
+  network_mode: z.string().min(1).optional(),
+  /** User-defined networks to join, with DNS aliases (Compose `networks`); not with network/network_mode. */
+  networks: z
+    .union([z.array(z.string().min(1)), z.record(z.string().min(1), z.union([z.null(), z.strictObject({ aliases: stringList.optional() })]))])
+    .optional(),
   labels: z.record(z.string(), z.string()).optional(),
   healthcheck: Healthcheck.optional(),
   pull: z.enum(['always', 'missing', 'never']).optional(),
@@ -136,6 +144,8 @@ export const ContainerSpec = z.strictObject({
   cap_drop: stringList.optional(),
   devices: stringList.optional(),
   mem_limit: ByteSize.optional(),
+  mem_reservation: ByteSize.optional(),
+  pids_limit: z.number().int().optional(),
   cpus: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?$/)]).optional(),
   logging: z.strictObject({ driver: z.string(), options: z.record(z.string(), z.string()).optional() }).optional(),
   extra_hosts: stringList.optional(),
@@ -146,7 +156,21 @@ export const ContainerSpec = z.strictObject({
   stop_signal: z.string().optional(),
   stop_grace_period: Duration.optional(),
   ...common,
-});
+}).superRefine(
+  (spec, ctx) => {
+    // The native names and their Compose names are aliases: one of each pair (docs/fleet-repo.md).
+    if (spec.env !== undefined && spec.environment !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['environment'], message: 'absent when env is set (environment is the Compose name of env: use one)', input: spec.environment });
+    }
+    if (spec.network !== undefined && spec.network_mode !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['network_mode'], message: 'absent when network is set (network_mode is the Compose name of network: use one)', input: spec.network_mode });
+    }
+    if (spec.networks !== undefined && (spec.network ?? spec.network_mode) !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['networks'], message: 'absent with network/network_mode (a container joins user-defined networks or uses a network mode, as in Compose)', input: spec.networks });
+    }
+  },
+  { when: (payload) => payload.value !== null && typeof payload.value === 'object' },
+);
 export type ContainerSpec = z.infer<typeof ContainerSpec>;
 
 /** How a declared unit should run; absent: see docs/units-and-files.md ("Run state and health"). */
@@ -240,6 +264,8 @@ export const HostFile = z.strictObject({
   defaults: LayerDefaults.optional(),
   /** The explicit "yes, remove everything" for the empty-state guard. */
   allowEmpty: z.boolean().optional(),
+  /** Compose profiles this host runs (docs/compose.md). */
+  profiles: z.array(z.string().min(1)).optional(),
 });
 export type HostFile = z.infer<typeof HostFile>;
 

@@ -6,6 +6,7 @@
 import type { ErrorCode } from '../../shared/errors.ts';
 import type { DesiredResource, DesiredState, DriftPolicy, ResourceId } from '../../shared/resources.ts';
 import { resourceKinds } from '../../shared/resources.ts';
+import { evaluateCompose } from '../compose/evaluate-compose.ts';
 import { checkDependencies } from './dependencies.ts';
 import type { ValidationIssue } from './issues.ts';
 import { issue } from './issues.ts';
@@ -79,6 +80,7 @@ export function evaluateHost(p: HostPlacement): Evaluation {
   const budget = new ExpansionBudget();
   const { values, oversized } = resolveVars(builtins, varDefs, issues, budget);
   const lookup = (name: string) => values.get(name);
+  mergeCompose(p, lookup, merged, removed, issues);
 
   const resources: DesiredResource[] = [];
   let complete = p.layers.every((l) => l.issues.length === 0);
@@ -220,4 +222,33 @@ function substituteEntry(
   });
   issues.push(...found);
   return undefined;
+}
+
+/**
+ * Adds the services of the host's Compose files (docs/compose.md). A service
+ * and a native resource with the same id is an error (declare it once); a
+ * native `absent: true` at or below the service's layer removes it.
+ */
+function mergeCompose(
+  p: HostPlacement,
+  lookup: (name: string) => string | undefined,
+  merged: Map<ResourceId, { entry: ResourceEntry; layer: Layer }>,
+  removed: Removal[],
+  issues: ValidationIssue[],
+): void {
+  const compose = evaluateCompose(p.layers, lookup, p.layers[p.layers.length - 1]?.host?.profiles ?? []);
+  issues.push(...compose.issues);
+  for (const { entry, layerIndex } of compose.entries) {
+    const native = merged.get(entry.id);
+    if (native) {
+      issues.push(issue(entry.file, entry, 'DUPLICATE_RESOURCE', `${entry.kind} "${entry.name}" is declared in ${entry.file}:${entry.line} and in ${native.entry.file}:${native.entry.line}; declare it once`));
+      continue;
+    }
+    const absent = p.layers.slice(layerIndex).map((l) => l.entries.get(entry.id)).find((e) => e?.absent === true);
+    if (absent) {
+      removed.push({ id: entry.id, by: located(absent), declared: located(entry) });
+      continue;
+    }
+    merged.set(entry.id, { entry, layer: p.layers[layerIndex]! });
+  }
 }

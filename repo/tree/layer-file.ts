@@ -21,6 +21,7 @@ import {
 import type { Position, ValidationIssue } from './issues.ts';
 import { issue } from './issues.ts';
 import { hasReference } from './variables.ts';
+import type { ComposeDoc } from '../compose/compose-file.ts';
 import type { DataPath, YamlSource } from './yaml-source.ts';
 import { parseYaml } from './yaml-source.ts';
 import { zodIssuesToValidation } from './zod-issues.ts';
@@ -75,6 +76,8 @@ export interface ResourceEntry extends Located {
 export interface HostSettings {
   tags: (Located & { name: string })[];
   allowEmpty: boolean;
+  /** Compose profiles this host runs (services with other profiles are skipped). */
+  profiles: string[];
 }
 
 export interface LayerFile {
@@ -87,6 +90,8 @@ export interface LayerFile {
   host: HostSettings | null;
   /** A *.sops.yaml file: the plaintext of its encrypted values (empty when read without a key). */
   secrets?: string[];
+  /** A Compose file (docs/compose.md): evaluated per host by repo/compose. */
+  compose?: ComposeDoc;
 }
 
 function isPlainMap(value: unknown): value is Record<string, unknown> {
@@ -99,7 +104,7 @@ function at(source: YamlSource, path: DataPath, which: 'key' | 'value' = 'value'
 
 export function parseLayerFile(file: string, text: string, kind: 'resources' | 'host', opaque = false): LayerFile {
   const source = parseYaml(file, text);
-  const out: LayerFile = { file, issues: [...source.issues], vars: [], drift: null, entries: [], host: kind === 'host' ? { tags: [], allowEmpty: false } : null };
+  const out: LayerFile = { file, issues: [...source.issues], vars: [], drift: null, entries: [], host: kind === 'host' ? { tags: [], allowEmpty: false, profiles: [] } : null };
   if (source.issues.length > 0) return out;
   const value = source.value;
   if (value === null || value === undefined) return out; // an empty file (host.yaml often is)
@@ -149,6 +154,7 @@ function readDefaults(source: YamlSource, defaults: unknown, out: LayerFile): vo
 function readHostSettings(source: YamlSource, value: Record<string, unknown>, out: LayerFile): void {
   const host = out.host!;
   host.allowEmpty = value.allowEmpty === true;
+  if (Array.isArray(value.profiles)) host.profiles = value.profiles.filter((p): p is string => typeof p === 'string');
   if (!Array.isArray(value.tags)) return;
   const seen = new Set<string>();
   value.tags.forEach((name: unknown, i) => {

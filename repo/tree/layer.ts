@@ -3,6 +3,7 @@
 // order of files carries no meaning, so declaring the same resource, variable
 // or default twice in one layer is an error rather than a silent winner.
 import type { ResourceId } from '../../shared/resources.ts';
+import type { ComposeDoc } from '../compose/compose-file.ts';
 import type { ValidationIssue } from './issues.ts';
 import { issue } from './issues.ts';
 import type { DriftDefault, HostSettings, LayerFile, Located, ResourceEntry, VarDef } from './layer-file.ts';
@@ -19,6 +20,8 @@ export interface Layer {
   issues: ValidationIssue[];
   /** Plaintext values decrypted from the layer's *.sops.yaml files (docs/secrets.md). */
   secrets: string[];
+  /** The layer's Compose files: the base file, then its overrides by name (docs/compose.md). */
+  compose?: ComposeDoc[];
 }
 
 const where = (l: Located) => `${l.file}:${l.line}`;
@@ -29,6 +32,7 @@ export function buildLayer(dir: string, files: LayerFile[]): Layer {
     layer.issues.push(...f.issues);
     if (f.secrets) layer.secrets.push(...f.secrets);
     if (f.host) layer.host = f.host;
+    if (f.compose) addCompose(layer, f.compose);
     for (const e of f.entries) {
       const first = layer.entries.get(e.id);
       if (first) {
@@ -54,4 +58,16 @@ export function buildLayer(dir: string, files: LayerFile[]): Layer {
     }
   }
   return layer;
+}
+
+function addCompose(layer: Layer, doc: ComposeDoc): void {
+  const docs = (layer.compose ??= []);
+  const base = docs.find((d) => d.role === 'base');
+  if (doc.role === 'base' && base) {
+    layer.issues.push(issue(doc.file, { line: 1, column: 1 }, 'DUPLICATE_RESOURCE', `two Compose base files in one directory: ${base.file} and ${doc.file}; keep one (overrides are compose.NAME.yaml)`));
+    return;
+  }
+  docs.push(doc);
+  // The base file first, then overrides in name order, as `-f base -f o1 -f o2`.
+  docs.sort((a, b) => (a.role !== b.role ? (a.role === 'base' ? -1 : 1) : a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }

@@ -1,5 +1,7 @@
 // Reads and parses the files of one directory into a layer.
 import { IO_PARALLELISM, mapLimit } from './concurrency.ts';
+import { composeFileRole } from '../compose/compose-file.ts';
+import { readComposeLayerFile } from '../compose/read-compose.ts';
 import type { LayerKeys } from '../secrets/encrypted-layer.ts';
 import { isEncryptedLayerFile, readEncryptedLayer } from '../secrets/encrypted-layer.ts';
 import type { ValidationIssue } from './issues.ts';
@@ -19,6 +21,8 @@ async function readLayerFile(tree: FleetTree, file: string, kind: 'resources' | 
     if ('code' in layer) return { file, issues: [issue(file, wholeFile, layer.code, layer.message)], vars: [], drift: null, entries: [], host: null };
     return { ...parseLayerFile(file, layer.text, kind, layer.opaque), secrets: layer.secrets };
   }
+  const composeRole = kind === 'resources' ? composeFileRole(file.slice(file.lastIndexOf('/') + 1)) : null;
+  if (composeRole !== null) return readComposeLayerFile(tree, file, read.text, composeRole);
   return parseLayerFile(file, read.text, kind);
 }
 

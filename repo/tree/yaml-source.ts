@@ -24,9 +24,10 @@ function firstLine(message: string): string {
   return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?\s*$/, '');
 }
 
-export function parseYaml(file: string, text: string): YamlSource {
+/** `merge`: YAML 1.1 merge keys (`<<: *anchor`), which Compose files use (docs/compose.md). */
+export function parseYaml(file: string, text: string, options: { merge?: boolean } = {}): YamlSource {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true, merge: options.merge === true });
   const at = (offset: number | undefined): Position => {
     if (offset === undefined) return wholeFile;
     const p = lineCounter.linePos(offset);

@@ -11,8 +11,10 @@
 // - `healthcheck.test` as a string runs through the shell (CMD-SHELL); as a list
 //   it must start with CMD, CMD-SHELL or NONE, as in Compose. Durations → ns.
 // - `stop_grace_period` → StopTimeout in whole seconds, rounded up.
-// - `network` is the engine's NetworkMode (bridge, host, none, container:x or a
-//   user-defined network); unset leaves the engine default.
+// - `network` (Compose: `network_mode`) is the engine's NetworkMode (bridge,
+//   host, none, container:x or a user-defined network); unset leaves the
+//   engine default. `networks` joins user-defined networks with aliases.
+// - `environment` is the Compose name of `env` (the schema allows one of them).
 // - `pull`, `state`, `drift` and `depends_on` steer the agent, not the container.
 import type { ContainerCreateOptions, HostConfig } from 'dockerode';
 import type { ContainerSpec } from '../../../shared/resources.ts';
@@ -53,6 +55,16 @@ const appliers: { [K in keyof ContainerSpec]-?: Applier<K> } = {
   },
   restart: (v, b) => { b.HostConfig.RestartPolicy = { Name: v, MaximumRetryCount: 0 }; },
   network: (v, b) => { b.HostConfig.NetworkMode = v; },
+  network_mode: (v, b) => { b.HostConfig.NetworkMode = v; },
+  environment: (v, b) => { appliers.env(v, b); },
+  networks: (v, b) => {
+    // Engine API 1.41 joins one network at create; the driver connects the others (extraNetworks).
+    const joined = networkList(v);
+    const first = joined[0];
+    if (!first) return;
+    b.HostConfig.NetworkMode = first.name;
+    b.NetworkingConfig = { EndpointsConfig: { [first.name]: first.aliases.length > 0 ? { Aliases: [...first.aliases] } : {} } };
+  },
   labels: (v, b) => { b.Labels = { ...v, ...b.Labels }; },
   healthcheck: (v, b) => {
     if (v.disable === true) {
@@ -83,6 +95,8 @@ const appliers: { [K in keyof ContainerSpec]-?: Applier<K> } = {
   cap_drop: (v, b) => { b.HostConfig.CapDrop = [...v]; },
   devices: (v, b) => { b.HostConfig.Devices = v.map(parseDevice); },
   mem_limit: (v, b) => { b.HostConfig.Memory = byteSizeToBytes(v, 'mem_limit'); },
+  mem_reservation: (v, b) => { b.HostConfig.MemoryReservation = byteSizeToBytes(v, 'mem_reservation'); },
+  pids_limit: (v, b) => { b.HostConfig.PidsLimit = v; },
   cpus: (v, b) => { b.HostConfig.NanoCpus = cpusToNano(v, 'cpus'); },
   logging: (v, b) => { b.HostConfig.LogConfig = { Type: v.driver, Config: { ...v.options } }; },
   extra_hosts: (v, b) => { b.HostConfig.ExtraHosts = v.map(parseExtraHost); },
@@ -121,6 +135,17 @@ export function toCreateBody(spec: ContainerSpec, labels: Record<string, string>
     apply(value as never, body);
   }
   return body;
+}
+
+/** The networks of a spec in order, with their aliases (list or map form). */
+export function networkList(v: NonNullable<ContainerSpec['networks']>): { name: string; aliases: string[] }[] {
+  if (Array.isArray(v)) return v.map((name) => ({ name, aliases: [] }));
+  return Object.entries(v).map(([name, opts]) => ({ name, aliases: opts?.aliases ?? [] }));
+}
+
+/** Networks to connect after create (all but the first, which the create body joins). */
+export function extraNetworks(spec: ContainerSpec): { name: string; aliases: string[] }[] {
+  return spec.networks === undefined ? [] : networkList(spec.networks).slice(1);
 }
 
 /** The keys toCreateBody knows, for tests that prove each one lands. */

@@ -5,7 +5,7 @@ import type { ContainerInfo, ContainerInspectInfo } from 'dockerode';
 import type { ContainerSpec } from '../../../shared/resources.ts';
 import type { ContainerDriver, ContainerEvent, LiveContainer } from '../types.ts';
 import { toLiveContainer } from './inspect-cache.ts';
-import { toCreateBody } from './container-config.ts';
+import { extraNetworks, toCreateBody } from './container-config.ts';
 import { statusOf, translateEngineError } from './engine-errors.ts';
 import { watchContainerEvents } from './event-watch.ts';
 import { containerLogs } from './container-logs.ts';
@@ -112,6 +112,9 @@ export class DockerContainerDriver implements ContainerDriver {
     const body = { ...toCreateBody(spec, labels), name };
     try {
       const container = await this.docker.createContainer(body);
+      for (const net of extraNetworks(spec)) {
+        await this.docker.getNetwork(net.name).connect({ Container: container.id, EndpointConfig: net.aliases.length > 0 ? { Aliases: net.aliases } : {} });
+      }
       return container.id;
     } catch (error) {
       throw translateEngineError(error, `create container ${name}`, this.socketPath);

@@ -1,0 +1,197 @@
+// The Compose files of one host's layers → resource entries, per host:
+// each file is interpolated with its own lookup (the host's facts, then its
+// vars, then the `.env` beside the file: the first that has the name wins, as
+// the shell environment wins over `.env` in Compose), relative paths are
+// resolved against the file's directory, the files are merged general to
+// specific with Compose's rules, services outside the host's profiles are
+// dropped, and each service becomes a container entry (its configs and
+// secrets file entries). The entries then go through the same validation,
+// dependency and apply machinery as native ones.
+import { posix } from 'node:path';
+import type { FileSpec } from '../../shared/resources.ts';
+import { ContainerSpec, FileSpec as FileSchema, containerNameProblem, resourceId } from '../../shared/resources.ts';
+import type { ValidationIssue } from '../tree/issues.ts';
+import { issue } from '../tree/issues.ts';
+import type { Layer } from '../tree/layer.ts';
+import type { ResourceEntry } from '../tree/layer-file.ts';
+import { sections } from '../tree/layer-file.ts';
+import type { DataPath, YamlSource } from '../tree/yaml-source.ts';
+import { zodIssuesToValidation } from '../tree/zod-issues.ts';
+import type { ComposeDoc } from './compose-file.ts';
+import type { InterpolationProblem } from './interpolate.ts';
+import { interpolate } from './interpolate.ts';
+import { mergeDocuments, normalizeService } from './merge.ts';
+import { mapService } from './to-container.ts';
+import { resolveBindSources } from './volumes.ts';
+
+type Obj = Record<string, unknown>;
+const isMap = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+const fileSection = sections.find((s) => s.kind === 'file')!;
+const containerSection = sections.find((s) => s.kind === 'container')!;
+
+/** Where a native key of a mapped service was written in Compose terms (for positions). */
+const composeKeyOf: Record<string, DataPath> = {
+  mem_limit: ['deploy', 'resources', 'limits', 'memory'],
+  cpus: ['deploy', 'resources', 'limits', 'cpus'],
+  pids_limit: ['deploy', 'resources', 'limits', 'pids'],
+  mem_reservation: ['deploy', 'resources', 'reservations', 'memory'],
+  pull: ['pull_policy'],
+};
+
+export interface ComposeEvaluation {
+  /** Per resource id: the entry and the index of the layer it belongs to (its last Compose file's layer). */
+  entries: { entry: ResourceEntry; layerIndex: number }[];
+  issues: ValidationIssue[];
+}
+
+interface Origin {
+  doc: ComposeDoc;
+  layerIndex: number;
+}
+
+export function evaluateCompose(layers: Layer[], lookup: (name: string) => string | undefined, profiles: readonly string[]): ComposeEvaluation {
+  const issues: ValidationIssue[] = [];
+  const out: ComposeEvaluation = { entries: [], issues };
+  let merged: Obj = {};
+  const origin = new Map<string, Origin>();
+  const sectionOrigin = new Map<string, Origin>();
+  let any = false;
+  layers.forEach((layer, layerIndex) => {
+    for (const doc of layer.compose ?? []) {
+      if (doc.value === null) continue;
+      any = true;
+      const dotenv = new Map((doc.dotenv?.entries ?? []).map((e) => [e.key, e.value ?? '']));
+      const docLookup = (name: string) => lookup(name) ?? dotenv.get(name);
+      const problems: InterpolationProblem[] = [];
+      const value = interpolate(doc.value, docLookup, problems) as Obj;
+      for (const p of problems) {
+        issues.push(issue(doc.file, doc.source.locate(p.path), p.kind === 'too-large' ? 'EXPANSION_TOO_LARGE' : p.kind === 'malformed' ? 'INVALID_VALUE' : 'UNRESOLVED_VARIABLE', p.message));
+      }
+      if (problems.length > 0) continue;
+      const services: Obj = {};
+      for (const [name, svc] of Object.entries(isMap(value.services) ? value.services : {})) {
+        if (!isMap(svc)) continue;
+        const s = normalizeService(svc);
+        s.volumes = resolveBindSources(s.volumes, doc.dir, (i, message) => issues.push(issue(doc.file, doc.source.locate(['services', name, 'volumes', i]), 'INVALID_VALUE', `service "${name}": ${message}`)));
+        if (s.volumes === undefined) delete s.volumes;
+        if (s.env_file !== undefined) {
+          s.env_file = (Array.isArray(s.env_file) ? s.env_file : [s.env_file]).map((p) =>
+            typeof p === 'string' ? posix.normalize(posix.join(doc.dir, p)) : isMap(p) && typeof p.path === 'string' ? { ...p, path: posix.normalize(posix.join(doc.dir, p.path)) } : p,
+          );
+        }
+        services[name] = s;
+        origin.set(name, { doc, layerIndex });
+      }
+      const resolved: Obj = { ...value, services };
+      for (const section of ['configs', 'secrets']) {
+        if (!isMap(value[section])) continue;
+        const defs: Obj = {};
+        for (const [k, def] of Object.entries(value[section])) {
+          defs[k] = isMap(def) && typeof def.file === 'string' ? { ...def, file: posix.normalize(posix.join(doc.dir, def.file)), from: doc.file } : def;
+          sectionOrigin.set(`${section}/${k}`, { doc, layerIndex });
+        }
+        resolved[section] = defs;
+      }
+      merged = mergeDocuments(merged, resolved);
+    }
+  });
+  if (!any) return out;
+
+  const named = (section: 'networks' | 'volumes') => (key: string) => {
+    const defs = merged[section];
+    if (!isMap(defs) || !(key in defs)) return undefined;
+    const def = defs[key];
+    return isMap(def) && typeof def.name === 'string' ? def.name : key;
+  };
+  const sideText = (path: string): string | undefined => {
+    for (const layer of layers) for (const doc of layer.compose ?? []) if (doc.sideFiles.has(path)) return doc.sideFiles.get(path);
+    return undefined;
+  };
+  const services = isMap(merged.services) ? merged.services : {};
+  const containerOf = new Map<string, string>();
+  const mappedAll = new Map<string, ReturnType<typeof mapService>>();
+  for (const [name, svc] of Object.entries(services)) {
+    if (!isMap(svc)) continue;
+    const svcProfiles = Array.isArray(svc.profiles) ? svc.profiles.map(String) : [];
+    if (svcProfiles.length > 0 && !svcProfiles.some((p) => profiles.includes(p))) continue;
+    const mapped = mapService(svc, {
+      name,
+      dir: '',
+      networkName: named('networks'),
+      volumeName: named('volumes'),
+      fileObject: (section, key) => {
+        const defs = merged[section];
+        const def = isMap(defs) ? defs[key] : undefined;
+        if (!isMap(def) || typeof def.file !== 'string') return undefined;
+        const text = sideText(def.file);
+        return text === undefined ? undefined : { path: def.file, text };
+      },
+      sideFile: sideText,
+    });
+    containerOf.set(name, mapped.containerName);
+    mappedAll.set(name, mapped);
+  }
+  for (const [name, mapped] of mappedAll) {
+    const { doc, layerIndex } = origin.get(name)!;
+    const at = (path: DataPath) => doc.source.locate(['services', name, ...path]);
+    for (const p of mapped.problems) issues.push(issue(doc.file, at(p.key), 'INVALID_VALUE', `service "${name}": ${p.message}`));
+    const deps: string[] = [];
+    for (const dep of Object.keys(mapped.dependsOn)) {
+      const target = containerOf.get(dep);
+      if (target === undefined) issues.push(issue(doc.file, at(['depends_on', dep]), 'UNKNOWN_DEPENDENCY', `service "${name}" depends on "${dep}", which is not a service of this host (or not in its profiles)`));
+      else deps.push(resourceId('container', target));
+    }
+    const fileIds: string[] = [];
+    for (const f of mapped.files) {
+      const spec: FileSpec = { content: f.content, mode: f.mode };
+      const id = resourceId('file', f.path);
+      fileIds.push(id);
+      const parsed = FileSchema.safeParse(spec);
+      out.entries.push({ entry: makeEntry(id, 'file', f.path, fileSection, doc, name, spec, parsed.success ? parsed.data : undefined, !parsed.success), layerIndex });
+    }
+    const spec: Obj = { ...mapped.spec };
+    if (deps.length + fileIds.length > 0) spec.depends_on = [...fileIds, ...deps];
+    const nameProblem = containerNameProblem(mapped.containerName);
+    if (nameProblem !== null) issues.push(issue(doc.file, at(['container_name']), 'INVALID_NAME', `"${mapped.containerName}" is not a valid Docker container name: ${nameProblem}`));
+    const id = resourceId('container', mapped.containerName);
+    const r = ContainerSpec.safeParse(spec);
+    const entry = makeEntry(id, 'container', mapped.containerName, containerSection, doc, name, spec, r.success ? r.data : undefined, !r.success || mapped.problems.length > 0 || nameProblem !== null);
+    if (!r.success) {
+      issues.push(...zodIssuesToValidation(r.error.issues, { source: entry.source, base: ['containers', mapped.containerName], subject: `service "${name}"`, schema: ContainerSpec, value: spec }));
+    }
+    out.entries.push({ entry, layerIndex });
+  }
+  return out;
+}
+
+/** A source that places native paths (containers.NAME.KEY…) at the service in the Compose file. */
+function serviceSource(doc: ComposeDoc, service: string): YamlSource {
+  return {
+    file: doc.file,
+    value: doc.source.value,
+    issues: [],
+    locate: (path: DataPath, which?: 'key' | 'value') => {
+      const rest = path.slice(2);
+      const head = typeof rest[0] === 'string' ? rest[0] : undefined;
+      const mapped = head !== undefined && composeKeyOf[head] ? [...composeKeyOf[head], ...rest.slice(1)] : head === 'env' ? ['environment', ...rest.slice(1)] : rest;
+      return doc.source.locate(['services', service, ...mapped], which);
+    },
+  };
+}
+
+function makeEntry(
+  id: ResourceEntry['id'],
+  kind: 'container' | 'file',
+  name: string,
+  section: ResourceEntry['section'],
+  doc: ComposeDoc,
+  service: string,
+  raw: unknown,
+  spec: unknown,
+  invalid: boolean,
+): ResourceEntry {
+  const source = serviceSource(doc, service);
+  const pos = doc.source.locate(['services', service], 'key');
+  return { id, kind, name, section, absent: false, raw, deferred: false, invalid, spec, source, file: doc.file, ...pos };
+}
