@@ -1,6 +1,7 @@
 // Container planning: the config-hash label turns "must this be recreated?"
 // into a string comparison, as docker compose does.
 import type { ContainerResource } from '../../shared/resources.ts';
+import { MASK } from '../../shared/secrets/mask.ts';
 import type { FieldDiff } from '../../shared/status.ts';
 import { containerLabels, MANAGED_BY, type LiveContainer } from '../drivers/types.ts';
 import { containerHash } from './hash.ts';
@@ -84,7 +85,9 @@ export function planContainer(resource: ContainerResource, live: LiveState, inve
 
   const liveHash = current.labels[containerLabels.configHash];
   if (liveHash !== wanted) {
-    const diff: FieldDiff[] = [{ field: 'config-hash', desired: wanted, live: liveHash ?? null }];
+    // A secret container's hash covers its secret env: guessable offline when the secret is weak, so
+    // viewers of the hub see only that it changed (docs/secrets.md).
+    const diff: FieldDiff[] = [resource.secret ? { field: 'config-hash', desired: MASK, live: 'changed' } : { field: 'config-hash', desired: wanted, live: liveHash ?? null }];
     if (current.image !== spec.image) diff.unshift({ field: 'image', desired: spec.image, live: current.image });
     const reason = cause === 'intended' ? 'spec changed' : 'container config differs from the applied spec';
     const plan = { resource, steps: createSteps(resource, ctx, cause, reason, true), status: status(resource, 'Drifted', healthOf(current, wantRunning), diff) };
