@@ -3,10 +3,11 @@
 // can also come from its GITFLEET_HUB_* variable (docs/hub.md).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../../repo/cli/args.ts';
 import { pino } from 'pino';
 import { GitfleetError, isGitfleetError } from '../../shared/errors.ts';
-import { loadHubConfig } from '../config.ts';
+import { hubEnv, loadHubConfig } from '../config.ts';
+import { suggest } from '../../shared/suggest.ts';
 import { startHub } from '../main.ts';
 import { GitRepoView } from '../git/git-repo-view.ts';
 
@@ -19,7 +20,7 @@ the web view, /metrics and /healthz. Configuration: FILE (default
 ${DEFAULT_HUB_CONFIG} when it exists) and GITFLEET_HUB_* variables; see docs/hub.md.`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  const { values } = parseCommandArgs('hub', argv, { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
     process.stdout.write(usage + '\n');
     return 0;
@@ -30,7 +31,10 @@ export async function run(argv: string[]): Promise<number> {
     config = loadHubConfig(file);
   } catch (error) {
     if (isGitfleetError(error, 'CONFIG_INVALID')) {
-      process.stderr.write(`gitfleet: ${error.message}\n`);
+      // A mistyped key names the key meant (every key has a GITFLEET_HUB_* variable, so hubEnv lists them all).
+      const typed = /: ([A-Za-z.]+): not a hub configuration key/.exec(error.message)?.[1];
+      const meant = typed === undefined ? null : suggest(typed, Object.keys(hubEnv));
+      process.stderr.write(`gitfleet: ${error.message}${meant ? `; did you mean "${meant}"?` : ''}\n`);
       return 2;
     }
     throw error;

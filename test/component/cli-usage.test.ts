@@ -44,6 +44,9 @@ test('a config-key typo names the key meant', async () => {
   oneLineUsage(await gitfleet(['plan', '--config', config]), /unknown config key "git\.tokenfile".*did you mean "git\.tokenFile"\?/);
   writeFileSync(config, 'repo: /srv/fleet\nhealthTimeuot: 10s\n');
   oneLineUsage(await gitfleet(['agent', '--once', '--config', config]), /did you mean "healthTimeout"\?/);
+  const hubConfig = join(scratch, 'hub.yaml');
+  writeFileSync(hubConfig, 'heartbaet: 10s\n');
+  oneLineUsage(await gitfleet(['hub', '--config', hubConfig]), /^gitfleet: hub config: heartbaet: not a hub configuration key; did you mean "heartbeat"\?$/m);
 });
 
 test('a state directory under /proc fails at once instead of hanging', async () => {
