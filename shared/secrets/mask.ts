@@ -11,7 +11,7 @@
 
 export const MASK = '«secret»';
 export const MIN_SUBSTRING_CHARS = 4;
-/** Bounds the work per masked string; more distinct secrets than this are refused at registration. */
+/** Bounds the memory and the work per masked string; past it, the oldest values are forgotten first. */
 export const MAX_SECRETS = 10_000;
 
 export class SecretValues {
@@ -25,13 +25,27 @@ export class SecretValues {
 
   add(values: Iterable<string>): void {
     let changed = false;
+    const forgotten = new Set<string>();
     for (const v of values) {
-      if (v === '' || this.whole.has(v)) continue;
-      if (this.whole.size >= MAX_SECRETS) throw new Error(`more than ${MAX_SECRETS} distinct secret values`);
+      if (v === '') continue;
+      if (this.whole.has(v)) {
+        // Seen again: now the newest, the last to be forgotten.
+        this.whole.delete(v);
+        this.whole.add(v);
+        continue;
+      }
+      if (this.whole.size >= MAX_SECRETS) {
+        // A long-lived agent (many rotations) must not grow without bound nor stop working:
+        // the value registered longest ago goes (the current revision's were just re-added).
+        const oldest = this.whole.values().next().value as string;
+        this.whole.delete(oldest);
+        forgotten.add(oldest);
+      }
       this.whole.add(v);
       if (v.length >= MIN_SUBSTRING_CHARS) this.long.push(v);
       changed = true;
     }
+    if (forgotten.size > 0) this.long = this.long.filter((l) => !forgotten.has(l) || this.whole.has(l));
     if (changed && this.long.length > 0) {
       // Longest first, so a secret that contains another is masked whole.
       this.long.sort((a, b) => b.length - a.length);

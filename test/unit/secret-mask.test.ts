@@ -1,7 +1,7 @@
 // Taint by value (shared/secrets/mask.ts): what is masked, and what is not.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MASK, SecretValues } from '../../shared/secrets/mask.ts';
+import { MASK, MAX_SECRETS, SecretValues } from '../../shared/secrets/mask.ts';
 
 test('secrets are masked inside any string, longest first; short ones only as whole strings', () => {
   const s = new SecretValues();
@@ -29,4 +29,16 @@ test('deep masking: values, keys, arrays, errors; the input is not changed', () 
   assert.ok(!(e.stack ?? '').includes('s3cr3t-value'));
   assert.equal((e as Error & { code?: string }).code, 'X');
   assert.equal(new SecretValues().maskDeep(input), input, 'nothing registered: the same object');
+});
+
+test('bounded: past MAX_SECRETS the value registered longest ago is forgotten, values seen again stay', () => {
+  const s = new SecretValues();
+  s.add(['keep-this-one', 'first-to-go']);
+  s.add(Array.from({ length: MAX_SECRETS - 2 }, (_, i) => `filler-${i}`));
+  s.add(['keep-this-one']); // seen again: the newest now
+  s.add(['one-more-value']);
+  assert.equal(s.size, MAX_SECRETS);
+  assert.equal(s.mask('first-to-go'), 'first-to-go');
+  assert.equal(s.mask('x keep-this-one'), `x ${MASK}`);
+  assert.equal(s.mask('one-more-value'), MASK);
 });
