@@ -42,6 +42,7 @@ export class ChangeFollower {
   #draining: Promise<void> | null = null;
   #stopped = false;
   #connectedOnce = false;
+  #catchUpPending = false;
   /** Notices received and hosts read back (for tests and metrics). */
   noticesReceived = 0;
   reconnects = 0;
@@ -71,12 +72,19 @@ export class ChangeFollower {
     client.on('notification', (n) => this.onNotification(n));
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, new Error('connection ended')));
-    await client.query(`LISTEN ${CHANGE_CHANNEL}`);
-    await client.query(`LISTEN ${ACTION_CHANNEL}`);
+    try {
+      await client.query(`LISTEN ${CHANGE_CHANNEL}`);
+      await client.query(`LISTEN ${ACTION_CHANNEL}`);
+    } catch (error) {
+      client.on('error', () => undefined);
+      await client.end().catch(() => undefined);
+      throw error;
+    }
     this.#client = client;
     if (this.#connectedOnce) {
       this.reconnects++;
-      await this.catchUp();
+      this.#catchUpPending = true;
+      this.runCatchUp();
     }
     this.#connectedOnce = true;
     const pingMs = this.#o.pingMs ?? 2000;
@@ -84,12 +92,27 @@ export class ChangeFollower {
       client.query<{ now: Date }>('SELECT clock_timestamp() AS now').then(
         (r) => {
           // Connected at this time: every notice committed before it has been delivered on this connection.
-          if (this.#client === client && this.#watermark !== null) this.#watermark = r.rows[0]!.now;
+          // Not while a catch-up is due: the gap before this connection is not covered yet.
+          if (this.#client === client && this.#watermark !== null && !this.#catchUpPending) this.#watermark = r.rows[0]!.now;
         },
         (error: unknown) => this.lost(client, error as Error),
       );
     }, pingMs);
     this.#ping.unref();
+  }
+
+  /** The catch-up read, retried every second until it succeeds (the database may still be coming back). */
+  private runCatchUp(): void {
+    if (this.#stopped) return;
+    this.catchUp().then(
+      () => {
+        this.#catchUpPending = false;
+      },
+      (error: unknown) => {
+        this.#log.warn({ err: { message: (error as Error).message } }, 'cannot catch up yet; retrying');
+        setTimeout(() => this.runCatchUp(), 1000).unref();
+      },
+    );
   }
 
   private lost(client: pg.Client, error: Error): void {
