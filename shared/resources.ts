@@ -4,9 +4,9 @@
 import { z } from 'zod';
 import { isRunToCompletion, unitDirectives } from './unit-file.ts';
 
-export const resourceKinds = ['container', 'unit', 'file'] as const;
+export const resourceKinds = ['container', 'unit', 'file', 'network', 'volume'] as const;
 export type ResourceKind = (typeof resourceKinds)[number];
-/** `kind/name`, e.g. `container/web`, `unit/hello.service`, `file//etc/hello.toml`. */
+/** `kind/name`, e.g. `container/web`, `unit/hello.service`, `file//etc/hello.toml`, `network/backend`, `volume/dbdata`. */
 export type ResourceId = `${ResourceKind}/${string}`;
 
 export const DriftPolicy = z.enum(['correct', 'report', 'ignore']);
@@ -27,7 +27,7 @@ export const ByteSize = z.union([
 
 export const ResourceRef = z
   .string()
-  .regex(/^(container|unit|file)\/.+$/, 'a resource reference like container/web, unit/hello.service or file//etc/x.conf');
+  .regex(/^(container|unit|file|network|volume)\/.+$/, 'a resource reference like container/web, unit/hello.service, file//etc/x.conf, network/backend or volume/data');
 
 const scalarValue = z.union([z.string(), z.number(), z.boolean()]);
 
@@ -240,6 +240,28 @@ export const FileSpec = z.strictObject({
 });
 export type FileSpec = z.infer<typeof FileSpec>;
 
+/** A Docker network the agent creates and labels as its own (docs/compose.md). */
+export const NetworkSpec = z.strictObject({
+  driver: z.string().min(1).optional(),
+  driver_opts: z.record(z.string(), z.string()).optional(),
+  internal: z.boolean().optional(),
+  attachable: z.boolean().optional(),
+  enable_ipv6: z.boolean().optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  ...common,
+});
+export type NetworkSpec = z.infer<typeof NetworkSpec>;
+
+/** A Docker volume the agent creates; removed when undeclared only with `prune: true` (data outlives a typo). */
+export const VolumeSpec = z.strictObject({
+  driver: z.string().min(1).optional(),
+  driver_opts: z.record(z.string(), z.string()).optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  prune: z.boolean().optional(),
+  ...common,
+});
+export type VolumeSpec = z.infer<typeof VolumeSpec>;
+
 /** A resource entry that removes an inherited resource below its layer. */
 export const AbsentEntry = z.strictObject({ absent: z.literal(true) });
 
@@ -255,6 +277,8 @@ export const ResourceFileTopLevel = z.strictObject({
   containers: z.record(z.string(), z.unknown()).optional(),
   units: z.record(z.string(), z.unknown()).optional(),
   files: z.record(z.string(), z.unknown()).optional(),
+  networks: z.record(z.string(), z.unknown()).optional(),
+  volumes: z.record(z.string(), z.unknown()).optional(),
 });
 
 /** `host.yaml` (may be empty). */
@@ -285,7 +309,9 @@ interface ResourceBase<K extends ResourceKind, S> {
 export type ContainerResource = ResourceBase<'container', ContainerSpec>;
 export type UnitResource = ResourceBase<'unit', UnitSpec>;
 export type FileResource = ResourceBase<'file', FileSpec>;
-export type DesiredResource = ContainerResource | UnitResource | FileResource;
+export type NetworkResource = ResourceBase<'network', NetworkSpec>;
+export type VolumeResource = ResourceBase<'volume', VolumeSpec>;
+export type DesiredResource = ContainerResource | UnitResource | FileResource | NetworkResource | VolumeResource;
 
 /** A commit evaluated for one host. */
 export interface DesiredState {

@@ -3,7 +3,7 @@
 // systemctl, fs); one contract suite per interface keeps them honest.
 // Drivers translate every library or process error into a GitfleetError, so
 // nothing above this layer sees a dockerode or child_process error.
-import type { ContainerSpec, FileSpec, UnitSpec } from '../../shared/resources.ts';
+import type { ContainerSpec, FileSpec, NetworkSpec, UnitSpec, VolumeSpec } from '../../shared/resources.ts';
 
 /** Labels the agent puts on every container it creates. */
 export const containerLabels = {
@@ -11,6 +11,8 @@ export const containerLabels = {
   resource: 'io.gitfleet.resource',
   configHash: 'io.gitfleet.config-hash',
   revision: 'io.gitfleet.revision',
+  /** On a volume: `true` when it was declared with prune: true (read when it is no longer declared). */
+  prune: 'io.gitfleet.prune',
 } as const;
 export const MANAGED_BY = 'gitfleet';
 
@@ -72,6 +74,32 @@ export interface ContainerDriver {
    * during an outage may be lost, so re-observe the host then.
    */
   watch(onEvent: (event: ContainerEvent) => void, onError?: (error: Error) => void, onConnect?: () => void): () => void;
+  /** Networks and volumes (docs/compose.md); a driver without them cannot observe those kinds. */
+  networks?: NetworkVolumeOps<LiveNetwork, NetworkSpec>;
+  volumes?: NetworkVolumeOps<LiveVolume, VolumeSpec>;
+}
+
+export interface LiveNetwork {
+  name: string;
+  driver: string;
+  internal: boolean;
+  labels: Record<string, string>;
+  /** Names of the containers attached. */
+  containers: string[];
+}
+
+export interface LiveVolume {
+  name: string;
+  driver: string;
+  labels: Record<string, string>;
+}
+
+export interface NetworkVolumeOps<L, S> {
+  list(): Promise<L[]>;
+  /** Creates with every key of `spec` applied and `labels` over the spec's own. */
+  create(name: string, spec: S, labels: Record<string, string>): Promise<void>;
+  /** No error when already gone; DOCKER_FAILED when still in use. */
+  remove(name: string): Promise<void>;
 }
 
 // ---------------------------------------------------------------- units

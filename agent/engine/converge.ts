@@ -47,7 +47,7 @@ export interface ConvergeResult {
   inventory: Inventory;
 }
 
-const creating = new Set<Step['type']>(['container.create', 'unit.write', 'file.write']);
+const creating = new Set<Step['type']>(['container.create', 'unit.write', 'file.write', 'network.create', 'volume.create']);
 
 function startsSomething(step: Step): boolean {
   return step.type === 'container.start' || step.type === 'unit.start' || (step.type === 'container.create' && step.args.start);

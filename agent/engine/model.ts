@@ -1,13 +1,16 @@
 // The planner's inputs besides the desired state: what was observed on the host
 // and what the agent recorded as its own.
 import type { ResourceId, ResourceKind } from '../../shared/resources.ts';
-import type { LiveContainer, LiveFile, LiveUnit } from '../drivers/types.ts';
+import type { LiveContainer, LiveFile, LiveNetwork, LiveUnit, LiveVolume } from '../drivers/types.ts';
 
 /** One fresh observation of the host, keyed by resource name. */
 export interface LiveState {
   containers: Map<string, LiveContainer>;
   units: Map<string, LiveUnit>;
   files: Map<string, LiveFile>;
+  /** Observed when the host has (or had) network/volume resources. */
+  networks?: Map<string, LiveNetwork>;
+  volumes?: Map<string, LiveVolume>;
   /** Per-kind observation failures (e.g. Docker down): those resources are Unknown, never pruned or recreated. */
   unavailable: Partial<Record<ResourceKind, string>>;
 }

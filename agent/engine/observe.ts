@@ -15,9 +15,25 @@ export async function observe(drivers: Drivers, desired: DesiredState, inventory
   };
   const live: LiveState = { containers: new Map(), units: new Map(), files: new Map(), unavailable: {} };
   const wantsContainers = desired.resources.some((r) => r.kind === 'container') || Object.values(inventory.resources).some((e) => e.kind === 'container');
+  const has = (kind: 'network' | 'volume') => desired.resources.some((r) => r.kind === kind) || Object.values(inventory.resources).some((e) => e.kind === kind);
+  const listOf = <L extends { name: string }>(kind: 'network' | 'volume', ops: { list(): Promise<L[]> } | undefined, into: Map<string, L>) => {
+    if (!has(kind)) return undefined;
+    if (!ops) {
+      live.unavailable[kind] = `the container driver cannot manage ${kind}s`;
+      return undefined;
+    }
+    return ops.list().then(
+      (all) => all.forEach((x) => into.set(x.name, x)),
+      (error: unknown) => void (live.unavailable[kind] = messageOf(error)),
+    );
+  };
+  live.networks = new Map();
+  live.volumes = new Map();
   const unitNames = namesOf('unit');
   const filePaths = namesOf('file');
   await Promise.all([
+    listOf('network', drivers.containers.networks, live.networks),
+    listOf('volume', drivers.containers.volumes, live.volumes),
     wantsContainers
       ? drivers.containers.list().then(
           (all) => all.forEach((c) => live.containers.set(c.name, c)),

@@ -6,6 +6,7 @@ import type { ResourceStatus } from '../../shared/status.ts';
 import type { Inventory, LiveState, PlanContext } from './model.ts';
 import { isOwnedContainer, planContainer } from './plan-containers.ts';
 import { planFile } from './plan-files.ts';
+import { planNetworkOrVolume, pruneNetworkOrVolume } from './plan-networks.ts';
 import { activatedUnits, planUnit, pruneUnit } from './plan-units.ts';
 import type { ResourcePlan } from './resource-plan.ts';
 import { stepPhase, type Step } from './steps.ts';
@@ -29,6 +30,9 @@ function planResource(resource: DesiredState['resources'][number], live: LiveSta
       return planUnit(resource, live, inventory, ctx, activated);
     case 'file':
       return planFile(resource, live, inventory, ctx);
+    case 'network':
+    case 'volume':
+      return planNetworkOrVolume(resource, live, inventory, ctx);
   }
 }
 
@@ -70,7 +74,7 @@ function notifySteps(plans: Map<ResourceId, ResourcePlan>, live: LiveState): Ste
   return [...restarts.values()];
 }
 
-function pruneSteps(desired: DesiredState, live: LiveState, inventory: Inventory): { steps: Step[]; forgotten: ResourceId[] } {
+function pruneSteps(desired: DesiredState, live: LiveState, inventory: Inventory, removingContainers: boolean): { steps: Step[]; forgotten: ResourceId[] } {
   const wanted = new Set(desired.resources.map((r) => r.id));
   const steps: Step[] = [];
   const forgotten: ResourceId[] = [];
@@ -79,7 +83,11 @@ function pruneSteps(desired: DesiredState, live: LiveState, inventory: Inventory
     if (wanted.has(id) || live.unavailable[entry.kind] !== undefined) continue;
     const base = { resource: id, cause: 'prune' as const, reason: 'no longer declared' };
     let prune: Step[] = [];
-    if (entry.kind === 'container') {
+    if (entry.kind === 'network' || entry.kind === 'volume') {
+      const decided = pruneNetworkOrVolume(id, entry, live, removingContainers);
+      if (decided === 'defer') continue;
+      prune = decided;
+    } else if (entry.kind === 'container') {
       const current = live.containers.get(entry.name);
       if (current && isOwnedContainer(current, id)) prune = [{ type: 'container.remove', args: { name: entry.name }, ...base }];
     } else if (entry.kind === 'unit') {
@@ -98,7 +106,8 @@ export function plan(desired: DesiredState, live: LiveState, inventory: Inventor
   const activated = activatedUnits(desired.resources);
   for (const resource of desired.resources) plans.set(resource.id, planResource(resource, live, inventory, ctx, activated));
   const waiting = gateDependencies(plans);
-  const pruned = pruneSteps(desired, live, inventory);
+  const planned = [...plans.values()].flatMap((p) => p.steps);
+  const pruned = pruneSteps(desired, live, inventory, removesContainers(planned, desired, live, inventory));
 
   const steps = [...[...plans.values()].flatMap((p) => p.steps), ...notifySteps(plans, live), ...pruned.steps];
   // One daemon-reload per pass, however many unit files changed.
@@ -110,4 +119,11 @@ export function plan(desired: DesiredState, live: LiveState, inventory: Inventor
     .map(({ step }) => step);
 
   return { steps: ordered, statuses: [...plans.values()].map((p) => p.status), waiting, forgotten: pruned.forgotten };
+}
+
+/** Whether this pass removes a container (then networks and volumes are pruned in a later pass). */
+function removesContainers(planned: Step[], desired: DesiredState, live: LiveState, inventory: Inventory): boolean {
+  if (planned.some((s) => s.type === 'container.remove')) return true;
+  const wanted = new Set(desired.resources.map((r) => r.id));
+  return Object.entries(inventory.resources).some(([id, e]) => e.kind === 'container' && !wanted.has(id as ResourceId) && live.containers.has(e.name));
 }

@@ -37,7 +37,17 @@ export const executors: { [K in StepType]: Executor<K> } = {
   'file.write': (a, d) => d.files.write(a.path, a.spec),
   'file.attributes': (a, d) => d.files.setAttributes(a.path, a.spec),
   'file.remove': (a, d) => d.files.remove(a.path),
+  'network.create': (a, d) => ops(d, 'networks').create(a.name, a.spec, a.labels),
+  'network.remove': (a, d) => ops(d, 'networks').remove(a.name),
+  'volume.create': (a, d) => ops(d, 'volumes').create(a.name, a.spec, a.labels),
+  'volume.remove': (a, d) => ops(d, 'volumes').remove(a.name),
 };
+
+function ops<K extends 'networks' | 'volumes'>(d: Drivers, kind: K): NonNullable<Drivers['containers'][K]> {
+  const o = d.containers[kind];
+  if (!o) throw new GitfleetError('DOCKER_FAILED', `the container driver cannot manage ${kind}`);
+  return o;
+}
 
 export interface StepResult {
   step: Step;

@@ -1,7 +1,7 @@
 // Steps as data: one map from step name to its arguments defines every step.
 // The executor table in runner.ts is keyed by the same names, so a step with
 // no executor is a compile error. Steps are also what the agent reports.
-import type { ContainerSpec, FileSpec, ResourceId } from '../../shared/resources.ts';
+import type { ContainerSpec, FileSpec, NetworkSpec, ResourceId, VolumeSpec } from '../../shared/resources.ts';
 
 export interface StepArgs {
   'container.pull': { name: string; image: string; policy: 'always' | 'missing' | 'never' };
@@ -25,6 +25,10 @@ export interface StepArgs {
   'file.write': { path: string; spec: FileSpec };
   'file.attributes': { path: string; spec: FileSpec };
   'file.remove': { path: string };
+  'network.create': { name: string; spec: NetworkSpec; labels: Record<string, string> };
+  'network.remove': { name: string };
+  'volume.create': { name: string; spec: VolumeSpec; labels: Record<string, string> };
+  'volume.remove': { name: string };
 }
 export type StepType = keyof StepArgs;
 
@@ -35,7 +39,12 @@ export type Step = {
   [K in StepType]: { type: K; args: StepArgs[K]; resource: ResourceId | null; cause: StepCause; reason: string };
 }[StepType];
 
-/** Execution phases, in order: files, then units (writes, one reload, state), then containers. */
+/**
+ * Execution phases, in order: files, then units (writes, one reload, state),
+ * then networks and volumes (before the containers that use them), then
+ * containers. Pruned networks and volumes go last; the planner prunes them only
+ * in a pass that removes no container.
+ */
 export const stepPhase: Record<StepType, number> = {
   'file.write': 0,
   'file.attributes': 0,
@@ -51,12 +60,16 @@ export const stepPhase: Record<StepType, number> = {
   'unit.start': 4,
   'unit.stop': 4,
   'unit.restart': 4,
+  'network.remove': 4.4,
+  'network.create': 4.5,
+  'volume.create': 4.5,
   'container.pull': 5,
   'container.remove': 6,
   'container.create': 7,
   'container.start': 7,
   'container.stop': 7,
   'container.restart': 7,
+  'volume.remove': 8,
 };
 
 /** One line for logs, events and the attempt record. */

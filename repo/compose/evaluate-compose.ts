@@ -9,7 +9,7 @@
 // dependency and apply machinery as native ones.
 import { posix } from 'node:path';
 import type { FileSpec } from '../../shared/resources.ts';
-import { ContainerSpec, FileSpec as FileSchema, containerNameProblem, resourceId } from '../../shared/resources.ts';
+import { ContainerSpec, FileSpec as FileSchema, NetworkSpec, VolumeSpec, containerNameProblem, resourceId } from '../../shared/resources.ts';
 import type { ValidationIssue } from '../tree/issues.ts';
 import { issue } from '../tree/issues.ts';
 import type { Layer } from '../tree/layer.ts';
@@ -20,7 +20,7 @@ import { zodIssuesToValidation } from '../tree/zod-issues.ts';
 import type { ComposeDoc } from './compose-file.ts';
 import type { InterpolationProblem } from './interpolate.ts';
 import { interpolate } from './interpolate.ts';
-import { mergeDocuments, normalizeService } from './merge.ts';
+import { listToMap, mergeDocuments, normalizeService } from './merge.ts';
 import { mapService } from './to-container.ts';
 import { resolveBindSources } from './volumes.ts';
 
@@ -29,6 +29,8 @@ const isMap = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !
 
 const fileSection = sections.find((s) => s.kind === 'file')!;
 const containerSection = sections.find((s) => s.kind === 'container')!;
+const networkSection = sections.find((s) => s.kind === 'network')!;
+const volumeSection = sections.find((s) => s.kind === 'volume')!;
 
 /** Where a native key of a mapped service was written in Compose terms (for positions). */
 const composeKeyOf: Record<string, DataPath> = {
@@ -108,6 +110,29 @@ export function evaluateCompose(layers: Layer[], lookup: (name: string) => strin
     for (const layer of layers) for (const doc of layer.compose ?? []) if (doc.sideFiles.has(path)) return doc.sideFiles.get(path);
     return undefined;
   };
+  // Top-level networks and volumes become resources (external ones must exist: not managed).
+  const ownedIds = new Map<string, string>();
+  for (const section of ['networks', 'volumes'] as const) {
+    const defs = isMap(merged[section]) ? merged[section] : {};
+    for (const [key, def] of Object.entries(defs)) {
+      const d = isMap(def) ? def : {};
+      if (d.external === true || isMap(d.external)) continue;
+      const name = typeof d.name === 'string' ? d.name : key;
+      const kind = section === 'networks' ? 'network' : 'volume';
+      const spec: Obj = {};
+      for (const k of section === 'networks' ? ['driver', 'driver_opts', 'internal', 'attachable', 'enable_ipv6'] : ['driver', 'driver_opts']) if (d[k] !== undefined && d[k] !== null) spec[k] = d[k];
+      if (d.labels !== undefined) spec.labels = Object.fromEntries(Object.entries(listToMap(d.labels)).map(([k, v]) => [k, v === null ? '' : String(v as string)]));
+      const schema = kind === 'network' ? NetworkSpec : VolumeSpec;
+      const { doc, layerIndex } = sectionOrigin.get(`${section}/${key}`) ?? [...origin.values()][0]!;
+      const r = schema.safeParse(spec);
+      const id = resourceId(kind, name);
+      const entry = makeEntry(id, kind, name, kind === 'network' ? networkSection : volumeSection, doc, [section, key], spec, r.success ? r.data : undefined, !r.success || containerNameProblem(name) !== null);
+      if (!r.success) issues.push(...zodIssuesToValidation(r.error.issues, { source: entry.source, base: [`${section}`, name], subject: `${kind} "${key}"`, schema, value: spec }));
+      if (containerNameProblem(name) !== null) issues.push(issue(doc.file, entry, 'INVALID_NAME', `"${name}" is not a valid Docker ${kind} name: ${containerNameProblem(name)}`));
+      out.entries.push({ entry, layerIndex });
+      ownedIds.set(`${section}/${name}`, id);
+    }
+  }
   const services = isMap(merged.services) ? merged.services : {};
   const containerOf = new Map<string, string>();
   const mappedAll = new Map<string, ReturnType<typeof mapService>>();
@@ -148,15 +173,18 @@ export function evaluateCompose(layers: Layer[], lookup: (name: string) => strin
       const id = resourceId('file', f.path);
       fileIds.push(id);
       const parsed = FileSchema.safeParse(spec);
-      out.entries.push({ entry: makeEntry(id, 'file', f.path, fileSection, doc, name, spec, parsed.success ? parsed.data : undefined, !parsed.success), layerIndex });
+      out.entries.push({ entry: makeEntry(id, 'file', f.path, fileSection, doc, ['services', name], spec, parsed.success ? parsed.data : undefined, !parsed.success), layerIndex });
     }
     const spec: Obj = { ...mapped.spec };
-    if (deps.length + fileIds.length > 0) spec.depends_on = [...fileIds, ...deps];
+    // The networks and volumes it uses come first (held back until they exist).
+    const netIds = Object.keys(isMap(spec.networks) ? spec.networks : {}).flatMap((n) => ownedIds.get(`networks/${n}`) ?? []);
+    const volIds = (Array.isArray(spec.volumes) ? (spec.volumes as string[]) : []).flatMap((v) => ownedIds.get(`volumes/${v.split(':')[0]}`) ?? []);
+    if (deps.length + fileIds.length + netIds.length + volIds.length > 0) spec.depends_on = [...fileIds, ...netIds, ...volIds, ...deps];
     const nameProblem = containerNameProblem(mapped.containerName);
     if (nameProblem !== null) issues.push(issue(doc.file, at(['container_name']), 'INVALID_NAME', `"${mapped.containerName}" is not a valid Docker container name: ${nameProblem}`));
     const id = resourceId('container', mapped.containerName);
     const r = ContainerSpec.safeParse(spec);
-    const entry = makeEntry(id, 'container', mapped.containerName, containerSection, doc, name, spec, r.success ? r.data : undefined, !r.success || mapped.problems.length > 0 || nameProblem !== null);
+    const entry = makeEntry(id, 'container', mapped.containerName, containerSection, doc, ['services', name], spec, r.success ? r.data : undefined, !r.success || mapped.problems.length > 0 || nameProblem !== null);
     if (!r.success) {
       issues.push(...zodIssuesToValidation(r.error.issues, { source: entry.source, base: ['containers', mapped.containerName], subject: `service "${name}"`, schema: ContainerSpec, value: spec }));
     }
@@ -165,8 +193,8 @@ export function evaluateCompose(layers: Layer[], lookup: (name: string) => strin
   return out;
 }
 
-/** A source that places native paths (containers.NAME.KEY…) at the service in the Compose file. */
-function serviceSource(doc: ComposeDoc, service: string): YamlSource {
+/** A source that places native paths (containers.NAME.KEY…) at the service (or network, volume) in the Compose file. */
+function serviceSource(doc: ComposeDoc, at: DataPath): YamlSource {
   return {
     file: doc.file,
     value: doc.source.value,
@@ -175,23 +203,23 @@ function serviceSource(doc: ComposeDoc, service: string): YamlSource {
       const rest = path.slice(2);
       const head = typeof rest[0] === 'string' ? rest[0] : undefined;
       const mapped = head !== undefined && composeKeyOf[head] ? [...composeKeyOf[head], ...rest.slice(1)] : head === 'env' ? ['environment', ...rest.slice(1)] : rest;
-      return doc.source.locate(['services', service, ...mapped], which);
+      return doc.source.locate([...at, ...mapped], which);
     },
   };
 }
 
 function makeEntry(
   id: ResourceEntry['id'],
-  kind: 'container' | 'file',
+  kind: 'container' | 'file' | 'network' | 'volume',
   name: string,
   section: ResourceEntry['section'],
   doc: ComposeDoc,
-  service: string,
+  at: DataPath,
   raw: unknown,
   spec: unknown,
   invalid: boolean,
 ): ResourceEntry {
-  const source = serviceSource(doc, service);
-  const pos = doc.source.locate(['services', service], 'key');
+  const source = serviceSource(doc, at);
+  const pos = doc.source.locate(at, 'key');
   return { id, kind, name, section, absent: false, raw, deferred: false, invalid, spec, source, file: doc.file, ...pos };
 }

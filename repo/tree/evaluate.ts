@@ -53,7 +53,7 @@ export interface Evaluation {
 
 const kindOrder = (kind: string) => resourceKinds.indexOf(kind as never);
 /** Files first, then units, then containers: the safe apply order, and a stable one for output. */
-const applyOrder = ['file', 'unit', 'container'];
+const applyOrder = ['file', 'unit', 'network', 'volume', 'container'];
 
 export function evaluateHost(p: HostPlacement): Evaluation {
   const issues: ValidationIssue[] = [];

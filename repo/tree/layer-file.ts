@@ -17,6 +17,8 @@ import {
   resourceId,
   UnitSpec,
   unitNameProblem,
+  NetworkSpec,
+  VolumeSpec,
 } from '../../shared/resources.ts';
 import type { Position, ValidationIssue } from './issues.ts';
 import { issue } from './issues.ts';
@@ -32,6 +34,9 @@ export const sections = [
   { key: 'files', kind: 'file', schema: FileSpec, nameProblem: filePathProblem, nameCode: 'INVALID_PATH' },
   { key: 'units', kind: 'unit', schema: UnitSpec, nameProblem: unitNameProblem, nameCode: 'INVALID_NAME' },
   { key: 'containers', kind: 'container', schema: ContainerSpec, nameProblem: containerNameProblem, nameCode: 'INVALID_NAME' },
+  // Docker names networks and volumes by the same rule as containers.
+  { key: 'networks', kind: 'network', schema: NetworkSpec, nameProblem: containerNameProblem, nameCode: 'INVALID_NAME' },
+  { key: 'volumes', kind: 'volume', schema: VolumeSpec, nameProblem: containerNameProblem, nameCode: 'INVALID_NAME' },
 ] as const satisfies readonly {
   key: string;
   kind: ResourceKind;
@@ -109,7 +114,7 @@ export function parseLayerFile(file: string, text: string, kind: 'resources' | '
   const value = source.value;
   if (value === null || value === undefined) return out; // an empty file (host.yaml often is)
   if (!isPlainMap(value)) {
-    const keys = kind === 'host' ? 'tags, vars, defaults, allowEmpty' : 'vars, defaults, containers, units, files';
+    const keys = kind === 'host' ? 'tags, vars, defaults, allowEmpty, profiles' : 'vars, defaults, containers, units, files, networks, volumes';
     out.issues.push(issue(file, source.locate([]), 'INVALID_VALUE', `the file must be a map with the keys ${keys}, not ${Array.isArray(value) ? 'a list' : 'a single value'}`));
     return out;
   }
@@ -193,7 +198,7 @@ function readEntry(source: YamlSource, section: Section, name: string, raw: unkn
   const subject = `${section.kind} "${name}"`;
   const nameProblem = section.nameProblem(name);
   if (nameProblem !== null) {
-    const what = section.kind === 'file' ? 'file path' : section.kind === 'unit' ? 'systemd unit name' : 'Docker container name';
+    const what = section.kind === 'file' ? 'file path' : section.kind === 'unit' ? 'systemd unit name' : `Docker ${section.kind} name`;
     out.issues.push(issue(source.file, where, section.nameCode, `"${name}" is not a valid ${what}: ${nameProblem}`));
   }
   if (isPlainMap(raw) && 'absent' in raw) {

@@ -103,7 +103,8 @@ function checkContainer(p: NonNullable<Policy['containers']>, r: ContainerResour
   if (p.images && !p.images.some((g) => globMatch(g, repository))) emit('containers.image', `image ${s.image} (${repository}) is not from an allowed registry/repository (${p.images.join(', ') || 'none allowed'})`);
   if (p.requireDigest && !digest) emit('containers.image-digest', `image ${s.image} is not pinned by digest (@sha256:…)`);
   if (s.privileged === true && p.allowPrivileged === false) emit('containers.privileged', 'privileged: true is not allowed');
-  if (s.network === 'host' && p.allowHostNetwork === false) emit('containers.host-network', 'network: host is not allowed');
+  // network_mode is the Compose name of network: the same rule for both.
+  if ((s.network ?? s.network_mode) === 'host' && p.allowHostNetwork === false) emit('containers.host-network', 'network: host is not allowed');
   if (p.devices) {
     for (const device of s.devices ?? []) {
       const hostPath = device.split(':')[0]!;
@@ -188,7 +189,7 @@ const countRule = { container: 'containers.count', unit: 'units.count', file: 'f
 /** Every violation of `policy` by `desired`, in declaration order. */
 export function evaluatePolicy(policy: Policy, desired: DesiredState): Violation[] {
   const out: Violation[] = [];
-  const counts = { container: 0, unit: 0, file: 0 };
+  const counts = { container: 0, unit: 0, file: 0, network: 0, volume: 0 };
   for (const r of desired.resources) {
     counts[r.kind]++;
     const emit: Emit = (rule, message) => out.push({ rule, resource: r.id, file: r.source.file, line: r.source.line, message });

@@ -2,8 +2,10 @@
 // Every method translates engine errors into GitfleetErrors (engine-errors.ts).
 import Dockerode from 'dockerode';
 import type { ContainerInfo, ContainerInspectInfo } from 'dockerode';
-import type { ContainerSpec } from '../../../shared/resources.ts';
-import type { ContainerDriver, ContainerEvent, LiveContainer } from '../types.ts';
+import type { ContainerSpec, NetworkSpec, VolumeSpec } from '../../../shared/resources.ts';
+import type { ContainerDriver, ContainerEvent, LiveContainer, LiveNetwork, LiveVolume, NetworkVolumeOps } from '../types.ts';
+import { dockerNetworkOps } from './network-ops.ts';
+import { dockerVolumeOps } from './volume-ops.ts';
 import { toLiveContainer } from './inspect-cache.ts';
 import { extraNetworks, toCreateBody } from './container-config.ts';
 import { statusOf, translateEngineError } from './engine-errors.ts';
@@ -34,7 +36,12 @@ export class DockerContainerDriver implements ContainerDriver {
     this.options = options;
     this.socketPath = options.socketPath ?? '/var/run/docker.sock';
     this.docker = new Dockerode({ socketPath: this.socketPath });
+    this.networks = dockerNetworkOps(this.docker, this.socketPath);
+    this.volumes = dockerVolumeOps(this.docker, this.socketPath);
   }
+
+  readonly networks: NetworkVolumeOps<LiveNetwork, NetworkSpec>;
+  readonly volumes: NetworkVolumeOps<LiveVolume, VolumeSpec>;
 
   async ping(): Promise<void> {
     try {

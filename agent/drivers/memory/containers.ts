@@ -9,9 +9,9 @@
 // mutating calls, so a test can assert that a pass touched nothing.
 import { randomBytes } from 'node:crypto';
 import { GitfleetError } from '../../../shared/errors.ts';
-import type { ContainerSpec } from '../../../shared/resources.ts';
-import { toCreateBody, type CreateBody } from '../docker/container-config.ts';
-import type { ContainerDriver, ContainerEvent, LiveContainer } from '../types.ts';
+import type { ContainerSpec, NetworkSpec, VolumeSpec } from '../../../shared/resources.ts';
+import { networkList, toCreateBody, type CreateBody } from '../docker/container-config.ts';
+import type { ContainerDriver, ContainerEvent, LiveContainer, LiveNetwork, LiveVolume, NetworkVolumeOps } from '../types.ts';
 
 export interface MemoryContainerDriverOptions {
   /** Images present locally: reference → image id (generated when omitted). */
@@ -24,6 +24,8 @@ export interface MemoryContainerDriverOptions {
 
 interface MemoryContainer extends LiveContainer {
   body: CreateBody;
+  /** Networks connected after create (the engine joins one at create). */
+  extraNetworks?: string[];
 }
 
 type Watcher = { onEvent: (e: ContainerEvent) => void; onError: (e: Error) => void; onConnect: () => void; failed: boolean };
@@ -57,6 +59,61 @@ export class MemoryContainerDriver implements ContainerDriver {
     for (const [ref, id] of Object.entries(options.registry ?? {})) this.registry.set(normalizeImageRef(ref), id);
     this.registryReachable = options.registryReachable ?? options.registry !== undefined;
   }
+
+  // ------------------------------------------------------------ networks and volumes
+  // As the engine: names unique per kind, labels as given (caller's over spec's),
+  // a network or volume in use by a container cannot be removed.
+
+  private readonly nets = new Map<string, { driver: string; internal: boolean; labels: Record<string, string> }>();
+  private readonly vols = new Map<string, { driver: string; labels: Record<string, string> }>();
+
+  private usesNetwork(c: MemoryContainer, name: string): boolean {
+    return c.body.HostConfig.NetworkMode === name || Object.keys(c.body.NetworkingConfig?.EndpointsConfig ?? {}).includes(name) || (c.extraNetworks ?? []).includes(name);
+  }
+
+  private usesVolume(c: MemoryContainer, name: string): boolean {
+    return (c.body.HostConfig.Binds ?? []).some((b) => b.split(':')[0] === name);
+  }
+
+  readonly networks: NetworkVolumeOps<LiveNetwork, NetworkSpec> = {
+    list: async () => {
+      this.assertAvailable('list networks');
+      return [...this.nets].map(([name, n]) => ({ name, ...n, labels: { ...n.labels }, containers: [...this.containers.values()].filter((c) => this.usesNetwork(c, name)).map((c) => c.name) }));
+    },
+    create: async (name, spec, labels) => {
+      this.assertAvailable(`create network ${name}`);
+      if (this.nets.has(name)) throw new GitfleetError('DOCKER_FAILED', `cannot create network ${name}: network with name ${name} already exists`);
+      this.nets.set(name, { driver: spec.driver ?? 'bridge', internal: spec.internal ?? false, labels: { ...spec.labels, ...labels } });
+      this.calls.push(`create network ${name}`);
+    },
+    remove: async (name) => {
+      this.assertAvailable(`remove network ${name}`);
+      if (!this.nets.has(name)) return;
+      if ([...this.containers.values()].some((c) => this.usesNetwork(c, name))) throw new GitfleetError('DOCKER_FAILED', `cannot remove network ${name}: error while removing network: network ${name} has active endpoints`);
+      this.nets.delete(name);
+      this.calls.push(`remove network ${name}`);
+    },
+  };
+
+  readonly volumes: NetworkVolumeOps<LiveVolume, VolumeSpec> = {
+    list: async () => {
+      this.assertAvailable('list volumes');
+      return [...this.vols].map(([name, v]) => ({ name, driver: v.driver, labels: { ...v.labels } }));
+    },
+    create: async (name, spec, labels) => {
+      this.assertAvailable(`create volume ${name}`);
+      // The engine answers an existing name with the existing volume (no error).
+      if (!this.vols.has(name)) this.vols.set(name, { driver: spec.driver ?? 'local', labels: { ...spec.labels, ...labels } });
+      this.calls.push(`create volume ${name}`);
+    },
+    remove: async (name) => {
+      this.assertAvailable(`remove volume ${name}`);
+      if (!this.vols.has(name)) return;
+      if ([...this.containers.values()].some((c) => this.usesVolume(c, name))) throw new GitfleetError('DOCKER_FAILED', `cannot remove volume ${name}: volume is in use`);
+      this.vols.delete(name);
+      this.calls.push(`remove volume ${name}`);
+    },
+  };
 
   // ------------------------------------------------------------ ContainerDriver
 
@@ -106,12 +163,16 @@ export class MemoryContainerDriver implements ContainerDriver {
     }
     const imageId = this.images.get(normalizeImageRef(spec.image));
     if (imageId === undefined) throw new GitfleetError('IMAGE_NOT_FOUND', `cannot create container ${name}: No such image: ${spec.image}`);
+    for (const net of spec.networks === undefined ? [] : networkList(spec.networks)) {
+      if (!this.nets.has(net.name)) throw new GitfleetError('DOCKER_FAILED', `cannot create container ${name}: network ${net.name} not found`);
+    }
     const id = randomBytes(32).toString('hex');
     this.containers.set(id, {
       id, name, image: spec.image, imageId, labels: { ...(body.Labels ?? {}) }, state: 'created',
       health: null, exitCode: null, restartCount: 0, startedAt: null, body,
     });
     this.calls.push(`create ${name}`);
+    (this.containers.get(id) as MemoryContainer).extraNetworks = spec.networks === undefined ? [] : networkList(spec.networks).slice(1).map((n) => n.name);
     this.emit('create', this.containers.get(id) as MemoryContainer);
     return id;
   }
