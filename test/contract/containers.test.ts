@@ -272,3 +272,65 @@ test('the engine side of the contract runs on an image with its own labels, envi
   assert.deepEqual(Object.keys(config.Volumes ?? {}), ['/data']);
   assert.deepEqual(config.Entrypoint, ['/bin/entrypoint.sh']);
 });
+
+// ---------------------------------------------------------------- networks and volumes (docs/compose.md)
+for (const target of targets) {
+  describe(`networks and volumes contract: ${target.name}`, () => {
+    const net = `gft-${harness.runId}-net-${target.name}`;
+    const vol = `gft-${harness.runId}-vol-${target.name}`;
+    const box = `gft-${harness.runId}-netbox-${target.name}`;
+    after(async () => {
+      await harness.rmForce(box).catch(() => {});
+      await harness.docker.getNetwork(net).remove().catch(() => {});
+      await harness.docker.getVolume(vol).remove().catch(() => {});
+    });
+
+    test('a network is created with its labels, joined with an alias, and cannot be removed while in use', async (t) => {
+      const d = await target.driver(t);
+      if (!d) return;
+      const ops = d.networks!;
+      await ops.create(net, { internal: true, labels: { team: 'a', 'io.gitfleet.managed-by': 'forged' } }, { ...owned, 'io.gitfleet.resource': `network/${net}` });
+      const listed = (await ops.list()).find((n) => n.name === net);
+      assert.ok(listed, 'the created network is listed');
+      assert.equal(listed.internal, true);
+      assert.equal(listed.labels.team, 'a');
+      assert.equal(listed.labels['io.gitfleet.managed-by'], 'gitfleet', 'the caller’s ownership label wins over the spec’s');
+      await rejectsWith(ops.create(net, {}, owned), 'DOCKER_FAILED', /already exists/);
+      await d.create(box, { image: RICH_IMAGE, command: ['sleep', '3600'], init: true, networks: { [net]: { aliases: ['db-alias'] } } }, owned);
+      assert.deepEqual((await ops.list()).find((n) => n.name === net)?.containers, [], 'a created container is not an endpoint yet');
+      await d.start(box);
+      assert.deepEqual((await ops.list()).find((n) => n.name === net)?.containers, [box]);
+      await rejectsWith(ops.remove(net), 'DOCKER_FAILED', /active endpoints/);
+      await d.remove(box);
+      await ops.remove(net);
+      assert.equal((await ops.list()).some((n) => n.name === net), false);
+      await ops.remove(net); // already gone: no error
+    });
+
+    test('a container naming a network that does not exist cannot start', async (t) => {
+      const d = await target.driver(t);
+      if (!d) return;
+      await d.create(box, { image: RICH_IMAGE, command: ['sleep', '3600'], init: true, networks: [`${net}-nope`] }, owned);
+      await rejectsWith(d.start(box), 'DOCKER_FAILED', /not found/);
+      await d.remove(box);
+    });
+
+    test('a volume is created with its labels, kept while in use, removed when asked', async (t) => {
+      const d = await target.driver(t);
+      if (!d) return;
+      const ops = d.volumes!;
+      await ops.create(vol, { labels: { keep: 'yes' } }, { ...owned, 'io.gitfleet.prune': 'true' });
+      const listed = (await ops.list()).find((v) => v.name === vol);
+      assert.ok(listed);
+      assert.equal(listed.driver, 'local');
+      assert.equal(listed.labels.keep, 'yes');
+      assert.equal(listed.labels['io.gitfleet.prune'], 'true');
+      await d.create(box, { image: RICH_IMAGE, command: ['sleep', '3600'], init: true, network: 'none', volumes: [`${vol}:/data`] }, owned);
+      await rejectsWith(ops.remove(vol), 'DOCKER_FAILED', /in use/);
+      await d.remove(box);
+      await ops.remove(vol);
+      assert.equal((await ops.list()).some((v) => v.name === vol), false);
+      await ops.remove(vol);
+    });
+  });
+}

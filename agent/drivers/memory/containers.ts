@@ -67,7 +67,9 @@ export class MemoryContainerDriver implements ContainerDriver {
   private readonly nets = new Map<string, { driver: string; internal: boolean; labels: Record<string, string> }>();
   private readonly vols = new Map<string, { driver: string; labels: Record<string, string> }>();
 
+  /** As the engine: only a running container is an endpoint of its networks. */
   private usesNetwork(c: MemoryContainer, name: string): boolean {
+    if (c.state !== 'running') return false;
     return c.body.HostConfig.NetworkMode === name || Object.keys(c.body.NetworkingConfig?.EndpointsConfig ?? {}).includes(name) || (c.extraNetworks ?? []).includes(name);
   }
 
@@ -163,9 +165,6 @@ export class MemoryContainerDriver implements ContainerDriver {
     }
     const imageId = this.images.get(normalizeImageRef(spec.image));
     if (imageId === undefined) throw new GitfleetError('IMAGE_NOT_FOUND', `cannot create container ${name}: No such image: ${spec.image}`);
-    for (const net of spec.networks === undefined ? [] : networkList(spec.networks)) {
-      if (!this.nets.has(net.name)) throw new GitfleetError('DOCKER_FAILED', `cannot create container ${name}: network ${net.name} not found`);
-    }
     const id = randomBytes(32).toString('hex');
     this.containers.set(id, {
       id, name, image: spec.image, imageId, labels: { ...(body.Labels ?? {}) }, state: 'created',
@@ -182,6 +181,9 @@ export class MemoryContainerDriver implements ContainerDriver {
     const c = this.find(nameOrId, 'start');
     this.calls.push(`start ${c.name}`);
     if (c.state === 'running') return;
+    // The engine (API 1.41) accepts a missing network at create and refuses at start.
+    const first = Object.keys(c.body.NetworkingConfig?.EndpointsConfig ?? {})[0];
+    if (first !== undefined && !this.nets.has(first)) throw new GitfleetError('DOCKER_FAILED', `cannot start container ${nameOrId}: network ${first} not found`);
     this.run(c);
   }
 
