@@ -1,8 +1,8 @@
 // The login context of `gitfleet login`: the hub's base URL and a token file,
 // in $GITFLEET_CONFIG_DIR (default $XDG_CONFIG_HOME/gitfleet or
 // ~/.config/gitfleet), so day-2 commands need no environment variables. The
-// directory is 0700 and the token file 0600; a token file others can read is
-// refused rather than used.
+// directory is created 0700 and the token file 0600; a token file others can
+// read is refused rather than used.
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -46,8 +46,9 @@ export function readLoginContext(): LoginContext | null {
 /** Stores the context: the token file is created 0600 before the secret is written into it. */
 export function writeLoginContext(context: LoginContext): { dir: string; tokenFile: string } {
   const dir = contextDir();
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  // Created 0700; an existing directory keeps its mode (GITFLEET_CONFIG_DIR may name a shared one):
+  // the token file itself is 0600 either way.
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tokenPath = tokenFile();
   const staged = `${tokenPath}.new`;
   rmSync(staged, { force: true }); // a leftover would keep its own mode
