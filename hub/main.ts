@@ -80,6 +80,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
     store = await PostgresFleetStore.open(config.database, {
       retention: config.retention,
       onIdleError: (error) => storeLog.warn({ err: { message: error.message } }, 'an idle database connection failed; the pool replaces it'),
+      onBatchError: (error, writes) => storeLog.warn({ err: { message: messageOf(error) }, writes }, 'a batch of writes failed; writing each on its own'),
     });
   }
   if (!store) {

@@ -100,10 +100,15 @@ export class WriteBatcher {
   batches = 0;
   writes = 0;
 
-  constructor(pool: Pool, replica: string, onInserted: (inserted: Map<string, number>) => void) {
+  readonly #onBatchError: (error: unknown, writes: number) => void;
+  /** Batches that failed as a whole and were written one write at a time. */
+  fallbacks = 0;
+
+  constructor(pool: Pool, replica: string, onInserted: (inserted: Map<string, number>) => void, onBatchError: (error: unknown, writes: number) => void = () => {}) {
     this.#pool = pool;
     this.#replica = replica;
     this.#onInserted = onInserted;
+    this.#onBatchError = onBatchError;
   }
 
   write(op: WriteOp): Promise<boolean> {
@@ -186,6 +191,8 @@ export class WriteBatcher {
         return;
       }
       // One write the database refuses must not fail the others: each goes again on its own.
+      this.fallbacks++;
+      this.#onBatchError(error, batch.length);
       await Promise.all(
         batch.map(async (q) => {
           try {

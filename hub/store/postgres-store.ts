@@ -39,6 +39,8 @@ export interface PostgresStoreOptions {
   onIdleError?: (error: Error) => void;
   /** This process's name among the replicas (default: random); its change notices carry it. */
   replicaId?: string;
+  /** A batch of writes failed as a whole (each write is then tried on its own). */
+  onBatchError?: (error: unknown, writes: number) => void;
 }
 
 interface IndexRow {
@@ -86,19 +88,19 @@ export class PostgresFleetStore implements FleetStore {
   readonly replicaId: string;
   #closed = false;
 
-  private constructor(pool: Pool, url: string, retention: RetentionPolicy, replicaId: string) {
+  private constructor(pool: Pool, url: string, retention: RetentionPolicy, replicaId: string, onBatchError?: (error: unknown, writes: number) => void) {
     this.#pool = pool;
     this.#url = url;
     this.#retention = retention;
     this.replicaId = replicaId;
     this.#batcher = new WriteBatcher(pool, replicaId, (inserted) => {
       for (const [host, n] of inserted) void this.track(this.prune(host, n).catch(() => undefined));
-    });
+    }, onBatchError);
   }
 
   /** Batches and rows written (for the benchmarks). */
-  get batchStats(): { batches: number; writes: number } {
-    return { batches: this.#batcher.batches, writes: this.#batcher.writes };
+  get batchStats(): { batches: number; writes: number; fallbacks: number } {
+    return { batches: this.#batcher.batches, writes: this.#batcher.writes, fallbacks: this.#batcher.fallbacks };
   }
 
   /**
@@ -133,7 +135,7 @@ export class PostgresFleetStore implements FleetStore {
       throw new GitfleetError('CONFIG_INVALID', `hub config: database: cannot prepare the schema in ${endpoint}: ${withoutPassword(describe(cause), url)}`, { cause });
     }
     client.release();
-    return new PostgresFleetStore(pool, url, options.retention ?? defaultRetention, options.replicaId ?? randomBytes(6).toString('hex'));
+    return new PostgresFleetStore(pool, url, options.retention ?? defaultRetention, options.replicaId ?? randomBytes(6).toString('hex'), options.onBatchError);
   }
 
   private track<T>(running: Promise<T>): Promise<T> {
