@@ -11,6 +11,7 @@ import { createLogger } from '../logger.ts';
 import { observe } from '../engine/observe.ts';
 import { admitDesiredState } from '../admission.ts';
 import { plan } from '../engine/planner.ts';
+import type { Step } from '../engine/steps.ts';
 import { decide } from '../loop/retry-policy.ts';
 import { bold, dim, formatStatuses, formatSteps, red } from './format.ts';
 import { agentOptionHelp, configFromArgs, parseAgentArgs } from './options.ts';
@@ -20,6 +21,8 @@ const help = `usage: gitfleet plan [options]
 
 Shows what the agent would do on this host at the source's head: the steps of
 its first pass, each marked + (from Git), ~ (drift correction) or - (prune),
+then those of later passes (resources waiting for their dependencies, a pruned
+unit's file after it is stopped),
 every resource's sync state with field diffs, and a summary line
   Plan: N create, M change, K correct drift, P prune[; head X refused: cause]
 A head the agent would not apply is named with its cause: refused before for
@@ -53,6 +56,24 @@ function hostPolicyOf(agent: object): HostPolicyLike | null {
 function decisiveKey(agent: object, config: Parameters<typeof configKey>[0]): string {
   const policy = hostPolicyOf(agent);
   return policy ? `${configKey(config)}:${policy.key()}` : configKey(config);
+}
+
+/**
+ * What a reconcile does after its first pass, as far as it follows from the
+ * first: the steps of resources held back until their dependencies are
+ * ready (planned as if they were), and the file deletion that follows a
+ * pruned unit's stop/disable.
+ */
+function laterPasses(first: ReturnType<typeof plan>, ungated: ReturnType<typeof plan>): Step[] {
+  const waiting = new Set<string>(first.waiting);
+  const later: Step[] = ungated.steps.filter((s) => s.resource !== null && waiting.has(s.resource));
+  const deleted = new Set(first.steps.filter((s) => s.type === 'unit.delete').map((s) => s.resource));
+  for (const s of first.steps) {
+    if (s.cause !== 'prune' || (s.type !== 'unit.stop' && s.type !== 'unit.disable') || deleted.has(s.resource)) continue;
+    deleted.add(s.resource);
+    later.push({ type: 'unit.delete', args: { name: s.args.name }, resource: s.resource, cause: 'prune', reason: 'no longer declared (after it is stopped and disabled)' });
+  }
+  return later;
 }
 
 const zero: PlanCounts = { create: 0, change: 0, drift: 0, prune: 0 };
@@ -129,15 +150,17 @@ export async function run(argv: string[]): Promise<number> {
     );
   }
   const live = await observe(agent.drivers, desired, inventory);
-  const result = plan(desired, live, inventory, { revision: head, suppressed: new Map(), defaultStopTimeout: 10 });
-  const counts = countPlan(result.steps, inventory);
+  const ctx = { revision: head, suppressed: new Map(), defaultStopTimeout: 10 };
+  const result = plan(desired, live, inventory, ctx);
+  const later = laterPasses(result, plan({ ...desired, resources: desired.resources.map((r) => ({ ...r, dependsOn: [] })) }, live, inventory, ctx));
+  const counts = countPlan([...result.steps, ...later], inventory);
   const unobserved = Object.entries(live.unavailable);
-  const exitCode = unobserved.length > 0 ? planExit.error : result.steps.length > 0 ? planExit.changes : planExit.nothing;
+  const exitCode = unobserved.length > 0 ? planExit.error : result.steps.length + later.length > 0 ? planExit.changes : planExit.nothing;
   if (values.json) {
     process.stdout.write(
       // Steps carry specs (file content, env): decrypted values are masked (docs/secrets.md).
       // Masked in the data, not the text: JSON escapes would hide a multi-line secret from a text match.
-      `${JSON.stringify(processSecrets.maskDeep({ host: desired.host, revision: head, tags: desired.tags, summary: counts, refused: null, steps: result.steps, resources: result.statuses, unavailable: live.unavailable, exitCode }), null, 2)}\n`,
+      `${JSON.stringify(processSecrets.maskDeep({ host: desired.host, revision: head, tags: desired.tags, summary: counts, refused: null, steps: result.steps, laterSteps: later, resources: result.statuses, unavailable: live.unavailable, exitCode }), null, 2)}\n`,
     );
     return exitCode;
   }
@@ -148,6 +171,7 @@ export async function run(argv: string[]): Promise<number> {
   else if (notInSync === 0 && unobserved.length === 0) out.push('\nno changes: the host matches the desired state');
   else if (notInSync > 0) out.push(`\nno changes would be made; ${notInSync} resource(s) differ but are reported, ignored or waiting (see below)`);
   out.push(...formatSteps(result.steps));
+  if (later.length > 0) out.push(`then in later passes (${later.length} step(s), once what they wait for is done):`, ...formatSteps(later));
   out.push('', 'resources:', ...formatStatuses(result.statuses));
   out.push('', unobserved.length > 0 ? `${summaryLine(counts, null)}; incomplete: cannot observe ${unobserved.map(([k]) => `${k}s`).join(', ')}` : summaryLine(counts, null));
   process.stdout.write(`${processSecrets.mask(out.join('\n'))}\n`);

@@ -91,3 +91,22 @@ test('a kind that cannot be observed makes the plan an error (exit 1), not "no c
   assert.match(r.stdout, /cannot observe containers/);
   assert.match(r.stdout, /^Plan: .*; incomplete: cannot observe containers$/m);
 });
+
+test('later passes: a resource waiting for its dependency is in the plan and the summary', async () => {
+  const fleet3 = join(scratch, 'fleet3');
+  const out = join(scratch, 'target3');
+  mkdirSync(join(fleet3, 'lab/h3'), { recursive: true });
+  mkdirSync(out);
+  writeFileSync(join(fleet3, 'lab/h3/host.yaml'), '{}\n');
+  writeFileSync(join(fleet3, 'lab/h3/files.yaml'), `files:\n  ${out}/a.conf:\n    content: "a\\n"\n  ${out}/b.conf:\n    content: "b\\n"\n    depends_on: [file/${out}/a.conf]\n`);
+  const args = ['--repo', fleet3, '--host', 'h3', '--state-dir', join(scratch, 'state3'), '--files-allow', out];
+  const planned = await gitfleet(['plan', ...args], { env });
+  assert.equal(planned.code, 2, planned.stdout + planned.stderr);
+  assert.match(planned.stdout, /^1 step\(s\) in the first pass/m);
+  assert.match(planned.stdout, /^then in later passes \(1 step\(s\), once what they wait for is done\):\n {2}\+ file\.write +file\/\/.*b\.conf/m);
+  assert.match(planned.stdout, /^Plan: 2 create, 0 change, 0 correct drift, 0 prune$/m);
+  // The run does what the plan said: both files, in one reconcile.
+  const once = await gitfleet(['agent', '--once', ...args], { env });
+  assert.equal(once.code, 0, once.stdout);
+  assert.match(once.stdout, /2 intended change\(s\)/);
+});
