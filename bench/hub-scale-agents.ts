@@ -76,6 +76,10 @@ function connectOne(url: string, id: string, token: string, localAddress: string
 
 async function connect(url: string, n: number, token: string, prefix: string, net: number) {
   const started = performance.now();
+  // Heartbeats from the first connection on: connecting thousands takes longer than the hub's silence limit.
+  setInterval(() => {
+    for (const s of sims.values()) if (s.ws.readyState === WebSocket.OPEN) s.ws.send('{"type":"heartbeat"}');
+  }, 20_000).unref();
   const batch = 100;
   for (let i = 0; i < n; i += batch) {
     const chunk = Array.from({ length: Math.min(batch, n - i) }, (_, k) => i + k);
@@ -87,9 +91,6 @@ async function connect(url: string, n: number, token: string, prefix: string, ne
       else failures++;
     }
   }
-  setInterval(() => {
-    for (const s of sims.values()) if (s.ws.readyState === WebSocket.OPEN) s.ws.send('{"type":"heartbeat"}');
-  }, 20_000).unref();
   return { ms: performance.now() - started, connected: sims.size, failed: failures };
 }
 
