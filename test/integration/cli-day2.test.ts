@@ -35,8 +35,9 @@ before(async () => {
   const dataDir = tempDir('cli-day2-hub');
   const fleet = tempDir('cli-day2-fleet');
   const target = tempDir('cli-day2-target');
-  configDir = join(tempDir('cli-day2-config'), 'gitfleet');
-  dirs.push(dataDir, fleet, target, configDir);
+  const configParent = tempDir('cli-day2-config');
+  configDir = join(configParent, 'gitfleet'); // created by login, 0700
+  dirs.push(dataDir, fleet, target, configParent);
   for (const host of ['app-1', 'app-2']) {
     mkdirSync(join(fleet, 'lab', host), { recursive: true });
     writeFileSync(join(fleet, 'lab', host, 'host.yaml'), '{}\n');
