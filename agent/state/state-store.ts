@@ -49,7 +49,7 @@ export interface Rejected {
 const InventoryFile = z.object({
   version: z.literal(1),
   resources: z.record(
-    z.string().regex(/^(container|unit|file)\/.+$/),
+    z.string().regex(new RegExp(`^(${resourceKinds.join('|')})/.+$`)),
     z.object({ kind: z.enum(resourceKinds), name: z.string(), hash: z.string(), revision: z.string(), appliedAt: z.string() }),
   ),
 });

@@ -76,3 +76,17 @@ test('prune: the network after its containers; the volume only with prune: true'
   assert.deepEqual((await s.containers.volumes.list()).map((v) => v.name), ['data']);
   assert.deepEqual(Object.keys(s.inventory().resources), []);
 });
+
+test('an inventory that owns networks and volumes survives a restart of the agent (state file schema)', async (t) => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { StateStore } = await import('../../agent/state/state-store.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'gitfleet-nv-state-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const s = setup();
+  await s.run(stack());
+  await new StateStore(dir).saveInventory(s.inventory());
+  const loaded = await new StateStore(dir).loadInventory();
+  assert.deepEqual(Object.keys(loaded.resources).sort(), ['container/app', 'network/back', 'volume/data']);
+});
