@@ -16,6 +16,7 @@ import type { Layer } from '../tree/layer.ts';
 import type { ResourceEntry } from '../tree/layer-file.ts';
 import { sections } from '../tree/layer-file.ts';
 import type { DataPath, YamlSource } from '../tree/yaml-source.ts';
+import { ExpansionBudget } from '../tree/variables.ts';
 import { zodIssuesToValidation } from '../tree/zod-issues.ts';
 import type { ComposeDoc } from './compose-file.ts';
 import type { InterpolationProblem } from './interpolate.ts';
@@ -52,7 +53,7 @@ interface Origin {
   layerIndex: number;
 }
 
-export function evaluateCompose(layers: Layer[], lookup: (name: string) => string | undefined, profiles: readonly string[]): ComposeEvaluation {
+export function evaluateCompose(layers: Layer[], lookup: (name: string) => string | undefined, profiles: readonly string[], budget: ExpansionBudget = new ExpansionBudget()): ComposeEvaluation {
   const issues: ValidationIssue[] = [];
   const out: ComposeEvaluation = { entries: [], issues };
   let merged: Obj = {};
@@ -66,7 +67,7 @@ export function evaluateCompose(layers: Layer[], lookup: (name: string) => strin
       const dotenv = new Map((doc.dotenv?.entries ?? []).map((e) => [e.key, e.value ?? '']));
       const docLookup = (name: string) => lookup(name) ?? dotenv.get(name);
       const problems: InterpolationProblem[] = [];
-      const value = interpolate(doc.value, docLookup, problems) as Obj;
+      const value = interpolate(doc.value, docLookup, problems, [], budget) as Obj;
       for (const p of problems) {
         issues.push(issue(doc.file, doc.source.locate(p.path), p.kind === 'too-large' ? 'EXPANSION_TOO_LARGE' : p.kind === 'malformed' ? 'INVALID_VALUE' : 'UNRESOLVED_VARIABLE', p.message));
       }

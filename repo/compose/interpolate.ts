@@ -6,7 +6,7 @@
 // an empty string), so a typo never reaches a host as an empty value.
 // Plain text replacement: nothing is evaluated, and an inserted value is not
 // interpolated again. Bounded: one value may grow to maxValueChars.
-import { maxValueChars } from '../tree/variables.ts';
+import { ExpansionBudget, maxValueChars } from '../tree/variables.ts';
 
 export interface InterpolationProblem {
   path: (string | number)[];
@@ -37,7 +37,12 @@ function closingBrace(text: string, from: number): number {
 }
 
 /** Interpolates one string; problems go to `onProblem` and the result is then not to be used. */
-export function interpolateString(input: string, lookup: (name: string) => string | undefined, onProblem: (kind: InterpolationProblem['kind'], message: string) => void): string {
+export function interpolateString(
+  input: string,
+  lookup: (name: string) => string | undefined,
+  onProblem: (kind: InterpolationProblem['kind'], message: string) => void,
+  budget: ExpansionBudget = new ExpansionBudget(),
+): string {
   if (!input.includes('$')) return input;
   let out = '';
   let i = 0;
@@ -46,6 +51,12 @@ export function interpolateString(input: string, lookup: (name: string) => strin
       onProblem('too-large', `the value grows over ${maxValueChars} characters when interpolated`);
       return false;
     }
+    // One budget per host over every interpolated value (as for ${var} in native files).
+    if (s.length > budget.remaining) {
+      onProblem('too-large', 'the values interpolated for this host grow over the per-host limit (16 MiB)');
+      return false;
+    }
+    budget.remaining -= s.length;
     out += s;
     return true;
   };
@@ -97,14 +108,14 @@ export function interpolateString(input: string, lookup: (name: string) => strin
       replacement = value;
     } else if (op === ':-' || op === '-') {
       const useDefault = op === ':-' ? unsetOrEmpty : value === undefined;
-      replacement = useDefault ? interpolateString(arg, lookup, onProblem) : value;
+      replacement = useDefault ? interpolateString(arg, lookup, onProblem, budget) : value;
     } else if (op === ':?' || op === '?') {
       const missing = op === ':?' ? unsetOrEmpty : value === undefined;
       if (missing) onProblem('required', `\${${name}} is required: ${interpolateString(arg, lookup, () => {}) || `${name} is not set`}`);
       replacement = value;
     } else {
       const useAlt = op === ':+' ? !unsetOrEmpty : value !== undefined;
-      replacement = useAlt ? interpolateString(arg, lookup, onProblem) : '';
+      replacement = useAlt ? interpolateString(arg, lookup, onProblem, budget) : '';
     }
     if (replacement !== undefined && !append(replacement)) return out;
     i = end + 1;
@@ -113,17 +124,23 @@ export function interpolateString(input: string, lookup: (name: string) => strin
 }
 
 /** Interpolates every string value (not keys) of a parsed Compose document. */
-export function interpolate(value: unknown, lookup: (name: string) => string | undefined, problems: InterpolationProblem[], path: (string | number)[] = []): unknown {
+export function interpolate(
+  value: unknown,
+  lookup: (name: string) => string | undefined,
+  problems: InterpolationProblem[],
+  path: (string | number)[] = [],
+  budget: ExpansionBudget = new ExpansionBudget(),
+): unknown {
   if (typeof value === 'string') {
-    return interpolateString(value, lookup, (kind, message) => problems.push({ path, kind, message }));
+    return interpolateString(value, lookup, (kind, message) => problems.push({ path, kind, message }), budget);
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, lookup, problems, [...path, i]));
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, lookup, problems, [...path, i], budget));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       // x-* extensions are ignored, so they are not interpolated either (anchors often live there).
       if (path.length <= 2 && k.startsWith('x-')) continue;
-      out[k] = interpolate(v, lookup, problems, [...path, k]);
+      out[k] = interpolate(v, lookup, problems, [...path, k], budget);
     }
     return out;
   }

@@ -80,7 +80,7 @@ export function evaluateHost(p: HostPlacement): Evaluation {
   const budget = new ExpansionBudget();
   const { values, oversized } = resolveVars(builtins, varDefs, issues, budget);
   const lookup = (name: string) => values.get(name);
-  mergeCompose(p, lookup, merged, removed, issues);
+  mergeCompose(p, lookup, merged, removed, issues, budget);
 
   const resources: DesiredResource[] = [];
   let complete = p.layers.every((l) => l.issues.length === 0);
@@ -235,8 +235,9 @@ function mergeCompose(
   merged: Map<ResourceId, { entry: ResourceEntry; layer: Layer }>,
   removed: Removal[],
   issues: ValidationIssue[],
+  budget: ExpansionBudget,
 ): void {
-  const compose = evaluateCompose(p.layers, lookup, p.layers[p.layers.length - 1]?.host?.profiles ?? []);
+  const compose = evaluateCompose(p.layers, lookup, p.layers[p.layers.length - 1]?.host?.profiles ?? [], budget);
   issues.push(...compose.issues);
   for (const { entry, layerIndex } of compose.entries) {
     const native = merged.get(entry.id);

@@ -69,3 +69,15 @@ test('.env files: comments, export, quotes, inline comments, bare keys', () => {
   assert.equal(parsed.problems.length, 1);
   assert.equal(parsed.problems[0]!.line, 9);
 });
+
+test('interpolation is bounded per value and per host', async () => {
+  const { ExpansionBudget } = await import('../../repo/tree/variables.ts');
+  const big = 'x'.repeat(600 * 1024);
+  const problems: string[] = [];
+  interpolateString('${B}${B}', (n) => (n === 'B' ? big : undefined), (kind) => problems.push(kind));
+  assert.deepEqual(problems, ['too-large'], 'one value over 1 MiB');
+  const budget = new ExpansionBudget(1000);
+  const perHost: string[] = [];
+  for (let i = 0; i < 3; i++) interpolateString('${B}', () => 'y'.repeat(400), (kind) => perHost.push(kind), budget);
+  assert.deepEqual(perHost, ['too-large'], 'the third value goes over the host budget');
+});
