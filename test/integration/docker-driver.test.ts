@@ -83,6 +83,8 @@ describe('Docker driver on a real engine', { concurrency: false }, () => {
       cap_drop: ['MKNOD'],
       devices: ['/dev/null:/dev/gitfleet-null:r'],
       mem_limit: '64m',
+      mem_reservation: '32m',
+      pids_limit: 100,
       cpus: 0.5,
       logging: { driver: 'json-file', options: { 'max-size': '1m' } },
       extra_hosts: ['db:192.0.2.10'],
@@ -91,7 +93,9 @@ describe('Docker driver on a real engine', { concurrency: false }, () => {
       stop_signal: 'SIGINT',
       stop_grace_period: '2s',
     });
-    assert.deepEqual(Object.keys(spec).sort(), Object.keys(ContainerSpec.shape).sort(), 'this test covers every key of the schema');
+    // The Compose names (environment, network_mode, networks) exclude their native twins: the next test lands them.
+    const composeNames = ['environment', 'network_mode', 'networks'];
+    assert.deepEqual([...Object.keys(spec), ...composeNames].sort(), Object.keys(ContainerSpec.shape).sort(), 'this test and the next cover every key of the schema');
 
     const name = harness.name('every-key');
     t.after(() => harness.docker.getVolume(volume).remove().catch(() => {}));
@@ -128,6 +132,8 @@ describe('Docker driver on a real engine', { concurrency: false }, () => {
     assert.deepEqual(h.CapDrop, ['MKNOD']);
     assert.deepEqual(h.Devices, [{ PathOnHost: '/dev/null', PathInContainer: '/dev/gitfleet-null', CgroupPermissions: 'r' }]);
     assert.equal(h.Memory, 64 * 1024 * 1024);
+    assert.equal(h.MemoryReservation, 32 * 1024 * 1024);
+    assert.equal(h.PidsLimit, 100);
     assert.equal(h.NanoCpus, 5e8);
     assert.deepEqual(h.LogConfig, { Type: 'json-file', Config: { 'max-size': '1m' } });
     assert.deepEqual(h.ExtraHosts, ['db:192.0.2.10']);
@@ -141,6 +147,23 @@ describe('Docker driver on a real engine', { concurrency: false }, () => {
     assert.equal(live?.state, 'running');
     assert.equal(live.health, 'starting');
     await driver.remove(id);
+  });
+
+  test('the Compose names land too: environment, networks (two, with aliases), network_mode', async (t) => {
+    if (!requireComponent(t, 'Docker engine', missing)) return;
+    const [front, back] = [await harness.bridgeNetwork('front'), await harness.bridgeNetwork('back')];
+    const name = harness.name('compose-keys');
+    const spec = ContainerSpec.parse({ image: TEST_IMAGE, command: ['sleep', '3600'], init: true, environment: { A: 1 }, networks: { [back]: { aliases: ['db'] }, [front]: null } });
+    const id = await driver.create(name, spec, owned);
+    await driver.start(id);
+    const info = await harness.inspect(id);
+    assert.ok(info.Config.Env.includes('A=1'));
+    assert.deepEqual(Object.keys(info.NetworkSettings.Networks).sort(), [back, front].sort(), 'both networks joined (the second after create)');
+    assert.ok(info.NetworkSettings.Networks[back]?.Aliases?.includes('db'));
+    await driver.remove(id);
+    const none = await driver.create(harness.name('compose-mode'), ContainerSpec.parse({ image: TEST_IMAGE, command: ['sleep', '3600'], network_mode: 'none' }), owned);
+    assert.equal((await harness.inspect(none)).HostConfig.NetworkMode, 'none');
+    await driver.remove(none);
   });
 
   test('a host port already taken by another process → DOCKER_FAILED at start, naming the port', async (t) => {
