@@ -2,7 +2,7 @@
 // in its directory (optional) and the env_file / configs / secrets files it
 // refers to, all through the tree's confined reader (no symlink out of the
 // tree, size limit). A path that leaves the tree is refused.
-import { lstatSync } from 'node:fs';
+import { lstatSync, realpathSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { issue, wholeFile } from '../tree/issues.ts';
 import type { LayerFile } from '../tree/layer-file.ts';
@@ -15,6 +15,16 @@ function exists(tree: FleetTree, rel: string): boolean {
   try {
     lstatSync(join(tree.root, rel));
     return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A directory symlink on the way could lead out of the tree: the resolved path must stay inside. */
+function resolvesInside(tree: FleetTree, rel: string): boolean {
+  try {
+    const real = realpathSync(join(tree.root, rel));
+    return real.startsWith(tree.root + '/');
   } catch {
     return false;
   }
@@ -40,6 +50,10 @@ export async function readComposeLayerFile(tree: FleetTree, file: string, text: 
     if (doc.sideFiles.has(side.path)) continue;
     if (!exists(tree, side.path)) {
       if (!side.optional) issues.push(issue(file, wholeFile, 'FILE_UNREADABLE', `${side.path}, named by this Compose file, does not exist in the fleet tree`));
+      continue;
+    }
+    if (!resolvesInside(tree, side.path)) {
+      issues.push(issue(file, wholeFile, 'SYMLINK_ESCAPE', `${side.path}, named by this Compose file, resolves outside the fleet tree (a symlink)`));
       continue;
     }
     const read = await readTreeFile(tree, side.path);

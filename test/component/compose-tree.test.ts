@@ -123,3 +123,16 @@ test('env_file and configs are read from the tree; paths leaving it, missing fil
   const issues = await issuesOf(loadDesiredState(root, { host: 'h2' }));
   assert.deepEqual(issues.map((i) => i.code).sort(), ['DUPLICATE_RESOURCE', 'INVALID_PATH'].sort());
 });
+
+test('a side file reached through a symlinked directory out of the tree is refused', async (t) => {
+  const { symlinkSync, mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const outside = mkdtempSync(join(tmpdir(), 'gitfleet-outside-'));
+  t.after(() => rmSync(outside, { recursive: true, force: true }));
+  writeFileSync(join(outside, 'secret.env'), 'K=stolen\n');
+  const root = makeTree(t, { 'compose.yaml': 'services:\n  aa:\n    image: "x:1"\n    env_file: conf/link/secret.env\n', 'h1/host.yaml': '', 'conf/readme.txt': 'x' });
+  symlinkSync(outside, join(root, 'conf', 'link'));
+  const issues = await issuesOf(loadDesiredState(root, { host: 'h1' }));
+  assert.deepEqual(issues.map((i) => [i.file, i.code]), [['compose.yaml', 'SYMLINK_ESCAPE']]);
+});
