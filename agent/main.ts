@@ -16,6 +16,7 @@ import type { AgentConfig } from './config/agent-config.ts';
 import { intervalMs } from './config/agent-config.ts';
 import { DockerContainerDriver } from './drivers/docker/docker-container-driver.ts';
 import { createFsFileDriver } from './drivers/files/fs-file-driver.ts';
+import { CONTAINER_SECRETS_DIR } from '../shared/resources.ts';
 import { createSystemctlUnitDriver } from './drivers/systemd/index.ts';
 import type { Drivers } from './drivers/types.ts';
 import { FlapGuard } from './engine/flap-guard.ts';
@@ -66,7 +67,8 @@ export function createDrivers(config: AgentConfig): Drivers {
   return {
     containers: new DockerContainerDriver({ socketPath: config.docker.socket }),
     units: createSystemctlUnitDriver({ unitDir: config.systemd.unitDir }),
-    files: createFsFileDriver({ rootDir: '/', allow: config.files.allow }),
+    // The containers' secrets directory is part of the fence: only evaluated `secrets:` write there (docs/secrets.md).
+    files: createFsFileDriver({ rootDir: '/', allow: [...config.files.allow, CONTAINER_SECRETS_DIR] }),
   };
 }
 

@@ -113,6 +113,42 @@ export const Healthcheck = z.strictObject({
   disable: z.boolean().optional(),
 });
 
+/**
+ * Where a container's `secrets:` are written on the host: one directory per
+ * container, reserved for them (a file resource declared there is refused), so
+ * the policy treats the files as part of their container (docs/secrets.md).
+ */
+export const CONTAINER_SECRETS_DIR = '/var/lib/gitfleet/secrets';
+/** A secret's name: one path component under the container's directory (Compose's secret names). */
+export const ContainerSecretName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'a secret name: letters, digits, _ . - (starting with a letter or digit)');
+const octalMode = z
+  .string({ error: 'an octal mode as a quoted string, like "0400"' })
+  .regex(/^0?[0-7]{3,4}$/, 'an octal mode as a quoted string, like "0400"');
+/** One entry of a container's `secrets:`: the content, or the long form (Compose's uid, gid, mode, target). */
+export const ContainerSecret = z.union([
+  z.string(),
+  z.strictObject({
+    content: z.string(),
+    /** Inside the container; default /run/secrets/NAME. A relative target is under /run/secrets, as in Compose. */
+    target: z.string().min(1).optional(),
+    /** Owner of the host file (a user name or numeric id); default root. */
+    uid: z.union([z.string().min(1), z.number().int().nonnegative()]).optional(),
+    gid: z.union([z.string().min(1), z.number().int().nonnegative()]).optional(),
+    mode: octalMode.optional(),
+  }),
+]);
+export type ContainerSecret = z.infer<typeof ContainerSecret>;
+
+/** The host path of secret `name` of container `container`. */
+export function containerSecretPath(container: string, name: string): string {
+  return `${CONTAINER_SECRETS_DIR}/${container}/${name}`;
+}
+
+/** True for a path inside the reserved secrets directory. */
+export function isContainerSecretPath(path: string): boolean {
+  return path.startsWith(`${CONTAINER_SECRETS_DIR}/`);
+}
+
 export const ContainerSpec = z.strictObject({
   image: z.string().min(1),
   command: commandLike.optional(),
@@ -155,6 +191,8 @@ export const ContainerSpec = z.strictObject({
     .optional(),
   stop_signal: z.string().optional(),
   stop_grace_period: Duration.optional(),
+  /** Files mounted read-only at /run/secrets/NAME (docs/secrets.md); evaluated into file resources, never into env. */
+  secrets: z.record(ContainerSecretName, ContainerSecret).optional(),
   ...common,
 }).superRefine(
   (spec, ctx) => {

@@ -7,6 +7,7 @@ import type { ErrorCode } from '../../shared/errors.ts';
 import type { DesiredResource, DesiredState, DriftPolicy, ResourceId } from '../../shared/resources.ts';
 import { resourceKinds } from '../../shared/resources.ts';
 import { evaluateCompose } from '../compose/evaluate-compose.ts';
+import { expandContainerSecrets } from './container-secrets.ts';
 import { checkDependencies } from './dependencies.ts';
 import type { ValidationIssue } from './issues.ts';
 import { issue } from './issues.ts';
@@ -105,8 +106,10 @@ export function evaluateHost(p: HostPlacement): Evaluation {
       source: { file: entry.file, line: entry.line, layer: layer.dir },
     } as DesiredResource);
   }
+  const entries = new Map([...merged].map(([id, m]) => [id, m.entry]));
+  for (const [id, entry] of expandContainerSecrets(resources, entries, issues)) entries.set(id, entry);
   resources.sort((a, b) => applyOrder.indexOf(a.kind) - applyOrder.indexOf(b.kind) || kindOrder(a.kind) - kindOrder(b.kind) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  issues.push(...checkDependencies(resources, new Map([...merged].map(([id, m]) => [id, m.entry]))));
+  issues.push(...checkDependencies(resources, entries));
 
   const vars: VarView[] = [
     ...Object.entries(builtins).map(([name, value]) => ({ name, value, from: 'built-in' })),

@@ -2,6 +2,7 @@
 // each naming the resource, where it is declared and the rule. Pure and
 // deterministic, so a refused revision is refused the same way on every try.
 import type { ContainerResource, DesiredResource, DesiredState, FileResource, UnitResource } from '../resources.ts';
+import { CONTAINER_SECRETS_DIR, isContainerSecretPath } from '../resources.ts';
 import { globMatch } from './glob.ts';
 import { dirCovers } from './narrow.ts';
 import type { Policy, PolicyRule } from './schema.ts';
@@ -119,6 +120,8 @@ function checkContainer(p: NonNullable<Policy['containers']>, r: ContainerResour
   }
   if (p.denyMounts) {
     for (const source of bindSources(s.volumes)) {
+      // Its own secrets only: another container's directory stays behind denyMounts (/var/lib/gitfleet/** in the baseline).
+      if (normalPath(source).startsWith(`${CONTAINER_SECRETS_DIR}/${r.name}/`)) continue;
       const hit = mountDenied(source, p.denyMounts);
       if (hit !== null) emit('containers.mounts', `bind mount of ${source} is denied (${hit})`);
     }
@@ -170,7 +173,8 @@ function checkUnit(p: NonNullable<Policy['units']>, r: UnitResource, emit: Emit)
 }
 
 function checkFile(p: NonNullable<Policy['files']>, r: FileResource, emit: Emit): void {
-  if (p.allow && !p.allow.some((dir) => dirCovers(dir, r.name) && dir !== r.name)) emit('files.path', `${r.name} is outside the allowed directories (${p.allow.join(', ') || 'none allowed'})`);
+  // A container's secrets (the reserved directory holds nothing else) are part of the container, not files.allow's business.
+  if (p.allow && !isContainerSecretPath(r.name) && !p.allow.some((dir) => dirCovers(dir, r.name) && dir !== r.name)) emit('files.path', `${r.name} is outside the allowed directories (${p.allow.join(', ') || 'none allowed'})`);
   if (p.deny) {
     const hit = fileDenied(r.name, p.deny);
     if (hit !== null) emit('files.denied-path', `${r.name} is a denied path (${hit})`);

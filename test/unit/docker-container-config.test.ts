@@ -108,6 +108,15 @@ test('every ContainerSpec key has a translation (schema and translator agree)', 
   assert.deepEqual([...containerSpecKeys].sort(), Object.keys(ContainerSpec.shape).sort());
 });
 
+test('a spec still holding secrets (evaluation makes them file mounts) is refused without the value in the message', () => {
+  const spec = ContainerSpec.parse({ image, secrets: { db: 'pw-never-in-a-message' } });
+  assert.throws(() => toCreateBody(spec, {}), (error: unknown) => {
+    assert.ok(isGitfleetError(error, 'INTERNAL'), `got ${String(error)}`);
+    assert.ok(!error.message.includes('pw-never'), error.message);
+    return true;
+  });
+});
+
 test('toCreateBody does not mutate its inputs', () => {
   const spec = ContainerSpec.parse({ image, labels: { a: '1' }, env: { X: 1 } });
   const labels = { owner: 'me' };

@@ -18,6 +18,7 @@
 // - `pull`, `state`, `drift` and `depends_on` steer the agent, not the container.
 import type { ContainerCreateOptions, HostConfig } from 'dockerode';
 import type { ContainerSpec } from '../../../shared/resources.ts';
+import { GitfleetError } from '../../../shared/errors.ts';
 import { byteSizeToBytes, cpusToNano, durationToNs, durationToWholeSeconds, invalid } from './quantities.ts';
 import { splitShellWords } from './shell-words.ts';
 import { translatePorts } from './port-bindings.ts';
@@ -85,6 +86,9 @@ const appliers: { [K in keyof ContainerSpec]-?: Applier<K> } = {
   state: notForTheContainer,
   drift: notForTheContainer,
   depends_on: notForTheContainer,
+  // Evaluation turns `secrets` into file resources and read-only mounts (repo/tree/container-secrets.ts);
+  // one reaching the driver would be a bug, and its values must not go into the create body (env, labels).
+  secrets: () => { throw new GitfleetError('INTERNAL', 'container secrets reached the Docker driver unevaluated (they are file mounts)'); },
   user: (v, b) => { b.User = v; },
   working_dir: (v, b) => { b.WorkingDir = v; },
   hostname: (v, b) => { b.Hostname = v; },
