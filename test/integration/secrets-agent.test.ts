@@ -4,7 +4,9 @@
 // one byte of any secret is in the state directory, the status, the events or
 // the logs; drift on a secret file shows "changed" with no content; a file the
 // host's key cannot open, or a tampered one, is refused naming the file and
-// the host's public key, and the host stays on its last good revision.
+// the host's public key, and the host stays on its last good revision. A
+// container's `secrets:` entry is a 0400 file mounted at /run/secrets/NAME,
+// not in docker inspect; a new value restarts the container; removal prunes it.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -134,6 +136,64 @@ test('a tampered file (a value edited without the key) is refused with SECRET_TA
   assert.equal(outcome.reason, 'SECRET_TAMPERED');
   assert.ok(outcome.message?.includes('sec-h1/secrets.sops.yaml'));
   for (const f of everyFileUnder(fleet.stateDir)) assertNoSecretIn(f, readFileSync(f, 'latin1'));
+});
+
+test('a container secrets: entry from an encrypted layer: a 0400 root file mounted at /run/secrets, never in docker inspect; a new value restarts the container; removal prunes the file', async (t) => {
+  if (!requireComponent(t, 'Docker engine and git', missing)) return;
+  const agent = await fleet.agent();
+  const app = docker.name('secret-app');
+  const hostFile = `/var/lib/gitfleet/secrets/${app}/api_key`;
+  t.after(() => rmSync(`/var/lib/gitfleet/secrets/${app}`, { recursive: true, force: true }));
+  const API_KEY = 'key-Vb6Nc3Xz8Lk2Jh5G';
+  const API_KEY2 = 'key-Wd1Fr7Ty4Ui9Op3A';
+  const withApp = (value: string) => ({
+    containers: { ...apps.containers, [app]: { image: TEST_IMAGE, command: ['sleep', '3600'], init: true, network: 'none', labels: docker.labels, stop_grace_period: '1s', secrets: { api_key: '${api_key}' } } },
+    files: apps.files,
+    vars: { api_key: value },
+  });
+  const commit = async (value: string, message: string) => {
+    const { vars, ...rest } = withApp(value);
+    fleet.commitRaw({ 'sec-h1/apps.yaml': stringify(rest), 'sec-h1/secrets.sops.yaml': await encryptSops({ ...secretLayer, vars: { ...secretLayer.vars, ...vars } }, [recipient], rules) }, message);
+  };
+  const cat = () => execFileSync('docker', ['exec', app, 'cat', '/run/secrets/api_key'], { encoding: 'utf8' });
+  const assertNoKeyAnywhere = (value: string) => {
+    const inspect = execFileSync('docker', ['inspect', app], { encoding: 'utf8' });
+    assert.ok(!inspect.includes(value), 'docker inspect (env, labels, config) holds no secret');
+    for (const f of everyFileUnder(fleet.stateDir)) assert.ok(!readFileSync(f, 'latin1').includes(value), `${f} holds the secret`);
+    assert.ok(!JSON.stringify(agent.recorder.snapshot).includes(value), 'the status holds the secret');
+  };
+
+  // The first test left both files drifted (drift: report, so never corrected): put them back.
+  writeFileSync(secretFile, `TOKEN=${TOKEN}\n`);
+  writeFileSync(plainFile, 'welcome\n');
+  await commit(API_KEY, 'container secret');
+  const first = await agent.cycle.run('poll');
+  assert.equal(first.result, 'Succeeded', first.message);
+  assert.equal(cat(), API_KEY);
+  const st = statSync(hostFile);
+  assert.equal(st.mode & 0o777, 0o400);
+  assert.equal(st.uid, 0);
+  const before1 = await docker.inspect(app);
+  assert.ok(!before1.Config.Env.some((e) => e.includes(API_KEY)));
+  assert.deepEqual(before1.Mounts.filter((m) => m.Destination === '/run/secrets/api_key').map((m) => [m.Source, m.RW]), [[hostFile, false]]);
+  assertNoKeyAnywhere(API_KEY);
+
+  await commit(API_KEY2, 'rotate the key');
+  const second = await agent.cycle.run('poll');
+  assert.equal(second.result, 'Succeeded', second.message);
+  const after2 = await docker.inspect(app);
+  assert.equal(after2.Id, before1.Id, 'restarted, not recreated: the config did not change');
+  assert.notEqual(after2.State.StartedAt, before1.State.StartedAt, 'the container was restarted (notified by its secret file)');
+  assert.equal(cat(), API_KEY2);
+  assertNoKeyAnywhere(API_KEY2);
+  assertNoKeyAnywhere(API_KEY);
+
+  // The container goes: its secret file goes with it.
+  fleet.commitRaw({ 'sec-h1/apps.yaml': stringify(apps), 'sec-h1/secrets.sops.yaml': await encryptSops(secretLayer, [recipient], rules) }, 'no app');
+  const third = await agent.cycle.run('poll');
+  assert.equal(third.result, 'Succeeded', third.message);
+  assert.equal(await docker.exists(app), false);
+  assert.throws(() => statSync(hostFile), /ENOENT/);
 });
 
 test('log lines are masked: the agent logger replaces secret values, also inside strings built from them', () => {
