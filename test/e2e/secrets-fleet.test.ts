@@ -4,25 +4,33 @@
 // the hub; the agent decrypts, applies, corrects drift on the secret file. Then
 // a grep over every byte the hub stored (its data directory: SQLite and WAL),
 // every hub and agent log line (debug level) and every file of the agent's
-// state directory finds no secret value.
+// state directory finds no secret value. A container gets the password as a
+// `secrets:` file (real Docker): read at /run/secrets/NAME inside it, and in
+// no field of `docker inspect`.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createIdentityFile } from '../../repo/secrets/age-key.ts';
 import { ENROLL, VIEWER, api, removeDir, startHubProcess, tempDir, waitFor, type HubProcess } from '../integration/hub-harness.ts';
 import { cliEntry, gitfleet, repoRoot } from '../helpers/gitfleet-cli.ts';
 import type { HostSummary } from '../../hub/fleet/fleet-index.ts';
+import { DockerTestHarness, TEST_IMAGE, dockerMissingReason } from '../harness/docker.ts';
+import { requireComponent } from '../harness/require.ts';
 
 const PASSWORD = 'pw-e2e-Lk3Jh8Gf2Ds9';
 const TOKEN = 'tok-e2e-Qw7Er4Ty1Ui6';
 const dirs: string[] = [];
 let hub: HubProcess | null = null;
 let agent: ChildProcess | null = null;
+const docker = new DockerTestHarness();
+const app = docker.name('e2e-secret-app');
 after(async () => {
   agent?.kill('SIGTERM');
   await hub?.stop();
+  await docker.cleanup();
+  rmSync(`/var/lib/gitfleet/secrets/${app}`, { recursive: true, force: true });
   for (const d of dirs) removeDir(d);
 });
 
@@ -33,7 +41,8 @@ function everyFile(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
 }
 
-test('a secret reaches its host and nothing else: hub database, logs and state hold no secret value', { timeout: 180_000 }, async () => {
+test('a secret reaches its host and nothing else: hub database, logs and state hold no secret value', { timeout: 180_000 }, async (t) => {
+  if (!requireComponent(t, 'Docker engine', await dockerMissingReason())) return;
   const [dataDir, fleet, target, stateDir, keys] = ['hub', 'fleet', 'target', 'state', 'keys'].map((p) => tempDir(`secrets-e2e-${p}`)) as [string, string, string, string, string];
   dirs.push(dataDir, fleet, target, stateDir, keys);
   const hostKey = join(keys, 'host.key');
@@ -54,7 +63,7 @@ test('a secret reaches its host and nothing else: hub database, logs and state h
     cwd: repoRoot,
     env: {
       ...process.env, GITFLEET_HUB: hub.agentUrl, GITFLEET_TOKEN: ENROLL, GITFLEET_INTERVAL: '2s', GITFLEET_DRIFT_INTERVAL: '2s', GITFLEET_LOG_LEVEL: 'debug',
-      GITFLEET_AGE_IDENTITY_FILE: hostKey, GITFLEET_POLICY: join(keys, 'no-policy.yaml'), GITFLEET_DOCKER_SOCKET: join(stateDir, 'no-docker.sock'),
+      GITFLEET_AGE_IDENTITY_FILE: hostKey, GITFLEET_POLICY: join(keys, 'no-policy.yaml'), GITFLEET_DOCKER_SOCKET: docker.socketPath,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -74,7 +83,8 @@ test('a secret reaches its host and nothing else: hub database, logs and state h
   assert.equal(listed.stdout.trim(), `sec-1  ${hostRecipient}`);
 
   const plain = join(keys, 'secrets.yaml');
-  writeFileSync(plain, `vars:\n  db_password: ${PASSWORD}\nfiles:\n  ${target}/app.env:\n    content: "TOKEN=${TOKEN}\\nDB=\${db_password}\\n"\n    mode: "0600"\n`);
+  const container = { image: TEST_IMAGE, command: ['sleep', '3600'], init: true, network: 'none', labels: docker.labels, stop_grace_period: '1s', secrets: { db_password: '${db_password}' } };
+  writeFileSync(plain, `vars:\n  db_password: ${PASSWORD}\nfiles:\n  ${target}/app.env:\n    content: "TOKEN=${TOKEN}\\nDB=\${db_password}\\n"\n    mode: "0600"\ncontainers:\n  ${app}: ${JSON.stringify(container)}\n`);
   const enc = await gitfleet(['secret', 'encrypt', '--tag', 'lab', '--recipient', operatorRecipient, '--output', join(fleet, 'lab', 'sec-1', 'secrets.sops.yaml'), plain, ...hubFlags]);
   assert.equal(enc.code, 0, enc.stderr);
   git(fleet, 'add', '-A');
@@ -82,6 +92,8 @@ test('a secret reaches its host and nothing else: hub database, logs and state h
   const head = git(fleet, 'rev-parse', 'HEAD');
   await hostIs((h) => h.lastAppliedRevision === head && h.sync === 'InSync');
   assert.equal(readFileSync(join(target, 'app.env'), 'utf8'), `TOKEN=${TOKEN}\nDB=${PASSWORD}\n`);
+  assert.equal(execFileSync('docker', ['exec', app, 'cat', '/run/secrets/db_password'], { encoding: 'utf8' }), PASSWORD);
+  assert.ok(!execFileSync('docker', ['inspect', app], { encoding: 'utf8' }).includes(PASSWORD), 'docker inspect holds no secret');
 
   // Drift on the secret file: corrected, reported without content.
   writeFileSync(join(target, 'app.env'), `TOKEN=${TOKEN}-edited\n`);
