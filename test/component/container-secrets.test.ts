@@ -72,6 +72,9 @@ test('the baseline policy accepts a container\'s own secrets and refuses another
   const s = await loadDesiredState(tree, { host: 'h1' });
   const violations = evaluatePolicy(baseline, s).map((v) => `${v.resource} ${v.rule}`);
   assert.deepEqual(violations, ['container/thief containers.mounts']);
+  // files.deny still applies: a host can turn container secrets off.
+  const off = { ...baseline, files: { ...baseline.files, deny: [...(baseline.files?.deny ?? []), '/var/lib/gitfleet/secrets'] } };
+  assert.deepEqual(evaluatePolicy(off, s).map((v) => v.rule).filter((r) => r === 'files.denied-path').length, 3);
 });
 
 test('a native file in the reserved directory is refused; so is a target that is no usable path', async (t) => {
