@@ -170,7 +170,8 @@ export function evaluateCompose(layers: Layer[], lookup: (name: string) => strin
     }
     const fileIds: string[] = [];
     for (const f of mapped.files) {
-      const spec: FileSpec = { content: f.content, mode: f.mode };
+      // Mounted as a single file: a new content is a new inode the running container does not see until restarted.
+      const spec: FileSpec = { content: f.content, mode: f.mode, notify: [resourceId('container', mapped.containerName)] };
       const id = resourceId('file', f.path);
       fileIds.push(id);
       const parsed = FileSchema.safeParse(spec);

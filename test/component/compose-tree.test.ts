@@ -114,6 +114,8 @@ test('env_file and configs are read from the tree; paths leaving it, missing fil
   });
   const s = await loadDesiredState(root, { host: 'h1' });
   assert.deepEqual(s.resources.map((r) => r.id), ['file//var/lib/gitfleet/compose/configs/aa/conf', 'container/aa']);
+  // Compose's default mode (0444, for configs and secrets alike); a new content restarts the container.
+  assert.deepEqual(s.resources[0]!.spec, { content: 'hello\n', mode: '0444', notify: ['container/aa'] });
   assert.deepEqual(s.resources[1]!.spec, {
     image: 'x:1',
     environment: { K: 'v' },
