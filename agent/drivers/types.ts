@@ -174,6 +174,9 @@ export interface LiveFile {
   mode: string | null;
   owner: string | null;
   group: string | null;
+  /** The numeric ids behind owner/group (a spec may name an owner by id, as a container's `secrets: uid` does). */
+  uid?: number;
+  gid?: number;
 }
 
 export interface FileDriver {

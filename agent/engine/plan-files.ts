@@ -39,14 +39,19 @@ export function planFile(resource: FileResource, live: LiveState, inventory: Inv
   if (spec.mode !== undefined && current.mode !== null && normalizeMode(current.mode) !== normalizeMode(spec.mode)) {
     attrs.push({ field: 'mode', desired: normalizeMode(spec.mode), live: normalizeMode(current.mode) });
   }
-  if (spec.owner !== undefined && current.owner !== spec.owner) attrs.push({ field: 'owner', desired: spec.owner, live: current.owner });
-  if (spec.group !== undefined && current.group !== spec.group) attrs.push({ field: 'group', desired: spec.group, live: current.group });
+  if (spec.owner !== undefined && !sameAccount(spec.owner, current.owner, current.uid)) attrs.push({ field: 'owner', desired: spec.owner, live: current.owner });
+  if (spec.group !== undefined && !sameAccount(spec.group, current.group, current.gid)) attrs.push({ field: 'group', desired: spec.group, live: current.group });
   if (diff.length === 0 && attrs.length === 0) return { resource, steps: [], status: status(resource, 'InSync', 'Healthy') };
   const steps: Step[] =
     diff.length > 0
       ? [{ type: 'file.write', args: { path, spec }, ...base, reason: 'content differs' }]
       : [{ type: 'file.attributes', args: { path, spec }, ...base, reason: attrs.map((d) => `${d.field} differs`).join(', ') }];
   return applyDriftPolicy({ resource, steps, status: status(resource, 'Drifted', 'Healthy', [...diff, ...attrs]) }, cause, resource.drift, ctx.correctReportedDrift);
+}
+
+/** A desired owner or group named by id ("1000") matches the live id even when the host has a name for it. */
+function sameAccount(desired: string, liveName: string | null, liveId: number | undefined): boolean {
+  return desired === liveName || (/^\d+$/.test(desired) && liveId !== undefined && Number(desired) === liveId);
 }
 
 /** Size and hash, never content: "sha256:0123456789ab… (42 bytes)". */

@@ -16,6 +16,8 @@ import { createIdentityFile } from '../../repo/secrets/age-key.ts';
 import { loadDesiredState } from '../../repo/tree/index.ts';
 import { admitDesiredState } from '../../agent/admission.ts';
 import { evaluatePolicy } from '../../shared/policy/index.ts';
+import { plan } from '../../agent/engine/planner.ts';
+import { ctx, desired, file, inventory, live, liveFile } from '../helpers/desired.ts';
 import { issuesOf, makeTree } from './repo-fixture.ts';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -133,4 +135,13 @@ test('from an encrypted layer: render and plan (text and JSON) never show the va
     assert.ok(planned.stdout.includes('file.write'), planned.stdout + planned.stderr);
     assert.ok(!planned.stdout.includes(value) && !planned.stderr.includes(value), `plan ${extra.join('')} shows the secret`);
   }
+});
+
+test('an owner or group given by id matches the live file by id, whatever name the host has for it', () => {
+  const path = '/var/lib/gitfleet/secrets/api/k';
+  const want = file(path, { content: 'v', mode: '0400', owner: '65534', group: '65534' });
+  const named = liveFile(path, 'v', { mode: '0400', owner: 'nobody', group: 'nogroup', uid: 65534, gid: 65534 });
+  assert.deepEqual(plan(desired([want]), live({ files: [named] }), inventory([]), ctx).steps, []);
+  const other = liveFile(path, 'v', { mode: '0400', owner: 'root', group: 'root', uid: 0, gid: 0 });
+  assert.deepEqual(plan(desired([want]), live({ files: [other] }), inventory([]), ctx).steps.map((s) => s.type), ['file.attributes']);
 });

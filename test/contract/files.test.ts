@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isGitfleetError, type ErrorCode } from '../../shared/errors.ts';
-import type { FileDriver } from '../../agent/drivers/types.ts';
+import type { FileDriver, LiveFile } from '../../agent/drivers/types.ts';
 import { MemoryFileDriver } from '../../agent/drivers/memory/files.ts';
 import { createFsFileDriver } from '../../agent/drivers/files/fs-file-driver.ts';
 import { requireComponent } from '../harness/require.ts';
@@ -41,6 +41,11 @@ async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, mentions?
   });
 }
 
+/** The observed files without the numeric ids (the names are what these tests set). */
+function byName(files: LiveFile[]): Omit<LiveFile, 'uid' | 'gid'>[] {
+  return files.map(({ uid: _uid, gid: _gid, ...named }) => named);
+}
+
 function filesContract(label: string, target: (t: TestContext) => Promise<FilesTarget | null>): void {
   describe(`FileDriver contract: ${label}`, () => {
     test('write creates parents (0755), applies mode, owner and group; observe round-trips', async (t) => {
@@ -48,7 +53,7 @@ function filesContract(label: string, target: (t: TestContext) => Promise<FilesT
       if (!x) return;
       const path = `${x.base}/deep/er/app.toml`;
       await x.driver.write(path, { content: 'port = 8080\nname = "ü"\n', mode: '0640', owner: 'www-data', group: 'adm' });
-      assert.deepEqual(await x.driver.observe([path]), [
+      assert.deepEqual(byName(await x.driver.observe([path])), [
         { path, exists: true, content: 'port = 8080\nname = "ü"\n', mode: '0640', owner: 'www-data', group: 'adm' },
       ]);
       assert.equal(x.hand.dirMode(`${x.base}/deep`), '0755');
@@ -61,10 +66,10 @@ function filesContract(label: string, target: (t: TestContext) => Promise<FilesT
       if (!x) return;
       const path = `${x.base}/plain.txt`;
       await x.driver.write(path, { content: '' });
-      assert.deepEqual(await x.driver.observe([path]), [{ path, exists: true, content: '', mode: '0644', owner: 'root', group: 'root' }]);
+      assert.deepEqual(byName(await x.driver.observe([path])), [{ path, exists: true, content: '', mode: '0644', owner: 'root', group: 'root' }]);
       await x.driver.write(path, { content: 'a', mode: '600', owner: 'daemon', group: 'daemon' });
       await x.driver.write(path, { content: 'b' });
-      assert.deepEqual(await x.driver.observe([path]), [{ path, exists: true, content: 'b', mode: '0600', owner: 'daemon', group: 'daemon' }]);
+      assert.deepEqual(byName(await x.driver.observe([path])), [{ path, exists: true, content: 'b', mode: '0600', owner: 'daemon', group: 'daemon' }]);
     });
 
     test('an edit and a chmod by hand are observed; setAttributes fixes mode without rewriting', async (t) => {
@@ -79,6 +84,10 @@ function filesContract(label: string, target: (t: TestContext) => Promise<FilesT
       await x.driver.setAttributes(path, { content: 'declared\n', mode: '0640', owner: 'bin' });
       [live] = await x.driver.observe([path]);
       assert.deepEqual([live?.content, live?.mode, live?.owner], ['edited by hand\n', '0640', 'bin']);
+      // By id (a container secret's uid): the file is owned by that id, whatever the host calls it.
+      await x.driver.setAttributes(path, { content: 'declared\n', owner: '4242', group: '0' });
+      [live] = await x.driver.observe([path]);
+      assert.deepEqual([live?.owner, live?.uid, live?.group, live?.gid], ['4242', 4242, 'root', 0]);
       await rejectsWith(x.driver.setAttributes(`${x.base}/missing`, { content: '', mode: '0600' }), 'FILE_FAILED', `${x.base}/missing`);
     });
 
@@ -86,7 +95,7 @@ function filesContract(label: string, target: (t: TestContext) => Promise<FilesT
       const x = await target(t);
       if (!x) return;
       const none = { exists: false, content: null, mode: null, owner: null, group: null };
-      assert.deepEqual(await x.driver.observe([`${x.base}/nope`, `${x.base}/no/dir/file`]), [
+      assert.deepEqual(byName(await x.driver.observe([`${x.base}/nope`, `${x.base}/no/dir/file`])), [
         { path: `${x.base}/nope`, ...none },
         { path: `${x.base}/no/dir/file`, ...none },
       ]);

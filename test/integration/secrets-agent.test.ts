@@ -8,7 +8,7 @@
 // container's `secrets:` entry is a 0400 file mounted at /run/secrets/NAME,
 // not in docker inspect; a new value restarts the container; removal prunes it.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,7 +147,7 @@ test('a container secrets: entry from an encrypted layer: a 0400 root file mount
   const API_KEY = 'key-Vb6Nc3Xz8Lk2Jh5G';
   const API_KEY2 = 'key-Wd1Fr7Ty4Ui9Op3A';
   const withApp = (value: string) => ({
-    containers: { ...apps.containers, [app]: { image: TEST_IMAGE, command: ['sleep', '3600'], init: true, network: 'none', labels: docker.labels, stop_grace_period: '1s', secrets: { api_key: '${api_key}' } } },
+    containers: { ...apps.containers, [app]: { image: TEST_IMAGE, command: ['sleep', '3600'], init: true, network: 'none', labels: docker.labels, stop_grace_period: '1s', user: '65534:65534', secrets: { api_key: '${api_key}', for_user: { content: '${api_key}', uid: 65534, target: 'user/key' } } } },
     files: apps.files,
     vars: { api_key: value },
   });
@@ -155,7 +155,9 @@ test('a container secrets: entry from an encrypted layer: a 0400 root file mount
     const { vars, ...rest } = withApp(value);
     fleet.commitRaw({ 'sec-h1/apps.yaml': stringify(rest), 'sec-h1/secrets.sops.yaml': await encryptSops({ ...secretLayer, vars: { ...secretLayer.vars, ...vars } }, [recipient], rules) }, message);
   };
-  const cat = () => execFileSync('docker', ['exec', app, 'cat', '/run/secrets/api_key'], { encoding: 'utf8' });
+  // The container runs as 65534: the root-owned 0400 file is root's only; the one given uid 65534 is its user's.
+  const cat = () => execFileSync('docker', ['exec', '-u', '0', app, 'cat', '/run/secrets/api_key'], { encoding: 'utf8' });
+  const catAsUser = (path: string) => spawnSync('docker', ['exec', app, 'cat', path], { encoding: 'utf8' });
   const assertNoKeyAnywhere = (value: string) => {
     const inspect = execFileSync('docker', ['inspect', app], { encoding: 'utf8' });
     assert.ok(!inspect.includes(value), 'docker inspect (env, labels, config) holds no secret');
@@ -170,6 +172,9 @@ test('a container secrets: entry from an encrypted layer: a 0400 root file mount
   const first = await agent.cycle.run('poll');
   assert.equal(first.result, 'Succeeded', first.message);
   assert.equal(cat(), API_KEY);
+  assert.equal(catAsUser('/run/secrets/user/key').stdout, API_KEY, 'uid: the container user reads its secret');
+  assert.match(catAsUser('/run/secrets/api_key').stderr, /Permission denied/, 'mode 0400 root: the container user cannot');
+  assert.equal(statSync(`/var/lib/gitfleet/secrets/${app}/for_user`).uid, 65534);
   const st = statSync(hostFile);
   assert.equal(st.mode & 0o777, 0o400);
   assert.equal(st.uid, 0);
@@ -185,6 +190,7 @@ test('a container secrets: entry from an encrypted layer: a 0400 root file mount
   assert.equal(after2.Id, before1.Id, 'restarted, not recreated: the config did not change');
   assert.notEqual(after2.State.StartedAt, before1.State.StartedAt, 'the container was restarted (notified by its secret file)');
   assert.equal(cat(), API_KEY2);
+  assert.equal(catAsUser('/run/secrets/user/key').stdout, API_KEY2);
   assertNoKeyAnywhere(API_KEY2);
   assertNoKeyAnywhere(API_KEY);
 

@@ -72,7 +72,7 @@ export function createFsFileDriver(options: FsFileDriverOptions): FileDriver {
       // Content and attributes from the same open file: consistent even if it is replaced meanwhile.
       const st = await handle.stat();
       const content = await handle.readFile('utf8');
-      return { path, exists: true, content, mode: formatMode(st.mode), owner: accounts.userName(st.uid), group: accounts.groupName(st.gid) };
+      return { path, exists: true, content, mode: formatMode(st.mode), owner: accounts.userName(st.uid), group: accounts.groupName(st.gid), uid: st.uid, gid: st.gid };
     } catch (error) {
       throw failed('read', path, error);
     } finally {

@@ -151,6 +151,8 @@ export class MemoryFileDriver implements FileDriver {
         mode: formatMode(target.mode),
         owner: this.accounts.userName(target.uid),
         group: this.accounts.groupName(target.gid),
+        uid: target.uid,
+        gid: target.gid,
       };
     });
   }
