@@ -42,10 +42,13 @@ export function expandContainerSecrets(
     const entry = entries.get(r.id)!;
     const binds: string[] = [];
     const fileIds: ResourceId[] = [];
+    // Docker refuses two mounts at one path: say which entry, before anything is applied.
+    const taken = new Set((rest.volumes ?? []).map((v) => v.split(':')[1] ?? v));
     for (const [name, secret] of Object.entries(secrets)) {
       const long = typeof secret === 'string' ? { content: secret } : secret;
       const target = secretTarget(name, long.target);
-      const problem = filePathProblem(target) ?? (/[:,]/.test(target) ? "it contains ':' or ','" : null);
+      const problem = filePathProblem(target) ?? (/[:,]/.test(target) ? "it contains ':' or ','" : taken.has(target) ? 'another volume or secret is mounted there' : null);
+      taken.add(target);
       if (problem !== null) {
         issues.push(issue(entry.file, entry.source.locate([entry.section.key, entry.name, 'secrets', name, 'target']), 'INVALID_VALUE', `container "${r.name}": secret "${name}" target ${JSON.stringify(target)} is not a usable path in the container: ${problem}`));
         continue;

@@ -82,11 +82,12 @@ test('the baseline policy accepts a container\'s own secrets and refuses another
 test('a native file in the reserved directory is refused; so is a target that is no usable path', async (t) => {
   const tree = makeTree(t, {
     'h1/host.yaml': '',
-    'h1/apps.yaml': 'files:\n  /var/lib/gitfleet/secrets/api/db:\n    content: x\ncontainers:\n  api:\n    image: x:1\n    secrets:\n      a:\n        content: y\n        target: /run/../etc/passwd\n      b:\n        content: y\n        target: "/x:/y"\n',
+    'h1/apps.yaml': 'files:\n  /var/lib/gitfleet/secrets/api/db:\n    content: x\ncontainers:\n  api:\n    image: x:1\n    secrets:\n      a:\n        content: y\n        target: /run/../etc/passwd\n      b:\n        content: y\n        target: "/x:/y"\n      c:\n        content: y\n        target: /data\n    volumes: ["/srv/d:/data"]\n',
   });
   const issues = await issuesOf(loadDesiredState(tree, { host: 'h1' }));
   const lines = issues.map((i) => `${i.code} ${i.message}`);
-  assert.equal(lines.length, 3, lines.join('\n'));
+  assert.equal(lines.length, 4, lines.join('\n'));
+  assert.match(lines[3]!, /^INVALID_VALUE container "api": secret "c" target "\/data" .*another volume or secret is mounted there/);
   assert.match(lines[0]!, /^INVALID_PATH \/var\/lib\/gitfleet\/secrets\/api\/db is inside \/var\/lib\/gitfleet\/secrets, which is reserved/);
   assert.match(lines[1]!, /^INVALID_VALUE container "api": secret "a" target "\/run\/\.\.\/etc\/passwd" .*'\.\.'/);
   assert.match(lines[2]!, /^INVALID_VALUE container "api": secret "b" target .*':' or ','/);
