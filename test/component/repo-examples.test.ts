@@ -27,7 +27,8 @@ test('the example fleet validates and covers the features it is there to show', 
       assert.equal(r.spec.image, 'local/busybox:1', r.id);
       assert.ok(['host', 'none'].includes(r.spec.network ?? 'none'), `${r.id}: network host or none`);
     }
-    if (r.kind === 'file') assert.match(r.name, /^\/(etc\/gitfleet-demo|srv)\//, r.id);
+    // A container's secrets: files live in the agent's reserved directory (docs/secrets.md).
+    if (r.kind === 'file') assert.match(r.name, /^\/(etc\/gitfleet-demo|srv|var\/lib\/gitfleet\/secrets)\//, r.id);
     if (r.kind === 'unit') assert.match(r.name, /^gitfleet-demo-/, r.id);
   }
   assert.ok(all.some((r) => r.drift === 'report'), 'a layer default drift policy');
