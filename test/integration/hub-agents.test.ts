@@ -108,7 +108,7 @@ test('gitfleet status prints the summary (and JSON), exit 1 while a host drifts'
   const json = cli(['--token', VIEWER, '--json']);
   assert.equal((JSON.parse(json.stdout) as FleetSummary).sync.Drifted, 1);
   const denied = cli(['--token', 'wrong-token-xxxxxxxxxxxx']);
-  assert.equal(denied.status, 1);
+  assert.equal(denied.status, 3, 'a refused token means the CLI could not tell (docs/cli.md, exit codes)');
   assert.match(denied.stderr, /401/);
   assert.equal(cli([]).status, 2);
 });
