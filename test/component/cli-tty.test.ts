@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliEntry, gitfleet, repoRoot } from '../helpers/gitfleet-cli.ts';
+import { requireComponent } from '../harness/require.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'gitfleet-cli-tty-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -17,10 +18,7 @@ const args = ['plan', '--repo', 'examples/quickstart', '--host', 'trial-01', '--
 const env = { ...process.env, GITFLEET_POLICY: join(scratch, 'no-policy.yaml'), NO_COLOR: undefined, GITFLEET_LOG_FORMAT: undefined };
 
 test('on a terminal: colours, and the warning as a human line, not JSON', (t) => {
-  if (spawnSync('script', ['--version']).status !== 0) {
-    assert.notEqual(process.env.CI, 'true', 'util-linux script is needed in CI');
-    return t.skip('script (util-linux) is not installed');
-  }
+  if (!requireComponent(t, 'a pseudo-terminal (script from util-linux)', spawnSync('script', ['--version']).status === 0 ? null : 'script is not installed')) return;
   const command = [process.execPath, '--import', import.meta.resolve('tsx'), cliEntry, ...args].map((a) => `'${a}'`).join(' ');
   const r = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: repoRoot, env, timeout: 60_000 });
   const out = r.stdout.toString();
