@@ -7,9 +7,8 @@
 /** Marks every file the agent writes into a unit directory (unit files, and drop-ins of units it does not own). */
 export const MANAGED_MARKER_PREFIX = '# Managed by gitfleet (';
 
-/** `Section.Key` → value of a unit file and its drop-ins (later wins). An empty assignment resets, as in systemd. */
-export function unitDirectives(texts: readonly string[]): Map<string, string> {
-  const out = new Map<string, string>();
+/** Every `Key=value` assignment of a unit file and its drop-ins, in order, with its section. */
+export function* unitAssignments(texts: readonly string[]): Generator<{ section: string; key: string; value: string }> {
   for (const text of texts) {
     let section = '';
     let pending = '';
@@ -26,12 +25,18 @@ export function unitDirectives(texts: readonly string[]): Map<string, string> {
       if (header) section = header[1]!;
       else if (line.includes('=')) {
         const eq = line.indexOf('=');
-        const key = `${section}.${line.slice(0, eq).trim()}`;
-        const value = line.slice(eq + 1).trim();
-        if (value === '') out.delete(key);
-        else out.set(key, value);
+        yield { section, key: line.slice(0, eq).trim(), value: line.slice(eq + 1).trim() };
       }
     }
+  }
+}
+
+/** `Section.Key` → value of a unit file and its drop-ins (later wins). An empty assignment resets, as in systemd. */
+export function unitDirectives(texts: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const { section, key, value } of unitAssignments(texts)) {
+    if (value === '') out.delete(`${section}.${key}`);
+    else out.set(`${section}.${key}`, value);
   }
   return out;
 }

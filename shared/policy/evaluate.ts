@@ -7,6 +7,7 @@ import { globMatch } from './glob.ts';
 import { dirCovers } from './narrow.ts';
 import type { Policy, PolicyRule } from './schema.ts';
 import { normalizeCapability, sizeBytes } from './schema.ts';
+import { unitAssignments } from '../unit-file.ts';
 
 export interface Violation {
   rule: PolicyRule;
@@ -135,23 +136,9 @@ const execKey = /^(ExecStart|ExecStartPre|ExecStartPost|ExecCondition|ExecReload
 function unitCommands(texts: readonly string[]): { execs: { key: string; command: string }[]; user: string | undefined } {
   const execs: { key: string; command: string }[] = [];
   let user: string | undefined;
-  for (const text of texts) {
-    let pending = '';
-    for (const raw of text.split('\n')) {
-      const line = (pending + raw).trim();
-      if (line.endsWith('\\')) {
-        pending = `${line.slice(0, -1)} `;
-        continue;
-      }
-      pending = '';
-      if (!line || line.startsWith('#') || line.startsWith(';') || line.startsWith('[')) continue;
-      const eq = line.indexOf('=');
-      if (eq < 0) continue;
-      const key = line.slice(0, eq).trim();
-      const value = line.slice(eq + 1).trim();
-      if (key === 'User') user = value === '' ? undefined : value;
-      else if (execKey.test(key) && value !== '') execs.push({ key, command: value });
-    }
+  for (const { key, value } of unitAssignments(texts)) {
+    if (key === 'User') user = value === '' ? undefined : value;
+    else if (execKey.test(key) && value !== '') execs.push({ key, command: value });
   }
   return { execs, user };
 }
