@@ -4,6 +4,7 @@
 import { parseCommandArgs, UsageError } from '../../repo/cli/args.ts';
 import { terminalJson, terminalText } from '../../shared/terminal-text.ts';
 import { callHub, hubOptionHelp, hubOptionSpec, resolveHub } from './hub-api.ts';
+import type { EnrollmentTokenView } from '../api/enrollment-routes.ts';
 
 /** Hub-stored text (names, patterns, tags) on one terminal line: controls and bidi characters escaped. */
 const safe = (value: unknown): string => terminalText(String(value));
@@ -18,17 +19,8 @@ ${hubOptionHelp}
 create prints the new token's secret on stdout (shown once: the hub keeps only its hash).
 exit codes: 0 ok, 1 the hub refused, 2 usage error, 3 could not tell (hub unreachable, token refused)`;
 
-interface TokenView {
-  id: string;
-  name: string;
-  expiresAt: string | null;
-  maxUses: number | null;
-  uses: number;
-  hostPattern: string | null;
-  tag: string | null;
-  state: string;
-  token?: string;
-}
+/** What the API answers for a token; `token` (the secret) only in the answer to its creation. */
+type TokenView = EnrollmentTokenView & { token?: string };
 
 const fail = (message: string): never => {
   throw new UsageError('token', message);

@@ -1,6 +1,7 @@
 // The hub's JSON API from the browser: every call carries the session's
 // bearer token; a 401 ends the session (the token was wrong or rotated).
 import type { HostDetail, HostPage, FleetSummary, ReconcileOutcome, Role, TagsResponse } from './types.ts';
+import type { EnrollmentTokenView } from '../../api/enrollment-routes.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -23,18 +24,7 @@ export interface HostQuery {
 }
 
 /** A scoped enrollment token as the hub lists it; `token` (the secret) only in the answer to its creation. */
-export interface EnrollmentToken {
-  id: string;
-  name: string;
-  createdAt: string;
-  expiresAt: string | null;
-  maxUses: number | null;
-  uses: number;
-  hostPattern: string | null;
-  tag: string | null;
-  state: 'active' | 'expired' | 'used-up';
-  token?: string;
-}
+export type EnrollmentToken = EnrollmentTokenView & { token?: string };
 
 export class Api {
   constructor(
