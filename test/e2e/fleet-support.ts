@@ -2,18 +2,14 @@
 // an installed gitfleet looks like from outside a systemd host (install.sh run
 // inside it, the overlay's upper directory as "every file the host changed").
 import { existsSync, readdirSync, lstatSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { ExecResult, SystemdHost } from '../harness/nspawn.ts';
 import { baseTree, stateRoot } from '../harness/nspawn.ts';
 
-export const projectDir = resolve(import.meta.dirname, '../..');
+export { bundleMissing, projectDir, sleep, waitFor } from '../harness/built-cli.ts';
+
 /** Where the harness binds the project inside every host. */
 export const installScript = '/opt/gitfleet/packaging/install.sh';
-
-/** null when the built bundle is there (install.sh copies it), else why not. */
-export function bundleMissing(): string | null {
-  return existsSync(join(projectDir, 'dist', 'gitfleet.mjs')) ? null : `${projectDir}/dist/gitfleet.mjs is not built (npm run build)`;
-}
 
 export async function mustExec(host: SystemdHost, argv: string[], timeoutMs = 60_000): Promise<ExecResult> {
   const r = await host.exec(argv, { timeoutMs });
@@ -72,20 +68,3 @@ export function tracesSince(host: SystemdHost, before: string[], ignore: RegExp[
   };
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `probe` until it returns a value (not undefined) or the time is up. */
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(everyMs);
-  }
-}

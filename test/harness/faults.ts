@@ -5,36 +5,14 @@
 // hub's API as an operator reads it, and a stopwatch for the measured times.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { genericWebhookHeaders } from '../../hub/webhook/verify-webhook.ts';
 
-export const projectDir = resolve(import.meta.dirname, '../..');
+import { projectDir, waitFor } from './built-cli.ts';
+
+export { bundleMissing, projectDir, sleep, waitFor } from './built-cli.ts';
 export const cli = join(projectDir, 'bin', 'gitfleet.mjs');
-
-/** null when the bundle the CLI runs is built, else why not (for requireComponent). */
-export function bundleMissing(): string | null {
-  return existsSync(join(projectDir, 'dist', 'gitfleet.mjs')) ? null : `${projectDir}/dist/gitfleet.mjs is not built (npm run build)`;
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `probe` every `everyMs` until it returns a value (not undefined); bounded by `timeoutMs`. */
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(everyMs);
-  }
-}
 
 export function secret(): string {
   return randomBytes(16).toString('hex');
