@@ -44,6 +44,8 @@ export interface AgentParts {
   load: (treeDir: string) => Promise<DesiredState>;
   /** The host policy (re-read on every reconcile) and the admit phase it drives. */
   policy: HostPolicy;
+  /** What a commit refusal is stored with: the configuration's key and the host policy's; a change re-tries the head. */
+  acceptanceKey: () => string;
 }
 
 function isGitRepository(path: string): boolean {
@@ -104,6 +106,8 @@ export async function createAgent(
   };
   const policy = new HostPolicy({ path: config.policy, filesAllow: config.files.allow, logger: logger.child({ component: 'policy' }) });
   const decisive = configKey(config);
+  // A policy edit on the host changes the key: a head the old policy refused is tried again.
+  const acceptanceKey = () => `${decisive}:${policy.key()}`;
   // At least a second: a zero interval would retry a failing head in a tight loop.
   const retryBaseMs = Math.max(1000, intervalMs(config.retryInterval));
   const cycle = new Reconciler({
@@ -118,11 +122,10 @@ export async function createAgent(
     healthSettleMs: intervalMs(config.healthSettle),
     admit: (desired, treeDir) => policy.admit(desired, treeDir),
     retry: { baseMs: retryBaseMs, maxMs: Math.max(defaultRetry.maxMs, retryBaseMs) },
-    // A policy edit on the host changes the key: a head the old policy refused is tried again.
-    configKey: () => `${decisive}:${policy.key()}`,
+    configKey: acceptanceKey,
     ...(overrides.onEvent ? { onEvent: overrides.onEvent } : {}),
   });
-  return { config, logger, drivers, source, store, recorder, cycle, load, policy };
+  return { config, logger, drivers, source, store, recorder, cycle, load, policy, acceptanceKey };
 }
 
 /**

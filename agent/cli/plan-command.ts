@@ -6,10 +6,9 @@
 import { processSecrets } from '../../shared/secrets/mask.ts';
 import { isGitfleetError, messageOf } from '../../shared/errors.ts';
 import { terminalText } from '../../shared/terminal-text.ts';
-import { configKey, createAgent } from '../main.ts';
+import { createAgent } from '../main.ts';
 import { createLogger } from '../logger.ts';
 import { observe } from '../engine/observe.ts';
-import { admitDesiredState } from '../admission.ts';
 import { plan } from '../engine/planner.ts';
 import type { Step } from '../engine/steps.ts';
 import { decide } from '../loop/retry-policy.ts';
@@ -40,22 +39,6 @@ interface Refusal {
   revision: string | null;
   code: string;
   cause: string;
-}
-
-/** The agent's host policy (agent/policy), when this build has one: it decides admission and is part of the config key. */
-interface HostPolicyLike {
-  admit(desired: unknown, treeDir: string): Promise<void>;
-  key(): string;
-}
-function hostPolicyOf(agent: object): HostPolicyLike | null {
-  const policy = (agent as { policy?: HostPolicyLike }).policy;
-  return policy && typeof policy.admit === 'function' && typeof policy.key === 'function' ? policy : null;
-}
-
-/** The key the reconciler stores with a commit refusal (agent/main.ts): the config's, with the host policy's. */
-function decisiveKey(agent: object, config: Parameters<typeof configKey>[0]): string {
-  const policy = hostPolicyOf(agent);
-  return policy ? `${configKey(config)}:${policy.key()}` : configKey(config);
 }
 
 /**
@@ -116,7 +99,7 @@ export async function run(argv: string[]): Promise<number> {
   const head = snapshot.revision;
   // The daemon's own decision about a head that failed before (agent/loop/retry-policy.ts), for a poll.
   const rejection = revisions.rejected;
-  const decision = decide(rejection, head, 'poll', decisiveKey(agent, config), Date.now());
+  const decision = decide(rejection, head, 'poll', agent.acceptanceKey(), Date.now());
   if (decision === 'refused' && rejection) {
     return printRefusal(config.host, { revision: head, code: rejection.code ?? 'REFUSED', cause: rejection.reason }, values.json, [
       keeps,
@@ -133,10 +116,8 @@ export async function run(argv: string[]): Promise<number> {
   let desired;
   try {
     desired = await agent.load(snapshot.treeDir);
-    // The same admission as a real reconcile: the host policy when the agent has one, else files.allow.
-    const policy = hostPolicyOf(agent);
-    if (policy) await policy.admit(desired, snapshot.treeDir);
-    else admitDesiredState(desired, config.files.allow);
+    // The same admission as a real reconcile: the host policy (with files.allow).
+    await agent.policy.admit(desired, snapshot.treeDir);
   } catch (error) {
     return printRefusal(config.host, { revision: head, code: isGitfleetError(error) ? error.code : 'INVALID', cause: messageOf(error) }, values.json, [keeps]);
   }
