@@ -36,17 +36,7 @@ const CreateBody = z.strictObject({
 });
 
 /** What the API shows of a token: never its secret or hash. */
-export interface EnrollmentTokenView {
-  id: string;
-  name: string;
-  createdAt: string;
-  expiresAt: string | null;
-  maxUses: number | null;
-  uses: number;
-  hostPattern: string | null;
-  tag: string | null;
-  state: 'active' | 'expired' | 'used-up';
-}
+export type EnrollmentTokenView = Omit<EnrollmentTokenRecord, 'secretHash'> & { state: 'active' | 'expired' | 'used-up' };
 
 export function tokenView(t: EnrollmentTokenRecord, now: Date): EnrollmentTokenView {
   const state = t.expiresAt !== null && t.expiresAt <= now.toISOString() ? 'expired' : t.maxUses !== null && t.uses >= t.maxUses ? 'used-up' : 'active';
