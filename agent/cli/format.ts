@@ -1,5 +1,5 @@
 // Human output of the agent's commands: short, aligned, one line per change.
-import type { ResourceStatus } from '../../shared/status.ts';
+import type { FieldDiff, ResourceStatus } from '../../shared/status.ts';
 import type { Step } from '../engine/steps.ts';
 
 const useColor = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
@@ -24,13 +24,20 @@ export function formatValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** `field: - live  + desired`; a field only on one side says "added" or "removed" instead of showing null. */
+export function formatDiff(d: FieldDiff): string {
+  if (d.live === null && d.desired !== null) return `${d.field}: ${green(`+ ${formatValue(d.desired)}`)} ${dim('(added)')}`;
+  if (d.desired === null && d.live !== null) return `${d.field}: ${red(`- ${formatValue(d.live)}`)} ${dim('(removed)')}`;
+  return `${d.field}: ${red(`- ${formatValue(d.live)}`)}  ${green(`+ ${formatValue(d.desired)}`)}`;
+}
+
 export function formatStatuses(statuses: ResourceStatus[]): string[] {
   const width = Math.max(10, ...statuses.map((s) => s.id.length));
   const lines: string[] = [];
   for (const s of statuses) {
     const color = syncColor[s.sync] ?? ((t: string) => t);
     lines.push(`  ${s.id.padEnd(width)}  ${color(s.sync.padEnd(8))} ${s.health.padEnd(11)} ${dim(s.source ?? '')}`);
-    for (const d of s.diff) lines.push(`      ${d.field}: ${red(`- ${formatValue(d.live)}`)}  ${green(`+ ${formatValue(d.desired)}`)}`);
+    for (const d of s.diff) lines.push(`      ${formatDiff(d)}`);
     if (s.message && s.sync !== 'InSync') lines.push(`      ${dim(s.message)}`);
   }
   return lines;

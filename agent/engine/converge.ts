@@ -11,6 +11,8 @@ import { diagnose } from './diagnose.ts';
 import { observe } from './observe.ts';
 import { plan as planPass } from './planner.ts';
 import { specHash } from './resource-plan.ts';
+import { recordContainerFields } from './container-fields.ts';
+import { processSecrets } from '../../shared/secrets/mask.ts';
 import { runSteps, type StepResult } from './runner.ts';
 import { describeStep, type Step } from './steps.ts';
 
@@ -178,7 +180,11 @@ export async function converge(drivers: Drivers, desired: DesiredState, start: I
     if (!resource || s.sync !== 'InSync') continue;
     const hash = specHash(resource);
     const entry = inventory.resources[resource.id];
-    if (!entry || entry.hash !== hash) inventory.resources[resource.id] = { kind: resource.kind, name: resource.name, hash, revision: options.revision, appliedAt: iso };
+    // A container's applied spec is also kept field by field, for plan's field diffs (also filled in for an older inventory).
+    const fields = resource.kind === 'container' ? recordContainerFields(resource.id, resource.spec, (t) => processSecrets.taints(t)) : undefined;
+    if (!entry || entry.hash !== hash) {
+      inventory.resources[resource.id] = { kind: resource.kind, name: resource.name, hash, revision: options.revision, appliedAt: iso, ...(fields ? { fields } : {}) };
+    } else if (fields && entry.fields?.configHash !== fields.configHash) inventory.resources[resource.id] = { ...entry, fields };
     flapGuard.healthy(resource.id);
   }
   await options.saveInventory(inventory);

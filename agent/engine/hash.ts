@@ -21,6 +21,8 @@ export function sha256(text: string): string {
 }
 
 const containerIgnored = new Set(['drift', 'depends_on', 'pull', 'state']);
+/** The container keys the config hash leaves out (agent/engine/container-fields.ts diffs the others). */
+export const containerHashIgnores: ReadonlySet<string> = containerIgnored;
 const unitIgnored = new Set(['drift', 'depends_on', 'enabled', 'state']);
 const fileIgnored = new Set(['drift', 'depends_on', 'notify']);
 

@@ -1,7 +1,8 @@
 // Container planning: the config-hash label turns "must this be recreated?"
 // into a string comparison, as docker compose does.
 import type { ContainerResource } from '../../shared/resources.ts';
-import { MASK } from '../../shared/secrets/mask.ts';
+import { MASK, processSecrets } from '../../shared/secrets/mask.ts';
+import { diffContainerFields, recordContainerFields } from './container-fields.ts';
 import type { FieldDiff } from '../../shared/status.ts';
 import { containerLabels, MANAGED_BY, type LiveContainer } from '../drivers/types.ts';
 import { containerHash } from './hash.ts';
@@ -87,9 +88,13 @@ export function planContainer(resource: ContainerResource, live: LiveState, inve
   if (liveHash !== wanted) {
     // A secret container's hash covers its secret env: guessable offline when the secret is weak, so
     // viewers of the hub see only that it changed (docs/secrets.md).
-    const diff: FieldDiff[] = [resource.secret ? { field: 'config-hash', desired: MASK, live: 'changed' } : { field: 'config-hash', desired: wanted, live: liveHash ?? null }];
-    if (current.image !== spec.image) diff.unshift({ field: 'image', desired: spec.image, live: current.image });
-    const reason = cause === 'intended' ? 'spec changed' : 'container config differs from the applied spec';
+    // Field by field when the inventory recorded the spec this container was created from; else only the hash.
+    const applied = inventory.resources[resource.id]?.fields;
+    const fields = applied && applied.configHash === liveHash ? diffContainerFields(applied, recordContainerFields(resource.id, spec, (t) => processSecrets.taints(t))) : null;
+    const diff: FieldDiff[] = fields ?? [resource.secret ? { field: 'config-hash', desired: MASK, live: 'changed' } : { field: 'config-hash', desired: wanted, live: liveHash ?? null }];
+    if (!fields && current.image !== spec.image) diff.unshift({ field: 'image', desired: spec.image, live: current.image });
+    const changed = fields ? `: ${fields.slice(0, 5).map((d) => d.field).join(', ')}${fields.length > 5 ? ', …' : ''}` : '';
+    const reason = cause === 'intended' ? `spec changed${changed}` : 'container config differs from the applied spec';
     const plan = { resource, steps: createSteps(resource, ctx, cause, reason, true), status: status(resource, 'Drifted', healthOf(current, wantRunning), diff) };
     return applyDriftPolicy(plan, cause, resource.drift, ctx.correctReportedDrift);
   }

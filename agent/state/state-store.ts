@@ -50,7 +50,14 @@ const InventoryFile = z.object({
   version: z.literal(1),
   resources: z.record(
     z.string().regex(new RegExp(`^(${resourceKinds.join('|')})/.+$`)),
-    z.object({ kind: z.enum(resourceKinds), name: z.string(), hash: z.string(), revision: z.string(), appliedAt: z.string() }),
+    z.object({
+      kind: z.enum(resourceKinds),
+      name: z.string(),
+      hash: z.string(),
+      revision: z.string(),
+      appliedAt: z.string(),
+      fields: z.object({ configHash: z.string(), values: z.record(z.string(), z.string()) }).optional(),
+    }),
   ),
 });
 
