@@ -22,7 +22,10 @@ import type { Drivers } from './drivers/types.ts';
 import { FlapGuard } from './engine/flap-guard.ts';
 import { HostPolicy } from './policy/host-policy.ts';
 import { AgentDaemon, type StatusSink } from './loop/agent-daemon.ts';
-import { Reconciler } from './loop/reconciler.ts';
+import { Reconciler, type Outcome } from './loop/reconciler.ts';
+import type { Trigger } from '../shared/status.ts';
+import type { AgentMetrics } from './metrics/agent-metrics.ts';
+import type { MetricsExporter } from './metrics/metrics-exporter.ts';
 import { defaultRetry } from './loop/retry-policy.ts';
 import type { DesiredSource } from './source/desired-source.ts';
 import { DirectorySource } from './source/directory-source.ts';
@@ -84,7 +87,7 @@ export interface AgentEvent {
 export async function createAgent(
   config: AgentConfig,
   logger: Logger,
-  overrides: { drivers?: Partial<Drivers>; source?: DesiredSource; onEvent?: (event: AgentEvent) => void } = {},
+  overrides: { drivers?: Partial<Drivers>; source?: DesiredSource; onEvent?: (event: AgentEvent) => void; onSourceError?: (code: string) => void } = {},
 ): Promise<AgentParts> {
   const real = overrides.drivers && overrides.drivers.containers && overrides.drivers.units && overrides.drivers.files ? null : createDrivers(config);
   const drivers: Drivers = { ...real!, ...overrides.drivers };
@@ -124,6 +127,7 @@ export async function createAgent(
     retry: { baseMs: retryBaseMs, maxMs: Math.max(defaultRetry.maxMs, retryBaseMs) },
     configKey: acceptanceKey,
     ...(overrides.onEvent ? { onEvent: overrides.onEvent } : {}),
+    ...(overrides.onSourceError ? { onSourceError: overrides.onSourceError } : {}),
   });
   return { config, logger, drivers, source, store, recorder, cycle, load, policy, acceptanceKey };
 }
@@ -134,7 +138,7 @@ export async function createAgent(
  * under a new one. Secrets are left out (they never decide acceptance).
  */
 export function configKey(config: AgentConfig): string {
-  const { token: _token, tokenFile: _tokenFile, git: _git, hub: _hub, ...decisive } = config;
+  const { token: _token, tokenFile: _tokenFile, git: _git, hub: _hub, metrics: _metrics, ...decisive } = config;
   return createHash('sha256').update(JSON.stringify(decisive)).digest('hex').slice(0, 16);
 }
 
@@ -143,6 +147,8 @@ export interface AgentRuntime {
   daemon: AgentDaemon;
   /** The hub link, when a hub is configured (started by the caller after its signal handlers). */
   hub: (StatusSink & { start(): void; stop(): Promise<void> | void }) | null;
+  /** The metrics textfile and endpoint, when configured (closed by the caller after the daemon). */
+  metrics: MetricsExporter | null;
 }
 
 /**
@@ -161,8 +167,13 @@ export async function createAgentRuntime(config: AgentConfig, logger: Logger): P
         logger.info({ reason, origin }, 'reconcile requested by the hub');
         void daemon?.trigger(origin === 'api' ? 'manual' : 'hub');
       });
+  // The metrics code is loaded only when metrics are configured: an agent without them pays nothing.
+  const metrics = config.metrics?.textfileDir !== undefined || config.metrics?.listen !== undefined ? await createMetrics(config, logger) : null;
   // Events leave the process here: masked like every other exit (docs/secrets.md).
-  const agent = await createAgent(config, logger, hub ? { onEvent: (e) => hub.reportEvent(processSecrets.maskDeep(e)) } : {});
+  const agent = await createAgent(config, logger, {
+    ...(hub ? { onEvent: (e: AgentEvent) => hub.reportEvent(processSecrets.maskDeep(e)) } : {}),
+    ...(metrics ? { onSourceError: (code: string) => metrics.values.sourceError(code) } : {}),
+  });
   daemon = new AgentDaemon({
     cycle: agent.cycle,
     status: () => agent.recorder.snapshot,
@@ -171,6 +182,24 @@ export async function createAgentRuntime(config: AgentConfig, logger: Logger): P
     poll: /\s/.test(String(config.interval)) ? String(config.interval) : intervalMs(config.interval),
     driftCheckMs: intervalMs(config.driftInterval),
     ...(hub ? { sink: hub } : {}),
+    ...(metrics
+      ? {
+          onOutcome: (trigger: Trigger, outcome: Outcome, durationMs: number) => {
+            metrics.values.observe(trigger, outcome, durationMs, agent.recorder.snapshot);
+            void metrics.exporter.publish();
+          },
+        }
+      : {}),
   });
-  return { agent, daemon, hub };
+  if (metrics) {
+    const address = await metrics.exporter.listen();
+    if (address) logger.info({ address: `${address.address}:${address.port}` }, 'serving metrics at /metrics');
+  }
+  return { agent, daemon, hub, metrics: metrics?.exporter ?? null };
+}
+
+async function createMetrics(config: AgentConfig, logger: Logger): Promise<{ values: AgentMetrics; exporter: MetricsExporter }> {
+  const [{ AgentMetrics }, { MetricsExporter }] = await Promise.all([import('./metrics/agent-metrics.ts'), import('./metrics/metrics-exporter.ts')]);
+  const values = new AgentMetrics(config.host);
+  return { values, exporter: new MetricsExporter(values, config.metrics ?? {}, logger.child({ component: 'metrics' })) };
 }

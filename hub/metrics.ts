@@ -53,9 +53,39 @@ export class HubMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly notifications = new Counter({
+    name: 'gitfleet_hub_notifications_total',
+    help: 'Notification deliveries, by sink and result (delivered; retried: a failed try that will be tried again; failed: given up; dropped: the queue was full)',
+    labelNames: ['sink', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly commitStatuses = new Counter({
+    name: 'gitfleet_hub_commit_statuses_total',
+    help: 'Commit statuses posted to the forge, by forge and result (delivered, retried, failed, dropped)',
+    labelNames: ['forge', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly deliveryQueue = new Gauge({ name: 'gitfleet_hub_notification_queue', help: 'Notifications and commit statuses waiting to be delivered', registers: [this.registry] });
   readonly hosts = new Gauge({ name: 'gitfleet_hub_hosts', help: 'Hosts known to the hub, by sync state', labelNames: ['sync'] as const, registers: [this.registry] });
 
-  constructor() {
+  readonly tagHosts = new Gauge({
+    name: 'gitfleet_hub_tag_hosts',
+    help: 'Hosts in a tag\'s subtree, by sync state (one series per tag and state: tags come from the fleet repo)',
+    labelNames: ['tag', 'sync'] as const,
+    registers: [this.registry],
+  });
+  /** Per-host series, only with hub config `metrics.perHost` (one series per host: docs/metrics.md, cardinality). */
+  readonly hostSync = new Gauge({
+    name: 'gitfleet_hub_host_sync',
+    help: 'Per host (opt-in): 1 for the sync state the host is in, labelled with it',
+    labelNames: ['host', 'sync'] as const,
+    registers: [this.registry],
+  });
+  readonly hostOnline = new Gauge({ name: 'gitfleet_hub_host_online', help: 'Per host (opt-in): 1 when its agent is connected, else 0', labelNames: ['host'] as const, registers: [this.registry] });
+
+  constructor(readonly options: { perHost?: boolean } = {}) {
     collectDefaultMetrics({ register: this.registry });
+    // prom-client names these gauges *_total, which promtool's lint refuses (a _total is a counter); nodejs_active_* without it stay.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
   }
 }

@@ -1,6 +1,10 @@
 // `gitfleet agent`: the daemon, or with --once a single reconcile whose exit
 // code is the result.
+import type { Logger } from 'pino';
 import { messageOf } from '../../shared/errors.ts';
+import type { HostStatus } from '../../shared/status.ts';
+import type { AgentConfig } from '../config/agent-config.ts';
+import type { Outcome } from '../loop/reconciler.ts';
 import { createLogger } from '../logger.ts';
 import { AGENT_VERSION, createAgent, createAgentRuntime, type AgentRuntime } from '../main.ts';
 import { bold, dim, formatStatuses, green, red, yellow } from './format.ts';
@@ -53,7 +57,7 @@ export async function run(argv: string[]): Promise<number> {
       stopping = true;
       logger.info({ signal }, 'agent stopping');
       // Aborts a running reconcile at its next safe point (a health wait ends at once).
-      void daemon.stop().then(() => hub?.stop()).then(() => resolve(), () => resolve());
+      void daemon.stop().then(() => hub?.stop()).then(() => runtime?.metrics?.close()).then(() => resolve(), () => resolve());
     };
     if (stopRequested !== null) {
       onStop(stopRequested);
@@ -66,9 +70,12 @@ export async function run(argv: string[]): Promise<number> {
 
 async function runOnce(config: Parameters<typeof createAgent>[0], json: boolean): Promise<number> {
   const logger = createLogger({ level: process.env.GITFLEET_LOG_LEVEL ?? 'warn', toStderr: true });
-  const agent = await createAgent(config, logger);
+  const sourceErrors: string[] = [];
+  const agent = await createAgent(config, logger, { onSourceError: (code) => sourceErrors.push(code) });
+  const started = Date.now();
   const outcome = await agent.cycle.run('manual');
   const status = agent.recorder.snapshot;
+  if (config.metrics?.textfileDir !== undefined) await writeOnceMetrics(config, logger, outcome, Date.now() - started, status, sourceErrors);
   const ok = outcome.converged && (outcome.result === 'Succeeded' || outcome.result === 'NoChange');
   if (json) {
     process.stdout.write(`${JSON.stringify({ outcome, status }, null, 2)}\n`);
@@ -100,4 +107,13 @@ async function runOnce(config: Parameters<typeof createAgent>[0], json: boolean)
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   return ok ? 0 : 1;
+}
+
+/** A one-shot run (a cron job or a timer) leaves its metrics for node_exporter too. */
+async function writeOnceMetrics(config: AgentConfig, logger: Logger, outcome: Outcome, durationMs: number, status: HostStatus, sourceErrors: string[]): Promise<void> {
+  const [{ AgentMetrics }, { MetricsExporter }] = await Promise.all([import('../metrics/agent-metrics.ts'), import('../metrics/metrics-exporter.ts')]);
+  const values = new AgentMetrics(config.host);
+  for (const code of sourceErrors) values.sourceError(code);
+  values.observe('manual', outcome, durationMs, status);
+  await new MetricsExporter(values, { textfileDir: config.metrics?.textfileDir }, logger).publish();
 }

@@ -57,6 +57,15 @@ export const AgentConfigSchema = z.strictObject({
   policy: absolutePath.default('/etc/gitfleet/policy.yaml'),
   /** The host's age identity for encrypted layers (docs/secrets.md); created by the installer, 0600. */
   age: z.strictObject({ identityFile: absolutePath.default('/etc/gitfleet/age.key') }).default({ identityFile: '/etc/gitfleet/age.key' }),
+  /** The agent's own Prometheus metrics (docs/metrics.md): a textfile for node_exporter and/or a /metrics endpoint. */
+  metrics: z
+    .strictObject({
+      textfileDir: absolutePath.optional(),
+      listen: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s\[\]]+):\d{1,5}$/, 'host:port, e.g. 127.0.0.1:9464').optional(),
+      /** Serving metrics beyond loopback is a choice: they name the host, its revision and its resources' states. */
+      allowRemote: z.boolean().default(false),
+    })
+    .optional(),
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 
@@ -90,12 +99,15 @@ export const agentEnv: Record<string, string[]> = {
   GITFLEET_FILES_ALLOW: ['files', 'allow'],
   GITFLEET_POLICY: ['policy'],
   GITFLEET_AGE_IDENTITY_FILE: ['age', 'identityFile'],
+  GITFLEET_METRICS_TEXTFILE_DIR: ['metrics', 'textfileDir'],
+  GITFLEET_METRICS_LISTEN: ['metrics', 'listen'],
+  GITFLEET_METRICS_ALLOW_REMOTE: ['metrics', 'allowRemote'],
 };
 
 function envValue(key: string[], raw: string): unknown {
   const last = key[key.length - 1];
   if (last === 'allow') return raw.split(',').map((s) => s.trim()).filter(Boolean);
-  if (last === 'allowNonDescendant' || last === 'hubInsecure') return raw === 'true' || raw === '1';
+  if (last === 'allowNonDescendant' || last === 'hubInsecure' || last === 'allowRemote') return raw === 'true' || raw === '1';
   return raw;
 }
 
@@ -157,6 +169,16 @@ export function loadAgentConfig(options: { file?: string; env?: NodeJS.ProcessEn
       'CONFIG_INVALID',
       `config key "hub": ws:// to ${plain} is unencrypted and not loopback (the enrollment token, the host credential and every report would cross the network in clear); use wss://, or set "hubInsecure: true" (GITFLEET_HUB_INSECURE=true) to accept that`,
     );
+  }
+  const metricsListen = config.metrics?.listen;
+  if (metricsListen !== undefined) {
+    const colon = metricsListen.lastIndexOf(':');
+    const host = metricsListen.slice(0, colon).replace(/^\[|\]$/g, '').toLowerCase();
+    if (Number(metricsListen.slice(colon + 1)) > 65535) throw new GitfleetError('CONFIG_INVALID', 'config key "metrics.listen": the port must be at most 65535');
+    const loopback = host === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '::1';
+    if (!loopback && !config.metrics?.allowRemote) {
+      throw new GitfleetError('CONFIG_INVALID', `config key "metrics.listen": ${host} is not loopback; the metrics name the host, its revision and its resources' states — set "metrics.allowRemote: true" to serve them there`);
+    }
   }
   return config;
 }

@@ -26,7 +26,8 @@ export interface DaemonOptions {
   sink?: StatusSink;
   /** Coalesces bursts of Docker events (a `docker rm -f` emits kill, die, stop, destroy). */
   eventDebounceMs?: number;
-  onOutcome?: (trigger: Trigger, outcome: Outcome) => void;
+  /** After every reconcile, with how long it took (the agent's metrics). */
+  onOutcome?: (trigger: Trigger, outcome: Outcome, durationMs: number) => void;
   /**
    * "Reconciling" reaches the hub while a reconcile runs, but a storm of short
    * reconciles must not flood it: a start is reported only when the reconcile
@@ -53,6 +54,7 @@ export class AgentDaemon {
       async (trigger) => {
         const started = o.sink ? setTimeout(() => this.reportStarted(), o.startReport?.delayMs ?? 1000) : null;
         let outcome: Outcome;
+        const startedAt = Date.now();
         try {
           outcome = await o.cycle.run(trigger, { signal: this.abort.signal });
         } finally {
@@ -62,7 +64,7 @@ export class AgentDaemon {
         o.logger[level]({ trigger, result: outcome.result, converged: outcome.converged, revision: outcome.revision, reason: outcome.reason, ...(outcome.retryAt ? { retryAt: new Date(outcome.retryAt).toISOString() } : {}) }, 'reconcile finished');
         o.sink?.reportStatus(o.status());
         this.scheduleRetry(outcome.retryAt ?? null);
-        o.onOutcome?.(trigger, outcome);
+        o.onOutcome?.(trigger, outcome, Date.now() - startedAt);
       },
       (error) => o.logger.error({ err: messageOf(error) }, 'reconcile crashed'),
     );

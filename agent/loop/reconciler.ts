@@ -42,6 +42,8 @@ export interface ReconcilerDeps {
   /** Checks a desired state before it is applied (the host policy, agent/policy); throws a commit failure. */
   admit?: (desired: DesiredState, treeDir: string) => void | Promise<void>;
   onEvent?: (event: { reason: string; message: string; resource?: string; level: 'info' | 'warning' | 'error' }) => void;
+  /** Every time the source could not be read or its head was refused (the agent's metrics count them). */
+  onSourceError?: (code: string) => void;
   now?: () => number;
   /** Backoff of host-failure retries (agent config `retryInterval`). */
   retry?: RetryOptions;
@@ -278,6 +280,7 @@ export class Reconciler {
   private async sourceFailed(pass: Pass, error: unknown): Promise<Outcome> {
     const code: ConditionReason = isGitfleetError(error) ? error.code : 'GIT_FAILED';
     const message = `source ${this.deps.source.description}: ${messageOf(error)}`;
+    this.deps.onSourceError?.(code);
     if (isGitfleetError(error) && !error.retryable) {
       const revision = fullRevision.exec(messageOf(error))?.[1] ?? null;
       const known = this.refusal ?? this.deps.recorder.snapshot.refused ?? null;
