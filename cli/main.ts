@@ -17,6 +17,7 @@ const commands: Record<string, CommandEntry> = {
   plan: { summary: 'show what a reconcile would change on this host; changes nothing', load: () => import('../agent/cli/plan-command.ts') },
   render: { summary: 'print the merged desired state of one host', load: () => import('../repo/cli/render-command.ts') },
   validate: { summary: 'lint a fleet repository: every error with file:line', load: () => import('../repo/cli/validate-command.ts') },
+  diff: { summary: 'the hosts and resources a change affects between two revisions (impact preview)', load: () => import('../repo/cli/diff-command.ts') },
   policy: { summary: 'show a host\'s effective host policy (docs/policy.md)', load: () => import('../repo/cli/policy-command.ts') },
   hub: { summary: 'run the hub', load: () => import('../hub/cli/hub-command.ts') },
   status: { summary: 'the fleet summary from a hub, or one host in detail (gitfleet status HOST)', load: () => import('../hub/cli/status-command.ts') },

@@ -91,7 +91,7 @@ export async function explainDesiredState(treeRoot: string, opts: LoadOptions): 
 }
 
 /** A resource is secret when it holds a decrypted value or a string built from one, or was read as placeholders. */
-function markSecret(state: DesiredState, layers: Layer[], secrets: string[]): void {
+export function markSecret(state: DesiredState, layers: Layer[], secrets: string[]): void {
   const local = new SecretValues();
   local.add(secrets);
   const opaque = new Set(layers.flatMap((l) => [...l.entries.values()].filter((e) => e.opaque).map((e) => `${e.file}:${e.line}`)));

@@ -5,7 +5,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { ValidationIssue } from './issues.ts';
 import { issue, normalizeIssues, wholeFile } from './issues.ts';
-import type { HostPlacement } from './evaluate.ts';
+import type { Evaluation, HostPlacement } from './evaluate.ts';
 import { evaluateHost } from './evaluate.ts';
 import type { Layer } from './layer.ts';
 import { scanTree } from './layout.ts';
@@ -37,7 +37,12 @@ function ancestors(dir: string): string[] {
   return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'));
 }
 
-export async function validateTree(treeRoot: string): Promise<TreeSummary> {
+export interface ValidateOptions {
+  /** Called with each declared host's evaluation and layers (the impact preview renders every host this way, in one pass). */
+  onHost?: (host: DeclaredHost, evaluation: Evaluation, layers: Layer[]) => void;
+}
+
+export async function validateTree(treeRoot: string, options: ValidateOptions = {}): Promise<TreeSummary> {
   const tree = await openTree(treeRoot);
   if (!tree) {
     return { issues: [issue('./', wholeFile, 'FILE_UNREADABLE', `the fleet tree ${treeRoot} is not a readable directory`)], hosts: [], tags: [], places: [] };
@@ -56,13 +61,15 @@ export async function validateTree(treeRoot: string): Promise<TreeSummary> {
   const rootLayer = layers.get('')!;
   const crossAvailable = new Set(scan.crossTags);
   const grouped = new Map<string, { issue: ValidationIssue; subjects: string[] }>();
-  const evaluate = (placement: HostPlacement, subject: string) => {
-    for (const i of evaluateHost(placement).issues) {
+  const evaluate = (placement: HostPlacement, subject: string): Evaluation => {
+    const evaluation = evaluateHost(placement);
+    for (const i of evaluation.issues) {
       const key = `${i.file}\0${i.line}\0${i.column}\0${i.code}\0${i.message}`;
       const g = grouped.get(key);
       if (g) g.subjects.push(subject);
       else grouped.set(key, { issue: i, subjects: [subject] });
     }
+    return evaluation;
   };
 
   const hosts: DeclaredHost[] = [];
@@ -87,9 +94,11 @@ export async function validateTree(treeRoot: string): Promise<TreeSummary> {
       crossTags.push(tag.name);
       crossLayers.push(layers.get(relJoin(CROSS_TAGS_DIR, tag.name))!);
     }
-    hosts.push({ id, dir, pathTags, crossTags });
-    const pathLayers = [rootLayer, ...pathTags.map((t) => layers.get(t)!)];
-    evaluate({ host: id, place: dir, pathTags, crossTags, layers: [...pathLayers, ...crossLayers, hostLayer] }, `host ${id}`);
+    const declared: DeclaredHost = { id, dir, pathTags, crossTags };
+    hosts.push(declared);
+    const hostLayers = [rootLayer, ...pathTags.map((t) => layers.get(t)!), ...crossLayers, hostLayer];
+    const evaluation = evaluate({ host: id, place: dir, pathTags, crossTags, layers: hostLayers }, `host ${id}`);
+    options.onHost?.(declared, evaluation, hostLayers);
   }
 
   // A leaf tag directory with no host below it is only useful as a place.
