@@ -8,6 +8,10 @@ import { z } from 'zod';
 import { GitfleetError, messageOf } from '../shared/errors.ts';
 import { databaseUrlProblem } from './store/postgres-url.ts';
 import { durationMs, durationPattern } from '../shared/durations.ts';
+import { NotifyFileConfig, resolveNotifyConfig } from './notify/notify-config.ts';
+import type { NotifyConfig } from './notify/notify-config.ts';
+import { CommitStatusFileConfig, resolveCommitStatusConfig } from './forge-status/forge-config.ts';
+import type { CommitStatusConfig } from './forge-status/forge-config.ts';
 
 export const hubConfigDefaults = {
   listen: '127.0.0.1:8080',
@@ -97,6 +101,10 @@ const FileConfig = z.strictObject({
   /** Enrollment attempts per minute: from one remote address, and new enrollments with one token. */
   enrollRate: z.strictObject({ perAddress: z.number().int().min(1).max(1_000_000).optional(), perToken: z.number().int().min(1).max(1_000_000).optional() }).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  /** Notification sinks and rules (docs/notifications.md). */
+  notify: NotifyFileConfig.optional(),
+  /** Commit status write-back to GitHub, GitLab or Gitea (docs/notifications.md). */
+  commitStatus: CommitStatusFileConfig.optional(),
   /** perHost: one series per host in /metrics (off: at 10,000 hosts that is 20,000 series; docs/metrics.md). */
   metrics: z.strictObject({ perHost: z.boolean().optional() }).optional(),
 });
@@ -120,6 +128,8 @@ export interface HubConfig {
   pollIntervalMs: number;
   retention: { eventsPerHost: number; attemptsPerHost: number };
   logLevel: string;
+  notify?: NotifyConfig | undefined;
+  commitStatus?: CommitStatusConfig | undefined;
   metrics: { perHost: boolean };
 }
 
@@ -242,6 +252,8 @@ export function loadHubConfig(file: string | undefined, env: NodeJS.ProcessEnv =
     },
     logLevel: c.logLevel ?? hubConfigDefaults.logLevel,
     commitUrl: c.commitUrl,
+    notify: c.notify === undefined ? undefined : resolveNotifyConfig(c.notify, invalid),
+    commitStatus: c.commitStatus === undefined ? undefined : resolveCommitStatusConfig(c.commitStatus, invalid),
     metrics: { perHost: c.metrics?.perHost ?? false },
   };
 }

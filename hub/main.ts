@@ -38,6 +38,8 @@ import { registerOpsRoutes } from './api/ops-routes.ts';
 import { registerStaticRoute } from './api/static-route.ts';
 import { registerEnrollmentRoutes } from './api/enrollment-routes.ts';
 import { registerHostAdminRoutes } from './api/host-admin-routes.ts';
+import { Notifications } from './notify/notifications.ts';
+import { registerNotificationRoutes } from './api/notification-routes.ts';
 
 /**
  * Where the web view's build is, served at `/` when present: beside this file
@@ -66,6 +68,8 @@ export interface RunningHub {
   tracker: HeadTracker | null;
   /** This replica's part in a cluster (PostgreSQL store), else null. */
   cluster: Cluster | null;
+  /** Notifications and commit statuses (null when the config has neither); hub/rollout calls rolloutHalted on it. */
+  notifications: Notifications | null;
   /** Every HTTP route with the access it declares (HEAD twins of GET routes included). */
   routes: readonly RouteEntry[];
   close(): Promise<void>;
@@ -100,6 +104,10 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
   const metrics = new HubMetrics({ perHost: config.metrics.perHost });
   const feed: ChangeFeed<HostSummary> = new ChangeFeed((id) => index.get(id));
   const index = new FleetIndex((id) => feed.hostChanged(id));
+  const notifications =
+    config.notify || config.commitStatus
+      ? new Notifications({ notify: config.notify, commitStatus: config.commitStatus, index, metrics, logger: logger.child({ component: 'notify' }), hubSecrets: [config.adminToken, config.viewerToken, config.enrollmentToken, config.webhookSecret].filter((s): s is string => s !== undefined) })
+      : null;
   // On PostgreSQL the hub is a replica of a cluster: the change follower loads the index (lighter rows) and keeps it coherent.
   const pgStore = store instanceof PostgresFleetStore ? store : null;
   if (!pgStore) index.load(await store.listHosts());
@@ -120,6 +128,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
         index.setHead(head);
         pushes.baseline(head.revision);
         feed.headChanged(head.revision);
+        notifications?.headChanged();
         if (origin === 'read') cluster?.shareHead(head);
       })
     : null;
@@ -177,6 +186,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
   registerOpsRoutes(app, ctx);
   registerEnrollmentRoutes(app, ctx);
   registerHostAdminRoutes(app, ctx, gateway);
+  registerNotificationRoutes(app, notifications);
   if (webRoot) registerStaticRoute(app, webRoot);
 
   // Only /agent upgrades (the gateway authenticates the agent itself); any other path is refused.
@@ -226,9 +236,11 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
     gateway,
     tracker,
     cluster,
+    notifications,
     routes: access.routes,
     close() {
       closing ??= (async () => {
+        notifications?.stop();
         await tracker?.stop();
         await gateway.close();
         feed.close();

@@ -88,7 +88,15 @@ export interface IndexRecord {
   sessionReplica: string | null;
 }
 
+/** Told of every status and connection change of this replica's own agent sessions, and of deletions (notifications, hub/notify). */
+export interface ReportObserver {
+  status(id: string, status: HostStatus): void;
+  connected(id: string, online: boolean): void;
+  removed(id: string): void;
+}
+
 export class FleetIndex {
+  #observer: ReportObserver | null = null;
   readonly #reported = new Map<string, Reported>();
   readonly #online = new Set<string>();
   /** Clustered: which other replica holds each host's session, and which replicas are alive. */
@@ -115,6 +123,10 @@ export class FleetIndex {
   constructor(onChange: (id: string) => void = () => {}, options: { summaryMaxAgeMs?: number } = {}) {
     this.#notify = onChange;
     this.#summaryMaxAgeMs = options.summaryMaxAgeMs ?? 250;
+  }
+
+  observe(observer: ReportObserver | null): void {
+    this.#observer = observer;
   }
 
   private changed(id: string): void {
@@ -202,6 +214,7 @@ export class FleetIndex {
     this.#online.delete(id);
     this.#remoteSessions.delete(id);
     this.changed(id);
+    this.#observer?.removed(id);
   }
 
   hello(id: string, h: { place: string; tags: string[]; agentVersion: string; seenAt: string }): void {
@@ -217,6 +230,7 @@ export class FleetIndex {
   status(id: string, status: HostStatus): void {
     Object.assign(this.entry(id), digestStatus(status));
     this.changed(id);
+    this.#observer?.status(id, status);
   }
 
   connected(id: string, online: boolean): void {
@@ -224,6 +238,7 @@ export class FleetIndex {
     if (online) this.#online.add(id);
     else this.#online.delete(id);
     this.changed(id);
+    this.#observer?.connected(id, online);
   }
 
   get head(): FleetHead | null {

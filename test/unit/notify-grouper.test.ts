@@ -1,0 +1,130 @@
+// Grouping and de-duplication of notifications (hub/notify/grouper.ts), with
+// the real timers at short windows: twelve hosts failing on one revision under
+// one tag are one message; a flap inside the window is none; the last host
+// leaving gives one recovery message; a reminder while hosts stay failed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RuleGrouper } from '../../hub/notify/grouper.ts';
+import type { RuleConfig } from '../../hub/notify/notify-config.ts';
+import type { NotifyMessage } from '../../hub/notify/message.ts';
+
+const REV = 'abc1234'.padEnd(40, '0');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function rule(o: Partial<RuleConfig> = {}): RuleConfig {
+  return { name: 'prod', events: new Set(['failed', 'recovered']), tags: ['prod/eu'], sinks: ['x'], groupWindowMs: 100, repeatIntervalMs: 0, ...o };
+}
+
+function grouper(r: RuleConfig) {
+  const sent: NotifyMessage[] = [];
+  return { g: new RuleGrouper(r, (m) => sent.push(m), 'https://hub.example.com'), sent };
+}
+
+test('12 hosts failing on one revision under one tag within the window are one message', async () => {
+  const { g, sent } = grouper(rule());
+  for (let i = 1; i <= 12; i++) g.enter(`web-${String(i).padStart(2, '0')}`, 'failed', REV, 'prod/eu', `boom ${i}`);
+  await sleep(350);
+  assert.equal(sent.length, 1);
+  const m = sent[0]!;
+  assert.equal(m.title, '12 hosts under prod/eu failed on abc1234');
+  assert.equal(m.hostCount, 12);
+  assert.equal(m.hosts.length, 12);
+  assert.equal(m.hosts[0]!.id, 'web-01');
+  assert.equal(m.event, 'failed');
+  assert.equal(m.url, `https://hub.example.com/#/commits/${REV}`);
+  g.stop();
+});
+
+test('hosts failing after the first message come in one "more" message; other revisions and tags are other groups', async () => {
+  const { g, sent } = grouper(rule());
+  g.enter('web-01', 'failed', REV, 'prod/eu', 'x');
+  await sleep(300);
+  g.enter('web-02', 'failed', REV, 'prod/eu', 'x');
+  g.enter('web-03', 'failed', REV, 'prod/eu', 'x');
+  g.enter('web-04', 'failed', 'f'.repeat(40), 'prod/eu', 'x');
+  await sleep(350);
+  assert.deepEqual(sent.map((m) => m.title).sort(), ['2 more hosts under prod/eu failed on abc1234 (3 in all)', 'web-01 (prod/eu) failed on abc1234', 'web-04 (prod/eu) failed on fffffff'].sort());
+  g.stop();
+});
+
+test('a host that fails and recovers within the window is never announced, and gets no recovery', async () => {
+  const { g, sent } = grouper(rule());
+  g.enter('web-01', 'failed', REV, 'prod/eu', 'x');
+  await sleep(20);
+  g.leave('web-01', 'failed', REV, 'prod/eu', true);
+  await sleep(400);
+  assert.deepEqual(sent, []);
+  assert.equal(g.groupCount, 0);
+  g.stop();
+});
+
+test('when the last failing host recovers: one recovery message naming every recovered host', async () => {
+  const { g, sent } = grouper(rule());
+  for (const h of ['web-01', 'web-02', 'web-03']) g.enter(h, 'failed', REV, 'prod/eu', 'x');
+  await sleep(300);
+  g.leave('web-01', 'failed', REV, 'prod/eu', true);
+  g.leave('web-02', 'failed', REV, 'prod/eu', true);
+  await sleep(300);
+  assert.equal(sent.length, 1, 'no recovery while web-03 still fails');
+  g.leave('web-03', 'failed', REV, 'prod/eu', true);
+  await sleep(350);
+  assert.equal(sent.length, 2);
+  assert.equal(sent[1]!.title, '3 hosts under prod/eu recovered: no longer failed on abc1234');
+  assert.equal(sent[1]!.event, 'recovered');
+  assert.equal(sent[1]!.recoveredFrom, 'failed');
+  assert.equal(g.groupCount, 0);
+  g.stop();
+});
+
+test('no recovery message when the rule does not ask for recovered, nor for a host that only moved to another revision', async () => {
+  const { g, sent } = grouper(rule({ events: new Set(['failed']) }));
+  g.enter('web-01', 'failed', REV, 'prod/eu', 'x');
+  await sleep(300);
+  g.leave('web-01', 'failed', REV, 'prod/eu', true);
+  await sleep(350);
+  assert.equal(sent.length, 1);
+  const other = grouper(rule());
+  other.g.enter('web-01', 'failed', REV, 'prod/eu', 'x');
+  await sleep(300);
+  other.g.leave('web-01', 'failed', REV, 'prod/eu', false);
+  await sleep(350);
+  assert.equal(other.sent.length, 1);
+  g.stop();
+  other.g.stop();
+});
+
+test('a recovery followed at once by a new failure of the same host sends neither', async () => {
+  const { g, sent } = grouper(rule());
+  g.enter('web-01', 'failed', REV, 'prod/eu', 'x');
+  await sleep(300);
+  g.leave('web-01', 'failed', REV, 'prod/eu', true);
+  await sleep(20);
+  g.enter('web-01', 'failed', REV, 'prod/eu', 'again');
+  await sleep(400);
+  assert.equal(sent.length, 1);
+  g.stop();
+});
+
+test('a reminder every repeat interval while hosts stay failed, naming all of them', async () => {
+  const { g, sent } = grouper(rule({ repeatIntervalMs: 400 }));
+  g.enter('web-01', 'failed', REV, 'prod/eu', 'x');
+  g.enter('web-02', 'failed', REV, 'prod/eu', 'x');
+  await sleep(1150);
+  const titles = sent.map((m) => m.title);
+  assert.equal(titles[0], '2 hosts under prod/eu failed on abc1234');
+  assert.ok(titles.length >= 3, titles.join(' | '));
+  assert.equal(titles[1], 'still: 2 hosts under prod/eu failed on abc1234');
+  assert.equal(sent[1]!.repeat, true);
+  g.stop();
+});
+
+test('a message lists at most 20 hosts by name and counts the rest', async () => {
+  const { g, sent } = grouper(rule({ tags: [] }));
+  for (let i = 0; i < 45; i++) g.enter(`h-${String(i).padStart(2, '0')}`, 'offline', REV, '', 'gone');
+  await sleep(350);
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0]!.title, '45 hosts went offline (last applied abc1234)');
+  assert.equal(sent[0]!.hosts.length, 20);
+  assert.equal(sent[0]!.hostCount, 45);
+  g.stop();
+});
