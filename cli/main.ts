@@ -29,6 +29,7 @@ const commands: Record<string, CommandEntry> = {
   secret: { summary: 'encrypt, decrypt, edit and re-key SOPS/age secrets for the fleet repo (docs/secrets.md)', load: () => import('./secret-command.ts') },
   check: { summary: 'pre-flight this host: config, state dir, Docker, systemd, repo, hub', load: () => import('./check-command.ts') },
   init: { summary: 'start a fleet repository with a first host', load: () => import('./init-command.ts') },
+  adopt: { summary: 'describe this running host (containers, units, files) in the fleet repo; --factor layers a fleet', load: () => import('./adopt/adopt-command.ts') },
   version: { summary: 'print the release, protocol and runtime versions', load: () => import('./version-command.ts') },
   completion: {
     summary: 'print a bash, zsh or fish completion script',
