@@ -5,19 +5,27 @@ import type { Logger } from 'pino';
 import { GitSource } from '../../repo/git/index.ts';
 import type { GitSourceConfig } from '../../repo/git/index.ts';
 import { formatIssue, validateTree } from '../../repo/tree/index.ts';
-import type { DeclaredHost, FleetHead, FleetRepoView } from './fleet-repo-view.ts';
+import { readRolloutPolicies } from '../../repo/rollout/rollout-files.ts';
+import type { DeclaredHost, FleetHead, FleetRepoView, HeadRollouts } from './fleet-repo-view.ts';
 
 export interface TreeReading {
   hosts: DeclaredHost[];
   tags: string[];
   issues: string[];
+  rollouts?: HeadRollouts | undefined;
 }
 
 export type ReadTree = (treeDir: string) => Promise<TreeReading>;
 
 export const readTreeWithValidate: ReadTree = async (treeDir) => {
   const summary = await validateTree(treeDir);
-  return { hosts: summary.hosts, tags: summary.tags, issues: summary.issues.map(formatIssue) };
+  const rollouts = await readRolloutPolicies(treeDir, summary);
+  return {
+    hosts: summary.hosts,
+    tags: summary.tags,
+    issues: [...summary.issues, ...rollouts.issues].map(formatIssue),
+    ...(rollouts.scopes.length + rollouts.invalid.length > 0 ? { rollouts: { scopes: rollouts.scopes, invalid: rollouts.invalid } } : {}),
+  };
 };
 
 export class GitRepoView implements FleetRepoView {
