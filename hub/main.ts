@@ -38,6 +38,7 @@ import { registerOpsRoutes } from './api/ops-routes.ts';
 import { registerStaticRoute } from './api/static-route.ts';
 import { registerEnrollmentRoutes } from './api/enrollment-routes.ts';
 import { registerHostAdminRoutes } from './api/host-admin-routes.ts';
+import { registerImpactRoutes } from './api/impact-routes.ts';
 import { registerRolloutRoutes } from './api/rollout-routes.ts';
 import { RolloutCoordinator } from './rollout/coordinator.ts';
 import { Notifications } from './notify/notifications.ts';
@@ -210,6 +211,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
   registerOpsRoutes(app, ctx);
   registerEnrollmentRoutes(app, ctx);
   registerHostAdminRoutes(app, ctx, gateway);
+  registerImpactRoutes(app, ctx);
   registerRolloutRoutes(app, ctx);
   registerNotificationRoutes(app, notifications);
   if (webRoot) registerStaticRoute(app, webRoot);

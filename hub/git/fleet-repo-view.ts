@@ -2,6 +2,7 @@
 // interface: the head revision, the hosts and tags it declares, and which
 // paths changed between two revisions. The real one reads the repo with the
 // same Git and tree code as the agent (git-repo-view.ts); tests use a fake.
+import type { Impact } from '../../repo/impact/types.ts';
 import type { RolloutScope } from '../../repo/rollout/rollout-files.ts';
 
 /** A host directory of the fleet tree (the shape repo/tree's validateTree returns). */
@@ -40,5 +41,7 @@ export interface FleetRepoView {
   refresh(): Promise<FleetHead>;
   /** Tree-relative paths changed between two revisions; null when that cannot be told (unrelated history, unknown revision). */
   changedPaths(from: string, to: string): Promise<string[] | null>;
+  /** The impact preview between two fetched revisions (docs/rollouts.md); absent: the hub shows none. */
+  impact?(from: string, to: string): Promise<Impact>;
   close?(): Promise<void>;
 }
