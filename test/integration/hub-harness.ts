@@ -55,9 +55,9 @@ export interface HubProcess {
   kill(): Promise<void>;
 }
 
-export async function startHubProcess(o: { dataDir: string; port?: number; env?: Record<string, string> }): Promise<HubProcess> {
+export async function startHubProcess(o: { dataDir: string; port?: number; env?: Record<string, string>; args?: string[] }): Promise<HubProcess> {
   const port = o.port ?? (await freePort());
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'hub'], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'hub', ...(o.args ?? [])], {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
