@@ -32,6 +32,9 @@ import { DirectorySource } from './source/directory-source.ts';
 import { StateStore } from './state/state-store.ts';
 import { unitFilesIn } from './state/host-marks.ts';
 import { StatusRecorder } from './state/status-recorder.ts';
+import { GatedSource } from './rollout/gated-source.ts';
+import { ReleaseGate } from './rollout/release-gate.ts';
+import type { Release } from '../shared/protocol.ts';
 
 export const AGENT_VERSION = process.env.GITFLEET_VERSION ?? '0.1.0';
 
@@ -157,20 +160,32 @@ export interface AgentRuntime {
  * hub's reconcile-now arrives as a manual sync when a person asked for it (a
  * click or an API call) and as a hub trigger after a push.
  */
-export async function createAgentRuntime(config: AgentConfig, logger: Logger): Promise<AgentRuntime> {
+export async function createAgentRuntime(config: AgentConfig, logger: Logger, overrides: { drivers?: Partial<Drivers>; source?: DesiredSource } = {}): Promise<AgentRuntime> {
   const previous = await new StateStore(config.stateDir).loadStatus();
   let daemon: AgentDaemon | null = null;
+  // With a hub, a staged rollout may hold this host at the revision the hub released (docs/rollouts.md).
+  const gate = config.hub === undefined ? null : await releaseGate(config, logger, () => void daemon?.trigger('hub'));
   // The hub client (ws, systeminformation) is loaded only when a hub is configured.
   const hub = config.hub === undefined
     ? null
-    : (await import('./cli/hub-link.ts')).createHubClient(config, logger, AGENT_VERSION, { place: previous?.place ?? config.place ?? '', tags: previous?.tags ?? [] }, (reason, origin) => {
-        logger.info({ reason, origin }, 'reconcile requested by the hub');
-        void daemon?.trigger(origin === 'api' ? 'manual' : 'hub');
-      });
+    : (await import('./cli/hub-link.ts')).createHubClient(
+        config,
+        logger,
+        AGENT_VERSION,
+        { place: previous?.place ?? config.place ?? '', tags: previous?.tags ?? [] },
+        (reason, origin) => {
+          logger.info({ reason, origin }, 'reconcile requested by the hub');
+          void daemon?.trigger(origin === 'api' ? 'manual' : 'hub');
+        },
+        gate?.hubHooks,
+      );
   // The metrics code is loaded only when metrics are configured: an agent without them pays nothing.
   const metrics = config.metrics?.textfileDir !== undefined || config.metrics?.listen !== undefined ? await createMetrics(config, logger) : null;
   // Events leave the process here: masked like every other exit (docs/secrets.md).
+  const source = overrides.source ?? createSource(config, logger);
   const agent = await createAgent(config, logger, {
+    source: gate ? new GatedSource(source, gate.gate) : source,
+    ...(overrides.drivers ? { drivers: overrides.drivers } : {}),
     ...(hub ? { onEvent: (e: AgentEvent) => hub.reportEvent(processSecrets.maskDeep(e)) } : {}),
     ...(metrics ? { onSourceError: (code: string) => metrics.values.sourceError(code) } : {}),
   });
@@ -196,6 +211,48 @@ export async function createAgentRuntime(config: AgentConfig, logger: Logger): P
     if (address) logger.info({ address: `${address.address}:${address.port}` }, 'serving metrics at /metrics');
   }
   return { agent, daemon, hub, metrics: metrics?.exporter ?? null };
+}
+
+/**
+ * The release gate and its hub hooks: a new release, or the hub coming back or
+ * going away, reconciles when it changes what the host may apply; with
+ * `whenHubUnreachable: proceed` a timer reconciles when proceedAfter is up.
+ */
+async function releaseGate(config: AgentConfig, logger: Logger, reconcile: () => void): Promise<{ gate: ReleaseGate; hubHooks: { onRelease: (r: Release) => void; onConnection: (c: boolean) => void } }> {
+  const gate = new ReleaseGate({
+    stateDir: config.stateDir,
+    whenHubUnreachable: config.rollout.whenHubUnreachable,
+    proceedAfterMs: intervalMs(config.rollout.proceedAfter),
+    logger: logger.child({ component: 'rollout' }),
+  });
+  await gate.load();
+  let proceedTimer: NodeJS.Timeout | null = null;
+  const armProceed = () => {
+    if (proceedTimer) clearTimeout(proceedTimer);
+    proceedTimer = null;
+    const due = gate.proceedDueAt();
+    if (due === null) return;
+    proceedTimer = setTimeout(reconcile, Math.max(0, due - performance.now()));
+    proceedTimer.unref();
+  };
+  armProceed();
+  return {
+    gate,
+    hubHooks: {
+      onRelease: (release) => {
+        void gate.update(release).then((changed) => {
+          armProceed();
+          if (changed) reconcile();
+        });
+      },
+      onConnection: (connected) => {
+        const before = JSON.stringify(gate.decision());
+        gate.hubConnected(connected);
+        armProceed();
+        if (JSON.stringify(gate.decision()) !== before) reconcile();
+      },
+    },
+  };
 }
 
 async function createMetrics(config: AgentConfig, logger: Logger): Promise<{ values: AgentMetrics; exporter: MetricsExporter }> {

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { GitfleetError, messageOf } from '../shared/errors.ts';
 import { databaseUrlProblem } from './store/postgres-url.ts';
 import { durationMs, durationPattern } from '../shared/durations.ts';
+import { DEFAULT_AUDIT_ENTRIES } from './store/fleet-records.ts';
 import { NotifyFileConfig, resolveNotifyConfig } from './notify/notify-config.ts';
 import type { NotifyConfig } from './notify/notify-config.ts';
 import { CommitStatusFileConfig, resolveCommitStatusConfig } from './forge-status/forge-config.ts';
@@ -58,6 +59,7 @@ export const hubEnv: Record<string, string> = {
   pollInterval: 'GITFLEET_HUB_POLL_INTERVAL',
   'retention.eventsPerHost': 'GITFLEET_HUB_RETENTION_EVENTS_PER_HOST',
   'retention.attemptsPerHost': 'GITFLEET_HUB_RETENTION_ATTEMPTS_PER_HOST',
+  'retention.auditEntries': 'GITFLEET_HUB_RETENTION_AUDIT_ENTRIES',
   'enrollRate.perAddress': 'GITFLEET_HUB_ENROLL_RATE_PER_ADDRESS',
   'enrollRate.perToken': 'GITFLEET_HUB_ENROLL_RATE_PER_TOKEN',
   logLevel: 'GITFLEET_HUB_LOG_LEVEL',
@@ -97,7 +99,9 @@ const FileConfig = z.strictObject({
   commitUrl: z.string().regex(/^https?:\/\/\S+\{rev\}\S*$/, 'an http(s) URL containing {rev}').optional(),
   heartbeat: durationText.optional(),
   pollInterval: durationText.optional(),
-  retention: z.strictObject({ eventsPerHost: z.number().int().min(10).optional(), attemptsPerHost: z.number().int().min(10).optional() }).optional(),
+  retention: z
+    .strictObject({ eventsPerHost: z.number().int().min(10).optional(), attemptsPerHost: z.number().int().min(10).optional(), auditEntries: z.number().int().min(100).max(10_000_000).optional() })
+    .optional(),
   /** Enrollment attempts per minute: from one remote address, and new enrollments with one token. */
   enrollRate: z.strictObject({ perAddress: z.number().int().min(1).max(1_000_000).optional(), perToken: z.number().int().min(1).max(1_000_000).optional() }).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
@@ -126,7 +130,7 @@ export interface HubConfig {
   commitUrl?: string | undefined;
   heartbeatMs: number;
   pollIntervalMs: number;
-  retention: { eventsPerHost: number; attemptsPerHost: number };
+  retention: { eventsPerHost: number; attemptsPerHost: number; auditEntries: number };
   logLevel: string;
   notify?: NotifyConfig | undefined;
   commitStatus?: CommitStatusConfig | undefined;
@@ -249,6 +253,7 @@ export function loadHubConfig(file: string | undefined, env: NodeJS.ProcessEnv =
     retention: {
       eventsPerHost: c.retention?.eventsPerHost ?? hubConfigDefaults.eventsPerHost,
       attemptsPerHost: c.retention?.attemptsPerHost ?? hubConfigDefaults.attemptsPerHost,
+      auditEntries: c.retention?.auditEntries ?? DEFAULT_AUDIT_ENTRIES,
     },
     logLevel: c.logLevel ?? hubConfigDefaults.logLevel,
     commitUrl: c.commitUrl,

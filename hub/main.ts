@@ -38,6 +38,9 @@ import { registerOpsRoutes } from './api/ops-routes.ts';
 import { registerStaticRoute } from './api/static-route.ts';
 import { registerEnrollmentRoutes } from './api/enrollment-routes.ts';
 import { registerHostAdminRoutes } from './api/host-admin-routes.ts';
+import { registerImpactRoutes } from './api/impact-routes.ts';
+import { registerRolloutRoutes } from './api/rollout-routes.ts';
+import { RolloutCoordinator } from './rollout/coordinator.ts';
 import { Notifications } from './notify/notifications.ts';
 import { registerNotificationRoutes } from './api/notification-routes.ts';
 
@@ -56,6 +59,8 @@ export interface StartHubOptions {
   repoView: FleetRepoView | null;
   store?: FleetStore;
   webRoot?: string | null;
+  /** How often running rollouts advance (default 1 s; tests make it short). */
+  rolloutTickMs?: number;
 }
 
 export interface RunningHub {
@@ -66,6 +71,8 @@ export interface RunningHub {
   index: FleetIndex;
   gateway: AgentGateway;
   tracker: HeadTracker | null;
+  /** The staged-rollout coordinator; null without a repo or on PostgreSQL. */
+  rollouts: RolloutCoordinator | null;
   /** This replica's part in a cluster (PostgreSQL store), else null. */
   cluster: Cluster | null;
   /** Notifications and commit statuses (null when the config has neither); hub/rollout calls rolloutHalted on it. */
@@ -112,6 +119,8 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
   const pgStore = store instanceof PostgresFleetStore ? store : null;
   if (!pgStore) index.load(await store.listHosts());
   let cluster: Cluster | null = null;
+  // Staged rollouts (docs/rollouts.md) need one coordinator: a single hub on SQLite for now.
+  let rollouts: RolloutCoordinator | null = null;
   const gateway = new AgentGateway({
     store,
     index,
@@ -120,18 +129,33 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
     enrollmentToken: config.enrollmentToken,
     enrollRate: config.enrollRate,
     heartbeatMs: config.heartbeatMs,
+    onWelcome: (host: string) => rollouts?.welcomed(host),
     ...(pgStore ? { onSession: (host: string, online: boolean) => cluster?.sessionChanged(host, online) } : {}),
   });
   const reconciler = new Reconciler(gateway, store, metrics, logger.child({ component: 'reconcile' }), pgStore ? (hosts, reason, cause) => cluster?.reconcileRemote(hosts, reason, cause) ?? [] : null);
   const tracker = o.repoView
     ? new HeadTracker(o.repoView, logger, (head, origin) => {
         index.setHead(head);
+        if (rollouts) void rollouts.setHead(head);
+        else if (head.rollouts) logger.warn('the fleet repo has rollout.yaml files, but staged rollouts need a single hub on SQLite (docs/rollouts.md); every host follows the head');
         pushes.baseline(head.revision);
         feed.headChanged(head.revision);
         notifications?.headChanged();
         if (origin === 'read') cluster?.shareHead(head);
       })
     : null;
+  if (tracker && o.repoView && !pgStore) {
+    const view = o.repoView;
+    rollouts = new RolloutCoordinator({
+      store,
+      index,
+      send: (host, release) => gateway.sendRelease(host, release),
+      changedPaths: (from, to) => view.changedPaths(from, to),
+      logger,
+      ...(o.rolloutTickMs === undefined ? {} : { tickMs: o.rolloutTickMs }),
+    });
+    await rollouts.start();
+  }
   const pushes = new PushHandler(index, tracker, reconciler, logger.child({ component: 'webhook' }));
   const webRoot = o.webRoot === undefined ? (existsSync(defaultWebRoot) ? defaultWebRoot : null) : o.webRoot;
   const auth = new ApiAuth({ adminToken: config.adminToken, viewerToken: config.viewerToken });
@@ -141,6 +165,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
     feed,
     reconciler,
     tracker,
+    rollouts,
     metrics,
     auth,
     logger: logger.child({ component: 'api' }),
@@ -186,6 +211,8 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
   registerOpsRoutes(app, ctx);
   registerEnrollmentRoutes(app, ctx);
   registerHostAdminRoutes(app, ctx, gateway);
+  registerImpactRoutes(app, ctx);
+  registerRolloutRoutes(app, ctx);
   registerNotificationRoutes(app, notifications);
   if (webRoot) registerStaticRoute(app, webRoot);
 
@@ -235,6 +262,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
     index,
     gateway,
     tracker,
+    rollouts,
     cluster,
     notifications,
     routes: access.routes,
@@ -242,6 +270,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
       closing ??= (async () => {
         notifications?.stop();
         await tracker?.stop();
+        await rollouts?.stop();
         await gateway.close();
         feed.close();
         await app.close();

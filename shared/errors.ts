@@ -70,6 +70,7 @@ export const errorCodes = {
   WEBHOOK_REPLAYED: { retryable: false, summary: 'a webhook delivery the hub has already received (same delivery id or signed body)' },
   HUB_UNREACHABLE: { retryable: true, summary: 'the hub cannot be reached' },
   STREAM_LIMIT: { retryable: true, summary: 'the hub already serves its maximum number of live-update streams; retry later' },
+  ROLLOUT_HELD: { retryable: true, summary: 'a staged rollout has released no revision to this host yet; it waits for its wave (docs/rollouts.md)' },
   INTERNAL: { retryable: false, summary: 'an unexpected internal error' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 

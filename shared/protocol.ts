@@ -11,8 +11,11 @@ import { z } from 'zod';
 import { GitfleetError } from './errors.ts';
 import { HostStatus } from './status.ts';
 
-/** Bumped on any change an older peer could not understand; the newest version this build speaks. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Bumped on any change an older peer could not understand; the newest version this build speaks.
+ * 2: the hub's `release` message (staged rollouts, docs/rollouts.md), sent only to agents that speak 2.
+ */
+export const PROTOCOL_VERSION = 2;
 /**
  * The oldest version this build still speaks, as hub or as agent. A hello
  * carries the agent's range (`minProtocol`…`protocol`); the hub answers with
@@ -177,6 +180,28 @@ export const Ack = z.object({
 });
 export type Ack = z.infer<typeof Ack>;
 
+/** A full Git commit id (SHA-1 or SHA-256). */
+export const CommitId = z.string().regex(/^([0-9a-f]{40}|[0-9a-f]{64})$/, 'a full commit id');
+
+/**
+ * Protocol 2 (docs/rollouts.md): whether a rollout policy applies to the host
+ * and the newest revision it may apply. Sent after the welcome and whenever it
+ * changes; the agent keeps the last one (across restarts) and never applies a
+ * newer revision than it names. `revision` null with `underPolicy`: nothing is
+ * released yet (the host keeps what it runs).
+ */
+export const Release = z.object({
+  type: z.literal('release'),
+  underPolicy: z.boolean(),
+  revision: CommitId.nullable(),
+  /** The rollout that decided it, for the agent's log. */
+  rollout: text(300).optional(),
+});
+export type Release = z.infer<typeof Release>;
+
+/** The first protocol version that has the `release` message. */
+export const RELEASE_PROTOCOL = 2;
+
 /** Codes a hub may send before it closes the socket. */
 export const HubErrorCode = z.enum(['PROTOCOL_INVALID', 'PROTOCOL_VERSION', 'AUTH_FAILED', 'HOST_CLAIMED', 'SESSION_REPLACED', 'INTERNAL']);
 export type HubErrorCode = z.infer<typeof HubErrorCode>;
@@ -203,7 +228,7 @@ export const HubError = z.object({
 });
 export type HubError = z.infer<typeof HubError>;
 
-export const HubMessage = z.discriminatedUnion('type', [Welcome, ReconcileNow, Ack, HubError]);
+export const HubMessage = z.discriminatedUnion('type', [Welcome, ReconcileNow, Ack, HubError, Release]);
 export type HubMessage = z.infer<typeof HubMessage>;
 
 // ---------------------------------------------------------------- compatibility

@@ -8,6 +8,7 @@ import { loadHostKeys } from '../../repo/secrets/age-key.ts';
 import type { AgentConfig } from '../config/agent-config.ts';
 import { collectFacts } from '../facts.ts';
 import { HubClient } from '../report/index.ts';
+import type { HubClientOptions } from '../report/hub-client.ts';
 
 export function enrollmentToken(config: AgentConfig): string | undefined {
   if (config.token !== undefined) return config.token;
@@ -36,6 +37,7 @@ export function createHubClient(
   version: string,
   known: { place: string; tags: string[] },
   onReconcileNow: (reason: string, origin?: 'api' | 'webhook') => void,
+  rollout?: Pick<HubClientOptions, 'onRelease' | 'onConnection'>,
 ): HubClient | null {
   if (!config.hub) return null;
   const token = enrollmentToken(config);
@@ -50,5 +52,6 @@ export function createHubClient(
     facts: async () => ({ ...(await collectFacts()), age: await ageRecipient(config.age.identityFile, logger) }),
     logger: logger.child({ component: 'hub-client' }),
     onReconcileNow,
+    ...rollout,
   });
 }

@@ -57,6 +57,14 @@ export const AgentConfigSchema = z.strictObject({
   policy: absolutePath.default('/etc/gitfleet/policy.yaml'),
   /** The host's age identity for encrypted layers (docs/secrets.md); created by the installer, 0600. */
   age: z.strictObject({ identityFile: absolutePath.default('/etc/gitfleet/age.key') }).default({ identityFile: '/etc/gitfleet/age.key' }),
+  /**
+   * Staged rollouts (docs/rollouts.md): while the hub cannot be reached, an agent under a rollout
+   * policy holds the last revision the hub released (hold, the default) or, with proceed, follows
+   * the head once the hub has been unreachable for proceedAfter.
+   */
+  rollout: z
+    .strictObject({ whenHubUnreachable: z.enum(['hold', 'proceed']).default('hold'), proceedAfter: Duration.default('1h') })
+    .default({ whenHubUnreachable: 'hold', proceedAfter: '1h' }),
   /** The agent's own Prometheus metrics (docs/metrics.md): a textfile for node_exporter and/or a /metrics endpoint. */
   metrics: z
     .strictObject({

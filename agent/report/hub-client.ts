@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { messageOf } from '../../shared/errors.ts';
 import { MAX_FRAME_BYTES, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, ProtocolVersionError, boundTags, encodeMessage, parseHubMessage } from '../../shared/protocol.ts';
-import type { AgentMessage, HostFacts, HubMessage } from '../../shared/protocol.ts';
+import type { AgentMessage, HostFacts, HubMessage, Release } from '../../shared/protocol.ts';
 import type { HostStatus } from '../../shared/status.ts';
 import { backoffDelay } from '../../shared/backoff.ts';
 
@@ -33,6 +33,10 @@ export interface HubClientOptions {
   logger: Logger;
   /** `origin` api: a person asked for it; webhook: a Git push. */
   onReconcileNow: (reason: string, origin?: 'api' | 'webhook') => void;
+  /** A staged rollout's release (protocol 2, docs/rollouts.md). */
+  onRelease?: (release: Release) => void;
+  /** The session with the hub started (welcome) or ended. */
+  onConnection?: (connected: boolean) => void;
   /** Until the hub says otherwise in its welcome. Default 30 s. */
   heartbeatMs?: number;
   maxQueueBytes?: number;
@@ -241,6 +245,13 @@ export class HubClient {
           this.#log.error(`reconcile-now handler failed: ${messageOf(error)}`);
         }
         return;
+      case 'release':
+        try {
+          this.#o.onRelease?.(message);
+        } catch (error) {
+          this.#log.error(`release handler failed: ${messageOf(error)}`);
+        }
+        return;
       case 'error': {
         const line = `hub refused the connection [${message.code}${message.reason ? ` ${message.reason}` : ''}]: ${message.message}`;
         if (message.code === 'AUTH_FAILED' && this.#credential && !this.#offerToken && this.#o.enrollmentToken) {
@@ -278,6 +289,7 @@ export class HubClient {
     this.#log.info({ pending: this.#queue!.length }, 'connected to the hub');
     this.scheduleHeartbeat(ws);
     this.sendPending();
+    this.#o.onConnection?.(true);
   }
 
   private scheduleHeartbeat(ws: WebSocket): void {
@@ -314,6 +326,7 @@ export class HubClient {
     this.#welcomed = false;
     this.#ws = null;
     if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
+    if (wasWelcomed) this.#o.onConnection?.(false);
     if (this.#stopped) return;
     const delay = this.#nextDelayOverride ?? backoffDelay(this.#attempt++, RECONNECT);
     this.#nextDelayOverride = null;

@@ -7,8 +7,11 @@ export type { Snapshot };
 export interface DesiredSource {
   /** A short description for logs and status (credentials redacted). */
   readonly description: string;
-  /** The current head, verified; throws GitfleetError (the caller keeps its last good revision). */
-  sync(options: { lastApplied: string | null }): Promise<Snapshot>;
+  /**
+   * The current head, verified; throws GitfleetError (the caller keeps its last good revision).
+   * `revision`: that commit instead of the head, verified the same way (a source that cannot pin one returns its head).
+   */
+  sync(options: { lastApplied: string | null; revision?: string }): Promise<Snapshot>;
   /** A snapshot of a revision synced before (to roll back or to enforce offline). */
   snapshot(revision: string): Promise<Snapshot>;
   prune(keep: string[]): Promise<void>;

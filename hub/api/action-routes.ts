@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { messageOf } from '../../shared/errors.ts';
+import { recordAudit } from '../audit/audit-log.ts';
 import type { ApiContext } from './context.ts';
 import { sendError } from './context.ts';
 
@@ -31,12 +32,16 @@ export function registerActionRoutes(app: FastifyInstance, ctx: ApiContext): voi
       hosts = ctx.index.idsInTag('');
       what = 'all hosts';
     }
-    return ctx.reconciler.request(hosts, b.reason ?? `requested through the API for ${what}`, 'api');
+    const outcome = ctx.reconciler.request(hosts, b.reason ?? `requested through the API for ${what}`, 'api');
+    recordAudit(ctx, req, { action: 'reconcile', target: what, detail: `${outcome.reached.length} of ${hosts.length} reached${b.reason ? `; reason: ${b.reason}` : ''}` });
+    return outcome;
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/hosts/:id/reconcile', { config: { access: 'admin' } }, (req, reply) => {
     if (!ctx.index.get(req.params.id)) return sendError(reply, 404, 'NOT_FOUND', `no host ${req.params.id}`);
-    return ctx.reconciler.request([req.params.id], `requested through the API for host ${req.params.id}`, 'api');
+    const outcome = ctx.reconciler.request([req.params.id], `requested through the API for host ${req.params.id}`, 'api');
+    recordAudit(ctx, req, { action: 'reconcile', target: `host ${req.params.id}`, detail: `${outcome.reached.length} of 1 reached` });
+    return outcome;
   });
 
   app.delete<{ Params: { id: string } }>('/api/v1/hosts/:id/credential', { config: { access: 'admin' } }, async (req, reply) => {
@@ -45,15 +50,18 @@ export function registerActionRoutes(app: FastifyInstance, ctx: ApiContext): voi
     await ctx.store.resetCredential(record.id);
     ctx.index.credentialReset(record.id);
     ctx.logger.warn({ host: record.id }, 'host credential reset: the next connection with the enrollment token enrolls it again');
+    recordAudit(ctx, req, { action: 'credential.reset', target: `host ${record.id}` });
     return { host: record.id, enrolled: false };
   });
 
-  app.post('/api/v1/head/refresh', { config: { access: 'admin' } }, async (_req, reply) => {
+  app.post('/api/v1/head/refresh', { config: { access: 'admin' } }, async (req, reply) => {
     if (!ctx.tracker) return sendError(reply, 409, 'CONFIG_INVALID', 'the hub has no repo configured');
     try {
       const head = await ctx.tracker.refresh();
+      recordAudit(ctx, req, { action: 'head.refresh', target: 'fleet repo', detail: `head ${head.revision.slice(0, 12)}` });
       return { revision: head.revision, hosts: head.hosts.length, issues: head.issues };
     } catch (error) {
+      recordAudit(ctx, req, { action: 'head.refresh', target: 'fleet repo', outcome: 'failed', detail: messageOf(error) });
       return sendError(reply, 502, 'GIT_FAILED', messageOf(error));
     }
   });

@@ -8,6 +8,7 @@ import type { ChangeFeed } from '../fleet/change-feed.ts';
 import type { Reconciler } from '../fleet/reconcile.ts';
 import type { FleetStore } from '../store/fleet-store.ts';
 import type { HeadTracker } from '../git/head-tracker.ts';
+import type { RolloutCoordinator } from '../rollout/coordinator.ts';
 import type { HubMetrics } from '../metrics.ts';
 
 export interface ApiContext {
@@ -16,6 +17,8 @@ export interface ApiContext {
   feed: ChangeFeed<HostSummary>;
   reconciler: Reconciler;
   tracker: HeadTracker | null;
+  /** Staged rollouts (docs/rollouts.md); null when the hub has no repo or runs on PostgreSQL. */
+  rollouts: RolloutCoordinator | null;
   metrics: HubMetrics;
   auth: ApiAuth;
   logger: Logger;

@@ -10,6 +10,7 @@ import { durationMs, durationPattern } from '../../shared/durations.ts';
 import { hashSecret } from '../auth/secrets.ts';
 import { hostPatternProblem } from '../auth/host-pattern.ts';
 import type { EnrollmentTokenRecord } from '../store/fleet-store.ts';
+import { recordAudit } from '../audit/audit-log.ts';
 import type { ApiContext } from './context.ts';
 import { sendError } from './context.ts';
 
@@ -72,6 +73,8 @@ export function registerEnrollmentRoutes(app: FastifyInstance, ctx: ApiContext):
     };
     await ctx.store.createEnrollmentToken(record);
     ctx.logger.info({ token: record.id, name: record.name, expiresAt: record.expiresAt, maxUses: record.maxUses, hostPattern: record.hostPattern, tag: record.tag }, 'enrollment token created');
+    const scope = [record.maxUses === null ? null : `max ${record.maxUses} uses`, record.hostPattern === null ? null : `hosts ${record.hostPattern}`, record.tag === null ? null : `tag ${record.tag}`].filter((s) => s !== null);
+    recordAudit(ctx, req, { action: 'enrollment-token.create', target: `token ${record.id} (${record.name})`, detail: [`expires ${record.expiresAt}`, ...scope].join(', ') });
     return reply.code(201).send({ ...tokenView(record, now), token: secret });
   });
 
@@ -84,6 +87,7 @@ export function registerEnrollmentRoutes(app: FastifyInstance, ctx: ApiContext):
     const id = req.params.id;
     if (!/^et-[0-9a-f]{12}$/.test(id) || !(await ctx.store.deleteEnrollmentToken(id))) return sendError(reply, 404, 'NOT_FOUND', `no enrollment token ${id.slice(0, 64)}`);
     ctx.logger.warn({ token: id }, 'enrollment token revoked: it enrolls nothing more (hosts it enrolled keep their credentials)');
+    recordAudit(ctx, req, { action: 'enrollment-token.revoke', target: `token ${id}` });
     return { id, revoked: true };
   });
 }

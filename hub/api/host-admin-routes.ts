@@ -4,6 +4,7 @@
 // a valid enrollment token enrolls again; revoke its token to keep it out.
 import type { FastifyInstance } from 'fastify';
 import type { AgentGateway } from '../gateway/agent-gateway.ts';
+import { recordAudit } from '../audit/audit-log.ts';
 import type { ApiContext } from './context.ts';
 import { sendError } from './context.ts';
 
@@ -17,6 +18,7 @@ export function registerHostAdminRoutes(app: FastifyInstance, ctx: ApiContext, g
     const deleted = await ctx.store.deleteHost(id);
     ctx.index.remove(id);
     ctx.logger.warn({ host: id, disconnected }, 'host deleted with its status, facts, events, attempts and credential');
+    recordAudit(ctx, req, { action: 'host.delete', target: `host ${id}`, detail: disconnected ? 'its agent was connected and was disconnected' : 'its agent was not connected' });
     return { host: id, deleted, disconnected };
   });
 }

@@ -3,7 +3,7 @@
 // (route-access.ts), with failed tokens throttled per address
 // (failure-throttle.ts). Also records every route with its access, so tests
 // can check each one and nothing registered goes unnoticed.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { sendError } from '../api/context.ts';
 import type { ApiAuth } from './api-auth.ts';
@@ -26,7 +26,10 @@ export interface AccessControl {
 }
 
 /** Call before any route is registered: routes added earlier are not recorded. */
-export function installAccessControl(app: FastifyInstance, o: { auth: ApiAuth; logger: Logger; throttle?: FailureThrottle }): AccessControl {
+export function installAccessControl(
+  app: FastifyInstance,
+  o: { auth: ApiAuth; logger: Logger; throttle?: FailureThrottle; onTokenRefused?: (req: FastifyRequest) => void },
+): AccessControl {
   const routes: RouteEntry[] = [];
   const throttle =
     o.throttle ??
@@ -59,7 +62,10 @@ export function installAccessControl(app: FastifyInstance, o: { auth: ApiAuth; l
     const authorization = req.headers.authorization;
     const role = o.auth.roleOf(authorization);
     // Only a presented, wrong token counts as a guess; a missing one is a client that has not logged in.
-    if (role === null && authorization !== undefined) throttle.fail(req.ip);
+    if (role === null && authorization !== undefined) {
+      throttle.fail(req.ip);
+      o.onTokenRefused?.(req);
+    }
     const decision = decideAccess(access, role);
     if (!decision.allow) {
       await sendError(reply, decision.status, decision.code, decision.message);

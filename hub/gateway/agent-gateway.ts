@@ -8,7 +8,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
-import { AGENT_PATH, MAX_FRAME_BYTES } from '../../shared/protocol.ts';
+import { AGENT_PATH, MAX_FRAME_BYTES, RELEASE_PROTOCOL } from '../../shared/protocol.ts';
+import type { Release } from '../../shared/protocol.ts';
 import type { FleetStore } from '../store/fleet-store.ts';
 import type { FleetIndex } from '../fleet/fleet-index.ts';
 import type { HubMetrics } from '../metrics.ts';
@@ -28,6 +29,8 @@ export interface AgentGatewayOptions {
   heartbeatMs: number;
   /** Told when a host's session starts and ends here (a cluster records it in the database). */
   onSession?: (host: string, online: boolean) => void;
+  /** Told after a host's welcome went out (rollouts send the host its release then). */
+  onWelcome?: (host: string) => void;
   /** A connection silent for this long is closed (default: 3 heartbeats). */
   silenceMs?: number;
   helloTimeoutMs?: number;
@@ -87,6 +90,7 @@ export class AgentGateway {
         o.onSession?.(session.host!, true);
         return previous;
       },
+      welcomed: (session) => o.onWelcome?.(session.host!),
       release: (session) => {
         const host = session.host!;
         if (this.#sessions.get(host) !== session) return;
@@ -183,6 +187,14 @@ export class AgentGateway {
       reached.push(id);
     }
     return reached;
+  }
+
+  /** Sends a rollout release to `host` when it is connected here and speaks protocol 2; false otherwise. */
+  sendRelease(host: string, release: Release): boolean {
+    const s = this.#sessions.get(host);
+    if (!s || s.protocol === null || s.protocol < RELEASE_PROTOCOL) return false;
+    s.send(release);
+    return true;
   }
 
   close(): Promise<void> {

@@ -27,6 +27,8 @@ export interface SessionContext {
   /** Registers an authenticated session; returns the one it replaces, if any. */
   claim(session: AgentSession): AgentSession | undefined;
   release(session: AgentSession): void;
+  /** After the welcome went out (the rollout coordinator sends the host its release then). */
+  welcomed?(session: AgentSession): void;
 }
 
 /**
@@ -211,6 +213,7 @@ export class AgentSession {
       heartbeatMs: this.#ctx.heartbeatMs,
       lastSeq: record?.lastSeq ?? 0,
     });
+    this.#ctx.welcomed?.(this);
     this.log.debug({ host: hello.host, remote: this.remote, agentVersion: hello.agentVersion }, 'agent connected');
     await helloStored;
   }

@@ -2,6 +2,8 @@
 // interface: the head revision, the hosts and tags it declares, and which
 // paths changed between two revisions. The real one reads the repo with the
 // same Git and tree code as the agent (git-repo-view.ts); tests use a fake.
+import type { Impact } from '../../repo/impact/types.ts';
+import type { RolloutScope } from '../../repo/rollout/rollout-files.ts';
 
 /** A host directory of the fleet tree (the shape repo/tree's validateTree returns). */
 export interface DeclaredHost {
@@ -23,6 +25,15 @@ export interface FleetHead {
   tags: string[];
   /** Validation problems of the head tree, as one line each (the agents refuse such a commit). */
   issues: string[];
+  /** Its rollout.yaml files (docs/rollouts.md); absent: none, every host follows the head. */
+  rollouts?: HeadRollouts | undefined;
+}
+
+export interface HeadRollouts {
+  /** Valid policies, deepest directory first. */
+  scopes: RolloutScope[];
+  /** Directories whose rollout.yaml is invalid: their hosts are held where they are until it is fixed. */
+  invalid: string[];
 }
 
 export interface FleetRepoView {
@@ -30,5 +41,7 @@ export interface FleetRepoView {
   refresh(): Promise<FleetHead>;
   /** Tree-relative paths changed between two revisions; null when that cannot be told (unrelated history, unknown revision). */
   changedPaths(from: string, to: string): Promise<string[] | null>;
+  /** The impact preview between two fetched revisions (docs/rollouts.md); absent: the hub shows none. */
+  impact?(from: string, to: string): Promise<Impact>;
   close?(): Promise<void>;
 }

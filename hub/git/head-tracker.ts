@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import { messageOf } from '../../shared/errors.ts';
 import type { FleetHead, FleetRepoView } from './fleet-repo-view.ts';
+import { ImpactCache } from './impact-cache.ts';
 
 export class HeadTracker {
   readonly #view: FleetRepoView;
@@ -16,11 +17,14 @@ export class HeadTracker {
   #stopped = false;
   #paused = true;
   lastError: string | null = null;
+  /** The impact preview of each new head against the one before (GET /api/v1/commits/:rev/impact). */
+  readonly impacts: ImpactCache;
 
   constructor(view: FleetRepoView, logger: Logger, onHead: (head: FleetHead, origin: 'read' | 'adopted') => void) {
     this.#view = view;
     this.#log = logger.child({ component: 'head-tracker' });
     this.#onHead = onHead;
+    this.impacts = new ImpactCache(view.impact ? (from, to) => view.impact!(from, to) : null, logger);
   }
 
   get head(): FleetHead | null {
@@ -32,12 +36,14 @@ export class HeadTracker {
     this.#running = (async () => {
       try {
         const head = await this.#view.refresh();
-        const changed = head.revision !== this.#head?.revision;
+        const previous = this.#head?.revision ?? null;
+        const changed = head.revision !== previous;
         this.#head = head;
         this.lastError = null;
         if (changed) {
           this.#log.info({ revision: head.revision, hosts: head.hosts.length, issues: head.issues.length }, 'fleet repo head');
           this.#onHead(head, 'read');
+          this.impacts.headChanged(previous, head.revision);
         }
         return head;
       } catch (error) {
@@ -54,10 +60,12 @@ export class HeadTracker {
   /** A head another replica read (docs/hub.md, Several replicas): taken as if read here. */
   adopt(head: FleetHead): void {
     if (head.revision === this.#head?.revision) return;
+    const previous = this.#head?.revision ?? null;
     this.#head = head;
     this.lastError = null;
     this.#log.info({ revision: head.revision, hosts: head.hosts.length }, 'fleet repo head (shared by another replica)');
     this.#onHead(head, 'adopted');
+    this.impacts.headChanged(previous, head.revision);
   }
 
   changedPaths(from: string, to: string): Promise<string[] | null> {

@@ -4,6 +4,7 @@
 // gateway acks the agent's seq.
 import type { Attempt, HostStatus } from '../../shared/status.ts';
 import type { EventLevel, HostFacts } from '../../shared/protocol.ts';
+import type { RolloutRecord } from '../rollout/rollout-record.ts';
 
 export interface HostRecord {
   id: string;
@@ -98,6 +99,10 @@ export interface FleetStore {
   useEnrollmentToken(id: string, at: string): Promise<boolean>;
   /** false when there was no such token. */
   deleteEnrollmentToken(id: string): Promise<boolean>;
+  /** Creates or replaces a staged rollout (docs/rollouts.md), stored as one JSON body. */
+  saveRollout(rollout: RolloutRecord): Promise<void>;
+  /** The newest `limit` rollouts, newest first. */
+  listRollouts(limit: number): Promise<RolloutRecord[]>;
   close(): Promise<void>;
 }
 

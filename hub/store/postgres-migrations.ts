@@ -74,6 +74,14 @@ export const postgresMigrations: string[] = [
      body TEXT NOT NULL,
      updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
    );`,
+  // 4: staged rollouts (docs/rollouts.md): one JSON body per rollout, listed newest first.
+  `CREATE TABLE rollouts (
+     id TEXT PRIMARY KEY,
+     created_at TEXT NOT NULL,
+     state TEXT NOT NULL,
+     body TEXT NOT NULL
+   );
+   CREATE INDEX rollouts_by_created ON rollouts (created_at);`,
 ];
 
 /** Arbitrary constants naming gitfleet's migration lock among the database's advisory locks. */

@@ -19,6 +19,7 @@ import { digestStatus } from '../fleet/host-digest.ts';
 import { databaseEndpoint, withoutPassword } from './postgres-url.ts';
 import { defaultRetention, enrollmentTokenFromRow, hostRecordFromRow, type EnrollmentTokenRow, type HostRow } from './fleet-store.ts';
 import type { EnrollmentTokenRecord, FleetStore, HelloRecord, HostRecord, RetentionPolicy, StoredEvent } from './fleet-store.ts';
+import type { RolloutRecord } from '../rollout/rollout-record.ts';
 
 interface EventRow {
   seq: string | null;
@@ -206,6 +207,19 @@ export class PostgresFleetStore implements FleetStore {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
       [t.id, text(t.name), t.secretHash, t.createdAt, t.expiresAt, t.maxUses, t.uses, t.hostPattern === null ? null : text(t.hostPattern), t.tag === null ? null : text(t.tag)],
     );
+  }
+
+  async saveRollout(r: RolloutRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO rollouts (id, created_at, state, body) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (id) DO UPDATE SET state = excluded.state, body = excluded.body`,
+      [r.id, r.createdAt, r.state, JSON.stringify(r)],
+    );
+  }
+
+  async listRollouts(limit: number): Promise<RolloutRecord[]> {
+    const r = await this.query<{ body: string }>('SELECT body FROM rollouts ORDER BY created_at DESC, id DESC LIMIT $1', [limit]);
+    return r.rows.map((row) => JSON.parse(row.body) as RolloutRecord);
   }
 
   async listEnrollmentTokens(): Promise<EnrollmentTokenRecord[]> {

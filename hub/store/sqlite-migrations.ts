@@ -48,4 +48,12 @@ export const sqliteMigrations: string[] = [
      host_pattern TEXT,
      tag TEXT
    );`,
+  // 3: staged rollouts (docs/rollouts.md): one JSON body per rollout, listed newest first.
+  `CREATE TABLE rollouts (
+     id TEXT PRIMARY KEY,
+     created_at TEXT NOT NULL,
+     state TEXT NOT NULL,
+     body TEXT NOT NULL
+   );
+   CREATE INDEX rollouts_by_created ON rollouts (created_at);`,
 ];

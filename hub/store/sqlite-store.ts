@@ -18,6 +18,7 @@ import { GitfleetError } from '../../shared/errors.ts';
 import { sqliteMigrations } from './sqlite-migrations.ts';
 import { defaultRetention, enrollmentTokenFromRow, hostRecordFromRow, unseenAttempts, type EnrollmentTokenRow, type HostRow } from './fleet-store.ts';
 import type { EnrollmentTokenRecord, FleetStore, HelloRecord, HostRecord, RetentionPolicy, StoredEvent } from './fleet-store.ts';
+import type { RolloutRecord } from '../rollout/rollout-record.ts';
 
 interface PendingWrite {
   run: () => unknown;
@@ -130,6 +131,10 @@ export class SqliteFleetStore implements FleetStore {
          WHERE id = ? AND (expires_at IS NULL OR expires_at > ?) AND (max_uses IS NULL OR uses < max_uses)`,
       ),
       deleteToken: db.prepare('DELETE FROM enrollment_tokens WHERE id = ?'),
+      saveRollout: db.prepare(
+        'INSERT INTO rollouts (id, created_at, state, body) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state, body = excluded.body',
+      ),
+      rollouts: db.prepare<[number], { body: string }>('SELECT body FROM rollouts ORDER BY created_at DESC, id DESC LIMIT ?'),
       hello: db.prepare(
         `UPDATE hosts SET place = ?, tags = ?, agent_version = ?, facts = ?, last_seen_at = ?,
            dropped_events = MAX(dropped_events, ?) WHERE id = ?`,
@@ -288,6 +293,14 @@ export class SqliteFleetStore implements FleetStore {
 
   deleteEnrollmentToken(id: string): Promise<boolean> {
     return this.write(() => this.#stmt.deleteToken.run(id).changes > 0);
+  }
+
+  saveRollout(r: RolloutRecord): Promise<void> {
+    return this.write(() => void this.#stmt.saveRollout.run(r.id, r.createdAt, r.state, JSON.stringify(r)));
+  }
+
+  listRollouts(limit: number): Promise<RolloutRecord[]> {
+    return Promise.resolve(this.#stmt.rollouts.all(limit).map((row) => JSON.parse(row.body) as RolloutRecord));
   }
 
   recordHello(id: string, h: HelloRecord): Promise<void> {

@@ -6,6 +6,7 @@ import { parseCommandArgs, UsageError } from './args.ts';
 import { parseRecipientsList, recipientIssues } from '../secrets/coverage.ts';
 import { formatIssue, validateTree } from '../tree/index.ts';
 import { repoPolicyIssues, validateWithPolicy } from './policy-command.ts';
+import { readRolloutPolicies } from '../rollout/rollout-files.ts';
 
 const usage = `usage: gitfleet validate [--repo DIR | DIR] [--json] [--recipients FILE]
        gitfleet validate --policy FILE [--host ID | --tag T] [--repo DIR | DIR] [--json]
@@ -50,6 +51,8 @@ export async function run(argv: string[]): Promise<number> {
   const summary = await validateTree(dir);
   // The repo's policy.yaml files are checked for their format even without a host policy.
   summary.issues.push(...(await repoPolicyIssues(dir)));
+  // So are its rollout.yaml files (docs/rollouts.md).
+  summary.issues.push(...(await readRolloutPolicies(dir, summary)).issues);
   if (values.recipients !== undefined) {
     let list: string;
     try {

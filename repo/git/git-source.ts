@@ -77,10 +77,14 @@ export class GitSource {
     return this.#serial(async () => (await this.#resolve()).revision);
   }
 
-  /** Fetch (if needed) the ref's head, verify signature + ancestry against lastApplied, return its snapshot. Throws GitfleetError. */
-  sync(options: { lastApplied: string | null }): Promise<Snapshot> {
+  /**
+   * Fetch (if needed) the ref's head, verify signature + ancestry against lastApplied, return its snapshot. Throws GitfleetError.
+   * `revision`: that commit instead of the head (a staged rollout's release, docs/rollouts.md), with the same checks.
+   */
+  sync(options: { lastApplied: string | null; revision?: string }): Promise<Snapshot> {
     const lastApplied = options.lastApplied === null ? null : checkRevision(options.lastApplied, 'lastApplied');
-    return this.#serial(() => this.#withRecovery(() => this.#sync(lastApplied)));
+    const pinned = options.revision === undefined ? null : checkRevision(options.revision, 'revision');
+    return this.#serial(() => this.#withRecovery(() => this.#sync(lastApplied, pinned)));
   }
 
   /** A snapshot of a revision already fetched (for rolling back to the last good one). */
@@ -162,9 +166,9 @@ export class GitSource {
     });
   }
 
-  async #sync(lastApplied: string | null): Promise<Snapshot> {
+  async #sync(lastApplied: string | null, pinned: string | null = null): Promise<Snapshot> {
     await this.#ensureRepo();
-    const resolved = await this.#resolve();
+    const resolved = pinned === null ? await this.#resolve() : { remoteRef: pinned, revision: pinned };
     let target = resolved.revision;
     const env = await this.#remoteEnv();
     if (!(await this.#hasCommit(target))) {
@@ -172,7 +176,7 @@ export class GitSource {
       const incremental = lastApplied !== null && (await this.#hasCommit(lastApplied));
       const depth = incremental ? [] : ['--depth=1'];
       // The fetched ref also tells the next fetch what we have (negotiation starts from refs).
-      const refspec = `+${this.#ref.kind === 'commit' ? target : resolved.remoteRef}:${fetchedRef}`;
+      const refspec = `+${this.#ref.kind === 'commit' || pinned !== null ? target : resolved.remoteRef}:${fetchedRef}`;
       await this.#runner.run(['fetch', '--no-tags', '--no-write-fetch-head', ...depth, '--', this.#remote.url, refspec], {
         env: env.env, secrets: env.secrets, what: `fetch of ${this.#config.ref} from ${this.#remote.display}`,
       });

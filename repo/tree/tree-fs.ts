@@ -19,6 +19,8 @@ export const MAX_FILE_BYTES = 1024 * 1024;
 export const HOST_FILE = 'host.yaml';
 /** A directory's repo policy (docs/policy.md): read by repo/policy, not a resource file. */
 export const POLICY_FILE = 'policy.yaml';
+/** A directory's rollout policy (docs/rollouts.md): read by repo/rollout, not a resource file. */
+export const ROLLOUT_FILE = 'rollout.yaml';
 /** The top-level directory that holds cross-cutting tags. */
 export const CROSS_TAGS_DIR = 'tags';
 
@@ -111,7 +113,7 @@ function listDirSync(tree: FleetTree, dir: string): DirListing {
     }
     if (isDir) {
       listing.dirs.push(entry.name);
-    } else if (entry.name === POLICY_FILE && dir !== CROSS_TAGS_DIR) {
+    } else if ((entry.name === POLICY_FILE || entry.name === ROLLOUT_FILE) && dir !== CROSS_TAGS_DIR) {
       continue;
     } else if (entry.name === HOST_FILE || isYamlName(entry.name)) {
       if (!isFile) {

@@ -13,6 +13,7 @@ import pg from 'pg';
 import { SqliteFleetStore } from '../../hub/store/sqlite-store.ts';
 import { PostgresFleetStore } from '../../hub/store/postgres-store.ts';
 import type { FleetStore, RetentionPolicy } from '../../hub/store/fleet-store.ts';
+import type { RolloutRecord } from '../../hub/rollout/rollout-record.ts';
 import { postgresMigrations } from '../../hub/store/postgres-migrations.ts';
 import { isGitfleetError } from '../../shared/errors.ts';
 import type { Attempt, HostStatus } from '../../shared/status.ts';
@@ -393,6 +394,27 @@ for (const impl of [sqlite, postgres]) {
       await store.close();
       const reopened = await open();
       assert.deepEqual((await reopened.events('gone', 10)).length, 0);
+    });
+
+    test('rollouts: saved and replaced by id, listed newest first up to the limit, kept across a reopen', async (t) => {
+      if (!requireComponent(t, 'PostgreSQL server', skip)) return;
+      const { store, open } = await fresh();
+      const rollout = (id: string, createdAt: string): RolloutRecord => ({
+        id, revision: id.padEnd(40, '0'), subject: 'bump nginx \u00e9 \u0000', scope: 'prod/eu', state: 'running', createdAt, updatedAt: createdAt,
+        policy: { waves: [{ percent: 10 }, { tags: ['prod/eu'] }], soakMs: 60_000, failureBudget: '5%', window: { days: ['mon'], hours: '08:00-17:00' }, waveTimeoutMs: null, onHalt: 'rollback' },
+        waves: [{ name: 'wave 1', hosts: ['web-01'], openedAt: createdAt, closedAt: null }], current: 0, soakUntil: null,
+        baseline: { 'web-01': 'f'.repeat(40) }, failed: [], budget: 0, haltReason: null, history: [{ action: 'created', by: 'hub', at: createdAt }],
+      });
+      await store.saveRollout(rollout('aaaaaaaaaaaa', '2026-03-01T00:00:00.000Z'));
+      await store.saveRollout(rollout('bbbbbbbbbbbb', '2026-03-01T00:00:02.000Z'));
+      await store.saveRollout(rollout('cccccccccccc', '2026-03-01T00:00:01.000Z'));
+      const halted = { ...rollout('aaaaaaaaaaaa', '2026-03-01T00:00:00.000Z'), state: 'halted' as const, failed: ['web-01'], haltReason: 'over budget' };
+      await store.saveRollout(halted);
+      assert.deepEqual((await store.listRollouts(10)).map((r) => `${r.id} ${r.state}`), ['bbbbbbbbbbbb running', 'cccccccccccc running', 'aaaaaaaaaaaa halted']);
+      assert.deepEqual((await store.listRollouts(1)).map((r) => r.id), ['bbbbbbbbbbbb']);
+      await store.close();
+      const reopened = await open();
+      assert.deepEqual((await reopened.listRollouts(10)).find((r) => r.id === 'aaaaaaaaaaaa'), halted, 'the whole record round-trips');
     });
 
     test('enrollment tokens: stored hashed, found by hash, uses counted up to the maximum, expiry, delete', async (t) => {

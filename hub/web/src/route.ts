@@ -1,12 +1,13 @@
 // Hash routes, so every page is a plain link and the hub needs no server-side
 // routing: #/ overview, #/hosts?tag=&state=&q=&sort=&order=&page=, #/host/ID,
-// #/tags, #/tokens (admins: enrollment tokens).
+// #/tags, #/tokens (admins: enrollment tokens), #/audit (admins: the audit log).
 export type Route =
   | { view: 'overview' }
   | { view: 'hosts'; tag: string; state: string[]; q: string; sort: string; order: 'asc' | 'desc'; page: number }
   | { view: 'host'; id: string }
   | { view: 'tags' }
-  | { view: 'tokens' };
+  | { view: 'tokens' }
+  | { view: 'audit' };
 
 export function parseRoute(hash: string): Route {
   const [path = '', query = ''] = hash.replace(/^#/, '').split('?', 2);
@@ -14,6 +15,7 @@ export function parseRoute(hash: string): Route {
   if (path.startsWith('/host/')) return { view: 'host', id: decodeURIComponent(path.slice('/host/'.length)) };
   if (path === '/tags') return { view: 'tags' };
   if (path === '/tokens') return { view: 'tokens' };
+  if (path === '/audit') return { view: 'audit' };
   if (path === '/hosts') {
     return {
       view: 'hosts',
