@@ -1,9 +1,9 @@
 // Structured JSON logs (pino), one child logger per component. The daemon logs
-// to stdout for journald (JSON; human lines on a terminal: log-destination.ts);
+// to stdout for journald (JSON; human lines on a terminal: repo/cli/log-destination.ts);
 // one-shot commands log warnings and errors to stderr
 // and keep stdout for their human or --json output.
 import { pino, type Logger } from 'pino';
-import { logDestination } from './log-destination.ts';
+import { logDestination } from '../repo/cli/log-destination.ts';
 import { processSecrets } from '../shared/secrets/mask.ts';
 
 export function createLogger(options: { level?: string; toStderr?: boolean } = {}): Logger {

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCommandArgs } from '../../repo/cli/args.ts';
+import { logDestination } from '../../repo/cli/log-destination.ts';
 import { pino } from 'pino';
 import { GitfleetError, isGitfleetError } from '../../shared/errors.ts';
 import { hubEnv, loadHubConfig } from '../config.ts';
@@ -39,7 +40,8 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  const logger = pino({ level: config.logLevel, base: { service: 'gitfleet-hub' }, timestamp: pino.stdTimeFunctions.isoTime });
+  // JSON for journald, human-readable lines on a terminal (GITFLEET_LOG_FORMAT overrides), as the agent's.
+  const logger = pino({ level: config.logLevel, base: { service: 'gitfleet-hub' }, timestamp: pino.stdTimeFunctions.isoTime }, logDestination(1));
   const repoView = config.repo
     ? new GitRepoView(
         { repo: config.repo.url, ref: config.repo.ref, path: config.repo.path, git: config.repo.git, verify: config.repo.verify },

@@ -1,13 +1,14 @@
-// Where the agent's log lines go, and in which form: JSON (one object a line)
-// for journald and log shippers, human-readable lines when the stream is a
-// terminal — a person running `gitfleet agent` or `plan` in a shell should not
-// read JSON mixed into the output. GITFLEET_LOG_FORMAT=json|text overrides.
+// Where the agent's and the hub's log lines go, and in which form: JSON (one
+// object a line) for journald and log shippers, human-readable lines when the
+// stream is a terminal — a person running `gitfleet agent`, `plan` or `hub` in
+// a shell should not read JSON mixed into the output. GITFLEET_LOG_FORMAT=json|text
+// overrides, for both.
 // Text that came from elsewhere (a message from Git, a path) is escaped for
 // the terminal like everything else the CLI prints.
 import { writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { pino } from 'pino';
-import { terminalText } from '../shared/terminal-text.ts';
+import { terminalText } from '../../shared/terminal-text.ts';
 
 const levelNames: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 const internal = new Set(['level', 'time', 'msg', 'service', 'pid', 'hostname']);
@@ -29,8 +30,7 @@ export function humanLine(json: string): string {
   return terminalText(`${time} ${level} ${component}${String(entry.msg ?? '')}${fields.length > 0 ? ` ${fields.join(' ')}` : ''}`);
 }
 
-export function logDestination(fd: 1 | 2): pino.DestinationStream {
-  const format = process.env.GITFLEET_LOG_FORMAT;
+export function logDestination(fd: 1 | 2, format = process.env.GITFLEET_LOG_FORMAT): pino.DestinationStream {
   const human = format === 'text' || (format !== 'json' && isatty(fd));
   if (!human) return pino.destination(fd);
   return { write: (line: string) => void writeSync(fd, `${humanLine(line)}\n`) };
