@@ -7,7 +7,9 @@ import type { AgentConfig } from '../config/agent-config.ts';
 import type { Outcome } from '../loop/reconciler.ts';
 import { createLogger } from '../logger.ts';
 import { AGENT_VERSION, createAgent, createAgentRuntime, type AgentRuntime } from '../main.ts';
+import { terminalText } from '../../shared/terminal-text.ts';
 import { bold, dim, formatStatuses, green, red, yellow } from './format.ts';
+import { onceHubLink } from './once-report.ts';
 import { agentOptionHelp, configFromArgs, parseAgentArgs } from './options.ts';
 
 const help = `usage: gitfleet agent [--once] [options]
@@ -71,14 +73,18 @@ export async function run(argv: string[]): Promise<number> {
 async function runOnce(config: Parameters<typeof createAgent>[0], json: boolean): Promise<number> {
   const logger = createLogger({ level: process.env.GITFLEET_LOG_LEVEL ?? 'warn', toStderr: true });
   const sourceErrors: string[] = [];
-  const agent = await createAgent(config, logger, { onSourceError: (code) => sourceErrors.push(code) });
+  // With a hub configured, the run reports to it like the daemon (connecting while the reconcile runs).
+  const hubLink = await onceHubLink(config, logger, AGENT_VERSION);
+  const agent = await createAgent(config, logger, { onSourceError: (code) => sourceErrors.push(code), ...(hubLink ? { onEvent: hubLink.onEvent } : {}) });
   const started = Date.now();
   const outcome = await agent.cycle.run('manual');
   const status = agent.recorder.snapshot;
   if (config.metrics?.textfileDir !== undefined) await writeOnceMetrics(config, logger, outcome, Date.now() - started, status, sourceErrors);
   const ok = outcome.converged && (outcome.result === 'Succeeded' || outcome.result === 'NoChange');
+  // The exit code never depends on the hub (docs/cli.md).
+  const report = hubLink ? await hubLink.finish(status) : null;
   if (json) {
-    process.stdout.write(`${JSON.stringify({ outcome, status }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ outcome, status, report }, null, 2)}\n`);
   } else {
     const attempt = status.attempts[0];
     const head = ok ? green('converged') : outcome.result === 'RolledBack' ? yellow('rolled back') : red(outcome.result === 'NoChange' ? 'not converged' : outcome.result.toLowerCase());
@@ -102,8 +108,8 @@ async function runOnce(config: Parameters<typeof createAgent>[0], json: boolean)
     }
     if (outcome.retryAt) lines.push(`  the agent daemon retries at ${new Date(outcome.retryAt).toISOString()}; run --once again to retry now`);
     lines.push(...formatStatuses(status.resources));
-    // --once does not connect to the hub: say so, so nobody waits for it to show up there.
-    if (config.hub) lines.push(dim(`  not reported to the hub (${config.hub}): --once does not connect; the agent daemon reports its state when it runs`));
+    if (report?.delivered) lines.push(dim(`  reported to the hub (${report.hub})`));
+    else if (report) lines.push(yellow(`  not reported to the hub (${report.hub}): ${terminalText(report.reason ?? 'no answer')}; the report stays queued and the agent daemon sends it when it runs`));
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   return ok ? 0 : 1;

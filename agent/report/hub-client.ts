@@ -73,6 +73,10 @@ export class HubClient {
   #lastPongAt = 0;
   #nextDelayOverride: number | null = null;
   #starting: Promise<void> | null = null;
+  /** Why the last connection failed or was refused, for drain() and the once-per-outage warning. */
+  #lastProblem: string | null = null;
+  /** Since when (monotonic ms) the hub cannot be reached: one warning when an outage starts, one when it ends. */
+  #outageSince: number | null = null;
 
   constructor(o: HubClientOptions) {
     this.#o = o;
@@ -124,6 +128,24 @@ export class HubClient {
       });
     }
     await this.#queue?.save().catch((error: unknown) => this.#log.error(`cannot save the report queue: ${messageOf(error)}`));
+  }
+
+  /**
+   * For a one-shot run (`agent --once`): sends the pending status at once and
+   * waits until the hub has acknowledged every queued report, at most
+   * `timeoutMs`. Undelivered reports stay queued on disk for the daemon.
+   */
+  async drain(timeoutMs: number): Promise<{ delivered: boolean; reason: string | null }> {
+    await this.#starting;
+    const deadline = monotonicMs() + timeoutMs;
+    for (;;) {
+      if (this.#pendingStatus) this.flushStatus();
+      if (this.#queue && this.#queue.length === 0 && this.#pendingStatus === null) return { delivered: true, reason: null };
+      // A failed attempt and no session: the hub is unreachable or refuses now; waiting for the backoff would only delay the answer.
+      if (!this.#welcomed && this.#lastProblem !== null) return { delivered: false, reason: this.#lastProblem };
+      if (monotonicMs() >= deadline) return { delivered: false, reason: this.#lastProblem ?? (this.#welcomed ? 'the hub did not acknowledge in time' : 'no connection in time') };
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /** The latest status is always kept; identical snapshots are not resent, and sends are coalesced to one a second. */
@@ -186,7 +208,10 @@ export class HubClient {
     ws.on('open', () => void this.hello(ws));
     ws.on('message', (data: Buffer) => this.onFrame(ws, data));
     ws.on('pong', () => (this.#lastPongAt = monotonicMs()));
-    ws.on('error', (error) => this.#log.debug(`hub connection error: ${error.message}`));
+    ws.on('error', (error) => {
+      this.#lastProblem = withEndpointHint(error.message, this.#o.url);
+      this.#log.debug(`hub connection error: ${error.message}`);
+    });
     ws.on('close', (code, reason) => this.onClose(ws, code, reason.toString()));
   }
 
@@ -254,6 +279,7 @@ export class HubClient {
         return;
       case 'error': {
         const line = `hub refused the connection [${message.code}${message.reason ? ` ${message.reason}` : ''}]: ${message.message}`;
+        this.#lastProblem = line;
         if (message.code === 'AUTH_FAILED' && this.#credential && !this.#offerToken && this.#o.enrollmentToken) {
           // The hub no longer knows this host (deleted, or its credential reset): enroll again, at the usual backoff.
           this.#offerToken = true;
@@ -282,6 +308,12 @@ export class HubClient {
     }
     if (ws !== this.#ws) return;
     this.#welcomed = true;
+    this.#lastProblem = null;
+    if (this.#outageSince !== null) {
+      // The pair to the outage's one warning (also at warn, so whoever saw the first sees this one).
+      this.#log.warn({ outageSeconds: Math.round((monotonicMs() - this.#outageSince) / 100) / 10 }, 'hub reachable again');
+      this.#outageSince = null;
+    }
     this.#attempt = 0;
     this.#heartbeatMs = w.heartbeatMs;
     this.#lastPongAt = monotonicMs();
@@ -331,8 +363,13 @@ export class HubClient {
     const delay = this.#nextDelayOverride ?? backoffDelay(this.#attempt++, RECONNECT);
     this.#nextDelayOverride = null;
     const line = `hub connection closed (${code}${reason ? ` ${reason}` : ''}); retrying in ${Math.round(delay / 100) / 10} s`;
-    if (wasWelcomed) this.#log.warn(line);
-    else this.#log.debug(line);
+    // One warning per outage, not one per retry: the first failure after a session (or at start) says
+    // why; the retries are debug lines until the hub answers again ("hub reachable again").
+    if (this.#outageSince === null) {
+      this.#outageSince = monotonicMs();
+      const cause = wasWelcomed ? line : `cannot reach the hub: ${this.#lastProblem ?? line}; retrying in the background (logged once until it is back)`;
+      this.#log.warn(cause);
+    } else this.#log.debug(line);
     this.#reconnectTimer = setTimeout(() => this.connect(), delay);
     this.#reconnectTimer.unref();
   }
@@ -352,6 +389,24 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       },
     );
   });
+}
+
+/**
+ * A 404 on the WebSocket upgrade almost always means a hub URL without its
+ * `/agent` path (the agent's `hub` key names the endpoint, not the base URL).
+ */
+export function withEndpointHint(problem: string, url: string): string {
+  if (!/Unexpected server response: 404/.test(problem)) return problem;
+  try {
+    const u = new URL(url);
+    if (u.pathname.replace(/\/+$/, '').endsWith('/agent')) return problem;
+    u.pathname = `${u.pathname.replace(/\/+$/, '')}/agent`;
+    u.username = '';
+    u.password = '';
+    return `${problem}: the agent's hub key names the WebSocket endpoint; did you mean ${u.toString()}?`;
+  } catch {
+    return problem;
+  }
 }
 
 /** The hub URL without any userinfo, for logs. */
