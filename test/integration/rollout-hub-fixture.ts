@@ -1,0 +1,63 @@
+// An in-process hub for the rollout tests and benchmark, on a fake fleet repo
+// whose head the test sets: `commit()` makes a new head (with the rollout.yaml
+// text given) and has the hub read it at once, as a webhook would.
+import pino from 'pino';
+import { startHub } from '../../hub/main.ts';
+import type { RunningHub } from '../../hub/main.ts';
+import { loadHubConfig } from '../../hub/config.ts';
+import type { DeclaredHost, FleetHead, FleetRepoView } from '../../hub/git/fleet-repo-view.ts';
+import { parseRolloutText } from '../../repo/rollout/rollout-files.ts';
+import { ADMIN, ENROLL, VIEWER } from './hub-harness.ts';
+
+export class FakeFleetRepo implements FleetRepoView {
+  head: FleetHead;
+  constructor(revision: string, readonly hosts: DeclaredHost[]) {
+    this.head = { revision, hosts, tags: [...new Set(hosts.flatMap((h) => h.pathTags))].sort(), issues: [] };
+  }
+  refresh(): Promise<FleetHead> {
+    return Promise.resolve(this.head);
+  }
+  /** Every host's layers changed (a change at the tree root). */
+  changedPaths(): Promise<string[] | null> {
+    return Promise.resolve(['base.yaml']);
+  }
+  commit(revision: string, rolloutYaml: string | null): void {
+    const scopes = [];
+    if (rolloutYaml !== null) {
+      const parsed = parseRolloutText('rollout.yaml', rolloutYaml);
+      if (!parsed.policy) throw new Error(`bad rollout.yaml in the test: ${parsed.issues.map((i) => i.message).join('; ')}`);
+      scopes.push({ dir: '', file: 'rollout.yaml', policy: parsed.policy });
+    }
+    this.head = { ...this.head, revision, subject: `commit ${revision.slice(0, 7)}`, ...(scopes.length ? { rollouts: { scopes, invalid: [] } } : { rollouts: undefined }) };
+  }
+}
+
+export function declaredHosts(ids: readonly string[]): DeclaredHost[] {
+  return ids.map((id) => ({ id, dir: `prod/${id}`, pathTags: ['prod'], crossTags: [] }));
+}
+
+export async function startRolloutHub(o: { dataDir: string; repo: FleetRepoView; port?: number; tickMs?: number }): Promise<RunningHub> {
+  const env = {
+    GITFLEET_HUB_LISTEN: `127.0.0.1:${o.port ?? 0}`,
+    GITFLEET_HUB_DATA_DIR: o.dataDir,
+    GITFLEET_HUB_ENROLLMENT_TOKEN: ENROLL,
+    GITFLEET_HUB_ADMIN_TOKEN: ADMIN,
+    GITFLEET_HUB_VIEWER_TOKEN: VIEWER,
+    GITFLEET_HUB_HEARTBEAT: '5s',
+    GITFLEET_HUB_POLL_INTERVAL: '1h',
+    GITFLEET_HUB_ENROLL_RATE_PER_TOKEN: '100000',
+  };
+  return startHub({ config: loadHubConfig(undefined, env), logger: pino({ level: process.env.ROLLOUT_DEBUG ? 'info' : 'silent' }), repoView: o.repo, webRoot: null, rolloutTickMs: o.tickMs ?? 100 });
+}
+
+/** Reads the new head now (what a push webhook does) and lets the coordinator plan its rollouts. */
+export async function readHead(hub: RunningHub): Promise<void> {
+  await hub.tracker!.refresh();
+  // setHead runs on the coordinator's own queue; a tick after it is queued behind it.
+  await hub.rollouts!.tick();
+}
+
+export async function api<T>(hub: RunningHub, method: string, path: string, token = ADMIN): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${hub.url}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+  return { status: res.status, body: (await res.json()) as T };
+}
