@@ -13,6 +13,7 @@ import { LoginPage } from './pages/login.ts';
 import { OverviewPage } from './pages/overview.ts';
 import { HostsPage } from './pages/hosts.ts';
 import { HostPageView } from './pages/host.ts';
+import { CommitPage } from './pages/commit.ts';
 import { TagsPage } from './pages/tags.ts';
 import { TokensPage } from './pages/tokens.ts';
 import { AuditPage } from './pages/audit.ts';
@@ -102,6 +103,9 @@ function Shell({ session, logout }: { session: Session; logout: (why: string | n
       break;
     case 'host':
       page = h(HostPageView, { ...props, key: route.id, id: route.id });
+      break;
+    case 'commit':
+      page = h(CommitPage, { ...props, key: route.rev, rev: route.rev });
       break;
     case 'tokens':
       page = h(TokensPage, props);

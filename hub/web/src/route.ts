@@ -1,10 +1,11 @@
 // Hash routes, so every page is a plain link and the hub needs no server-side
-// routing: #/ overview, #/hosts?tag=&state=&q=&sort=&order=&page=, #/host/ID,
+// routing: #/ overview, #/hosts?tag=&state=&q=&sort=&order=&page=, #/host/ID, #/commit/REV,
 // #/tags, #/tokens (admins: enrollment tokens), #/audit (admins: the audit log).
 export type Route =
   | { view: 'overview' }
   | { view: 'hosts'; tag: string; state: string[]; q: string; sort: string; order: 'asc' | 'desc'; page: number }
   | { view: 'host'; id: string }
+  | { view: 'commit'; rev: string }
   | { view: 'tags' }
   | { view: 'tokens' }
   | { view: 'audit' };
@@ -13,6 +14,7 @@ export function parseRoute(hash: string): Route {
   const [path = '', query = ''] = hash.replace(/^#/, '').split('?', 2);
   const p = new URLSearchParams(query);
   if (path.startsWith('/host/')) return { view: 'host', id: decodeURIComponent(path.slice('/host/'.length)) };
+  if (path.startsWith('/commit/')) return { view: 'commit', rev: decodeURIComponent(path.slice('/commit/'.length)) };
   if (path === '/tags') return { view: 'tags' };
   if (path === '/tokens') return { view: 'tokens' };
   if (path === '/audit') return { view: 'audit' };
@@ -40,6 +42,11 @@ export function hostsHref(o: { tag?: string; state?: string[]; q?: string; sort?
   if (o.page) p.set('page', String(o.page));
   const s = p.toString();
   return `#/hosts${s ? `?${s}` : ''}`;
+}
+
+/** A commit's impact page (pages/commit.ts). */
+export function commitHref(rev: string): string {
+  return `#/commit/${encodeURIComponent(rev)}`;
 }
 
 export function hostHref(id: string): string {

@@ -3,7 +3,7 @@
 import { h } from 'preact';
 import type { FleetSummary } from '../types.ts';
 import { ago, shortRev } from '../format.ts';
-import { hostHref, hostsHref } from '../route.ts';
+import { commitHref, hostHref, hostsHref } from '../route.ts';
 import { HostStateBadges } from '../components/badges.ts';
 import { TagTree } from '../components/tag-tree.ts';
 import { useFetch } from '../use-fetch.ts';
@@ -58,6 +58,7 @@ function Head({ summary }: { summary: FleetSummary }) {
     h('span', null, 'Head ', h('code', { title: head.revision }, shortRev(head.revision))),
     head.subject ? h('span', { class: 'head-subject' }, ` ${head.subject}`) : null,
     head.committedAt ? h('span', { class: 'muted' }, ` · committed ${ago(head.committedAt)}`) : null,
+    h('span', null, ' · ', h('a', { href: commitHref(head.revision), 'data-testid': 'head-impact' }, 'what this commit changes')),
     head.issues.length > 0
       ? h('details', { class: 'issues' }, h('summary', null, `${head.issues.length} validation issue(s) at head — agents refuse this commit`), h('ul', null, head.issues.map((i, n) => h('li', { key: n }, i))))
       : null,
