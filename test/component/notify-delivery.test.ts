@@ -8,7 +8,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -319,4 +319,30 @@ test('notify config errors name the key', () => {
   bad(`notify:\n  sinks: { a: { type: slack, urlFile: ${join(dir, 'u')}, colour: red } }\n  rules: [{ name: r, events: [failed], sinks: [a] }]\n`, /notify\.sinks\.a\.colour: not a hub configuration key/);
   bad(`commitStatus: { forge: github, baseUrl: "https://api.github.com", repository: ops/fleet, tokenFile: /nonexistent/t, webUrl: "https://hub" }\n`, /commitStatus\.tokenFile: cannot read/);
   bad(`commitStatus: { forge: bitbucket, baseUrl: "https://api.github.com", repository: ops/fleet, tokenFile: /x, webUrl: "https://hub" }\n`, /commitStatus\.forge/);
+});
+
+test('the configuration examples of docs/notifications.md load as printed (secret files put in place)', () => {
+  const doc = readFileSync(join(import.meta.dirname, '../../docs/notifications.md'), 'utf8');
+  const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => /^(notify|commitStatus):/m.test(b));
+  assert.equal(blocks.length, 2);
+  const etc = join(dir, 'etc');
+  rmSync(etc, { recursive: true, force: true });
+  for (const block of blocks) {
+    const yaml = block.replaceAll('/etc/gitfleet/', `${etc}/`);
+    for (const m of yaml.matchAll(new RegExp(`${etc}/([\\w.-]+)`, 'g'))) {
+      const file = join(etc, m[1]!);
+      if (existsSync(file)) continue;
+      mkdirSync(etc, { recursive: true });
+      writeFileSync(file, m[1]!.endsWith('.url') ? 'https://hooks.slack.com/services/T000/B000/XXXX\n' : 'a-secret-of-at-least-16-characters\n');
+    }
+    const config = hubConfig(yaml);
+    if (config.notify) {
+      assert.deepEqual(config.notify.sinks.map((s) => s.type).sort(), ['command', 'ntfy', 'slack', 'webhook']);
+      assert.deepEqual(config.notify.rules.map((r) => r.name), ['prod-problems', 'prod-eu-drift', 'releases']);
+      assert.equal(config.notify.rules[1]!.groupWindowMs, 300_000);
+    } else {
+      assert.equal(config.commitStatus!.forge, 'github');
+      assert.equal(config.commitStatus!.debounceMs, 5000);
+    }
+  }
 });

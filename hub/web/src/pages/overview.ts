@@ -6,6 +6,7 @@ import { ago, shortRev } from '../format.ts';
 import { commitHref, hostHref, hostsHref } from '../route.ts';
 import { HostStateBadges } from '../components/badges.ts';
 import { TagTree } from '../components/tag-tree.ts';
+import { NotificationStatus } from '../components/notification-status.ts';
 import { useFetch } from '../use-fetch.ts';
 import type { PageProps } from './context.ts';
 
@@ -94,6 +95,7 @@ export function OverviewPage(p: PageProps) {
     h(Head, { summary: p.summary }),
     h(Counts, { summary: p.summary }),
     h(RecentFailures, { api: p.api, tick: p.tick }),
+    h(NotificationStatus, { api: p.api, tick: p.tick }),
     h('section', { 'aria-labelledby': 'tags-h' }, h('h2', { id: 'tags-h' }, 'Tags'), tags.data ? h(TagTree, { tags: tags.data.tags, crossTags: tags.data.crossTags ?? [] }) : h('p', { class: 'muted' }, tags.error ?? 'Loading…')),
   );
 }
