@@ -26,6 +26,7 @@ const commands: Record<string, CommandEntry> = {
   host: { summary: 'host reset-credential HOST: let a reinstalled host enroll again', load: () => import('../hub/cli/host-command.ts') },
   login: { summary: 'store a hub URL and token for the hub commands', load: () => import('../hub/cli/login-command.ts') },
   token: { summary: 'create, list or revoke scoped enrollment tokens on a hub', load: () => import('../hub/cli/token-command.ts') },
+  rollout: { summary: 'staged rollouts on a hub: list, show, pause, resume, promote, abort (docs/rollouts.md)', load: () => import('../hub/cli/rollout-command.ts') },
   secret: { summary: 'encrypt, decrypt, edit and re-key SOPS/age secrets for the fleet repo (docs/secrets.md)', load: () => import('./secret-command.ts') },
   check: { summary: 'pre-flight this host: config, state dir, Docker, systemd, repo, hub', load: () => import('./check-command.ts') },
   init: { summary: 'start a fleet repository with a first host', load: () => import('./init-command.ts') },
