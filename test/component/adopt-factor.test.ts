@@ -15,7 +15,7 @@ import { gitfleet } from '../helpers/gitfleet-cli.ts';
 const work = mkdtempSync(join(tmpdir(), 'gitfleet-factor-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-const motd = (host: string) => `files:\n  /etc/motd:\n    content: "welcome to \${host}\\n"\n    mode: "0644"\n`;
+const motd = () => `files:\n  /etc/motd:\n    content: "welcome to \${host}\\n"\n    mode: "0644"\n`;
 const ntp = 'units:\n  ntp-sync.service:\n    content: |\n      [Service]\n      ExecStart=/bin/sleep infinity\n    enabled: true\n';
 const web = (port: number) => `containers:\n  web:\n    image: local/busybox:1\n    command: ["httpd", "-f", "-p", "${port}"]\n`;
 const exporter = 'containers:\n  node-exporter:\n    image: local/busybox:1\n    command: ["sleep", "1d"]\n';
@@ -29,7 +29,7 @@ function fleet(): string {
   for (const [dir, port] of [['prod/eu/web-01', 80], ['prod/eu/web-02', 80], ['prod/us/web-03', 8080]] as const) {
     const host = dir.split('/').pop()!;
     put(`${dir}/host.yaml`, host === 'web-02' ? 'tags: [monitoring]\n' : '');
-    put(`${dir}/files.yaml`, motd(host));
+    put(`${dir}/files.yaml`, motd());
     put(`${dir}/units.yaml`, ntp);
     put(`${dir}/containers.yaml`, `${web(port)}  node-exporter:\n    image: local/busybox:1\n    command: ["sleep", "1d"]\n`);
   }
