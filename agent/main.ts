@@ -20,6 +20,7 @@ import { CONTAINER_SECRETS_DIR } from '../shared/resources.ts';
 import { createSystemctlUnitDriver } from './drivers/systemd/index.ts';
 import type { Drivers } from './drivers/types.ts';
 import { FlapGuard } from './engine/flap-guard.ts';
+import type { HealthWait } from './engine/converge.ts';
 import { HostPolicy } from './policy/host-policy.ts';
 import { AgentDaemon, type StatusSink } from './loop/agent-daemon.ts';
 import { Reconciler, type Outcome } from './loop/reconciler.ts';
@@ -90,7 +91,7 @@ export interface AgentEvent {
 export async function createAgent(
   config: AgentConfig,
   logger: Logger,
-  overrides: { drivers?: Partial<Drivers>; source?: DesiredSource; onEvent?: (event: AgentEvent) => void; onSourceError?: (code: string) => void } = {},
+  overrides: { drivers?: Partial<Drivers>; source?: DesiredSource; onEvent?: (event: AgentEvent) => void; onSourceError?: (code: string) => void; onHealthWait?: (progress: HealthWait) => void } = {},
 ): Promise<AgentParts> {
   const real = overrides.drivers && overrides.drivers.containers && overrides.drivers.units && overrides.drivers.files ? null : createDrivers(config);
   const drivers: Drivers = { ...real!, ...overrides.drivers };
@@ -131,6 +132,7 @@ export async function createAgent(
     configKey: acceptanceKey,
     ...(overrides.onEvent ? { onEvent: overrides.onEvent } : {}),
     ...(overrides.onSourceError ? { onSourceError: overrides.onSourceError } : {}),
+    ...(overrides.onHealthWait ? { onHealthWait: overrides.onHealthWait } : {}),
   });
   return { config, logger, drivers, source, store, recorder, cycle, load, policy, acceptanceKey };
 }

@@ -9,6 +9,7 @@ import { createLogger } from '../logger.ts';
 import { AGENT_VERSION, createAgent, createAgentRuntime, type AgentRuntime } from '../main.ts';
 import { terminalText } from '../../shared/terminal-text.ts';
 import { bold, dim, formatStatuses, green, red, yellow } from './format.ts';
+import { healthProgress } from './health-progress.ts';
 import { onceHubLink } from './once-report.ts';
 import { agentOptionHelp, configFromArgs, parseAgentArgs } from './options.ts';
 
@@ -75,9 +76,12 @@ async function runOnce(config: Parameters<typeof createAgent>[0], json: boolean)
   const sourceErrors: string[] = [];
   // With a hub configured, the run reports to it like the daemon (connecting while the reconcile runs).
   const hubLink = await onceHubLink(config, logger, AGENT_VERSION);
-  const agent = await createAgent(config, logger, { onSourceError: (code) => sourceErrors.push(code), ...(hubLink ? { onEvent: hubLink.onEvent } : {}) });
+  // Progress while a health gate waits, on stderr: rewritten in place on a terminal, one line per change otherwise.
+  const progress = healthProgress((text) => process.stderr.write(text), process.stderr.isTTY === true);
+  const agent = await createAgent(config, logger, { onSourceError: (code) => sourceErrors.push(code), onHealthWait: progress.onHealthWait, ...(hubLink ? { onEvent: hubLink.onEvent } : {}) });
   const started = Date.now();
   const outcome = await agent.cycle.run('manual');
+  progress.done();
   const status = agent.recorder.snapshot;
   if (config.metrics?.textfileDir !== undefined) await writeOnceMetrics(config, logger, outcome, Date.now() - started, status, sourceErrors);
   const ok = outcome.converged && (outcome.result === 'Succeeded' || outcome.result === 'NoChange');

@@ -30,6 +30,10 @@ export interface ConvergeOptions {
   /** Persists the inventory; called before steps that create (write-ahead) and after each pass. */
   saveInventory: (inventory: Inventory) => Promise<void>;
   onStep?: (result: StepResult) => void;
+  /** Each poll of the health gate: what it still waits on (docs/cli.md, `--once` progress). */
+  onHealthWait?: (progress: HealthWait) => void;
+  /** Set on the converge a health gate continues in (dependents released): the gate's own start and timeout. */
+  healthGate?: { startedAt: number; timeoutMs: number };
   flapGuard?: FlapGuard;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
@@ -47,6 +51,13 @@ export interface ConvergeResult {
   healthy: boolean;
   passes: number;
   inventory: Inventory;
+}
+
+/** The health gate's progress: the resources not settled yet (starting, or held for a dependency), and the time. */
+export interface HealthWait {
+  pending: Array<{ id: string; health: string; waitingOnDependency: boolean }>;
+  elapsedMs: number;
+  timeoutMs: number;
 }
 
 const creating = new Set<Step['type']>(['container.create', 'unit.write', 'file.write', 'network.create', 'volume.create']);
@@ -140,12 +151,19 @@ export async function converge(drivers: Drivers, desired: DesiredState, start: I
   if (options.healthTimeoutMs) {
     const deadline = now() + options.healthTimeoutMs;
     const settleMs = Math.min(options.settleMs ?? 2000, options.healthTimeoutMs);
+    const gate = options.healthGate ?? { startedAt: now(), timeoutMs: options.healthTimeoutMs };
     let settledSince: number | null = null;
     for (;;) {
       const waiting = new Set<string>(current.waiting);
-      const unsettled = current.statuses.some((s) => !isSettled(s, waiting) && !failed.has(s.id as ResourceId));
+      const pending = current.statuses.filter((s) => !isSettled(s, waiting) && !failed.has(s.id as ResourceId));
+      const unsettled = pending.length > 0;
       settledSince = unsettled ? null : (settledSince ?? now());
       if (now() >= deadline || (settledSince !== null && now() - settledSince >= settleMs)) break;
+      options.onHealthWait?.({
+        pending: pending.map((s) => ({ id: s.id, health: s.health, waitingOnDependency: waiting.has(s.id) })),
+        elapsedMs: now() - gate.startedAt,
+        timeoutMs: gate.timeoutMs,
+      });
       await sleep(options.pollMs ?? 250);
       const held = new Set(current.waiting);
       live = await observe(drivers, desired, inventory);
@@ -155,7 +173,7 @@ export async function converge(drivers: Drivers, desired: DesiredState, start: I
       if (work.some((s) => s.resource !== null && !held.has(s.resource))) break;
       if (work.length > 0) {
         // A dependency became healthy and released its dependents: converge them too.
-        const more = await converge(drivers, desired, inventory, { ...options, healthTimeoutMs: Math.max(0, deadline - now()), flapGuard });
+        const more = await converge(drivers, desired, inventory, { ...options, healthTimeoutMs: Math.max(0, deadline - now()), flapGuard, healthGate: gate });
         return {
           ...more,
           intended: [...intended, ...more.intended],

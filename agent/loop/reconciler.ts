@@ -13,7 +13,7 @@ import { isGitfleetError, messageOf } from '../../shared/errors.ts';
 import type { DesiredState } from '../../shared/resources.ts';
 import type { Attempt, AttemptResult, ConditionReason, Refusal, Trigger } from '../../shared/status.ts';
 import type { Drivers } from '../drivers/types.ts';
-import { converge, type ConvergeResult } from '../engine/converge.ts';
+import { converge, type ConvergeResult, type HealthWait } from '../engine/converge.ts';
 import type { FlapGuard } from '../engine/flap-guard.ts';
 import type { Inventory } from '../engine/model.ts';
 import type { DesiredSource, Snapshot } from '../source/desired-source.ts';
@@ -51,6 +51,8 @@ export interface ReconcilerDeps {
   configKey?: string | (() => string);
   /** Health-gate poll interval (tests make it short). */
   healthPollMs?: number;
+  /** Each poll of a health gate (the CLI's `--once` prints it). */
+  onHealthWait?: (progress: HealthWait) => void;
 }
 
 export interface Outcome {
@@ -232,6 +234,7 @@ export class Reconciler {
       correctReportedDrift,
       ...(this.deps.healthSettleMs === undefined ? {} : { settleMs: this.deps.healthSettleMs }),
       ...(this.deps.healthPollMs === undefined ? {} : { pollMs: this.deps.healthPollMs }),
+      ...(this.deps.onHealthWait ? { onHealthWait: this.deps.onHealthWait } : {}),
       flapGuard: this.deps.flapGuard,
       sleep: (ms) => abortableSleep(ms, pass.signal),
       saveInventory: async (inv) => {
