@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { gitfleet, repoRoot } from '../helpers/gitfleet-cli.ts';
 
 const snapshots = join(repoRoot, 'test/fixtures/cli-help');
-const commands = ['agent', 'plan', 'check', 'render', 'validate', 'diff', 'init', 'hub', 'status', 'hosts', 'reconcile', 'host', 'login', 'token', 'rollout', 'version', 'completion'];
+const commands = ['agent', 'plan', 'check', 'render', 'validate', 'diff', 'init', 'adopt', 'hub', 'status', 'hosts', 'reconcile', 'host', 'login', 'token', 'rollout', 'version', 'completion'];
 
 test('gitfleet help (global) matches its snapshot and lists every command', async () => {
   const r = await gitfleet(['help']);
