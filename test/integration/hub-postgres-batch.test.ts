@@ -1,0 +1,130 @@
+// The PostgreSQL store's batched writes on a real database (a private
+// cluster): snapshots passed one JSON body per line come back byte for byte
+// whatever their text holds; they are stored lz4-compressed; a long queue is
+// spread over several concurrent batches with every write acked once stored;
+// and the attempts a replica remembers storing never make it lose or
+// duplicate attempts when another replica wrote the host's in between.
+import { test, after, before } from 'node:test';
+import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { PostgresFleetStore } from '../../hub/store/postgres-store.ts';
+import { jsonLines } from '../../hub/store/postgres-batch.ts';
+import type { Attempt, HostStatus } from '../../shared/status.ts';
+import { requireComponent } from '../harness/require.ts';
+import { postgresMissing, startPostgres } from '../harness/postgres.ts';
+import type { PostgresCluster } from '../harness/postgres.ts';
+
+const missing = postgresMissing();
+let cluster: PostgresCluster | null = null;
+const stores: PostgresFleetStore[] = [];
+
+before(async () => {
+  if (missing === null) cluster = await startPostgres();
+});
+after(async () => {
+  await Promise.all(stores.map((s) => s.close()));
+  await cluster?.stop();
+});
+
+async function open(url: string, replicaId: string): Promise<PostgresFleetStore> {
+  const store = await PostgresFleetStore.open(url, { replicaId });
+  stores.push(store);
+  return store;
+}
+
+function attempt(minute: number): Attempt {
+  return {
+    trigger: 'poll',
+    revision: 'c0ffee'.padEnd(40, '0'),
+    startedAt: new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString(),
+    durationMs: 5,
+    result: 'Succeeded',
+    intended: [],
+    driftCorrected: [],
+  };
+}
+
+/** A snapshot whose window holds the attempts of these minutes, newest first (as agents send them). */
+function status(host: string, message: string, minutes: number[]): HostStatus {
+  return {
+    host,
+    place: 'site/rack',
+    tags: [],
+    conditions: [{ type: 'Ready', status: true, reason: 'Applied', message, lastTransitionTime: '2026-01-01T00:00:00.000Z' }],
+    resources: [],
+    attempts: minutes.map(attempt),
+    updatedAt: '2026-01-01T00:00:00.000Z',
+  };
+}
+
+test('jsonLines: one JSON text per line, newlines inside values escaped', () => {
+  const values = [{ a: 'x\ny\r\n' }, { b: '\u2028"\\' }, 'multi\nline'];
+  const text = jsonLines(values);
+  assert.equal(text.split('\n').length, 3);
+  assert.deepEqual(text.split('\n').map((l) => JSON.parse(l) as unknown), values);
+});
+
+test('snapshots round-trip byte for byte through the batched write, and are stored lz4-compressed', async (t: TestContext) => {
+  if (!requireComponent(t, 'PostgreSQL', missing)) return;
+  const url = await cluster!.createDatabase();
+  const store = await open(url, 'replica-a');
+  const messages = ['line one\nline two\r\n\ttabbed', 'quotes " and \\ backslashes \\n', 'NUL \u0000 and \u2028 and emoji 🚀', 'x'.repeat(5000)];
+  await Promise.all(messages.map((m, i) => store.enroll(`host-${i}`, 'h'.repeat(64), '2026-01-01T00:00:00.000Z')));
+  // All in one tick: one batch carries the four snapshots.
+  const acks = await Promise.all(messages.map((m, i) => store.saveStatus(`host-${i}`, 1, status(`host-${i}`, m, [3, 2, 1]))));
+  assert.deepEqual(acks, [true, true, true, true]);
+  for (const [i, m] of messages.entries()) {
+    const host = await store.getHost(`host-${i}`);
+    assert.equal(host?.status?.conditions[0]?.message, m);
+    assert.deepEqual(host?.status, status(`host-${i}`, m, [3, 2, 1]));
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const r = await client.query<{ method: string | null }>("SELECT pg_column_compression(status) AS method FROM hosts WHERE id = 'host-3'");
+    assert.equal(r.rows[0]?.method, 'lz4', 'the 5 KB snapshot is compressed with lz4');
+  } finally {
+    await client.end();
+  }
+});
+
+test('a long queue goes out as several concurrent batches; every write is acked stored, in seq order per host', async (t: TestContext) => {
+  if (!requireComponent(t, 'PostgreSQL', missing)) return;
+  const url = await cluster!.createDatabase();
+  const store = await open(url, 'replica-a');
+  const ids = Array.from({ length: 1800 }, (_, i) => `spread-${i}`);
+  for (let i = 0; i < ids.length; i += 200) await Promise.all(ids.slice(i, i + 200).map((id) => store.enroll(id, 'h'.repeat(64), '2026-01-01T00:00:00.000Z')));
+  const before = store.batchStats.batches;
+  // Two snapshots per host queued in the same tick: the second must wait for the first and win.
+  const acks = await Promise.all(ids.flatMap((id) => [store.saveStatus(id, 1, status(id, 'first', [1])), store.saveStatus(id, 2, status(id, 'second', [2, 1]))]));
+  assert.ok(acks.every(Boolean), 'every snapshot stored');
+  const batches = store.batchStats.batches - before;
+  assert.ok(batches >= 4, `3,600 writes went out in ${batches} batches: spread over the connections, a host's two writes in two batches`);
+  for (const id of [ids[0]!, ids[900]!, ids[1799]!]) {
+    const host = await store.getHost(id);
+    assert.equal(host?.lastSeq, 2);
+    assert.equal(host?.status?.conditions[0]?.message, 'second');
+    assert.deepEqual(await store.attempts(id, 10), [attempt(2), attempt(1)]);
+  }
+});
+
+test('attempts stay exact when the agent moves between replicas and back (no loss, no duplicate)', async (t: TestContext) => {
+  if (!requireComponent(t, 'PostgreSQL', missing)) return;
+  const url = await cluster!.createDatabase();
+  const a = await open(url, 'replica-a');
+  const b = await open(url, 'replica-b');
+  await a.enroll('mover', 'h'.repeat(64), '2026-01-01T00:00:00.000Z');
+  assert.equal(await a.saveStatus('mover', 1, status('mover', 'on a', [2, 1])), true);
+  // The agent moves to b, which stores two newer attempts.
+  await b.claimSession('mover', 'replica-b');
+  assert.equal(await b.saveStatus('mover', 2, status('mover', 'on b', [4, 3, 2, 1])), true);
+  // And back to a, whose memory of the host's newest attempt (minute 2) is now stale.
+  await a.claimSession('mover', 'replica-a');
+  assert.equal(await a.saveStatus('mover', 3, status('mover', 'back on a', [5, 4, 3, 2, 1])), true);
+  assert.deepEqual(await a.attempts('mover', 10), [attempt(5), attempt(4), attempt(3), attempt(2), attempt(1)]);
+  // Even without the claim that makes a forget: b remembers minute 4, a stores 6 meanwhile, b's next window has both.
+  assert.equal(await a.saveStatus('mover', 4, status('mover', 'a again', [6, 5, 4, 3, 2])), true);
+  assert.equal(await b.saveStatus('mover', 5, status('mover', 'b again', [7, 6, 5, 4, 3])), true);
+  assert.deepEqual(await b.attempts('mover', 10), [7, 6, 5, 4, 3, 2, 1].map(attempt));
+});
