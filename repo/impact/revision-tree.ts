@@ -55,7 +55,7 @@ export async function exportTree(checkout: FleetCheckout, commit: string): Promi
   const dir = await mkdtemp(join(tmpdir(), 'gitfleet-diff-'));
   const remove = () => rm(dir, { recursive: true, force: true });
   try {
-    const treeish = checkout.prefix === '' ? commit : `${commit}:${checkout.prefix.replace(/\/$/, '')}`;
+    const treeish = checkout.prefix === '' ? `${commit}^{tree}` : `${commit}:${checkout.prefix.replace(/\/$/, '')}`;
     // The directory may not exist at that revision: say so rather than let archive fail obscurely.
     const kind = await git(checkout.top, ['cat-file', '-t', treeish]).then((t) => t.trim(), () => '');
     if (kind !== 'tree') throw new GitfleetError('GIT_NOT_FOUND', `the fleet directory ${checkout.prefix || './'} does not exist at ${commit.slice(0, 12)}`);

@@ -74,6 +74,23 @@ test('--json: the documented schema, from the checkout root or inside the fleet 
   assert.equal((JSON.parse(inside.stdout) as Impact).affected, 2);
 });
 
+test('a fleet at the top of its repository', async () => {
+  const top = mkdtempSync(join(tmpdir(), 'gitfleet-diff-top-'));
+  after(() => rmSync(top, { recursive: true, force: true }));
+  const g = (...args: string[]) => execFileSync('git', args, { cwd: top, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' } });
+  g('init', '-q', '-b', 'main');
+  writeTree(top, { 'a/h1/host.yaml': '', 'a/h2/host.yaml': '', 'b/h3/host.yaml': '' });
+  g('add', '-A');
+  g('commit', '-q', '-m', 'one');
+  writeTree(top, { 'b/app.yaml': 'units:\n  x.service:\n    content: "[Service]\\nExecStart=/bin/true\\n"\n' });
+  g('add', '-A');
+  g('commit', '-q', '-m', 'two');
+  const r = await gitfleet(['diff', '--json', '--from', 'HEAD~1'], { cwd: top });
+  assert.equal(r.code, 0, r.stderr);
+  const impact = JSON.parse(r.stdout) as Impact;
+  assert.deepEqual(impact.hosts.map((h) => [h.host, h.resources.map((x) => `${x.change} ${x.id}`)]), [['h3', ['added unit/x.service']]]);
+});
+
 test('a commit that changes nothing in the fleet: exit 0, no host', async () => {
   const r = await gitfleet(['diff', '--json', '--from', 'v2', '--to', 'v2~0^{commit}', fleet]);
   assert.equal(r.code, 0, r.stderr);
