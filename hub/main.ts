@@ -153,6 +153,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
       changedPaths: (from, to) => view.changedPaths(from, to),
       logger,
       ...(o.rolloutTickMs === undefined ? {} : { tickMs: o.rolloutTickMs }),
+      onHalted: (r) => notifications?.rolloutHalted({ rollout: r.id, revision: r.revision, tag: r.scope, reason: r.haltReason ?? 'halted', hosts: r.failed.map((id) => ({ id })) }),
     });
     await rollouts.start();
   }

@@ -71,7 +71,12 @@ export class Notifications {
    * tags overlap the rollout's tag send one message to their sinks.
    */
   rolloutHalted(e: RolloutHalted): void {
-    this.#notifier?.rolloutHalted(e);
+    // A host named without a message gets the one its problem carries (failed, rolled back or refused on the revision).
+    const hosts = (e.hosts ?? []).map((h) => {
+      const p = this.#tracker.problems(h.id);
+      return { id: h.id, message: h.message ?? p.failed?.message ?? p.rolledBack?.message ?? p.refused?.message ?? '' };
+    });
+    this.#notifier?.rolloutHalted({ ...e, hosts });
   }
 
   view(): NotificationsView {

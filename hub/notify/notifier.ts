@@ -25,8 +25,8 @@ export interface RolloutHalted {
   /** The tag the rollout covers ("" for the whole fleet). */
   tag: string;
   reason: string;
-  /** Hosts that made it halt, with why (bounded and redacted here). */
-  hosts?: Array<{ id: string; message: string }>;
+  /** Hosts that made it halt, with why (bounded and redacted here; without a message, their reported problem's). */
+  hosts?: Array<{ id: string; message?: string | undefined }>;
 }
 
 /** How often at most the hub checks whether the head is applied everywhere (a pass over every host). */
@@ -101,7 +101,7 @@ export class Notifier {
   /** Called by the rollout controller when a rollout halts; rules with `rolloutHalted` covering its tag hear of it. */
   rolloutHalted(e: RolloutHalted): void {
     const tag = e.tag.replace(/^\/+|\/+$/g, '');
-    const hosts = (e.hosts ?? []).map((h) => ({ id: boundText(h.id, 253), message: boundText(h.message, 300) }));
+    const hosts = (e.hosts ?? []).map((h) => ({ id: boundText(h.id, 253), message: boundText(h.message ?? '', 300) }));
     const event = { ...e, tag, reason: boundText(e.reason, 300), rollout: boundText(e.rollout, 100), hosts };
     for (const rule of this.#config.rules) {
       if (!rule.events.has('rolloutHalted')) continue;

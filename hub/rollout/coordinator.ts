@@ -34,6 +34,8 @@ export interface CoordinatorOptions {
   now?: () => Date;
   /** How often running rollouts are advanced (default 1 s). */
   tickMs?: number;
+  /** Told when a rollout halts on its own (over its failure budget): notifications (hub/notify). */
+  onHalted?: (r: RolloutRecord) => void;
 }
 
 /** Rollouts kept in memory and listed: the active ones and the newest finished ones. */
@@ -205,6 +207,7 @@ export class RolloutCoordinator {
         if (!advance(r, (h) => this.#progress(r, h), now)) continue;
         await this.#o.store.saveRollout(r);
         if (r.state !== state) this.#log.info({ rollout: r.id, state: r.state, reason: r.haltReason }, `rollout ${r.state}`);
+        if (r.state !== state && (r.state as string) === 'halted') this.#o.onHalted?.(r);
         if (!isActive(r.state)) this.#reindex();
         this.#broadcast(hostsOf(r));
       }

@@ -346,3 +346,31 @@ test('the configuration examples of docs/notifications.md load as printed (secre
     }
   }
 });
+
+test('a halted rollout reaches the rules whose tags overlap its scope, once, with the failed hosts\' messages', async () => {
+  const hook = await receiver();
+  const { index, n } = build(`notify:
+  webUrl: https://hub.example.com
+  groupWindow: 50ms
+  sinks:
+    hook: { type: webhook, url: "${hook.url}/", secretFile: ${join(dir, 'hook.secret')} }
+  rules:
+    - { name: eu, events: [rolloutHalted], tags: [prod/eu], sinks: [hook] }
+    - { name: us, events: [rolloutHalted], tags: [prod/us], sinks: [hook] }
+    - { name: prod, events: [rolloutHalted], tags: [prod], sinks: [hook] }
+    - { name: failures, events: [failed], sinks: [hook] }
+`);
+  const [id] = join12(index, 1, ['prod/eu']);
+  index.status(id!, status(id!, { failed: REV, message: 'unit web.service: exit 3' }));
+  await waitFor('the failure message', () => hook.requests.length === 1);
+  n.rolloutHalted({ rollout: `${REV.slice(0, 12)}@prod:eu`, revision: REV, tag: 'prod/eu', reason: '2 host(s) failed, over the failure budget of 1', hosts: [{ id: id! }, { id: 'web-99', message: 'rolled back' }] });
+  await waitFor('the halt messages', () => hook.requests.length === 3);
+  await sleep(200);
+  const halts = hook.requests.slice(1).map((r) => JSON.parse(r.body) as NotifyMessage);
+  assert.deepEqual(halts.map((m) => m.rule).sort(), ['eu', 'prod'], 'prod/us does not overlap prod/eu');
+  const m = halts[0]!;
+  assert.equal(m.event, 'rolloutHalted');
+  assert.equal(m.title, `rollout ${REV.slice(0, 12)}@prod:eu halted on abc1234 under prod/eu: 2 host(s) failed, over the failure budget of 1`);
+  assert.deepEqual(m.hosts, [{ id: 'web-01', message: 'unit web.service: exit 3' }, { id: 'web-99', message: 'rolled back' }]);
+  assert.equal(m.url, `https://hub.example.com/#/commits/${REV}`);
+});
