@@ -53,7 +53,7 @@ export function NotificationStatus({ api, tick }: { api: Api; tick: number }) {
           list.map((r) =>
             h(
               'tr',
-              { key: r.key, 'data-sink': r.name, class: r.failed + r.dropped > 0 ? 'row-bad' : undefined },
+              { key: r.key, 'data-sink': r.name },
               h('td', null, r.name),
               h('td', null, r.kind),
               h('td', null, String(r.delivered)),
