@@ -226,3 +226,36 @@ test('gitfleet plan on the adopted host', async (t) => {
   assert.match(r.stdout, /^Plan: 0 create, 0 change, 0 correct drift, 0 prune/m, r.stdout + r.stderr);
   assert.equal(r.code, 0, r.stdout + r.stderr);
 });
+
+test('the first reconcile of the adopted host recreates and restarts nothing; a changed container is the only one recreated', async (t) => {
+  if (!requireComponent(t, 'a systemd host, Docker (private dockerd) and docker-compose', missing)) return;
+  assert.ok(adopted, 'the adopt test ran');
+  if (!hostYamlTakesAdopt) {
+    t.diagnostic('host.yaml has no adopt key in this tree yet: the reconcile is not run');
+    return;
+  }
+  const docker = new Dockerode({ socketPath: dockerd.socket });
+  const ids = async () => Object.fromEntries((await docker.listContainers({ all: true })).map((c) => [c.Names[0]!.slice(1), c.Id]));
+  const pid = async (unitName: string) => (await mustInHost(['systemctl', 'show', '-p', 'MainPID', '--value', unitName])).trim();
+  const before = { ids: await ids(), worker: await pid('adopted-worker.service'), dbus: await pid('dbus.service') };
+  const agent = [...cli, 'agent', '--once', '--repo', '/fleet', '--host', hostName, '--state-dir', '/var/lib/gitfleet-adopt', '--files-allow', '/etc'];
+  const first = await inHost(agent);
+  assert.equal(first.code, 0, first.stdout + first.stderr);
+  t.diagnostic(`first reconcile: ${first.stdout.split('\n').slice(0, 2).join(' / ')}`);
+  assert.deepEqual(await ids(), before.ids, 'no container recreated');
+  assert.equal(await pid('adopted-worker.service'), before.worker, 'the unit was not restarted');
+  assert.equal(await pid('dbus.service'), before.dbus, 'dbus was not restarted');
+  t.diagnostic(`first reconcile: container ids and unit PIDs (${before.worker}, ${before.dbus}) unchanged`);
+
+  const file = join(fleet, 'lab', hostName, 'containers.yaml');
+  const text = readFileSync(file, 'utf8');
+  assert.match(text, /QUEUE: jobs/);
+  writeFileSync(file, text.replace('QUEUE: jobs', 'QUEUE: jobs-2'));
+  const second = await inHost(agent);
+  assert.equal(second.code, 0, second.stdout + second.stderr);
+  const after = await ids();
+  const recreated = Object.keys(before.ids).filter((name) => after[name] !== before.ids[name]);
+  assert.deepEqual(recreated, ['worker'], `only worker recreated; the agent said:\n${second.stdout}\n${second.stderr}`);
+  const worker = await docker.getContainer('worker').inspect();
+  assert.ok(worker.Config.Env.includes('QUEUE=jobs-2'));
+});
