@@ -127,6 +127,7 @@ export async function createAgent(
     logger: logger.child({ component: 'reconciler' }),
     healthTimeoutMs: intervalMs(config.healthTimeout),
     healthSettleMs: intervalMs(config.healthSettle),
+    ...(config.adopt ? { adopt: true } : {}),
     admit: (desired, treeDir) => policy.admit(desired, treeDir),
     retry: { baseMs: retryBaseMs, maxMs: Math.max(defaultRetry.maxMs, retryBaseMs) },
     configKey: acceptanceKey,

@@ -328,6 +328,8 @@ export const HostFile = z.strictObject({
   allowEmpty: z.boolean().optional(),
   /** Compose profiles this host runs (docs/compose.md). */
   profiles: z.array(z.string().min(1)).optional(),
+  /** Take over what already runs on the host when it matches its declaration, instead of recreating it (docs/adopt.md). */
+  adopt: z.boolean().optional(),
 });
 export type HostFile = z.infer<typeof HostFile>;
 
@@ -363,6 +365,8 @@ export interface DesiredState {
   layers: string[];
   resources: DesiredResource[];
   allowEmpty: boolean;
+  /** host.yaml `adopt: true`: resources found running that match are taken over as they are (docs/adopt.md). */
+  adopt?: boolean;
 }
 
 export function resourceId(kind: ResourceKind, name: string): ResourceId {

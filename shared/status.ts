@@ -65,6 +65,19 @@ export const FieldDiff = z.object({
 });
 export type FieldDiff = z.infer<typeof FieldDiff>;
 
+/**
+ * What adoption (docs/adopt.md) did with a resource the agent did not create:
+ * a closed set, shown with the resource's status.
+ * - `Adopted`: taken over as it was found (its live state matches the
+ *   declaration); nothing was recreated, rewritten, restarted or reloaded.
+ * - `Replace`: a container that differs from its declaration is replaced (the
+ *   diff names the keys that differ): the one adoption with downtime.
+ * - `Rewrite`: a unit or file that differs is written as declared (a running
+ *   unit is restarted), as without adoption.
+ */
+export const AdoptionState = z.enum(['Adopted', 'Replace', 'Rewrite']);
+export type AdoptionState = z.infer<typeof AdoptionState>;
+
 export const ResourceStatus = z.object({
   id: z.string().max(1024),
   sync: SyncState,
@@ -82,6 +95,8 @@ export const ResourceStatus = z.object({
   exitCode: z.number().int().min(-2147483648).max(2147483647).optional(),
   /** The signal that killed its last main process (`SIGKILL`). */
   signal: z.string().max(32).optional(),
+  /** Set on a resource the agent took over instead of creating (AdoptionState). */
+  adoption: AdoptionState.optional(),
 });
 export type ResourceStatus = z.infer<typeof ResourceStatus>;
 

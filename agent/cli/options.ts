@@ -19,6 +19,7 @@ export const agentOptionSpec = {
   place: { type: 'string' },
   'state-dir': { type: 'string' },
   'files-allow': { type: 'string' },
+  adopt: { type: 'boolean' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -31,6 +32,8 @@ export const agentOptionHelp = `  -c, --config FILE        agent config (default
       --place DIR           leaf directory for a host without a directory of its own
       --state-dir DIR       where the agent keeps its inventory and status (default /var/lib/gitfleet)
       --files-allow DIRS    comma-separated directories file resources may write (default /etc,/srv,/opt)
+      --adopt               take over running containers, units and files that match their declaration
+                            instead of recreating them (docs/adopt.md; host.yaml adopt: true does it per host)
       --json                machine-readable output`;
 
 type AgentArgValues = { [K in keyof typeof agentOptionSpec]?: (typeof agentOptionSpec)[K]['type'] extends 'string' ? string | undefined : boolean | undefined };
@@ -70,6 +73,8 @@ export async function configFromArgs(values: AgentArgValues): Promise<AgentConfi
         place: values.place,
         stateDir: values['state-dir'],
         'files.allow': values['files-allow']?.split(',').map((d) => d.trim()).filter(Boolean),
+        // Only an explicit --adopt overrides the config file's `adopt`.
+        adopt: values.adopt === true ? true : undefined,
       },
     });
   } catch (error) {

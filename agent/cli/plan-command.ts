@@ -131,10 +131,12 @@ export async function run(argv: string[]): Promise<number> {
     );
   }
   const live = await observe(agent.drivers, desired, inventory);
-  const ctx = { revision: head, suppressed: new Map(), defaultStopTimeout: 10 };
+  const ctx = { revision: head, suppressed: new Map(), defaultStopTimeout: 10, adopt: config.adopt || desired.adopt === true };
   const result = plan(desired, live, inventory, ctx);
   const later = laterPasses(result, plan({ ...desired, resources: desired.resources.map((r) => ({ ...r, dependsOn: [] })) }, live, inventory, ctx));
-  const counts = countPlan([...result.steps, ...later], inventory);
+  const pendingAdoptions = [...result.adoptions].filter(([, a]) => a.pending).map(([id]) => id);
+  // Adoption changes nothing on the host: counted apart, and alone it is "nothing to change" (exit 0).
+  const counts = { ...countPlan([...result.steps, ...later], inventory), ...(pendingAdoptions.length > 0 ? { adopt: pendingAdoptions.length } : {}) };
   const unobserved = Object.entries(live.unavailable);
   const exitCode = unobserved.length > 0 ? planExit.error : result.steps.length + later.length > 0 ? planExit.changes : planExit.nothing;
   if (values.json) {
@@ -149,7 +151,7 @@ export async function run(argv: string[]): Promise<number> {
   for (const [kind, reason] of unobserved) out.push(`  ! cannot observe ${kind}s: ${reason} — the plan for them is unknown`);
   const notInSync = result.statuses.filter((s) => s.sync !== 'InSync').length;
   if (result.steps.length > 0) out.push(`\n${result.steps.length} step(s) in the first pass (a reconcile runs passes until nothing is left):`);
-  else if (notInSync === 0 && unobserved.length === 0) out.push('\nno changes: the host matches the desired state');
+  else if (notInSync === 0 && unobserved.length === 0) out.push(`\nno changes: the host matches the desired state${pendingAdoptions.length > 0 ? ` (${pendingAdoptions.length} resource(s) are taken over as they are: ${terminalText(pendingAdoptions.join(', '))})` : ''}`);
   else if (notInSync > 0) out.push(`\nno changes would be made; ${notInSync} resource(s) differ but are reported, ignored or waiting (see below)`);
   out.push(...formatSteps(result.steps));
   if (later.length > 0) out.push(`then in later passes (${later.length} step(s), once what they wait for is done):`, ...formatSteps(later));

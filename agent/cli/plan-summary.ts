@@ -11,6 +11,8 @@ export interface PlanCounts {
   change: number;
   drift: number;
   prune: number;
+  /** Resources a reconcile would take over as they are (docs/adopt.md): nothing on the host changes for them. */
+  adopt?: number;
 }
 
 export function countPlan(steps: Step[], inventory: Inventory): PlanCounts {
@@ -32,7 +34,7 @@ export function countPlan(steps: Step[], inventory: Inventory): PlanCounts {
 }
 
 export function summaryLine(counts: PlanCounts, refused: { revision: string | null; cause: string } | null): string {
-  const base = `Plan: ${counts.create} create, ${counts.change} change, ${counts.drift} correct drift, ${counts.prune} prune`;
+  const base = `Plan: ${counts.create} create, ${counts.change} change, ${counts.drift} correct drift, ${counts.prune} prune${counts.adopt ? `, ${counts.adopt} adopt` : ''}`;
   return refused ? `${base}; head ${(refused.revision ?? 'unknown').slice(0, 12)} refused: ${refused.cause}` : base;
 }
 

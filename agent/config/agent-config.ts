@@ -36,6 +36,8 @@ export const AgentConfigSchema = z.strictObject({
   token: z.string().min(1).optional(),
   tokenFile: absolutePath.optional(),
   allowNonDescendant: z.boolean().default(false),
+  /** Take over what already runs on the host when it matches its declaration (docs/adopt.md); host.yaml `adopt: true` does it per host. */
+  adopt: z.boolean().default(false),
   git: z
     .strictObject({
       tokenFile: absolutePath.optional(),
@@ -95,6 +97,7 @@ export const agentEnv: Record<string, string[]> = {
   GITFLEET_TOKEN: ['token'],
   GITFLEET_TOKEN_FILE: ['tokenFile'],
   GITFLEET_ALLOW_NON_DESCENDANT: ['allowNonDescendant'],
+  GITFLEET_ADOPT: ['adopt'],
   GITFLEET_GIT_TOKEN_FILE: ['git', 'tokenFile'],
   GITFLEET_GIT_USERNAME: ['git', 'username'],
   GITFLEET_GIT_PASSWORD_FILE: ['git', 'passwordFile'],
@@ -115,6 +118,7 @@ export const agentEnv: Record<string, string[]> = {
 function envValue(key: string[], raw: string): unknown {
   const last = key[key.length - 1];
   if (last === 'allow') return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (last === 'adopt') return raw === 'true' || raw === '1';
   if (last === 'allowNonDescendant' || last === 'hubInsecure' || last === 'allowRemote') return raw === 'true' || raw === '1';
   return raw;
 }

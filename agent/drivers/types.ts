@@ -33,6 +33,77 @@ export interface LiveContainer {
   exitCode: number | null;
   restartCount: number;
   startedAt: string | null;
+  /**
+   * How the container was created, as the engine holds it (with its image's
+   * defaults): what adoption compares a declaration with (agent/engine/container-match.ts).
+   * Absent when the driver cannot tell.
+   */
+  config?: ContainerConfigView;
+}
+
+/** The image defaults the engine fills in at create when the body leaves a key out. */
+export interface ImageDefaults {
+  cmd: string[] | null;
+  entrypoint: string[] | null;
+  env: string[];
+  user: string;
+  workingDir: string;
+  healthcheck: HealthcheckView | null;
+  /** Anonymous volume targets the image declares. */
+  volumes: string[];
+  stopSignal: string | null;
+}
+
+export interface HealthcheckView {
+  test: string[];
+  interval: number;
+  timeout: number;
+  startPeriod: number;
+  retries: number;
+}
+
+/**
+ * A container's create-time configuration in one normalized shape, whether it
+ * comes from an engine inspect or from a create body (both drivers, and the
+ * declaration, use agent/drivers/docker/config-view.ts): lists sorted, unset
+ * and empty alike. `null` in a declared view means "whatever the engine chose".
+ */
+export interface ContainerConfigView {
+  image: string;
+  cmd: string[];
+  entrypoint: string[];
+  env: string[];
+  labels: Record<string, string>;
+  user: string;
+  workingDir: string;
+  hostname: string | null;
+  stopSignal: string;
+  stopTimeout: number | null;
+  healthcheck: HealthcheckView | null;
+  /** Bind mounts and named volumes as `source:target[:options]`, then anonymous volume targets. */
+  volumes: string[];
+  /** `port/proto=hostIp:hostPort`. */
+  ports: string[];
+  restart: string;
+  networkMode: string;
+  /** User-defined networks joined (null: not compared). */
+  networks: string[] | null;
+  privileged: boolean;
+  init: boolean;
+  readOnly: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  devices: string[];
+  memory: number;
+  memoryReservation: number;
+  pidsLimit: number;
+  nanoCpus: number;
+  logging: string | null;
+  extraHosts: string[];
+  tmpfs: string[];
+  ulimits: string[];
+  /** The image's defaults, so a declaration can be completed the way the engine completes it. */
+  imageDefaults: ImageDefaults;
 }
 
 export const containerEventActions = ['die', 'stop', 'destroy', 'oom', 'health_status', 'start', 'create', 'kill'] as const;

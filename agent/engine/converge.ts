@@ -27,6 +27,8 @@ export interface ConvergeOptions {
   defaultStopTimeout?: number;
   /** A manual sync: also correct drift under `drift: report`. */
   correctReportedDrift?: boolean;
+  /** Adoption on (the agent's `--adopt`; host.yaml `adopt: true` turns it on too): docs/adopt.md. */
+  adopt?: boolean;
   /** Persists the inventory; called before steps that create (write-ahead) and after each pass. */
   saveInventory: (inventory: Inventory) => Promise<void>;
   onStep?: (result: StepResult) => void;
@@ -51,6 +53,8 @@ export interface ConvergeResult {
   healthy: boolean;
   passes: number;
   inventory: Inventory;
+  /** Resources this converge took over as they were found (recorded as adopted in the inventory). */
+  adopted: ResourceId[];
 }
 
 /** The health gate's progress: the resources not settled yet (starting, or held for a dependency), and the time. */
@@ -102,7 +106,7 @@ export async function converge(drivers: Drivers, desired: DesiredState, start: I
   const failed = new Map<ResourceId, string>();
   let passes = 0;
   let live: LiveState = await observe(drivers, desired, inventory);
-  const ctx = () => ({ revision: options.revision, suppressed: flapGuard.suppressed(), defaultStopTimeout: options.defaultStopTimeout ?? 10, correctReportedDrift: options.correctReportedDrift ?? false });
+  const ctx = () => ({ revision: options.revision, suppressed: flapGuard.suppressed(), defaultStopTimeout: options.defaultStopTimeout ?? 10, correctReportedDrift: options.correctReportedDrift ?? false, adopt: options.adopt === true || desired.adopt === true });
   let current = planPass(desired, live, inventory, ctx());
 
   // What this converge started: if it needs starting again, it died right after, and
@@ -179,6 +183,7 @@ export async function converge(drivers: Drivers, desired: DesiredState, start: I
           intended: [...intended, ...more.intended],
           driftCorrected: [...driftCorrected, ...more.driftCorrected],
           failures: [...failures, ...more.failures],
+          adopted: more.adopted,
           passes: passes + more.passes,
         };
       }
@@ -193,11 +198,22 @@ export async function converge(drivers: Drivers, desired: DesiredState, start: I
   const statuses = await diagnose(verdicts, live, drivers);
   // What is in sync now is the agent's, at this spec.
   const iso = new Date(now()).toISOString();
+  const adopted: ResourceId[] = [];
   for (const s of statuses) {
     const resource = desired.resources.find((r) => r.id === s.id);
     if (!resource || s.sync !== 'InSync') continue;
     const hash = specHash(resource);
-    const entry = inventory.resources[resource.id];
+    let entry = inventory.resources[resource.id];
+    // Taken over as found: recorded as adopted (a container with the id and config hash its inspection matched).
+    const adoption = current.adoptions.get(resource.id);
+    if (adoption && (!entry || entry.hash !== hash || entry.adopted === undefined)) {
+      if (entry?.adopted === undefined) adopted.push(resource.id);
+      entry = inventory.resources[resource.id] = { kind: resource.kind, name: resource.name, hash, revision: options.revision, appliedAt: iso, adopted: { ...adoption.mark, at: entry?.adopted?.at ?? iso } };
+    } else if (!adoption && entry?.adopted !== undefined && entry.hash === hash) {
+      // Rewritten or recreated by the agent since: its own now.
+      const { adopted: _taken, ...own } = entry;
+      entry = inventory.resources[resource.id] = own;
+    }
     // A container's applied spec is also kept field by field, for plan's field diffs (also filled in for an older inventory).
     const fields = resource.kind === 'container' ? recordContainerFields(resource.id, resource.spec, (t) => processSecrets.taints(t)) : undefined;
     if (!entry || entry.hash !== hash) {
@@ -209,5 +225,5 @@ export async function converge(drivers: Drivers, desired: DesiredState, start: I
 
   const converged = current.steps.length === 0 && statuses.every((s) => s.sync === 'InSync' || s.sync === 'Ignored');
   const healthy = statuses.every((s) => s.health === 'Healthy' || s.sync === 'Ignored');
-  return { statuses, intended, driftCorrected, failures, converged, healthy, passes, inventory };
+  return { statuses, intended, driftCorrected, failures, converged, healthy, passes, inventory, adopted };
 }

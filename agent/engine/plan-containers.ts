@@ -6,7 +6,8 @@ import { diffContainerFields, recordContainerFields } from './container-fields.t
 import type { FieldDiff } from '../../shared/status.ts';
 import { containerLabels, MANAGED_BY, type LiveContainer } from '../drivers/types.ts';
 import { containerHash } from './hash.ts';
-import type { Inventory, LiveState, PlanContext } from './model.ts';
+import { containerConfigDiff } from './container-match.ts';
+import type { AdoptedMark, Inventory, LiveState, PlanContext } from './model.ts';
 import { applyDriftPolicy, causeOf, status, type ResourcePlan } from './resource-plan.ts';
 import type { Step, StepCause } from './steps.ts';
 import { durationSeconds } from '../../shared/durations.ts';
@@ -62,7 +63,6 @@ export function planContainer(resource: ContainerResource, live: LiveState, inve
   }
   const cause = causeOf(resource, inventory);
   const current = live.containers.get(name);
-  const wanted = containerHash(spec);
 
   if (!current) {
     const reason = cause === 'intended' ? 'create' : 'container was removed on the host';
@@ -70,12 +70,16 @@ export function planContainer(resource: ContainerResource, live: LiveState, inve
     return applyDriftPolicy(plan, cause, resource.drift, ctx.correctReportedDrift);
   }
 
-  if (!isOwnedContainer(current, resource.id)) {
-    if (inventory.resources[resource.id] === undefined) {
+  const entry = inventory.resources[resource.id];
+  // A container adopted earlier carries no labels of ours: its id and the hash its inspection matched are in the inventory.
+  const adopted = !isOwnedContainer(current, resource.id) && entry?.adopted?.containerId === current.id ? entry.adopted : undefined;
+  if (!isOwnedContainer(current, resource.id) && !adopted) {
+    if (entry === undefined) {
+      if (ctx.adopt) return planAdoption(resource, current, ctx, wantRunning);
       return {
         resource,
         steps: [],
-        status: status(resource, 'Failed', 'Unknown', [], `the name "${name}" is taken by a container gitfleet did not create; it is left alone [NAME_CONFLICT]`),
+        status: status(resource, 'Failed', 'Unknown', [], `the name "${name}" is taken by a container gitfleet did not create; it is left alone (adopt: true in host.yaml takes it over when it matches, docs/adopt.md) [NAME_CONFLICT]`),
       };
     }
     // The agent owned this name and someone put another container there by hand.
@@ -84,7 +88,17 @@ export function planContainer(resource: ContainerResource, live: LiveState, inve
     return applyDriftPolicy(plan, 'drift', resource.drift, ctx.correctReportedDrift);
   }
 
-  const liveHash = current.labels[containerLabels.configHash];
+  if (adopted) return asAdopted(planOwned(resource, current, inventory, ctx, adopted.configHash), adopted);
+  return planOwned(resource, current, inventory, ctx, current.labels[containerLabels.configHash]);
+}
+
+/** A container the agent owns (by its labels, or adopted): recreated when its config hash differs, else kept running or stopped. */
+function planOwned(resource: ContainerResource, current: LiveContainer, inventory: Inventory, ctx: PlanContext, liveHash: string | undefined): ResourcePlan {
+  const name = resource.name;
+  const spec = resource.spec;
+  const wantRunning = (spec.state ?? 'running') === 'running';
+  const cause = causeOf(resource, inventory);
+  const wanted = containerHash(spec);
   if (liveHash !== wanted) {
     // A secret container's hash covers its secret env: guessable offline when the secret is weak, so
     // viewers of the hub see only that it changed (docs/secrets.md).
@@ -114,4 +128,38 @@ export function planContainer(resource: ContainerResource, live: LiveState, inve
   }
   const health = healthOf(current, wantRunning);
   return { resource, steps: [], status: status(resource, 'InSync', health, [], health === 'Degraded' ? `container is ${current.state}${current.health ? `, ${current.health}` : ''}` : undefined) };
+}
+
+/** Still the container that was adopted, unless this plan recreates it (then it becomes the agent's own, with labels). */
+function asAdopted(plan: ResourcePlan, mark: AdoptedMark): ResourcePlan {
+  if (plan.steps.some((s) => s.type === 'container.create')) return plan;
+  return { ...plan, adopt: mark, status: { ...plan.status, adoption: 'Adopted' } };
+}
+
+/**
+ * Adoption (docs/adopt.md): a container the agent did not create holds the
+ * declared name. One whose configuration matches its declaration is taken over
+ * as it is (no recreate: only a start or stop if its run state differs); one that
+ * differs is replaced, and the status says which keys differ.
+ */
+function planAdoption(resource: ContainerResource, current: LiveContainer, ctx: PlanContext, wantRunning: boolean): ResourcePlan {
+  const diff: FieldDiff[] = current.config ? containerConfigDiff(resource, current.config) : [{ field: 'config', desired: 'declared', live: 'not inspectable' }];
+  if (diff.length > 0) {
+    const reason = `adopt: replace (differs: ${diff.slice(0, 6).map((d) => d.field).join(', ')}${diff.length > 6 ? ', …' : ''})`;
+    return {
+      resource,
+      steps: createSteps(resource, ctx, 'intended', reason, true),
+      status: { ...status(resource, 'Drifted', healthOf(current, wantRunning), diff, `${reason}: the container gitfleet did not create differs from its declaration and is replaced`), adoption: 'Replace' },
+    };
+  }
+  const mark: AdoptedMark = { containerId: current.id, configHash: containerHash(resource.spec) };
+  const message = `adopted: created outside gitfleet (id ${current.id.slice(0, 12)}), its configuration matches the declaration; kept as it is`;
+  const steps: Step[] = [];
+  if (wantRunning && current.state !== 'running' && current.state !== 'restarting') {
+    steps.push({ type: 'container.start', args: { name: resource.name }, resource: resource.id, cause: 'intended', reason: 'adopt: start' });
+  } else if (!wantRunning && current.state === 'running') {
+    steps.push({ type: 'container.stop', args: { name: resource.name, timeoutSeconds: stopTimeout(resource, ctx) }, resource: resource.id, cause: 'intended', reason: 'adopt: state: stopped' });
+  }
+  const health = healthOf(current, wantRunning);
+  return { resource, steps, adopt: mark, status: { ...status(resource, steps.length > 0 ? 'Drifted' : 'InSync', health, [], message), adoption: 'Adopted' } };
 }

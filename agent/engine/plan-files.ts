@@ -10,7 +10,7 @@ import type { FileResource } from '../../shared/resources.ts';
 import { MASK } from '../../shared/secrets/mask.ts';
 import type { FieldDiff } from '../../shared/status.ts';
 import type { Inventory, LiveState, PlanContext } from './model.ts';
-import { applyDriftPolicy, causeOf, status, type ResourcePlan } from './resource-plan.ts';
+import { applyDriftPolicy, causeOf, specHash, status, type ResourcePlan } from './resource-plan.ts';
 import type { Step } from './steps.ts';
 
 /** "644" and "0644" are the same mode. */
@@ -18,7 +18,7 @@ export function normalizeMode(mode: string): string {
   return mode.padStart(4, '0');
 }
 
-export function planFile(resource: FileResource, live: LiveState, inventory: Inventory, ctx: Pick<PlanContext, 'correctReportedDrift'> = {}): ResourcePlan {
+export function planFile(resource: FileResource, live: LiveState, inventory: Inventory, ctx: Pick<PlanContext, 'correctReportedDrift' | 'adopt'> = {}): ResourcePlan {
   const path = resource.name;
   const spec = resource.spec;
   if (live.unavailable.file !== undefined) {
@@ -41,7 +41,20 @@ export function planFile(resource: FileResource, live: LiveState, inventory: Inv
   }
   if (spec.owner !== undefined && !sameAccount(spec.owner, current.owner, current.uid)) attrs.push({ field: 'owner', desired: spec.owner, live: current.owner });
   if (spec.group !== undefined && !sameAccount(spec.group, current.group, current.gid)) attrs.push({ field: 'group', desired: spec.group, live: current.group });
+  // Adoption (docs/adopt.md): a file found with the declared content is taken over as it is, never rewritten
+  // (only its mode or owner set when those differ); adopted stays while its declaration is unchanged.
+  const entry = inventory.resources[resource.id];
+  const fresh = ctx.adopt === true && entry === undefined;
+  if (diff.length === 0 && (fresh || (entry?.adopted !== undefined && entry.hash === specHash(resource)))) {
+    const message = 'adopted: found with the declared content; kept as it is (not rewritten)';
+    const steps: Step[] = attrs.length > 0 ? [{ type: 'file.attributes', args: { path, spec }, ...base, reason: `adopt: ${attrs.map((d) => `${d.field} differs`).join(', ')}` }] : [];
+    return { resource, steps, adopt: {}, status: { ...status(resource, steps.length > 0 ? 'Drifted' : 'InSync', 'Healthy', attrs, message), adoption: 'Adopted' } };
+  }
   if (diff.length === 0 && attrs.length === 0) return { resource, steps: [], status: status(resource, 'InSync', 'Healthy') };
+  if (fresh) {
+    const steps: Step[] = [{ type: 'file.write', args: { path, spec }, ...base, reason: 'adopt: rewrite (differs: content)' }];
+    return { resource, steps, status: { ...status(resource, 'Drifted', 'Healthy', [...diff, ...attrs], 'adopt: rewrite (differs: content)'), adoption: 'Rewrite' } };
+  }
   const steps: Step[] =
     diff.length > 0
       ? [{ type: 'file.write', args: { path, spec }, ...base, reason: 'content differs' }]

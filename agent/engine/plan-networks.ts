@@ -50,7 +50,7 @@ export function planNetworkOrVolume(resource: NetworkResource | VolumeResource, 
     return applyDriftPolicy(plan, cause, resource.drift, ctx.correctReportedDrift);
   }
   if (!owned(current.labels, resource.id)) {
-    return { resource, steps: [], status: status(resource, 'InSync', 'Healthy', [], `adopted: this ${kind} was not created by gitfleet; it is used as it is, never changed or removed`) };
+    return { resource, steps: [], status: { ...status(resource, 'InSync', 'Healthy', [], `adopted: this ${kind} was not created by gitfleet; it is used as it is, never changed or removed`), adoption: 'Adopted' } };
   }
   const wanted = networkVolumeHash(resource.spec);
   const liveHash = current.labels[containerLabels.configHash] ?? null;

@@ -60,6 +60,9 @@ export function activatedUnits(resources: readonly DesiredResource[]): Set<strin
   return out;
 }
 
+const withNewline = (text: string): string => (text.endsWith('\n') ? text : `${text}\n`);
+const mapValues = (m: Record<string, string>, f: (v: string) => string): Record<string, string> => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, f(v)]));
+
 function sameDropins(a: Record<string, string>, b: Record<string, string>): boolean {
   const ak = Object.keys(a).sort();
   const bk = Object.keys(b).sort();
@@ -172,8 +175,16 @@ export function planUnit(resource: UnitResource, live: LiveState, inventory: Inv
   // Of a unit the agent does not own, only the drop-ins it declares or marked as its own count.
   const liveDropins = !current ? {} : ownsFile ? current.dropins : { ...markedDropins(current), ...Object.fromEntries(Object.keys(dropins).filter((f) => f in current.dropins).map((f) => [f, current.dropins[f]!])) };
 
-  const contentChanged = ownsFile && (missing || current?.content !== content);
-  const dropinsChanged = !sameDropins(liveDropins, dropins);
+  // Adoption (docs/adopt.md): a unit file or drop-in written by hand, without the agent's marker, that says
+  // exactly what is declared is taken over as it is — not rewritten, reloaded or restarted.
+  const entry = inventory.resources[resource.id];
+  const adoptable = current !== undefined && ((ctx.adopt === true && entry === undefined) || entry?.adopted !== undefined);
+  const plainDropins = Object.fromEntries(Object.entries(spec.dropins ?? {}).map(([f, t]) => [f, withNewline(t)]));
+  const adoptedContent = adoptable && ownsFile && !missing && current.content !== content && current.content === withNewline(spec.content ?? '');
+  const adoptedDropins = adoptable && Object.keys(plainDropins).length > 0 && !sameDropins(liveDropins, dropins) && sameDropins(mapValues(liveDropins, withNewline), plainDropins);
+  const adopting = adoptable && (adoptedContent || adoptedDropins);
+  const contentChanged = ownsFile && (missing || (current?.content !== content && !adoptedContent));
+  const dropinsChanged = !sameDropins(liveDropins, dropins) && !adoptedDropins;
   const fileChanged = contentChanged || dropinsChanged;
   if (fileChanged) {
     diff.push(missing ? { field: 'file', desired: 'present', live: 'absent' } : { field: contentChanged ? 'content' : 'dropins', desired: 'declared', live: 'edited' });
@@ -232,9 +243,19 @@ export function planUnit(resource: UnitResource, live: LiveState, inventory: Inv
   }
 
   const health: HealthState = conditionUnmet && run === 'running' ? 'Healthy' : unitHealth(current, run, ownsFile);
+  const adoption = adopting && !fileChanged ? { adopt: {}, adoption: 'Adopted' as const } : null;
+  // Taken over before, now declared differently: written as any unit the agent owns (with its marker).
+  const rewrite = fileChanged && ctx.adopt === true && entry === undefined && current !== undefined && !(current.content ?? '').startsWith(MANAGED_MARKER_PREFIX) && (current.content !== null || Object.keys(current.dropins).length > 0);
   if (steps.length === 0) {
-    const message = health === 'Degraded' ? degradedMessage(current, run, ownsFile, name) : conditionUnmet && run === 'running' ? 'not running: a Condition…= of the unit does not hold' : undefined;
-    return { resource, steps, status: status(resource, 'InSync', health, [], message) };
+    const message = adoption
+      ? 'adopted: written outside gitfleet, its file says what is declared; kept as it is (not rewritten, reloaded or restarted)'
+      : health === 'Degraded' ? degradedMessage(current, run, ownsFile, name) : conditionUnmet && run === 'running' ? 'not running: a Condition…= of the unit does not hold' : undefined;
+    const st = status(resource, 'InSync', health, [], message);
+    return adoption ? { resource, steps, adopt: adoption.adopt, status: { ...st, adoption: adoption.adoption } } : { resource, steps, status: st };
+  }
+  if (adoption || rewrite) {
+    const st = status(resource, missing ? 'Missing' : 'Drifted', health, diff, adoption ? 'adopted: its file says what is declared (kept as it is)' : `adopt: rewrite (differs: ${diff.map((d) => d.field).join(', ')})`);
+    return { resource, steps, ...(adoption ? { adopt: adoption.adopt } : {}), status: { ...st, adoption: adoption ? 'Adopted' : 'Rewrite' } };
   }
   const plan: ResourcePlan = {
     resource,
@@ -251,7 +272,7 @@ export function planUnit(resource: UnitResource, live: LiveState, inventory: Inv
  * reload, restart the unit if it runs. A unit it masked: unmask it. A unit
  * file without the marker is never deleted.
  */
-export function pruneUnit(id: `unit/${string}`, name: string, current: LiveUnit | undefined): Step[] {
+export function pruneUnit(id: `unit/${string}`, name: string, current: LiveUnit | undefined, adopted = false): Step[] {
   const base = { resource: id, cause: 'prune' as const };
   if (!current) return [];
   const reload: Step = { type: 'unit.daemon-reload', args: {}, resource: null, cause: 'prune', reason: `${name} deleted` };
@@ -264,8 +285,8 @@ export function pruneUnit(id: `unit/${string}`, name: string, current: LiveUnit 
     // No file of ours: a unit the agent masked is unmasked; drop-ins left are someone else's (or the agent's own are gone).
     if (isMasked(current.unitFileState) && Object.keys(current.dropins).length === 0) return [{ type: 'unit.unmask', args: { name }, ...base, reason: 'no longer declared masked' }];
     return [];
-  } else if (!current.content.startsWith(unitMarker(id))) {
-    return []; // not a file the agent wrote (or its marker was removed by hand): never deleted
+  } else if (!current.content.startsWith(unitMarker(id)) && !adopted) {
+    return []; // not a file the agent wrote or adopted (or its marker was removed by hand): never deleted
   }
   const steps: Step[] = [];
   if (runningStates.has(current.activeState)) steps.push({ type: 'unit.stop', args: { name }, ...base, reason: 'no longer declared' });

@@ -3,7 +3,7 @@
 // observes again and plans again until nothing is left.
 import { parseResourceId, type DesiredState, type ResourceId } from '../../shared/resources.ts';
 import type { ResourceStatus } from '../../shared/status.ts';
-import type { Inventory, LiveState, PlanContext } from './model.ts';
+import type { AdoptedMark, Inventory, LiveState, PlanContext } from './model.ts';
 import { isOwnedContainer, planContainer } from './plan-containers.ts';
 import { planFile } from './plan-files.ts';
 import { planNetworkOrVolume, pruneNetworkOrVolume } from './plan-networks.ts';
@@ -20,6 +20,12 @@ export interface Plan {
   waiting: ResourceId[];
   /** Inventory entries that are neither desired nor present any more: drop them. */
   forgotten: ResourceId[];
+  /**
+   * Resources taken over as they were found (docs/adopt.md), with what the
+   * inventory records for them once in sync; `pending` when the inventory
+   * does not record them as adopted yet.
+   */
+  adoptions: Map<ResourceId, { mark: AdoptedMark; pending: boolean }>;
 }
 
 function planResource(resource: DesiredState['resources'][number], live: LiveState, inventory: Inventory, ctx: PlanContext, activated: ReadonlySet<string>): ResourcePlan {
@@ -89,9 +95,10 @@ function pruneSteps(desired: DesiredState, live: LiveState, inventory: Inventory
       prune = decided;
     } else if (entry.kind === 'container') {
       const current = live.containers.get(entry.name);
-      if (current && isOwnedContainer(current, id)) prune = [{ type: 'container.remove', args: { name: entry.name }, ...base }];
+      // An adopted container is the agent's too, by the id it was adopted with.
+      if (current && (isOwnedContainer(current, id) || entry.adopted?.containerId === current.id)) prune = [{ type: 'container.remove', args: { name: entry.name }, ...base }];
     } else if (entry.kind === 'unit') {
-      prune = pruneUnit(id as `unit/${string}`, entry.name, live.units.get(entry.name));
+      prune = pruneUnit(id as `unit/${string}`, entry.name, live.units.get(entry.name), entry.adopted !== undefined);
     } else if (live.files.get(entry.name)?.exists) {
       prune = [{ type: 'file.remove', args: { path: entry.name }, ...base }];
     }
@@ -118,7 +125,9 @@ export function plan(desired: DesiredState, live: LiveState, inventory: Inventor
     .sort((a, b) => stepPhase[a.step.type] - stepPhase[b.step.type] || a.index - b.index)
     .map(({ step }) => step);
 
-  return { steps: ordered, statuses: [...plans.values()].map((p) => p.status), waiting, forgotten: pruned.forgotten };
+  const adoptions: Plan['adoptions'] = new Map();
+  for (const [id, p] of plans) if (p.adopt) adoptions.set(id, { mark: p.adopt, pending: inventory.resources[id]?.adopted === undefined });
+  return { steps: ordered, statuses: [...plans.values()].map((p) => p.status), waiting, forgotten: pruned.forgotten, adoptions };
 }
 
 /** Whether this pass removes a container (then networks and volumes are pruned in a later pass). */

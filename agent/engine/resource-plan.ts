@@ -3,13 +3,15 @@
 import type { DesiredResource, DriftPolicy } from '../../shared/resources.ts';
 import type { FieldDiff, HealthState, ResourceStatus, SyncState } from '../../shared/status.ts';
 import { canonicalJson, sha256 } from './hash.ts';
-import type { Inventory } from './model.ts';
+import type { AdoptedMark, Inventory } from './model.ts';
 import type { Step, StepCause } from './steps.ts';
 
 export interface ResourcePlan {
   resource: DesiredResource;
   steps: Step[];
   status: ResourceStatus;
+  /** The resource is (being) taken over as it was found: what the inventory records once it is in sync (docs/adopt.md). */
+  adopt?: AdoptedMark;
 }
 
 /** The inventory's record of a spec: every key, so a run-state change in Git counts as intended. */

@@ -51,6 +51,8 @@ export interface ReconcilerDeps {
   configKey?: string | (() => string);
   /** Health-gate poll interval (tests make it short). */
   healthPollMs?: number;
+  /** Adoption on for every revision (the agent's `adopt`/`--adopt`; host.yaml `adopt: true` per host): docs/adopt.md. */
+  adopt?: boolean;
   /** Each poll of a health gate (the CLI's `--once` prints it). */
   onHealthWait?: (progress: HealthWait) => void;
 }
@@ -232,6 +234,7 @@ export class Reconciler {
       revision: target.revision,
       healthTimeoutMs,
       correctReportedDrift,
+      ...(this.deps.adopt ? { adopt: true } : {}),
       ...(this.deps.healthSettleMs === undefined ? {} : { settleMs: this.deps.healthSettleMs }),
       ...(this.deps.healthPollMs === undefined ? {} : { pollMs: this.deps.healthPollMs }),
       ...(this.deps.onHealthWait ? { onHealthWait: this.deps.onHealthWait } : {}),
@@ -249,6 +252,11 @@ export class Reconciler {
     });
     this.inventory = result.inventory;
     this.deps.recorder.setResources(result.statuses);
+    // Said once per resource, when it is recorded as adopted (its status keeps saying it: adoption: Adopted).
+    for (const id of result.adopted) {
+      this.deps.logger.info({ resource: id }, 'adopted as found');
+      this.deps.onEvent?.({ reason: 'Adopted', message: `${id} taken over as it was found: it matches its declaration (not recreated, rewritten or restarted)`, resource: id, level: 'info' });
+    }
     return result;
   }
 

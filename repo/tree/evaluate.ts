@@ -128,6 +128,7 @@ export function evaluateHost(p: HostPlacement): Evaluation {
           layers: p.layers.map((l) => l.dir),
           resources,
           allowEmpty: hostLayer?.host?.allowEmpty ?? false,
+          ...(hostLayer?.host?.adopt ? { adopt: true } : {}),
         }
       : null;
   return { state, issues, vars, removed };

@@ -81,6 +81,8 @@ export interface ResourceEntry extends Located {
 export interface HostSettings {
   tags: (Located & { name: string })[];
   allowEmpty: boolean;
+  /** `adopt: true` (docs/adopt.md). */
+  adopt: boolean;
   /** Compose profiles this host runs (services with other profiles are skipped). */
   profiles: string[];
 }
@@ -109,12 +111,12 @@ function at(source: YamlSource, path: DataPath, which: 'key' | 'value' = 'value'
 
 export function parseLayerFile(file: string, text: string, kind: 'resources' | 'host', opaque = false): LayerFile {
   const source = parseYaml(file, text);
-  const out: LayerFile = { file, issues: [...source.issues], vars: [], drift: null, entries: [], host: kind === 'host' ? { tags: [], allowEmpty: false, profiles: [] } : null };
+  const out: LayerFile = { file, issues: [...source.issues], vars: [], drift: null, entries: [], host: kind === 'host' ? { tags: [], allowEmpty: false, adopt: false, profiles: [] } : null };
   if (source.issues.length > 0) return out;
   const value = source.value;
   if (value === null || value === undefined) return out; // an empty file (host.yaml often is)
   if (!isPlainMap(value)) {
-    const keys = kind === 'host' ? 'tags, vars, defaults, allowEmpty, profiles' : 'vars, defaults, containers, units, files, networks, volumes';
+    const keys = kind === 'host' ? 'tags, vars, defaults, allowEmpty, adopt, profiles' : 'vars, defaults, containers, units, files, networks, volumes';
     out.issues.push(issue(file, source.locate([]), 'INVALID_VALUE', `the file must be a map with the keys ${keys}, not ${Array.isArray(value) ? 'a list' : 'a single value'}`));
     return out;
   }
@@ -159,6 +161,7 @@ function readDefaults(source: YamlSource, defaults: unknown, out: LayerFile): vo
 function readHostSettings(source: YamlSource, value: Record<string, unknown>, out: LayerFile): void {
   const host = out.host!;
   host.allowEmpty = value.allowEmpty === true;
+  host.adopt = value.adopt === true;
   if (Array.isArray(value.profiles)) host.profiles = value.profiles.filter((p): p is string => typeof p === 'string');
   if (!Array.isArray(value.tags)) return;
   const seen = new Set<string>();

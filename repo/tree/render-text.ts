@@ -26,6 +26,7 @@ export function renderText(x: HostExplanation): string {
     ['tags', s.tags.length > 0 ? s.tags.join(', ') : '(none)'],
     ['layers', s.layers.map(dirLabel).join(' → ')],
     ['allowEmpty', String(s.allowEmpty)],
+    ...(s.adopt ? [['adopt', 'true']] : []),
   ], ''));
   lines.push('', `variables (${x.vars.length})`);
   lines.push(...table(x.vars.map((v) => [v.name, '=', JSON.stringify(v.value), v.from]), '  '));

@@ -14,6 +14,8 @@ import { containerLogs } from './container-logs.ts';
 import { ensureImage, type PullPolicy } from './image-pull.ts';
 import { InspectCache } from './inspect-cache.ts';
 import { ImageLabelCache, withoutImageLabels } from './image-labels.ts';
+import { imageDefaultsOf, noImageDefaults, type RawImageConfig } from './config-view.ts';
+import type { ImageDefaults } from '../types.ts';
 
 export interface DockerContainerDriverOptions {
   /** Default /var/run/docker.sock. */
@@ -31,6 +33,8 @@ export class DockerContainerDriver implements ContainerDriver {
   private readonly options: DockerContainerDriverOptions;
   private readonly inspectCache = new InspectCache();
   private readonly imageLabels = new ImageLabelCache();
+  /** Image defaults by image id, filled with the labels (an id's config never changes). */
+  private readonly imageDefaults = new Map<string, ImageDefaults>();
 
   constructor(options: DockerContainerDriverOptions = {}) {
     this.options = options;
@@ -68,7 +72,7 @@ export class DockerContainerDriver implements ContainerDriver {
       while (next < stale.length) {
         const summary = stale[next++] as ContainerInfo;
         const info = await this.inspectRaw(summary.Id);
-        this.inspectCache.put(summary.Id, info, info ? await this.labelsOfImage(info.Image) : {});
+        this.inspectCache.put(summary.Id, info, info ? await this.labelsOfImage(info.Image) : {}, info ? (this.imageDefaults.get(info.Image) ?? noImageDefaults) : noImageDefaults);
       }
     };
     await Promise.all(Array.from({ length: Math.min(inspectConcurrency, stale.length) }, worker));
@@ -82,14 +86,14 @@ export class DockerContainerDriver implements ContainerDriver {
   /** One container, or null when it does not exist (e.g. removed since the list). */
   async inspect(nameOrId: string): Promise<LiveContainer | null> {
     const info = await this.inspectRaw(nameOrId);
-    return info ? toLiveContainer(info, await this.labelsOfImage(info.Image)) : null;
+    return info ? toLiveContainer(info, await this.labelsOfImage(info.Image), this.imageDefaults.get(info.Image) ?? noImageDefaults) : null;
   }
 
   /** The labels an image carries (by id or reference); {} when it is gone (then nothing is left out). */
   private async labelsOfImage(image: string): Promise<Record<string, string>> {
     const cached = this.imageLabels.get(image);
-    if (cached) return cached;
-    let info: { Id: string; Config?: { Labels?: Record<string, string> | null } };
+    if (cached && this.imageDefaults.has(image)) return cached;
+    let info: { Id: string; Config?: { Labels?: Record<string, string> | null } & RawImageConfig };
     try {
       info = (await this.docker.getImage(image).inspect()) as typeof info;
     } catch (error) {
@@ -99,6 +103,8 @@ export class DockerContainerDriver implements ContainerDriver {
     const labels = { ...(info.Config?.Labels ?? {}) };
     // Only ids are cached: a reference can be re-pointed to another image.
     this.imageLabels.put(info.Id, labels);
+    if (this.imageDefaults.size >= 512) this.imageDefaults.clear();
+    this.imageDefaults.set(info.Id, imageDefaultsOf(info.Config));
     return labels;
   }
 

@@ -4,7 +4,8 @@
 // engine reports. A restart, a stop or a re-creation changes one of these, so
 // the next list inspects that container again.
 import type { ContainerInfo, ContainerInspectInfo } from 'dockerode';
-import type { ContainerRunState, LiveContainer } from '../types.ts';
+import type { ContainerRunState, ImageDefaults, LiveContainer } from '../types.ts';
+import { noImageDefaults, viewOfInspect } from './config-view.ts';
 import { parseContainerStatus } from './container-status.ts';
 import { withoutImageLabels } from './image-labels.ts';
 
@@ -20,14 +21,14 @@ interface Entry {
 export class InspectCache {
   private readonly entries = new Map<string, Entry>();
 
-  /** `imageLabels`: the labels of the container's image, left out of the container's (image-labels.ts). */
-  put(id: string, info: ContainerInspectInfo | null, imageLabels: Record<string, string> = {}): void {
+  /** `imageLabels`: the labels of the container's image, left out of the container's (image-labels.ts); `image`: its defaults (config-view.ts). */
+  put(id: string, info: ContainerInspectInfo | null, imageLabels: Record<string, string> = {}, image: ImageDefaults = noImageDefaults): void {
     if (info === null) {
       this.entries.delete(id);
       return;
     }
     const finishedAt = info.State.FinishedAt && info.State.FinishedAt !== neverStarted ? info.State.FinishedAt : null;
-    this.entries.set(id, { live: toLiveContainer(info, imageLabels), finishedAt });
+    this.entries.set(id, { live: toLiveContainer(info, imageLabels, image), finishedAt });
   }
 
   /** Forgets containers that are gone. */
@@ -70,19 +71,21 @@ function within(since: string | null, elapsedUpperMs: number | null, now: number
   return !Number.isNaN(at) && now - at <= elapsedUpperMs + slackMs;
 }
 
-export function toLiveContainer(info: ContainerInspectInfo, imageLabels: Record<string, string> = {}): LiveContainer {
+export function toLiveContainer(info: ContainerInspectInfo, imageLabels: Record<string, string> = {}, image: ImageDefaults = noImageDefaults): LiveContainer {
   const state = info.State.Status as ContainerRunState;
   const health = (info.State as { Health?: { Status?: string } }).Health?.Status;
+  const labels = withoutImageLabels(info.Config.Labels ?? {}, imageLabels);
   return {
     id: info.Id,
     name: info.Name.replace(/^\//, ''),
     image: info.Config.Image,
     imageId: info.Image,
-    labels: withoutImageLabels(info.Config.Labels ?? {}, imageLabels),
+    labels,
     state,
     health: health === 'starting' || health === 'healthy' || health === 'unhealthy' ? health : null,
     exitCode: state === 'exited' || state === 'dead' ? info.State.ExitCode : null,
     restartCount: info.RestartCount,
     startedAt: info.State.StartedAt && info.State.StartedAt !== neverStarted ? info.State.StartedAt : null,
+    config: viewOfInspect(info, labels, image),
   };
 }

@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { GitfleetError } from '../../../shared/errors.ts';
 import type { ContainerSpec, NetworkSpec, VolumeSpec } from '../../../shared/resources.ts';
 import { networkList, toCreateBody, type CreateBody } from '../docker/container-config.ts';
-import type { ContainerDriver, ContainerEvent, LiveContainer, LiveNetwork, LiveVolume, NetworkVolumeOps } from '../types.ts';
+import { viewOfCreateBody, noImageDefaults } from '../docker/config-view.ts';
+import type { ContainerConfigView, ContainerDriver, ContainerEvent, LiveContainer, LiveNetwork, LiveVolume, NetworkVolumeOps } from '../types.ts';
 
 export interface MemoryContainerDriverOptions {
   /** Images present locally: reference → image id (generated when omitted). */
@@ -339,5 +340,13 @@ function toLive(c: MemoryContainer): LiveContainer {
   return {
     id: c.id, name: c.name, image: c.image, imageId: c.imageId, labels: { ...c.labels }, state: c.state,
     health: c.health, exitCode: c.exitCode, restartCount: c.restartCount, startedAt: c.startedAt,
+    config: memoryConfigView(c),
   };
+}
+
+/** The engine fills in what a body leaves to it (hostname, log driver); images here have no defaults of their own. */
+function memoryConfigView(c: MemoryContainer): ContainerConfigView {
+  const view = viewOfCreateBody(c.body, c.extraNetworks ?? [], noImageDefaults);
+  const joined = [...Object.keys(c.body.NetworkingConfig?.EndpointsConfig ?? {}), ...(c.extraNetworks ?? [])];
+  return { ...view, hostname: c.body.Hostname ?? c.id.slice(0, 12), logging: view.logging ?? 'json-file', networks: joined.sort() };
 }
