@@ -32,6 +32,8 @@ export class RuleGrouper {
   readonly #webUrl: string | undefined;
   readonly #now: () => Date;
   readonly #groups = new Map<string, Group>();
+  /** host + kind → the group it is in: a host leaves the group it entered, even if its tags changed since. */
+  readonly #memberOf = new Map<string, string>();
 
   constructor(rule: RuleConfig, send: (m: NotifyMessage) => void, webUrl: string | undefined, now: () => Date = () => new Date()) {
     this.#rule = rule;
@@ -46,6 +48,9 @@ export class RuleGrouper {
 
   enter(host: string, kind: ProblemKind, revision: string | null, tag: string, message: string): void {
     const key = `${kind}\0${revision ?? ''}\0${tag}`;
+    const previous = this.#memberOf.get(`${host}\0${kind}`);
+    if (previous !== undefined && previous !== key) this.leave(host, kind, false);
+    this.#memberOf.set(`${host}\0${kind}`, key);
     let g = this.#groups.get(key);
     if (!g) {
       g = { kind, revision, tag, members: new Map(), announced: new Set(), recovered: new Map(), windowTimer: null, repeatTimer: null, recoveryTimer: null };
@@ -67,8 +72,10 @@ export class RuleGrouper {
   }
 
   /** `recovered`: the host is fine now (false: it only moved on to another revision or tag). */
-  leave(host: string, kind: ProblemKind, revision: string | null, tag: string, recovered: boolean): void {
-    const key = `${kind}\0${revision ?? ''}\0${tag}`;
+  leave(host: string, kind: ProblemKind, recovered: boolean): void {
+    const key = this.#memberOf.get(`${host}\0${kind}`);
+    if (key === undefined) return;
+    this.#memberOf.delete(`${host}\0${kind}`);
     const g = this.#groups.get(key);
     if (!g || !g.members.has(host)) return;
     const message = g.members.get(host)!;
@@ -128,5 +135,6 @@ export class RuleGrouper {
   stop(): void {
     for (const g of this.#groups.values()) this.clearTimers(g);
     this.#groups.clear();
+    this.#memberOf.clear();
   }
 }

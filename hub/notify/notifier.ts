@@ -90,11 +90,11 @@ export class Notifier {
     const tags = this.#index.get(t.host)?.tags ?? [];
     for (const rule of this.#config.rules) {
       if (!rule.events.has(t.kind)) continue;
-      const tag = this.ruleTag(rule, tags);
-      if (tag === null) continue;
       const g = this.#groupers.get(rule.name)!;
-      if (t.before) g.leave(t.host, t.kind, t.before.revision, tag, t.after === null);
-      if (t.after) g.enter(t.host, t.kind, t.after.revision, tag, t.after.message);
+      // Leaving does not depend on the host's tags now: it leaves the group it entered.
+      if (t.before) g.leave(t.host, t.kind, t.after === null);
+      const tag = this.ruleTag(rule, tags);
+      if (t.after && tag !== null) g.enter(t.host, t.kind, t.after.revision, tag, t.after.message);
     }
   }
 

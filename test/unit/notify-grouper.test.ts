@@ -51,7 +51,7 @@ test('a host that fails and recovers within the window is never announced, and g
   const { g, sent } = grouper(rule());
   g.enter('web-01', 'failed', REV, 'prod/eu', 'x');
   await sleep(20);
-  g.leave('web-01', 'failed', REV, 'prod/eu', true);
+  g.leave('web-01', 'failed', true);
   await sleep(400);
   assert.deepEqual(sent, []);
   assert.equal(g.groupCount, 0);
@@ -62,11 +62,11 @@ test('when the last failing host recovers: one recovery message naming every rec
   const { g, sent } = grouper(rule());
   for (const h of ['web-01', 'web-02', 'web-03']) g.enter(h, 'failed', REV, 'prod/eu', 'x');
   await sleep(300);
-  g.leave('web-01', 'failed', REV, 'prod/eu', true);
-  g.leave('web-02', 'failed', REV, 'prod/eu', true);
+  g.leave('web-01', 'failed', true);
+  g.leave('web-02', 'failed', true);
   await sleep(300);
   assert.equal(sent.length, 1, 'no recovery while web-03 still fails');
-  g.leave('web-03', 'failed', REV, 'prod/eu', true);
+  g.leave('web-03', 'failed', true);
   await sleep(350);
   assert.equal(sent.length, 2);
   assert.equal(sent[1]!.title, '3 hosts under prod/eu recovered: no longer failed on abc1234');
@@ -80,13 +80,13 @@ test('no recovery message when the rule does not ask for recovered, nor for a ho
   const { g, sent } = grouper(rule({ events: new Set(['failed']) }));
   g.enter('web-01', 'failed', REV, 'prod/eu', 'x');
   await sleep(300);
-  g.leave('web-01', 'failed', REV, 'prod/eu', true);
+  g.leave('web-01', 'failed', true);
   await sleep(350);
   assert.equal(sent.length, 1);
   const other = grouper(rule());
   other.g.enter('web-01', 'failed', REV, 'prod/eu', 'x');
   await sleep(300);
-  other.g.leave('web-01', 'failed', REV, 'prod/eu', false);
+  other.g.leave('web-01', 'failed', false);
   await sleep(350);
   assert.equal(other.sent.length, 1);
   g.stop();
@@ -97,7 +97,7 @@ test('a recovery followed at once by a new failure of the same host sends neithe
   const { g, sent } = grouper(rule());
   g.enter('web-01', 'failed', REV, 'prod/eu', 'x');
   await sleep(300);
-  g.leave('web-01', 'failed', REV, 'prod/eu', true);
+  g.leave('web-01', 'failed', true);
   await sleep(20);
   g.enter('web-01', 'failed', REV, 'prod/eu', 'again');
   await sleep(400);
@@ -126,5 +126,19 @@ test('a message lists at most 20 hosts by name and counts the rest', async () =>
   assert.equal(sent[0]!.title, '45 hosts went offline (last applied abc1234)');
   assert.equal(sent[0]!.hosts.length, 20);
   assert.equal(sent[0]!.hostCount, 45);
+  g.stop();
+});
+
+test('a host leaves the group it entered even when it comes back under another tag; moving to another group is no recovery', async () => {
+  const { g, sent } = grouper(rule());
+  g.enter('web-01', 'failed', REV, 'prod/eu', 'x');
+  await sleep(300);
+  g.enter('web-01', 'failed', REV, 'prod/us', 'x');
+  await sleep(350);
+  assert.deepEqual(sent.map((m) => m.title), ['web-01 (prod/eu) failed on abc1234', 'web-01 (prod/us) failed on abc1234']);
+  g.leave('web-01', 'failed', true);
+  await sleep(350);
+  assert.equal(sent.at(-1)!.title, 'web-01 (prod/us) recovered: no longer failed on abc1234');
+  assert.equal(g.groupCount, 0, 'no group is left behind');
   g.stop();
 });
