@@ -152,7 +152,7 @@ async function main() {
     process.stdout.write(`\n  systemd hosts cannot boot here: ${missing}.\n  To get them: run as root on Linux with systemd-nspawn and the cached base tree: sudo bash test/env/provision.sh\n  Running the hub with one local agent instead (host kiosk-demo, place prod/kiosks).\n\n`);
     const state = join(work, 'agent');
     startChild('local agent', process.execPath, [bundle, 'agent', '--repo', repoUrl, '--host', 'kiosk-demo', '--place', 'prod/kiosks', '--state-dir', state], {
-      GITFLEET_HUB: agentUrl, GITFLEET_TOKEN: enrollment, GITFLEET_INTERVAL: '10s', GITFLEET_FILES_ALLOW: '/etc/gitfleet-demo',
+      GITFLEET_AGENT_HUB: agentUrl, GITFLEET_TOKEN: enrollment, GITFLEET_INTERVAL: '10s', GITFLEET_FILES_ALLOW: '/etc/gitfleet-demo',
     });
     cleanups.push(() => run('docker', ['rm', '-f', 'kiosk-ui']).then(() => undefined, () => undefined));
     expected = ['kiosk-demo'];

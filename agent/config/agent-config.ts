@@ -7,6 +7,7 @@ import { isAbsolute } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import cron from 'node-cron';
+import { readRenamedEnv } from '../../shared/renamed-env.ts';
 import { GitfleetError } from '../../shared/errors.ts';
 import { Duration } from '../../shared/resources.ts';
 import { durationMs } from '../../shared/durations.ts';
@@ -92,8 +93,9 @@ export const agentEnv: Record<string, string[]> = {
   GITFLEET_HEALTH_SETTLE: ['healthSettle'],
   GITFLEET_RETRY_INTERVAL: ['retryInterval'],
   GITFLEET_STATE_DIR: ['stateDir'],
-  GITFLEET_HUB: ['hub'],
-  GITFLEET_HUB_INSECURE: ['hubInsecure'],
+  // Not GITFLEET_HUB_*: that is the hub server's configuration (the old names still work, with a warning: shared/renamed-env.ts).
+  GITFLEET_AGENT_HUB: ['hub'],
+  GITFLEET_AGENT_HUB_INSECURE: ['hubInsecure'],
   GITFLEET_TOKEN: ['token'],
   GITFLEET_TOKEN_FILE: ['tokenFile'],
   GITFLEET_ALLOW_NON_DESCENDANT: ['allowNonDescendant'],
@@ -133,8 +135,12 @@ function setPath(target: Record<string, unknown>, key: string[], value: unknown)
 }
 
 /** Reads the file (when given and present), applies environment overrides and command-line overrides, validates. */
-export function loadAgentConfig(options: { file?: string; env?: NodeJS.ProcessEnv; overrides?: Record<string, unknown>; requireFile?: boolean }): AgentConfig {
-  const env = options.env ?? process.env;
+export function loadAgentConfig(options: { file?: string; env?: NodeJS.ProcessEnv; overrides?: Record<string, unknown>; requireFile?: boolean; warn?: (message: string) => void }): AgentConfig {
+  const given = options.env ?? process.env;
+  const warn = options.warn ?? ((message: string) => void process.stderr.write(`gitfleet: warning: ${message}\n`));
+  // The renamed variables are read under their old names too (with a warning).
+  const env: NodeJS.ProcessEnv = { ...given };
+  for (const name of ['GITFLEET_AGENT_HUB', 'GITFLEET_AGENT_HUB_INSECURE'] as const) env[name] = readRenamedEnv(given, name, warn);
   let raw: Record<string, unknown> = {};
   if (options.file) {
     let text: string | undefined;
@@ -179,7 +185,7 @@ export function loadAgentConfig(options: { file?: string; env?: NodeJS.ProcessEn
   if (plain !== null && !config.hubInsecure) {
     throw new GitfleetError(
       'CONFIG_INVALID',
-      `config key "hub": ws:// to ${plain} is unencrypted and not loopback (the enrollment token, the host credential and every report would cross the network in clear); use wss://, or set "hubInsecure: true" (GITFLEET_HUB_INSECURE=true) to accept that`,
+      `config key "hub": ws:// to ${plain} is unencrypted and not loopback (the enrollment token, the host credential and every report would cross the network in clear); use wss://, or set "hubInsecure: true" (GITFLEET_AGENT_HUB_INSECURE=true) to accept that`,
     );
   }
   const metricsListen = config.metrics?.listen;

@@ -1,11 +1,12 @@
 // How every CLI command that talks to a hub finds it and reads its answers.
 // The hub is named by its base URL (http(s)://host:port); the token comes
-// from --token-file, --token, $GITFLEET_HUB_TOKEN, or the login context that
+// from --token-file, --token, $GITFLEET_API_TOKEN, or the login context that
 // `gitfleet login` stores (hub-context.ts). Every answer is bounded (size and
 // time) and every failure is one of two kinds: the hub said no (exit 1) or we
 // could not tell (unreachable, unauthenticated, a server error: exit 3).
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../../repo/cli/args.ts';
+import { readRenamedEnv } from '../../shared/renamed-env.ts';
 import { terminalText } from '../../shared/terminal-text.ts';
 import { readLoginContext } from './hub-context.ts';
 
@@ -15,8 +16,8 @@ export const hubOptionSpec = {
   'token-file': { type: 'string' },
 } as const;
 
-export const hubOptionHelp = `      --hub URL          the hub's base URL (default $GITFLEET_HUB_URL, then the gitfleet login context)
-      --token TOKEN      an admin or viewer token (default $GITFLEET_HUB_TOKEN, then the login context)
+export const hubOptionHelp = `      --hub URL          the hub's base URL (default $GITFLEET_API_URL, then the gitfleet login context)
+      --token TOKEN      an admin or viewer token (default $GITFLEET_API_TOKEN, then the login context)
       --token-file FILE  read the token from FILE`;
 
 /** Exit codes shared by the hub commands (docs/cli.md). */
@@ -55,8 +56,10 @@ export interface HubTarget {
 
 export function resolveHub(command: string, values: { hub?: string | undefined; token?: string | undefined; 'token-file'?: string | undefined }): HubTarget {
   // An empty variable counts as unset.
-  const envUrl = process.env.GITFLEET_HUB_URL || undefined;
-  const envToken = process.env.GITFLEET_HUB_TOKEN || undefined;
+  // GITFLEET_API_*: GITFLEET_HUB_* is the hub server's own configuration (the old names still work, with a warning).
+  const warn = (message: string) => void process.stderr.write(`gitfleet ${command}: warning: ${message}\n`);
+  const envUrl = readRenamedEnv(process.env, 'GITFLEET_API_URL', warn);
+  const envToken = readRenamedEnv(process.env, 'GITFLEET_API_TOKEN', warn);
   // The stored context only when a flag or variable does not say it (login itself never reads it).
   const needsContext = (values.hub ?? envUrl) === undefined || (values['token-file'] ?? values.token ?? envToken) === undefined;
   const context = needsContext ? readLoginContext() : null;
@@ -85,7 +88,7 @@ export function resolveHub(command: string, values: { hub?: string | undefined; 
   } else {
     token = values.token ?? envToken ?? context?.token;
   }
-  if (!token) throw new UsageError(command, 'no hub token: run gitfleet login HUB_URL, or give --token-file FILE, --token or GITFLEET_HUB_TOKEN');
+  if (!token) throw new UsageError(command, 'no hub token: run gitfleet login HUB_URL, or give --token-file FILE, --token or GITFLEET_API_TOKEN');
   return { base, token };
 }
 

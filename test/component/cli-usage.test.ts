@@ -95,5 +95,5 @@ test('a hub command against nothing: could not tell (3), one line; a ws:// URL g
   assert.equal(r.stderr.trimEnd().split('\n').length, 1);
   assert.match(r.stderr, /cannot reach the hub at http:\/\/127\.0\.0\.1:9/);
   oneLineUsage(await gitfleet(['status', '--hub', 'wss://hub.example.com/agent', '--token', 'x']), /the agents' WebSocket address; give the hub's base URL \(https:\/\/hub\.example\.com\)/);
-  oneLineUsage(await gitfleet(['hosts', '--hub', 'http://127.0.0.1:9'], { env: { GITFLEET_HUB_TOKEN: '' } }), /no hub token: run gitfleet login HUB_URL/);
+  oneLineUsage(await gitfleet(['hosts', '--hub', 'http://127.0.0.1:9'], { env: { GITFLEET_API_TOKEN: '', GITFLEET_HUB_TOKEN: '' } }), /no hub token: run gitfleet login HUB_URL/);
 });

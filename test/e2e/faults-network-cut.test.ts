@@ -67,7 +67,7 @@ test('a host cut off the network for two minutes during a push reaches the new r
 
   host = await net.bootHost(name);
   const env = {
-    GITFLEET_HUB: hub.agentUrl, GITFLEET_HUB_INSECURE: 'true', GITFLEET_TOKEN: hub.enrollment, GITFLEET_INTERVAL: '5s', GITFLEET_DRIFT_INTERVAL: '2s',
+    GITFLEET_AGENT_HUB: hub.agentUrl, GITFLEET_AGENT_HUB_INSECURE: 'true', GITFLEET_TOKEN: hub.enrollment, GITFLEET_INTERVAL: '5s', GITFLEET_DRIFT_INTERVAL: '2s',
     GITFLEET_HEALTH_SETTLE: '500ms', GITFLEET_RETRY_INTERVAL: '2s', GITFLEET_FILES_ALLOW: '/etc/gff', GITFLEET_LOG_LEVEL: 'info',
   };
   const started = await host.exec(['systemd-run', '--unit', 'gff-agent', ...Object.entries(env).map(([k, v]) => `--setenv=${k}=${v}`),

@@ -62,7 +62,7 @@ test('a secret reaches its host and nothing else: hub database, logs and state h
   agent = spawn(process.execPath, ['--import', 'tsx', cliEntry, 'agent', '--repo', fleet, '--host', 'sec-1', '--state-dir', stateDir, '--files-allow', target], {
     cwd: repoRoot,
     env: {
-      ...process.env, GITFLEET_HUB: hub.agentUrl, GITFLEET_TOKEN: ENROLL, GITFLEET_INTERVAL: '2s', GITFLEET_DRIFT_INTERVAL: '2s', GITFLEET_LOG_LEVEL: 'debug',
+      ...process.env, GITFLEET_AGENT_HUB: hub.agentUrl, GITFLEET_TOKEN: ENROLL, GITFLEET_INTERVAL: '2s', GITFLEET_DRIFT_INTERVAL: '2s', GITFLEET_LOG_LEVEL: 'debug',
       GITFLEET_AGE_IDENTITY_FILE: hostKey, GITFLEET_POLICY: join(keys, 'no-policy.yaml'), GITFLEET_DOCKER_SOCKET: docker.socketPath,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -66,7 +66,7 @@ test('web view: drift on a real container, live on the host page, and reconcile 
   agent = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'cli', 'main.ts'), 'agent', '--repo', repo.dir, '--host', hostId, '--state-dir', join(work, 'agent-state')], {
     cwd: projectRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, GITFLEET_HUB: h.agentUrl, GITFLEET_TOKEN: h.enrollmentToken, GITFLEET_INTERVAL: '1h', GITFLEET_DRIFT_INTERVAL: '1h', GITFLEET_HEALTH_SETTLE: '0s', GITFLEET_FILES_ALLOW: work },
+    env: { ...process.env, GITFLEET_AGENT_HUB: h.agentUrl, GITFLEET_TOKEN: h.enrollmentToken, GITFLEET_INTERVAL: '1h', GITFLEET_DRIFT_INTERVAL: '1h', GITFLEET_HEALTH_SETTLE: '0s', GITFLEET_FILES_ALLOW: work },
   });
   agent.stdout!.on('data', (c: Buffer) => (agentLog = (agentLog + c.toString()).slice(-20_000)));
   agent.stderr!.on('data', (c: Buffer) => (agentLog = (agentLog + c.toString()).slice(-20_000)));

@@ -207,7 +207,7 @@ export class AgentProcess {
         GITFLEET_HEALTH_SETTLE: '500ms',
         GITFLEET_HEALTH_TIMEOUT: '20s',
         GITFLEET_RETRY_INTERVAL: '2s',
-        ...(o.hub ? { GITFLEET_HUB: o.hub.agentUrl, GITFLEET_TOKEN: o.hub.enrollment } : {}),
+        ...(o.hub ? { GITFLEET_AGENT_HUB: o.hub.agentUrl, GITFLEET_TOKEN: o.hub.enrollment } : {}),
         ...o.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

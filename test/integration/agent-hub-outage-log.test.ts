@@ -35,7 +35,7 @@ test('one warning when the hub becomes unreachable and one when it is back, not 
   const agentUrl = `ws://127.0.0.1:${port}/agent`;
   const agent = spawn(process.execPath, ['--import', 'tsx', cliEntry, 'agent', '--repo', fleet, '--host', 'h1', '--state-dir', join(scratch, 'state'), '--files-allow', target], {
     cwd: repoRoot,
-    env: { ...process.env, GITFLEET_HUB: agentUrl, GITFLEET_TOKEN: ENROLL, GITFLEET_LOG_LEVEL: 'debug', GITFLEET_LOG_FORMAT: 'json', GITFLEET_DOCKER_SOCKET: join(scratch, 'no-docker.sock') },
+    env: { ...process.env, GITFLEET_AGENT_HUB: agentUrl, GITFLEET_TOKEN: ENROLL, GITFLEET_LOG_LEVEL: 'debug', GITFLEET_LOG_FORMAT: 'json', GITFLEET_DOCKER_SOCKET: join(scratch, 'no-docker.sock') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise((r) => agent.once('exit', r));

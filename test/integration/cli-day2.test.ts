@@ -24,7 +24,7 @@ function startAgentDaemon(host: string, fleet: string, target: string): ChildPro
   dirs.push(stateDir);
   const proc = spawn(process.execPath, ['--import', 'tsx', cliEntry, 'agent', '--repo', fleet, '--host', host, '--state-dir', stateDir, '--files-allow', target], {
     cwd: repoRoot,
-    env: { ...process.env, GITFLEET_HUB: hub.agentUrl, GITFLEET_TOKEN: ENROLL, GITFLEET_INTERVAL: '1h', GITFLEET_DOCKER_SOCKET: join(stateDir, 'no-docker.sock'), GITFLEET_LOG_LEVEL: 'warn' },
+    env: { ...process.env, GITFLEET_AGENT_HUB: hub.agentUrl, GITFLEET_TOKEN: ENROLL, GITFLEET_INTERVAL: '1h', GITFLEET_DOCKER_SOCKET: join(stateDir, 'no-docker.sock'), GITFLEET_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'ignore'],
   });
   agents.set(host, proc);
@@ -66,7 +66,7 @@ after(async () => {
   dirs.forEach(removeDir);
 });
 
-const asUser = () => ({ env: { GITFLEET_CONFIG_DIR: configDir, GITFLEET_HUB_URL: '', GITFLEET_HUB_TOKEN: '' } });
+const asUser = () => ({ env: { GITFLEET_CONFIG_DIR: configDir, GITFLEET_API_URL: '', GITFLEET_API_TOKEN: '', GITFLEET_HUB_URL: '', GITFLEET_HUB_TOKEN: '' } });
 
 test('login checks the token, stores the URL and a 0600 token file; later commands need no flags', async () => {
   const wrong = await gitfleet(['login', hub.url], { ...asUser(), input: 'not-a-token\n' });

@@ -30,7 +30,7 @@ after(async () => {
 
 const once = (stateDir: string, json = false) =>
   gitfleet(['agent', '--once', ...(json ? ['--json'] : []), '--repo', fleet, '--host', 'h1', '--state-dir', stateDir, '--files-allow', target], {
-    env: { GITFLEET_HUB: hub.agentUrl, GITFLEET_TOKEN: ENROLL, GITFLEET_DOCKER_SOCKET: join(scratch, 'no-docker.sock') },
+    env: { GITFLEET_AGENT_HUB: hub.agentUrl, GITFLEET_TOKEN: ENROLL, GITFLEET_DOCKER_SOCKET: join(scratch, 'no-docker.sock') },
     timeoutMs: 60_000,
   });
 

@@ -22,7 +22,7 @@ after(async () => {
 function gitfleet(args: string[], token = ADMIN): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), ...args], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GITFLEET_HUB_TOKEN: token, GITFLEET_CONFIG_DIR: join(dirs[0]!, 'cli') },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GITFLEET_API_TOKEN: token, GITFLEET_CONFIG_DIR: join(dirs[0]!, 'cli') },
   });
   let stdout = '';
   let stderr = '';

@@ -88,5 +88,5 @@ test('agent config: an unencrypted hub off loopback is refused unless hubInsecur
     assert.equal(loadAgentConfig({ env: {}, overrides: { ...base, hub: ok } }).hub, ok);
   }
   assert.equal(loadAgentConfig({ env: {}, overrides: { ...base, hub: 'ws://hub.example.com/agent', hubInsecure: true } }).hubInsecure, true);
-  assert.equal(loadAgentConfig({ env: { GITFLEET_HUB: 'ws://hub.example.com/agent', GITFLEET_HUB_INSECURE: 'true' }, overrides: base }).hubInsecure, true);
+  assert.equal(loadAgentConfig({ env: { GITFLEET_AGENT_HUB: 'ws://hub.example.com/agent', GITFLEET_AGENT_HUB_INSECURE: 'true' }, overrides: base }).hubInsecure, true);
 });

@@ -199,7 +199,7 @@ test('gitfleet token create|list|revoke drive the same API from a terminal', asy
   const cli = (...args: string[]) =>
     spawnSync(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'token', ...args], {
       cwd: root,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GITFLEET_HUB_URL: h.url, GITFLEET_HUB_TOKEN: ADMIN },
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GITFLEET_API_URL: h.url, GITFLEET_API_TOKEN: ADMIN },
       encoding: 'utf8',
     });
   const created = cli('create', '--name', 'from the cli', '--max-uses', '3', '--host-pattern', 'cli-*', '--expires-in', '48h');
