@@ -38,6 +38,10 @@ import { registerOpsRoutes } from './api/ops-routes.ts';
 import { registerStaticRoute } from './api/static-route.ts';
 import { registerEnrollmentRoutes } from './api/enrollment-routes.ts';
 import { registerHostAdminRoutes } from './api/host-admin-routes.ts';
+import { registerAuditRoutes } from './api/audit-routes.ts';
+import { AuditLog } from './audit/audit-log.ts';
+import { registerHistoryRoutes } from './api/history-routes.ts';
+import { HistorySampler } from './history/history-sampler.ts';
 import { registerImpactRoutes } from './api/impact-routes.ts';
 import { registerRolloutRoutes } from './api/rollout-routes.ts';
 import { RolloutCoordinator } from './rollout/coordinator.ts';
@@ -160,6 +164,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
   const pushes = new PushHandler(index, tracker, reconciler, logger.child({ component: 'webhook' }));
   const webRoot = o.webRoot === undefined ? (existsSync(defaultWebRoot) ? defaultWebRoot : null) : o.webRoot;
   const auth = new ApiAuth({ adminToken: config.adminToken, viewerToken: config.viewerToken });
+  const audit = new AuditLog(store, auth, logger.child({ component: 'audit' }));
   const ctx: ApiContext = {
     store,
     index,
@@ -169,6 +174,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
     rollouts,
     metrics,
     auth,
+    audit,
     logger: logger.child({ component: 'api' }),
     webhookSecret: config.webhookSecret,
     commitUrl: config.commitUrl,
@@ -197,7 +203,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
   }) as unknown as FastifyInstance;
 
   // Before any route: it records every route and decides access on the matched one (default deny).
-  const access = installAccessControl(app, { auth, logger: logger.child({ component: 'auth' }) });
+  const access = installAccessControl(app, { auth, logger: logger.child({ component: 'auth' }), onTokenRefused: (req) => void audit.loginFailed(req) });
   app.setErrorHandler((error: Error & { statusCode?: number }, req, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) req.log.error({ err: error }, 'request failed');
@@ -212,6 +218,8 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
   registerOpsRoutes(app, ctx);
   registerEnrollmentRoutes(app, ctx);
   registerHostAdminRoutes(app, ctx, gateway);
+  registerAuditRoutes(app, ctx);
+  registerHistoryRoutes(app, ctx);
   registerImpactRoutes(app, ctx);
   registerRolloutRoutes(app, ctx);
   registerNotificationRoutes(app, notifications);
@@ -254,6 +262,9 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
   const url = `${scheme}://${host}:${address.port}`;
   const storage = config.database !== undefined ? { database: redactDatabaseUrl(config.database) } : { dataDir: config.dataDir };
   logger.info({ url, ...storage, repo: config.repo?.url ?? null, hosts: index.ids().length }, 'hub listening');
+  // The fleet's history: a point a minute (docs/hub.md, History).
+  const history = new HistorySampler(store, index, logger.child({ component: 'history' }));
+  history.start();
 
   let closing: Promise<void> | null = null;
   return {
@@ -278,6 +289,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
         // Let the sockets' close handlers queue their last writes, then flush them.
         await new Promise((r) => setImmediate(r));
         await cluster?.stop();
+        await history.stop();
         await store.close();
       })();
       return closing;

@@ -10,6 +10,7 @@ import type { FleetStore } from '../store/fleet-store.ts';
 import type { HeadTracker } from '../git/head-tracker.ts';
 import type { RolloutCoordinator } from '../rollout/coordinator.ts';
 import type { HubMetrics } from '../metrics.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
 
 export interface ApiContext {
   store: FleetStore;
@@ -21,6 +22,8 @@ export interface ApiContext {
   rollouts: RolloutCoordinator | null;
   metrics: HubMetrics;
   auth: ApiAuth;
+  /** Admin actions are recorded here (recordAudit in hub/audit/audit-log.ts). */
+  audit: AuditLog;
   logger: Logger;
   webhookSecret: string | undefined;
   /** Template for revision links in the web view ({rev} is replaced). */

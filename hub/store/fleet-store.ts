@@ -4,6 +4,7 @@
 // gateway acks the agent's seq.
 import type { Attempt, HostStatus } from '../../shared/status.ts';
 import type { EventLevel, HostFacts } from '../../shared/protocol.ts';
+import type { AuditEntry, HistoryBucket, HistoryPoint, HistoryResolution, StoredAuditEntry } from './fleet-records.ts';
 import type { RolloutRecord } from '../rollout/rollout-record.ts';
 
 export interface HostRecord {
@@ -46,6 +47,8 @@ export interface RetentionPolicy {
   eventsPerHost: number;
   /** Newest attempts kept per host. */
   attemptsPerHost: number;
+  /** Newest audit log entries kept (fleet-records.ts DEFAULT_AUDIT_ENTRIES when absent). */
+  auditEntries?: number;
 }
 
 export const defaultRetention: RetentionPolicy = { eventsPerHost: 500, attemptsPerHost: 100 };
@@ -103,6 +106,14 @@ export interface FleetStore {
   saveRollout(rollout: RolloutRecord): Promise<void>;
   /** The newest `limit` rollouts, newest first. */
   listRollouts(limit: number): Promise<RolloutRecord[]>;
+  /** Records an admin action; the oldest entries past the retention go. */
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** Newest first: `limit` entries with an id below `before` (all when absent). */
+  listAudit(query: { before?: number | undefined; limit: number }): Promise<StoredAuditEntry[]>;
+  /** Writes (or replaces) one bucket of the fleet history, and drops that resolution's points older than `dropBefore`. */
+  saveHistory(bucket: HistoryBucket, dropBefore: string): Promise<void>;
+  /** One scope's points ('' is the whole fleet) at a resolution from `since` on, oldest first. */
+  history(resolution: HistoryResolution, scope: string, since: string): Promise<HistoryPoint[]>;
   close(): Promise<void>;
 }
 

@@ -56,4 +56,23 @@ export const sqliteMigrations: string[] = [
      body TEXT NOT NULL
    );
    CREATE INDEX rollouts_by_created ON rollouts (created_at);`,
+  // Audit log of admin actions and the fleet history (hub/store/fleet-records.ts): both bounded by the hub.
+  `CREATE TABLE audit_log (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     time TEXT NOT NULL,
+     actor TEXT,
+     address TEXT NOT NULL,
+     action TEXT NOT NULL,
+     target TEXT NOT NULL,
+     outcome TEXT NOT NULL,
+     detail TEXT
+   );
+   CREATE TABLE fleet_history (
+     resolution TEXT NOT NULL,
+     scope TEXT NOT NULL,
+     at TEXT NOT NULL,
+     counts TEXT NOT NULL,
+     PRIMARY KEY (resolution, scope, at)
+   );
+   CREATE INDEX fleet_history_by_age ON fleet_history (resolution, at);`,
 ];

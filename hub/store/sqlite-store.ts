@@ -18,6 +18,8 @@ import { GitfleetError } from '../../shared/errors.ts';
 import { sqliteMigrations } from './sqlite-migrations.ts';
 import { defaultRetention, enrollmentTokenFromRow, hostRecordFromRow, unseenAttempts, type EnrollmentTokenRow, type HostRow } from './fleet-store.ts';
 import type { EnrollmentTokenRecord, FleetStore, HelloRecord, HostRecord, RetentionPolicy, StoredEvent } from './fleet-store.ts';
+import { auditFromRow, boundAuditEntry, DEFAULT_AUDIT_ENTRIES } from './fleet-records.ts';
+import type { AuditEntry, AuditRow, HistoryBucket, HistoryPoint, HistoryResolution, StoredAuditEntry } from './fleet-records.ts';
 import type { RolloutRecord } from '../rollout/rollout-record.ts';
 
 interface PendingWrite {
@@ -73,6 +75,7 @@ export class SqliteFleetStore implements FleetStore {
   #busySince: number | null = null;
   readonly #insertsSincePrune = new Map<string, number>();
   readonly #stmt: ReturnType<SqliteFleetStore['prepare']>;
+  readonly #records: ReturnType<SqliteFleetStore['prepareRecords']>;
 
   constructor(file: string, retention: RetentionPolicy = defaultRetention, options: SqliteStoreOptions = {}) {
     let db: Database.Database | undefined;
@@ -84,6 +87,7 @@ export class SqliteFleetStore implements FleetStore {
       this.#db = db;
       this.migrate(file);
       this.#stmt = this.prepare();
+      this.#records = this.prepareRecords();
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     } catch (cause) {
       db?.close();
@@ -158,6 +162,41 @@ export class SqliteFleetStore implements FleetStore {
         'DELETE FROM attempts WHERE host = ? AND id < (SELECT id FROM attempts WHERE host = ? ORDER BY id DESC LIMIT 1 OFFSET ?)',
       ),
     };
+  }
+
+  private prepareRecords() {
+    const db = this.#db;
+    return {
+      audit: db.prepare('INSERT INTO audit_log (time, actor, address, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      pruneAudit: db.prepare('DELETE FROM audit_log WHERE id <= (SELECT MAX(id) FROM audit_log) - ?'),
+      auditPage: db.prepare<[number, number], AuditRow>('SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?'),
+      history: db.prepare('INSERT INTO fleet_history (resolution, scope, at, counts) VALUES (?, ?, ?, ?) ON CONFLICT (resolution, scope, at) DO UPDATE SET counts = excluded.counts'),
+      pruneHistory: db.prepare('DELETE FROM fleet_history WHERE resolution = ? AND at < ?'),
+      historyOf: db.prepare<[string, string, string], { at: string; counts: string }>('SELECT at, counts FROM fleet_history WHERE resolution = ? AND scope = ? AND at >= ? ORDER BY at'),
+    };
+  }
+
+  appendAudit(entry: AuditEntry): Promise<void> {
+    const e = boundAuditEntry(entry);
+    return this.write(() => {
+      this.#records.audit.run(e.time, e.actor, e.address, e.action, e.target, e.outcome, e.detail ?? null);
+      this.#records.pruneAudit.run(this.#retention.auditEntries ?? DEFAULT_AUDIT_ENTRIES);
+    });
+  }
+
+  listAudit(query: { before?: number | undefined; limit: number }): Promise<StoredAuditEntry[]> {
+    return Promise.resolve(this.#records.auditPage.all(query.before ?? Number.MAX_SAFE_INTEGER, query.limit).map(auditFromRow));
+  }
+
+  saveHistory(bucket: HistoryBucket, dropBefore: string): Promise<void> {
+    return this.write(() => {
+      for (const s of bucket.scopes) this.#records.history.run(bucket.resolution, s.scope, bucket.at, JSON.stringify(s.counts));
+      this.#records.pruneHistory.run(bucket.resolution, dropBefore);
+    });
+  }
+
+  history(resolution: HistoryResolution, scope: string, since: string): Promise<HistoryPoint[]> {
+    return Promise.resolve(this.#records.historyOf.all(resolution, scope, since).map((r) => ({ at: r.at, counts: JSON.parse(r.counts) as Record<string, number> })));
   }
 
   /** Queues a write for the next batch; resolves with its result after commit. */

@@ -22,7 +22,7 @@ import { requireComponent } from '../harness/require.ts';
 import { postgresMissing, startPostgres } from '../harness/postgres.ts';
 import type { PostgresCluster } from '../harness/postgres.ts';
 
-const retention: RetentionPolicy = { eventsPerHost: 10, attemptsPerHost: 10 };
+const retention: RetentionPolicy = { eventsPerHost: 10, attemptsPerHost: 10, auditEntries: 20 };
 
 /** A place to keep one database: open() may be called several times on it (restarts, replicas). */
 interface Database {
@@ -445,6 +445,48 @@ for (const impl of [sqlite, postgres]) {
       await store.close();
       const reopened = await open();
       assert.equal((await reopened.findEnrollmentToken('sha-a'))?.uses, 2, 'uses survive a restart');
+    });
+
+    test('audit log: newest first, paged by id, bounded fields, the oldest entries past the retention go', async (t) => {
+      if (!requireComponent(t, 'PostgreSQL server', skip)) return;
+      const { store } = await fresh();
+      assert.deepEqual(await store.listAudit({ limit: 10 }), []);
+      for (let i = 1; i <= 25; i++) {
+        await store.appendAudit({ time: at(), actor: i === 3 ? null : 'admin', address: '127.0.0.1', action: i === 3 ? 'login.failed' : 'reconcile', target: `host web-${i}`, outcome: i === 3 ? 'refused' : 'ok', ...(i === 25 ? { detail: 'x'.repeat(5000) } : {}) });
+      }
+      const all = await store.listAudit({ limit: 100 });
+      assert.equal(all.length, 20, 'retention: the newest 20 only');
+      assert.deepEqual(all.map((e) => e.target).slice(0, 3), ['host web-25', 'host web-24', 'host web-23']);
+      assert.equal(all[all.length - 1]!.target, 'host web-6');
+      assert.ok(all.every((e, i) => i === 0 || e.id < all[i - 1]!.id), 'ids decrease');
+      assert.equal(all[0]!.detail!.length, 1000, 'detail is bounded');
+      assert.equal(all[1]!.detail, undefined);
+      assert.equal(all[0]!.actor, 'admin');
+      const page = await store.listAudit({ before: all[4]!.id, limit: 3 });
+      assert.deepEqual(page.map((e) => e.target), ['host web-20', 'host web-19', 'host web-18']);
+      // Unicode and quotes survive both databases.
+      await store.appendAudit({ time: at(), actor: null, address: '::1', action: 'login.failed', target: "GET /api/v1/hosts?q='é\u0000'", outcome: 'refused' });
+      assert.equal((await store.listAudit({ limit: 1 }))[0]!.address, '::1');
+    });
+
+    test('fleet history: one bucket per resolution and time, replaced when written again, read per scope, old points dropped', async (t) => {
+      if (!requireComponent(t, 'PostgreSQL server', skip)) return;
+      const { store } = await fresh();
+      const minute = (m: number) => new Date(Date.parse('2026-03-01T10:00:00Z') + m * 60_000).toISOString();
+      await store.saveHistory({ resolution: '1m', at: minute(0), scopes: [{ scope: '', counts: { InSync: 3 } }, { scope: 'prod/eu', counts: { InSync: 2 } }] }, minute(-60));
+      await store.saveHistory({ resolution: '1m', at: minute(1), scopes: [{ scope: '', counts: { InSync: 2, Failed: 1 } }, { scope: 'prod/eu', counts: { InSync: 1, Failed: 1 } }] }, minute(-59));
+      await store.saveHistory({ resolution: '1m', at: minute(1), scopes: [{ scope: '', counts: { InSync: 2, Drifted: 1 } }] }, minute(-59));
+      await store.saveHistory({ resolution: '1h', at: minute(0), scopes: [{ scope: '', counts: { InSync: 3 } }] }, minute(-600));
+      assert.deepEqual(await store.history('1m', '', minute(0)), [
+        { at: minute(0), counts: { InSync: 3 } },
+        { at: minute(1), counts: { InSync: 2, Drifted: 1 } },
+      ]);
+      assert.deepEqual(await store.history('1m', 'prod/eu', minute(1)), [{ at: minute(1), counts: { InSync: 1, Failed: 1 } }]);
+      assert.deepEqual(await store.history('1h', '', minute(-5)), [{ at: minute(0), counts: { InSync: 3 } }]);
+      assert.deepEqual(await store.history('1m', 'nope', minute(0)), []);
+      await store.saveHistory({ resolution: '1m', at: minute(2), scopes: [{ scope: '', counts: {} }] }, minute(1));
+      assert.deepEqual((await store.history('1m', '', minute(-100))).map((p) => p.at), [minute(1), minute(2)], 'points before dropBefore are gone');
+      assert.equal((await store.history('1h', '', minute(-5))).length, 1, 'another resolution keeps its points');
     });
 
     sharedTest('replicas: two stores on one database see each other’s writes', async (t) => {

@@ -7,6 +7,7 @@ import type { Attempt, HostDetail, HostFacts, ResourceStatus, StoredEvent } from
 import { ago, bytes, diffValue, duration, shortRev } from '../format.ts';
 import { hostsHref } from '../route.ts';
 import { HealthBadge, HostStateBadges, SyncBadge } from '../components/badges.ts';
+import { RevisionTimeline } from '../components/revision-timeline.ts';
 import { useFetch } from '../use-fetch.ts';
 import type { PageProps } from './context.ts';
 
@@ -226,7 +227,7 @@ export function HostPageView(p: PageProps & { id: string }) {
     h(HeadNotice, { d }),
     h('section', { 'aria-labelledby': 'cond-h' }, h('h2', { id: 'cond-h' }, 'Conditions'), h(Conditions, { d })),
     h('section', { 'aria-labelledby': 'res-h' }, h('h2', { id: 'res-h' }, `Resources (${s.resources.notInSync} not in sync of ${s.resources.total})`), h(Resources, { d })),
-    h('section', { 'aria-labelledby': 'att-h' }, h('h2', { id: 'att-h' }, 'Attempts'), h(Attempts, { attempts: d.attempts })),
+    h('section', { 'aria-labelledby': 'att-h' }, h('h2', { id: 'att-h' }, 'Attempts'), h(RevisionTimeline, { attempts: d.attempts }), h(Attempts, { attempts: d.attempts })),
     h('section', { 'aria-labelledby': 'ev-h' }, h('h2', { id: 'ev-h' }, 'Events'), d.droppedEvents > 0 ? h('p', { class: 'muted' }, `${d.droppedEvents} event(s) dropped by the agent while its queue was full.`) : null, h(Events, { events: d.events })),
     h('section', { 'aria-labelledby': 'facts-h' }, h('h2', { id: 'facts-h' }, 'Facts'), h(Facts, { facts: d.facts })),
   );

@@ -8,6 +8,7 @@ import { ago, shortRev } from '../format.ts';
 import { hostHref, hostsHref } from '../route.ts';
 import { HostStateBadges } from '../components/badges.ts';
 import { useFetch } from '../use-fetch.ts';
+import { FleetHistory } from '../components/fleet-history.ts';
 import type { PageProps } from './context.ts';
 
 export const PAGE_SIZE = 100;
@@ -87,6 +88,8 @@ export function HostsPage(p: PageProps & { initial: HostsFilter; commitUrl: stri
     'div',
     { class: 'page hosts' },
     h('h1', null, 'Hosts'),
+    // Filtered to a tag: that tag's history above its hosts.
+    f.tag ? h(FleetHistory, { api: p.api, tag: f.tag }) : null,
     h(
       'form',
       { class: 'filters', role: 'search', onSubmit: (e: Event) => e.preventDefault() },

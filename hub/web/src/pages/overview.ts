@@ -8,6 +8,7 @@ import { HostStateBadges } from '../components/badges.ts';
 import { TagTree } from '../components/tag-tree.ts';
 import { NotificationStatus } from '../components/notification-status.ts';
 import { useFetch } from '../use-fetch.ts';
+import { FleetHistory } from '../components/fleet-history.ts';
 import type { PageProps } from './context.ts';
 
 interface Card {
@@ -94,6 +95,7 @@ export function OverviewPage(p: PageProps) {
     h('h1', null, 'Fleet'),
     h(Head, { summary: p.summary }),
     h(Counts, { summary: p.summary }),
+    h(FleetHistory, { api: p.api, tag: '' }),
     h(RecentFailures, { api: p.api, tick: p.tick }),
     h(NotificationStatus, { api: p.api, tick: p.tick }),
     h('section', { 'aria-labelledby': 'tags-h' }, h('h2', { id: 'tags-h' }, 'Tags'), tags.data ? h(TagTree, { tags: tags.data.tags, crossTags: tags.data.crossTags ?? [] }) : h('p', { class: 'muted' }, tags.error ?? 'Loading…')),
