@@ -30,7 +30,7 @@ export interface RolloutHalted {
 }
 
 /** How often at most the hub checks whether the head is applied everywhere (a pass over every host). */
-const HEAD_CHECK_INTERVAL_MS = 2000;
+const HEAD_CHECK_INTERVAL_MS = 5000;
 
 export function sinkLane(name: string): string {
   return `sink:${name}`;
@@ -60,6 +60,8 @@ export class Notifier {
   /** Per rule with headApplied: the last revision announced. */
   readonly #headAnnounced = new Map<string, string>();
   #headTimer: NodeJS.Timeout | null = null;
+  /** The head the last check looked at. */
+  #lastHead: string | null = null;
   readonly #unsubscribe: () => void;
   #sent = 0;
 
@@ -120,18 +122,32 @@ export class Notifier {
     this.#headTimer.unref();
   }
 
-  /** Head changed or hosts reported: announce, once per rule and revision, a head every covered host has applied. */
+  /**
+   * Head changed or hosts reported: announce, once per rule and revision, a
+   * head every covered host has applied. The head before the current one is
+   * looked at once more first: it may have reached every host just before a
+   * newer one replaced it, between two checks.
+   */
   checkHead(): void {
     const head = this.#index.head?.revision;
     if (!head) return;
+    const previous = this.#lastHead;
+    this.#lastHead = head;
+    if (previous !== null && previous !== head) this.checkRevision(previous);
+    this.checkRevision(head);
+  }
+
+  private checkRevision(revision: string): void {
+    // The pass over every host only while some rule still waits for this revision.
+    const waiting = this.#config.rules.filter((r) => r.events.has('headApplied') && this.#headAnnounced.get(r.name) !== revision);
+    if (waiting.length === 0) return;
     const hosts = this.#index.all();
-    for (const rule of this.#config.rules) {
-      if (!rule.events.has('headApplied') || this.#headAnnounced.get(rule.name) === head) continue;
+    for (const rule of waiting) {
       const covered = rule.tags.length === 0 ? hosts : hosts.filter((h) => rule.tags.some((t) => inTag(h.tags, t)));
-      const p = revisionProgress(covered, head, (id) => this.#tracker.problems(id));
+      const p = revisionProgress(covered, revision, (id) => this.#tracker.problems(id));
       if (p.affected === 0 || p.applied < p.affected) continue;
-      this.#headAnnounced.set(rule.name, head);
-      this.send(rule, headAppliedMessage(rule.name, head, rule.tags.length === 1 ? rule.tags[0]! : '', p.affected, this.#config.webUrl, new Date()));
+      this.#headAnnounced.set(rule.name, revision);
+      this.send(rule, headAppliedMessage(rule.name, revision, rule.tags.length === 1 ? rule.tags[0]! : '', p.affected, this.#config.webUrl, new Date()));
     }
   }
 

@@ -173,7 +173,7 @@ ${notify}`,
   await waitFor('success for h1', () => server.posted.find((p) => p.sha === h1 && p.state === 'success'), 20_000);
   const h1Posts = server.posted.filter((p) => p.sha === h1);
   assert.equal(h1Posts.at(-1)!.description, '3 of 3 hosts applied it');
-  assert.ok(h1Posts.slice(0, -1).every((p) => p.state === pendingState && /^(\d) of 3 hosts applied it$/.test(p.description)), JSON.stringify(h1Posts));
+  assert.ok(h1Posts.slice(0, -1).every((p) => p.state === pendingState && /^([0-2] of [1-3] hosts applied it|waiting for hosts to report)$/.test(p.description)), JSON.stringify(h1Posts));
   for (const p of h1Posts) {
     assert.equal(p.target_url, `https://hub.example.com/#/commits/${h1}`);
     assert.equal(p.context, 'gitfleet/prod');
@@ -204,7 +204,7 @@ test('GitHub commit statuses from a real hub (the first post gets a 502 and is r
       assert.equal(r.headers['x-gitfleet-signature-256'], 'sha256=' + createHmac('sha256', HOOK_SECRET).update(r.body).digest('hex'), 'signed');
       return JSON.parse(r.body) as NotifyMessage;
     });
-  await waitFor('the head-applied and failed notifications', () => messages().some((m) => m.event === 'failed'), 20_000);
+  await waitFor('the head-applied and failed notifications', () => messages().some((m) => m.event === 'failed') && messages().some((m) => m.event === 'headApplied'), 20_000);
   const titles = messages().map((m) => m.title);
   assert.ok(titles.includes(`${h1.slice(0, 7)} applied on all 3 hosts under prod`), titles.join(' | '));
   assert.ok(titles.includes(`web-01 (prod) failed on ${h2.slice(0, 7)}`), titles.join(' | '));
