@@ -9,8 +9,7 @@ export const MAX_CONTAINERS = 1000;
 
 export async function inspectEngine(socketPath: string): Promise<EngineFacts> {
   const docker = new Dockerode({ socketPath });
-  const info = (await docker.info()) as { LoggingDriver?: string };
-  const list = await docker.listContainers({ all: true });
+  const [info, list] = await Promise.all([docker.info() as Promise<{ LoggingDriver?: string }>, docker.listContainers({ all: true })]);
   if (list.length > MAX_CONTAINERS) throw new Error(`the engine has ${list.length} containers; adopt reads at most ${MAX_CONTAINERS}`);
   const images = new Map<string, Promise<ImageDefaults | null>>();
   const imageOf = (id: string) => {
@@ -34,14 +33,16 @@ export async function inspectEngine(socketPath: string): Promise<EngineFacts> {
   const networks = new Map<string, NetworkFacts>();
   const volumes = new Map<string, VolumeFacts>();
   const networkNames = new Set(containers.flatMap((c) => Object.keys(c.facts.NetworkSettings?.Networks ?? {})));
-  for (const name of networkNames) {
-    const n = (await docker.getNetwork(name).inspect().catch(() => null)) as NetworkFacts | null;
-    if (n) networks.set(name, n);
-  }
   const volumeNames = new Set(containers.flatMap((c) => (c.facts.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!)));
-  for (const name of volumeNames) {
-    const v = (await docker.getVolume(name).inspect().catch(() => null)) as VolumeFacts | null;
-    if (v) volumes.set(name, v);
-  }
+  await Promise.all([
+    ...[...networkNames].map(async (name) => {
+      const n = (await docker.getNetwork(name).inspect().catch(() => null)) as NetworkFacts | null;
+      if (n) networks.set(name, n);
+    }),
+    ...[...volumeNames].map(async (name) => {
+      const v = (await docker.getVolume(name).inspect().catch(() => null)) as VolumeFacts | null;
+      if (v) volumes.set(name, v);
+    }),
+  ]);
   return { containers, networks, volumes, defaultLogDriver: info.LoggingDriver ?? 'json-file' };
 }
