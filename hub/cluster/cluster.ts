@@ -4,7 +4,9 @@
 // database, the change follower (coherent index, summary, roll-ups and SSE),
 // reconcile-now delivered to the replica holding each host's session, the
 // repo head shared from whichever replica read it, and the leader lock that
-// makes one replica poll the repo and sweep dead replicas' sessions.
+// makes one replica poll the repo and sweep dead replicas' sessions. The
+// liveness work and reconcile-now hand-offs use a connection of their own
+// (dedicated-connection.ts), never waiting behind the pool's writes.
 import type { Logger } from 'pino';
 import { messageOf } from '../../shared/errors.ts';
 import type { FleetIndex } from '../fleet/fleet-index.ts';
@@ -12,6 +14,7 @@ import type { FleetHead } from '../git/fleet-repo-view.ts';
 import type { HeadTracker } from '../git/head-tracker.ts';
 import type { PostgresFleetStore } from '../store/postgres-store.ts';
 import { ChangeFollower } from './change-follower.ts';
+import { DedicatedConnection } from './dedicated-connection.ts';
 import { LeaderLock } from './leader.ts';
 import { ACTION_CHANNEL, reconcilePayloads } from './notices.ts';
 import type { ClusterAction } from './notices.ts';
@@ -42,6 +45,7 @@ export class Cluster {
   readonly leader: LeaderLock;
   readonly beatMs: number;
   readonly windowMs: number;
+  readonly #liveness: DedicatedConnection;
   #beat: NodeJS.Timeout | null = null;
   #beating = false;
   /** Beats since this replica last re-asserted its sessions; -1 after a failed beat (re-assert at once). */
@@ -52,6 +56,8 @@ export class Cluster {
     this.#log = o.logger.child({ component: 'cluster' });
     this.beatMs = Math.min(5000, Math.max(250, Math.floor(o.heartbeatMs / 2)));
     this.windowMs = this.beatMs * 3;
+    // A beat that cannot finish within the window is worthless: the leader counts this replica dead by then.
+    this.#liveness = new DedicatedConnection(o.store, 'liveness', this.windowMs);
     this.follower = new ChangeFollower({ store: o.store, index: o.index, logger: o.logger, onAction: (a) => this.onAction(a) });
     this.leader = new LeaderLock({
       store: o.store,
@@ -81,16 +87,18 @@ export class Cluster {
     if (this.#beating) return;
     this.#beating = true;
     try {
-      const live = await this.#o.store.replicaHeartbeat(this.#o.address, this.windowMs);
+      const store = this.#o.store;
+      const live = await this.#liveness.use((c) => store.replicaHeartbeat(this.#o.address, this.windowMs, c));
       this.#o.index.setLiveReplicas(live);
       // After an outage longer than the window the leader may have swept this replica's sessions: claim them again.
       if (this.#sinceReassert < 0 || ++this.#sinceReassert >= REASSERT_EVERY_BEATS) {
         this.#sinceReassert = 0;
-        const fixed = await this.#o.store.reassertSessions(this.#o.localSessions());
+        const sessions = this.#o.localSessions();
+        const fixed = await this.#liveness.use((c) => store.reassertSessions(sessions, c));
         if (fixed.length > 0) this.#log.info({ hosts: fixed.length }, 'sessions of this replica recorded again after the database lost them');
       }
       if (this.leader.leader) {
-        const swept = await this.#o.store.sweepDeadReplicas(this.windowMs);
+        const swept = await this.#liveness.use((c) => store.sweepDeadReplicas(this.windowMs, c));
         if (swept.length > 0) {
           this.#log.info({ hosts: swept.length }, 'hosts of replicas that stopped beating are offline until they reconnect');
           this.follower.refresh(swept);
@@ -110,7 +118,11 @@ export class Cluster {
     write.catch((error: unknown) => this.#log.warn({ host, err: { message: messageOf(error) } }, 'could not record the session in the database'));
   }
 
-  /** reconcile-now for hosts not connected here: sent to the replica holding each; returns the hosts handed on. */
+  /**
+   * reconcile-now for hosts not connected here: sent to the replica holding each; returns the hosts handed on.
+   * Every replica's requests go out in one statement on the liveness connection (a webhook for the whole
+   * fleet is a few hundred notices: one round trip, not one pool query each behind the status writes).
+   */
   reconcileRemote(hosts: readonly string[], reason: string, origin: 'api' | 'webhook'): string[] {
     const byReplica = new Map<string, string[]>();
     for (const id of hosts) {
@@ -121,12 +133,15 @@ export class Cluster {
       list.push(id);
     }
     const reached: string[] = [];
+    const payloads: string[] = [];
     for (const [replica, ids] of byReplica) {
       reached.push(...ids);
-      for (const payload of reconcilePayloads(replica, ids, reason.slice(0, 1000), origin)) {
-        this.#o.store.publish(ACTION_CHANNEL, payload).catch((error: unknown) => this.#log.warn({ replica, err: { message: messageOf(error) } }, 'could not hand reconcile-now to a replica'));
-      }
+      payloads.push(...reconcilePayloads(replica, ids, reason.slice(0, 1000), origin));
     }
+    const store = this.#o.store;
+    this.#liveness
+      .use((c) => store.publish(ACTION_CHANNEL, payloads, c))
+      .catch((error: unknown) => this.#log.warn({ replicas: [...byReplica.keys()], err: { message: messageOf(error) } }, 'could not hand reconcile-now to the other replicas'));
     return reached;
   }
 
@@ -134,7 +149,7 @@ export class Cluster {
   shareHead(head: FleetHead): void {
     void (async () => {
       await this.#o.store.saveHead(head.revision, JSON.stringify(head));
-      await this.#o.store.publish(ACTION_CHANNEL, JSON.stringify({ k: 'head', from: this.replica, revision: head.revision }));
+      await this.#o.store.publish(ACTION_CHANNEL, [JSON.stringify({ k: 'head', from: this.replica, revision: head.revision })]);
     })().catch((error: unknown) => this.#log.warn({ err: { message: messageOf(error) } }, 'could not share the repo head'));
   }
 
@@ -163,6 +178,7 @@ export class Cluster {
     if (this.#beat) clearInterval(this.#beat);
     await this.leader.stop();
     await this.follower.stop();
+    await this.#liveness.close();
     await this.#o.store.leaveCluster().catch((error: unknown) => this.#log.warn({ err: { message: messageOf(error) } }, 'could not leave the cluster cleanly'));
   }
 }

@@ -19,8 +19,6 @@ import { digestStatus } from '../fleet/host-digest.ts';
 import { databaseEndpoint, withoutPassword } from './postgres-url.ts';
 import { defaultRetention, enrollmentTokenFromRow, hostRecordFromRow, type EnrollmentTokenRow, type HostRow } from './fleet-store.ts';
 import type { EnrollmentTokenRecord, FleetStore, HelloRecord, HostRecord, RetentionPolicy, StoredEvent } from './fleet-store.ts';
-import { auditFromRow, boundAuditEntry, DEFAULT_AUDIT_ENTRIES } from './fleet-records.ts';
-import type { AuditEntry, AuditRow, HistoryBucket, HistoryPoint, HistoryResolution, StoredAuditEntry } from './fleet-records.ts';
 import type { RolloutRecord } from '../rollout/rollout-record.ts';
 
 interface EventRow {
@@ -203,40 +201,6 @@ export class PostgresFleetStore implements FleetStore {
     return (r.rowCount ?? 0) > 0;
   }
 
-  /** One statement: the insert and the prune of entries past the retention. */
-  async appendAudit(entry: AuditEntry): Promise<void> {
-    const e = boundAuditEntry(entry);
-    await this.query(
-      `WITH added AS (
-         INSERT INTO audit_log (time, actor, address, action, target, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
-       )
-       DELETE FROM audit_log WHERE id <= (SELECT id FROM added) - $8`,
-      [e.time, e.actor === null ? null : text(e.actor), text(e.address), text(e.action), text(e.target), e.outcome, e.detail === undefined ? null : text(e.detail), this.#retention.auditEntries ?? DEFAULT_AUDIT_ENTRIES],
-    );
-  }
-
-  async listAudit(query: { before?: number | undefined; limit: number }): Promise<StoredAuditEntry[]> {
-    const r = await this.query<AuditRow>('SELECT * FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2', [query.before ?? Number.MAX_SAFE_INTEGER, query.limit]);
-    return r.rows.map(auditFromRow);
-  }
-
-  /** The bucket's rows as one JSON recordset (one round trip whatever the number of tags), then the prune. */
-  async saveHistory(bucket: HistoryBucket, dropBefore: string): Promise<void> {
-    const rows = bucket.scopes.map((s) => ({ scope: text(s.scope), counts: JSON.stringify(s.counts) }));
-    await this.query(
-      `INSERT INTO fleet_history (resolution, scope, at, counts)
-       SELECT $1, r.scope, $2, r.counts FROM json_to_recordset($3::json) AS r(scope TEXT, counts TEXT)
-       ON CONFLICT (resolution, scope, at) DO UPDATE SET counts = excluded.counts`,
-      [bucket.resolution, bucket.at, JSON.stringify(rows)],
-    );
-    await this.query('DELETE FROM fleet_history WHERE resolution = $1 AND at < $2', [bucket.resolution, dropBefore]);
-  }
-
-  async history(resolution: HistoryResolution, scope: string, since: string): Promise<HistoryPoint[]> {
-    const r = await this.query<{ at: string; counts: string }>('SELECT at, counts FROM fleet_history WHERE resolution = $1 AND scope = $2 AND at >= $3 ORDER BY at', [resolution, scope, since]);
-    return r.rows.map((row) => ({ at: row.at, counts: JSON.parse(row.counts) as Record<string, number> }));
-  }
-
   async createEnrollmentToken(t: EnrollmentTokenRecord): Promise<void> {
     await this.query(
       `INSERT INTO enrollment_tokens (id, name, secret_hash, created_at, expires_at, max_uses, uses, host_pattern, tag)
@@ -317,8 +281,8 @@ export class PostgresFleetStore implements FleetStore {
 
   // ---- What the replicas of a cluster read and share (hub/cluster) ----
 
-  /** A connection of its own (LISTEN, the leader's lock): not from the pool. */
-  async dedicatedClient(role: 'follow' | 'leader'): Promise<pg.Client> {
+  /** A connection of its own (LISTEN, the leader's lock, the replica's liveness): not from the pool. */
+  async dedicatedClient(role: 'follow' | 'leader' | 'liveness'): Promise<pg.Client> {
     // Named by role, so an operator (or a test) can tell the connections apart in pg_stat_activity.
     const client = new pg.Client({ connectionString: this.#url, application_name: `gitfleet-hub-${role}`, connectionTimeoutMillis: 10_000 });
     await client.connect();
@@ -350,13 +314,24 @@ export class PostgresFleetStore implements FleetStore {
     return { records: r.rows.map(indexRecordFromRow), ids: ids.rows.map((row) => row.id), at: now.rows[0]!.now };
   }
 
-  /** This replica is alive (its heartbeat); returns the replicas seen within `windowMs`, itself included. */
-  async replicaHeartbeat(address: string, windowMs: number): Promise<string[]> {
-    await this.query(
+  /** Runs on `via` (a dedicated connection) when given, else on the pool; tracked so close() waits for it. */
+  private queryOn<R extends pg.QueryResultRow>(via: pg.ClientBase | undefined, sql: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    if (via === undefined) return this.query<R>(sql, values);
+    if (this.#closed) return Promise.reject(new GitfleetError('INTERNAL', 'the store is closed'));
+    return this.track(via.query<R>(sql, values));
+  }
+
+  /**
+   * This replica is alive (its heartbeat); returns the replicas seen within `windowMs`, itself included.
+   * `via`: the replica's liveness connection, so a beat never waits behind the pool's reads and writes.
+   */
+  async replicaHeartbeat(address: string, windowMs: number, via?: pg.ClientBase): Promise<string[]> {
+    await this.queryOn(
+      via,
       `INSERT INTO hub_replicas (id, address) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET seen_at = now(), address = excluded.address`,
       [this.replicaId, text(address)],
     );
-    const r = await this.query<{ id: string }>(`SELECT id FROM hub_replicas WHERE seen_at > now() - make_interval(secs => $1::float8 / 1000)`, [windowMs]);
+    const r = await this.queryOn<{ id: string }>(via, `SELECT id FROM hub_replicas WHERE seen_at > now() - make_interval(secs => $1::float8 / 1000)`, [windowMs]);
     return r.rows.map((row) => row.id);
   }
 
@@ -365,15 +340,16 @@ export class PostgresFleetStore implements FleetStore {
    * are forgotten (those hosts are offline until they reconnect), and
    * replicas gone for an hour are removed. Returns the hosts changed.
    */
-  async sweepDeadReplicas(windowMs: number): Promise<string[]> {
-    const r = await this.query<{ id: string }>(
+  async sweepDeadReplicas(windowMs: number, via?: pg.ClientBase): Promise<string[]> {
+    const r = await this.queryOn<{ id: string }>(
+      via,
       `UPDATE hosts SET session_replica = NULL, changed_at = clock_timestamp()
         WHERE session_replica IS NOT NULL
           AND session_replica NOT IN (SELECT id FROM hub_replicas WHERE seen_at > now() - make_interval(secs => $1::float8 / 1000))
         RETURNING id`,
       [windowMs],
     );
-    await this.query(`DELETE FROM hub_replicas WHERE seen_at < now() - interval '1 hour'`, []);
+    await this.queryOn(via, `DELETE FROM hub_replicas WHERE seen_at < now() - interval '1 hour'`, []);
     for (const row of r.rows) this.#batcher.notice(row.id);
     return r.rows.map((row) => row.id);
   }
@@ -383,9 +359,10 @@ export class PostgresFleetStore implements FleetStore {
    * says otherwise (the leader swept them while this replica could not beat,
    * e.g. during a database outage). Returns the hosts changed.
    */
-  async reassertSessions(ids: readonly string[]): Promise<string[]> {
+  async reassertSessions(ids: readonly string[], via?: pg.ClientBase): Promise<string[]> {
     if (ids.length === 0) return [];
-    const r = await this.query<{ id: string }>(
+    const r = await this.queryOn<{ id: string }>(
+      via,
       `UPDATE hosts SET session_replica = $1, changed_at = clock_timestamp()
         WHERE id IN (SELECT value FROM json_array_elements_text($2::json)) AND session_replica IS DISTINCT FROM $1 RETURNING id`,
       [this.replicaId, JSON.stringify(ids)],
@@ -403,9 +380,10 @@ export class PostgresFleetStore implements FleetStore {
     await this.#batcher.drain();
   }
 
-  /** A message to every replica listening on `channel` (payload under 8000 bytes). */
-  async publish(channel: string, payload: string): Promise<void> {
-    await this.query('SELECT pg_notify($1, $2)', [channel, payload]);
+  /** Messages to every replica listening on `channel` (each payload under 8000 bytes), in one statement. */
+  async publish(channel: string, payloads: readonly string[], via?: pg.ClientBase): Promise<void> {
+    if (payloads.length === 0) return;
+    await this.queryOn(via, 'SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [channel, payloads]);
   }
 
   /** The repo head the leader read, for the other replicas. */

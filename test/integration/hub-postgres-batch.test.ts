@@ -52,6 +52,8 @@ function status(host: string, message: string, minutes: number[]): HostStatus {
     place: 'site/rack',
     tags: [],
     conditions: [{ type: 'Ready', status: true, reason: 'Applied', message, lastTransitionTime: '2026-01-01T00:00:00.000Z' }],
+    lastAppliedRevision: null,
+    lastAttemptedRevision: null,
     resources: [],
     attempts: minutes.map(attempt),
     updatedAt: '2026-01-01T00:00:00.000Z',

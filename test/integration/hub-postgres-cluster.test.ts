@@ -176,3 +176,39 @@ test('a replica records its sessions again when the database lost them (swept du
   await onAll('A to record the session again and B to show it Online', [b], async (h) => (await summaryOf(h, 'app-01'))?.connectivity === 'Online', lost, 20_000);
   t.diagnostic(`session re-asserted after ${Date.now() - lost} ms`);
 });
+
+test('a replica whose pool is exhausted keeps beating on its own connection: its hosts are never swept offline', async (t: TestContext) => {
+  if (!requireComponent(t, 'PostgreSQL server', missing)) return;
+  const database = await cluster!.createDatabase();
+  const a = await replica(database);
+  await waitFor('A to lead (it does the sweeping)', () => leaders(a) === 1);
+  const b = await replica(database);
+  await agentOn(b, 'busy-01');
+  await onAll('busy-01 Online on A', [a], async (h) => (await summaryOf(h, 'busy-01'))?.connectivity === 'Online');
+  // Every read of events waits on this lock: 30 host pages asked of B hold all of its pool's 10 connections.
+  const admin = new pg.Client({ connectionString: database });
+  await admin.connect();
+  const swept: string[] = [];
+  try {
+    await admin.query('BEGIN');
+    await admin.query('LOCK TABLE events IN ACCESS EXCLUSIVE MODE');
+    const stuck = Array.from({ length: 30 }, () => api(b.url, '/api/v1/hosts/busy-01').catch(() => null));
+    // Three windows (the harness's heartbeat 2 s: B beats every second, dead after 3 s of silence).
+    const until = Date.now() + 9000;
+    while (Date.now() < until) {
+      // The summary comes from A's index (no events read): Online = 1 connected host.
+      const online = (await fleet(a)).connectivity;
+      if (online.Online !== 1) swept.push(JSON.stringify(online));
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const waiting = await admin.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`);
+    t.diagnostic(`${waiting.rows[0]!.n} statements were waiting on the lock`);
+    assert.ok(Number(waiting.rows[0]!.n) >= 10, 'B\'s pool was exhausted by the stuck reads');
+    await admin.query('COMMIT');
+    await Promise.all(stuck);
+  } finally {
+    await admin.end();
+  }
+  assert.deepEqual(swept, [], 'busy-01 stayed Online on A while B\'s pool was stuck');
+  assert.equal(b.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('sessions of this replica recorded again')).length, 0);
+});
