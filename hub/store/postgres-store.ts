@@ -19,6 +19,8 @@ import { digestStatus } from '../fleet/host-digest.ts';
 import { databaseEndpoint, withoutPassword } from './postgres-url.ts';
 import { defaultRetention, enrollmentTokenFromRow, hostRecordFromRow, type EnrollmentTokenRow, type HostRow } from './fleet-store.ts';
 import type { EnrollmentTokenRecord, FleetStore, HelloRecord, HostRecord, RetentionPolicy, StoredEvent } from './fleet-store.ts';
+import { auditFromRow, boundAuditEntry, DEFAULT_AUDIT_ENTRIES } from './fleet-records.ts';
+import type { AuditEntry, AuditRow, HistoryBucket, HistoryPoint, HistoryResolution, StoredAuditEntry } from './fleet-records.ts';
 import type { RolloutRecord } from '../rollout/rollout-record.ts';
 
 interface EventRow {
@@ -199,6 +201,40 @@ export class PostgresFleetStore implements FleetStore {
     this.#insertsSincePrune.delete(id);
     this.#batcher.notice(id);
     return (r.rowCount ?? 0) > 0;
+  }
+
+  /** One statement: the insert and the prune of entries past the retention. */
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    const e = boundAuditEntry(entry);
+    await this.query(
+      `WITH added AS (
+         INSERT INTO audit_log (time, actor, address, action, target, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
+       )
+       DELETE FROM audit_log WHERE id <= (SELECT id FROM added) - $8`,
+      [e.time, e.actor === null ? null : text(e.actor), text(e.address), text(e.action), text(e.target), e.outcome, e.detail === undefined ? null : text(e.detail), this.#retention.auditEntries ?? DEFAULT_AUDIT_ENTRIES],
+    );
+  }
+
+  async listAudit(query: { before?: number | undefined; limit: number }): Promise<StoredAuditEntry[]> {
+    const r = await this.query<AuditRow>('SELECT * FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2', [query.before ?? Number.MAX_SAFE_INTEGER, query.limit]);
+    return r.rows.map(auditFromRow);
+  }
+
+  /** The bucket's rows as one JSON recordset (one round trip whatever the number of tags), then the prune. */
+  async saveHistory(bucket: HistoryBucket, dropBefore: string): Promise<void> {
+    const rows = bucket.scopes.map((s) => ({ scope: text(s.scope), counts: JSON.stringify(s.counts) }));
+    await this.query(
+      `INSERT INTO fleet_history (resolution, scope, at, counts)
+       SELECT $1, r.scope, $2, r.counts FROM json_to_recordset($3::json) AS r(scope TEXT, counts TEXT)
+       ON CONFLICT (resolution, scope, at) DO UPDATE SET counts = excluded.counts`,
+      [bucket.resolution, bucket.at, JSON.stringify(rows)],
+    );
+    await this.query('DELETE FROM fleet_history WHERE resolution = $1 AND at < $2', [bucket.resolution, dropBefore]);
+  }
+
+  async history(resolution: HistoryResolution, scope: string, since: string): Promise<HistoryPoint[]> {
+    const r = await this.query<{ at: string; counts: string }>('SELECT at, counts FROM fleet_history WHERE resolution = $1 AND scope = $2 AND at >= $3 ORDER BY at', [resolution, scope, since]);
+    return r.rows.map((row) => ({ at: row.at, counts: JSON.parse(row.counts) as Record<string, number> }));
   }
 
   async createEnrollmentToken(t: EnrollmentTokenRecord): Promise<void> {
