@@ -11,8 +11,10 @@ import { formatIssue } from '../tree/index.ts';
 import { computeImpact } from '../impact/compute-impact.ts';
 import { impactText } from '../impact/impact-text.ts';
 import { renderTree } from '../impact/render-both.ts';
+import type { RenderedTree } from '../impact/render-both.ts';
+import type { Impact } from '../impact/types.ts';
 import type { FleetCheckout } from '../impact/revision-tree.ts';
-import { changedFiles, exportTree, locateCheckout, resolveCommit } from '../impact/revision-tree.ts';
+import { advanceTree, exportTree, locateCheckout, resolveCommit, treeChanges } from '../impact/revision-tree.ts';
 
 const usage = `usage: gitfleet diff --from REV [--to REV] [--json] [--repo DIR | DIR]
 
@@ -58,36 +60,45 @@ export async function run(argv: string[]): Promise<number> {
   if (from === null) throw new UsageError('diff', `--from ${terminalText(values.from)} is not a commit of ${checkout.top}`);
   const to = await resolveCommit(checkout, values.to);
   if (to === null) throw new UsageError('diff', `--to ${terminalText(values.to)} is not a commit of ${checkout.top}`);
+  let impact: Impact;
 
-  const before = await renderAt(checkout, from, 'from');
-  if ('failed' in before) return 1;
-  const after = await renderAt(checkout, to, 'to');
-  if ('failed' in after) return 1;
-  const impact = await computeImpact({
-    from: { revision: from, tree: before.tree },
-    to: { revision: to, tree: after.tree },
-    changedFiles: await changedFiles(checkout, from, to),
-  });
+  // One export: `from` is rendered, then patched into `to` with only the changed files written.
+  const changes = await treeChanges(checkout, from, to);
+  let exported;
+  try {
+    exported = await exportTree(checkout, from);
+  } catch (error) {
+    return exportFailed(error, 'from', from);
+  }
+  try {
+    const before = await renderAt(checkout, exported.dir, from, 'from');
+    if (!before) return 1;
+    try {
+      await advanceTree(checkout, exported.dir, to, changes);
+    } catch (error) {
+      return exportFailed(error, 'to', to);
+    }
+    const after = await renderAt(checkout, exported.dir, to, 'to');
+    if (!after) return 1;
+    impact = await computeImpact({ from: { revision: from, tree: before }, to: { revision: to, tree: after }, changedFiles: new Set(changes.map((c) => c.path)) });
+  } finally {
+    await exported.remove();
+  }
   process.stdout.write(values.json ? `${terminalJson(impact, 2)}\n` : impactText(impact));
   return 0;
 }
 
-async function renderAt(checkout: FleetCheckout, commit: string, side: 'from' | 'to') {
-  let exported;
-  try {
-    exported = await exportTree(checkout, commit);
-  } catch (error) {
-    if (!isGitfleetError(error)) throw error;
-    process.stderr.write(`gitfleet diff: --${side} ${commit.slice(0, 12)}: ${terminalText(error.message)} [${error.code}]\n`);
-    return { failed: true as const };
-  }
-  try {
-    const tree = await renderTree(exported.dir);
-    if (tree.issues.length === 0) return { tree };
-    for (const i of tree.issues) process.stderr.write(`${terminalText(formatIssue({ ...i, file: `${checkout.prefix}${i.file}` }))}\n`);
-    process.stderr.write(`gitfleet diff: the fleet tree does not render at --${side} ${commit.slice(0, 12)}: ${tree.issues.length} error(s)\n`);
-    return { failed: true as const };
-  } finally {
-    await exported.remove();
-  }
+function exportFailed(error: unknown, side: 'from' | 'to', commit: string): number {
+  if (!isGitfleetError(error)) throw error;
+  process.stderr.write(`gitfleet diff: --${side} ${commit.slice(0, 12)}: ${terminalText(error.message)} [${error.code}]\n`);
+  return 1;
+}
+
+/** The rendered tree, or null after printing its errors with file:line (repo-relative). */
+async function renderAt(checkout: FleetCheckout, dir: string, commit: string, side: 'from' | 'to'): Promise<RenderedTree | null> {
+  const tree = await renderTree(dir);
+  if (tree.issues.length === 0) return tree;
+  for (const i of tree.issues) process.stderr.write(`${terminalText(formatIssue({ ...i, file: `${checkout.prefix}${i.file}` }))}\n`);
+  process.stderr.write(`gitfleet diff: the fleet tree does not render at --${side} ${commit.slice(0, 12)}: ${tree.issues.length} error(s)\n`);
+  return null;
 }
