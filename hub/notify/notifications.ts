@@ -42,7 +42,12 @@ export class Notifications {
     const forge = o.commitStatus?.forge ?? '';
     this.#queue = new DeliveryQueue({
       capacity: o.notify?.queueSize ?? 1000,
-      onResult: (lane, result) => (lane === FORGE_LANE ? o.metrics.commitStatuses.inc({ forge, result }) : o.metrics.notifications.inc({ sink: lane.slice('sink:'.length), result })),
+      onResult: (lane, result) => {
+        if (lane === FORGE_LANE) o.metrics.commitStatuses.inc({ forge, result });
+        else o.metrics.notifications.inc({ sink: lane.slice('sink:'.length), result });
+        // Given up or dropped is something an operator should read about; a retry is not (yet).
+        if (result === 'failed' || result === 'dropped') o.logger.warn({ lane, result, error: this.#queue.stats()[lane]?.lastError ?? null }, result === 'failed' ? `${lane}: delivery given up` : `${lane}: the delivery queue is full, the oldest waiting delivery was dropped`);
+      },
       onLength: (n) => o.metrics.deliveryQueue.set(n),
       describeError: (e) => boundText(secrets.mask(e instanceof Error ? e.message : String(e)), 300),
     });

@@ -20,6 +20,7 @@ import type { SimAgent } from './sim-agent.ts';
 import { startReceiver } from '../harness/http-receiver.ts';
 import type { Answer, ReceivedRequest, Receiver } from '../harness/http-receiver.ts';
 import { requireComponent } from '../harness/require.ts';
+import { prometheusMissing, promtoolCheck } from '../harness/prometheus.ts';
 import type { NotifyMessage } from '../../hub/notify/message.ts';
 import type { NotificationsView } from '../../hub/notify/notifications.ts';
 
@@ -198,6 +199,10 @@ test('GitHub commit statuses from a real hub (the first post gets a 502 and is r
   const metrics = (await api<string>(hub.url, '/metrics', { token: VIEWER })).body;
   assert.match(metrics, /gitfleet_hub_commit_statuses_total\{forge="github",result="retried"\} 1/);
   assert.match(metrics, /gitfleet_hub_commit_statuses_total\{forge="github",result="delivered"\} [3-9]/);
+  if (requireComponent(t, 'promtool', prometheusMissing())) {
+    const lint = promtoolCheck(metrics);
+    assert.equal(lint.code, 0, lint.output);
+  }
 
   const messages = () =>
     hook.requests.map((r) => {
