@@ -166,6 +166,20 @@ test('without --recipient the secrets are left out and listed (dry run, nothing 
   assert.match(r.stderr, /container\/api: environment API_TOKEN/);
   assert.match(r.stderr, /container\/shop_db_1: environment POSTGRES_PASSWORD/);
   assert.doesNotMatch(r.stdout, /hunter2|s3cr3t-t0ken/);
+  // The same run as --json: its files, written out, validate (the dry run's output is a valid host directory).
+  const json = await inHost([...cli, 'adopt', '--host', 'other-01', '--into', '/fleet', '--containers', '--dry-run', '--json']);
+  assert.equal(json.code, 0, json.stderr);
+  const out = JSON.parse(json.stdout) as { written: boolean; files: Record<string, string>; secrets: { items: { resource: string; key: string }[] } };
+  assert.equal(out.written, false);
+  assert.deepEqual(out.secrets.items.map((s) => `${s.resource} ${s.key}`).sort(), ['container/api API_TOKEN', 'container/shop_db_1 POSTGRES_PASSWORD']);
+  const dryFleet = join(work, 'dry-fleet');
+  mkdirSync(join(dryFleet, 'other-01'), { recursive: true });
+  for (const [name, text] of Object.entries(out.files)) {
+    assert.ok(r.stdout.includes(text), `the dry run printed ${name}`);
+    writeFileSync(join(dryFleet, 'other-01', name), text);
+  }
+  const v = await run('node', ['--import', 'tsx', 'cli/main.ts', 'validate', dryFleet]).catch((e: { stdout: string }) => e);
+  assert.match(v.stdout, /^ok: no errors/m, v.stdout);
 });
 
 test('the declared containers, as the agent would create them, are the running ones', async (t) => {
