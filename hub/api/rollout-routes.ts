@@ -1,15 +1,15 @@
 // Staged rollouts (docs/rollouts.md): list and show them (viewer), pause,
 // resume, promote and abort them (admin). Each action is recorded in the
-// rollout's history with the token that did it and the time.
+// rollout's history with the token that did it and the time, and in the
+// hub's audit log (with the address it came from).
 import type { FastifyInstance } from 'fastify';
+import { recordAudit } from '../audit/audit-log.ts';
 import { adminActions } from '../rollout/rollout-engine.ts';
 import type { AdminAction } from '../rollout/rollout-engine.ts';
 import type { ApiContext } from './context.ts';
 import { sendError } from './context.ts';
 
 const MAX_ID = 300;
-/** The hub has one admin token; an action is recorded under its name. */
-const ADMIN_TOKEN_NAME = 'admin';
 
 export function registerRolloutRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/v1/rollouts', { config: { access: 'viewer' } }, () => ({ rollouts: ctx.rollouts?.list() ?? [] }));
@@ -25,7 +25,10 @@ export function registerRolloutRoutes(app: FastifyInstance, ctx: ApiContext): vo
     if (!(adminActions as readonly string[]).includes(action)) return sendError(reply, 404, 'NOT_FOUND', `no rollout action "${action.slice(0, 40)}"; one of ${adminActions.join(', ')}`);
     if (!ctx.rollouts) return sendError(reply, 409, 'CONFIG_INVALID', 'this hub runs no rollouts (no repo configured, or a PostgreSQL store)');
     if (id.length > MAX_ID) return sendError(reply, 404, 'NOT_FOUND', `no rollout ${id.slice(0, MAX_ID)}`);
-    const result = await ctx.rollouts.act(id, action as AdminAction, ADMIN_TOKEN_NAME);
+    // The token's name (the hub's admin token is `admin`).
+    const by = ctx.auth.roleOf(req.headers.authorization) ?? 'admin';
+    const result = await ctx.rollouts.act(id, action as AdminAction, by);
+    recordAudit(ctx, req, { action: `rollout.${action}`, target: `rollout ${id}`, outcome: result.ok ? 'ok' : 'refused', ...(result.ok ? { detail: `now ${result.rollout.state}` } : { detail: result.why }) });
     if (!result.ok) return sendError(reply, result.status, result.status === 404 ? 'NOT_FOUND' : 'INVALID_VALUE', result.why);
     return { rollout: result.rollout };
   });

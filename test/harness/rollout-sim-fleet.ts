@@ -50,6 +50,7 @@ export class SimFleet {
   #url: string;
   readonly #o: SimFleetOptions;
   #closed = false;
+  #head: string | null = null;
 
   constructor(o: SimFleetOptions) {
     this.#o = o;
@@ -67,6 +68,15 @@ export class SimFleet {
   async connectAll(): Promise<void> {
     const all = [...this.agents.values()].filter((a) => !a.offline);
     for (let i = 0; i < all.length; i += 50) await Promise.all(all.slice(i, i + 50).map((a) => this.#connect(a)));
+  }
+
+  /**
+   * The repository's head, as every agent's poll would find it: an agent not
+   * under a rollout policy applies it at once (the best case of polling).
+   */
+  setHead(revision: string): void {
+    this.#head = revision;
+    for (const a of this.agents.values()) this.#follow(a);
   }
 
   /** After a hub restart on another port. */
@@ -136,11 +146,11 @@ export class SimFleet {
     });
   }
 
-  /** Applies what was released, if it is not what the agent runs; never anything newer. */
+  /** Applies what was released, if it is not what the agent runs; never anything newer. Not under a policy: the head. */
   #follow(a: SimAgent): void {
     const r = a.released;
-    if (!r || !r.underPolicy || r.revision === null || r.revision === a.applied || a.reconciling) return;
-    const target = r.revision;
+    const target = r?.underPolicy ? r.revision : this.#head;
+    if (!r || target === null || target === a.applied || a.reconciling) return;
     a.reconciling = true;
     a.attempted = target;
     this.#report(a);
