@@ -28,8 +28,8 @@ export interface AdoptedSpec {
   cap_add?: string[];
   cap_drop?: string[];
   devices?: string[];
-  mem_limit?: number;
-  mem_reservation?: number;
+  mem_limit?: string | number;
+  mem_reservation?: string | number;
   pids_limit?: number;
   cpus?: number;
   logging?: { driver: string; options?: Record<string, string> };
@@ -56,6 +56,12 @@ const builtinModes = new Set(['default', 'bridge', 'host', 'none']);
 
 const sameList = (a: readonly string[] | null | undefined, b: readonly string[] | null | undefined) =>
   JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
+
+/** Bytes → `64m`, `1g` when a whole number of units (1024-based, as the agent reads them back), else the number. */
+export function bytesToSize(bytes: number): string | number {
+  for (const [unit, size] of [['g', 1024 ** 3], ['m', 1024 ** 2], ['k', 1024]] as const) if (bytes % size === 0) return `${bytes / size}${unit}`;
+  return bytes;
+}
 
 /** Nanoseconds → the shortest duration text the schema reads back to the same value. */
 export function nsToDuration(ns: number): string {
@@ -221,8 +227,8 @@ export function stripDefaults(container: InspectedContainer, defaultLogDriver: s
   if (h.Devices && h.Devices.length > 0) {
     spec.devices = h.Devices.map((d) => `${d.PathOnHost}:${d.PathInContainer}${d.CgroupPermissions && d.CgroupPermissions !== 'rwm' ? `:${d.CgroupPermissions}` : ''}`);
   }
-  if (h.Memory) spec.mem_limit = h.Memory;
-  if (h.MemoryReservation) spec.mem_reservation = h.MemoryReservation;
+  if (h.Memory) spec.mem_limit = bytesToSize(h.Memory);
+  if (h.MemoryReservation) spec.mem_reservation = bytesToSize(h.MemoryReservation);
   if (h.PidsLimit && h.PidsLimit > 0) spec.pids_limit = h.PidsLimit;
   if (h.NanoCpus) spec.cpus = h.NanoCpus / 1e9;
   const log = h.LogConfig;

@@ -8,7 +8,7 @@ import { containerLayers } from '../../cli/adopt/container-layers.ts';
 import type { ContainerFacts, EngineFacts, ImageDefaults, InspectedContainer } from '../../cli/adopt/docker-facts.ts';
 import { escapeCompose, escapeNative } from '../../cli/adopt/escape-values.ts';
 import { holdsPrivateKey, isSecretEnvName, secretVariable } from '../../cli/adopt/secrets-split.ts';
-import { nsToDuration, stripDefaults } from '../../cli/adopt/strip-defaults.ts';
+import { bytesToSize, nsToDuration, stripDefaults } from '../../cli/adopt/strip-defaults.ts';
 
 const image: ImageDefaults = {
   Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'APP_HOME=/app'],
@@ -95,7 +95,7 @@ test('what the docker run line changed comes back in the repo keys; the rest sta
     user: '1000:1000',
     init: true,
     cap_drop: ['ALL'],
-    mem_limit: 67108864,
+    mem_limit: '64m',
     logging: { driver: 'json-file', options: { 'max-size': '10m' } },
     stop_grace_period: '3s',
   });
@@ -203,4 +203,7 @@ test('secret names, private keys, variable names, escaping', () => {
   assert.deepEqual(escapeCompose({ a: '${X} $HOME $$' }), { a: '$${X} $$HOME $$$$' });
   assert.equal(nsToDuration(1_500_000_000), '1500ms');
   assert.equal(nsToDuration(90e9), '90s');
+  assert.equal(bytesToSize(3 * 1024 ** 3), '3g');
+  assert.equal(bytesToSize(1536 * 1024), '1536k');
+  assert.equal(bytesToSize(1000), 1000);
 });
