@@ -341,6 +341,11 @@ interface ResourceBase<K extends ResourceKind, S> {
   /** Effective drift policy after layer defaults. */
   drift: DriftPolicy;
   dependsOn: ResourceId[];
+  /**
+   * Of `dependsOn`, the containers to wait for until they have run and exited
+   * with code 0 (Compose's `condition: service_completed_successfully`): run-once jobs.
+   */
+  dependsOnCompleted?: ResourceId[];
   /** Where the winning declaration came from (repo-relative). */
   source: { file: string; line: number; layer: string };
   /** Holds a value from an encrypted layer (docs/secrets.md): its content is never shown. */

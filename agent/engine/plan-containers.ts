@@ -54,7 +54,12 @@ function healthOf(live: LiveContainer, wantRunning: boolean): 'Healthy' | 'Progr
   return 'Healthy';
 }
 
-export function planContainer(resource: ContainerResource, live: LiveState, inventory: Inventory, ctx: PlanContext): ResourcePlan {
+/**
+ * `runOnce`: another container waits for this one to complete (Compose's
+ * `service_completed_successfully`): it is started once and, once exited, left
+ * exited — healthy when its exit code is 0.
+ */
+export function planContainer(resource: ContainerResource, live: LiveState, inventory: Inventory, ctx: PlanContext, runOnce = false): ResourcePlan {
   const name = resource.name;
   const spec = resource.spec;
   const wantRunning = (spec.state ?? 'running') === 'running';
@@ -75,7 +80,7 @@ export function planContainer(resource: ContainerResource, live: LiveState, inve
   const adopted = !isOwnedContainer(current, resource.id) && entry?.adopted?.containerId === current.id ? entry.adopted : undefined;
   if (!isOwnedContainer(current, resource.id) && !adopted) {
     if (entry === undefined) {
-      if (ctx.adopt) return planAdoption(resource, current, ctx, wantRunning);
+      if (ctx.adopt) return planAdoption(resource, current, ctx, wantRunning && !(runOnce && hasRun(current)));
       return {
         resource,
         steps: [],
@@ -88,12 +93,20 @@ export function planContainer(resource: ContainerResource, live: LiveState, inve
     return applyDriftPolicy(plan, 'drift', resource.drift, ctx.correctReportedDrift);
   }
 
-  if (adopted) return asAdopted(planOwned(resource, current, inventory, ctx, adopted.configHash), adopted);
-  return planOwned(resource, current, inventory, ctx, current.labels[containerLabels.configHash]);
+  if (adopted) return asAdopted(planOwned(resource, current, inventory, ctx, adopted.configHash, runOnce), adopted);
+  return planOwned(resource, current, inventory, ctx, current.labels[containerLabels.configHash], runOnce);
+}
+
+const hasRun = (c: LiveContainer): boolean => c.state === 'exited' || c.state === 'dead';
+
+/** A run-once container that has run: never started again by the agent; its exit code is its health. */
+function completedJob(resource: ContainerResource, current: LiveContainer): ResourcePlan {
+  const ok = current.exitCode === 0;
+  return { resource, steps: [], status: status(resource, 'InSync', ok ? 'Healthy' : 'Degraded', [], ok ? 'completed (exit code 0)' : `exited with code ${current.exitCode ?? 'unknown'}`) };
 }
 
 /** A container the agent owns (by its labels, or adopted): recreated when its config hash differs, else kept running or stopped. */
-function planOwned(resource: ContainerResource, current: LiveContainer, inventory: Inventory, ctx: PlanContext, liveHash: string | undefined): ResourcePlan {
+function planOwned(resource: ContainerResource, current: LiveContainer, inventory: Inventory, ctx: PlanContext, liveHash: string | undefined, runOnce = false): ResourcePlan {
   const name = resource.name;
   const spec = resource.spec;
   const wantRunning = (spec.state ?? 'running') === 'running';
@@ -113,6 +126,10 @@ function planOwned(resource: ContainerResource, current: LiveContainer, inventor
     return applyDriftPolicy(plan, cause, resource.drift, ctx.correctReportedDrift);
   }
 
+  if (runOnce && wantRunning && hasRun(current)) return completedJob(resource, current);
+  if (runOnce && wantRunning && current.state === 'running') {
+    return { resource, steps: [], status: status(resource, 'InSync', 'Progressing', [], 'running to completion (a dependant waits for exit code 0)') };
+  }
   const suppressed = ctx.suppressed.get(resource.id);
   if (wantRunning && current.state !== 'running' && current.state !== 'restarting') {
     const diff: FieldDiff[] = [{ field: 'state', desired: 'running', live: current.state }];

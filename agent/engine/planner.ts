@@ -28,10 +28,10 @@ export interface Plan {
   adoptions: Map<ResourceId, { mark: AdoptedMark; pending: boolean }>;
 }
 
-function planResource(resource: DesiredState['resources'][number], live: LiveState, inventory: Inventory, ctx: PlanContext, activated: ReadonlySet<string>): ResourcePlan {
+function planResource(resource: DesiredState['resources'][number], live: LiveState, inventory: Inventory, ctx: PlanContext, activated: ReadonlySet<string>, jobs: ReadonlySet<ResourceId>): ResourcePlan {
   switch (resource.kind) {
     case 'container':
-      return planContainer(resource, live, inventory, ctx);
+      return planContainer(resource, live, inventory, ctx, jobs.has(resource.id));
     case 'unit':
       return planUnit(resource, live, inventory, ctx, activated);
     case 'file':
@@ -42,15 +42,30 @@ function planResource(resource: DesiredState['resources'][number], live: LiveSta
   }
 }
 
-/** Holds back resources whose dependencies are not yet in sync and healthy. */
-function gateDependencies(plans: Map<ResourceId, ResourcePlan>): ResourceId[] {
+/**
+ * Holds back resources whose dependencies are not yet in sync and healthy;
+ * a dependency to complete (service_completed_successfully) must have exited
+ * with code 0, and one that exited otherwise fails its dependant.
+ */
+function gateDependencies(plans: Map<ResourceId, ResourcePlan>, live: LiveState): ResourceId[] {
   const waiting: ResourceId[] = [];
   const ready = (id: ResourceId): boolean => {
     const dep = plans.get(id);
     return dep === undefined || (dep.steps.length === 0 && dep.status.health === 'Healthy');
   };
+  const exitOf = (id: ResourceId): number | null | undefined => {
+    const c = live.containers.get(parseResourceId(id).name);
+    return c && (c.state === 'exited' || c.state === 'dead') && plans.get(id)?.steps.length === 0 ? c.exitCode : undefined;
+  };
   for (const [id, plan] of plans) {
-    const blockers = plan.resource.dependsOn.filter((dep) => !ready(dep));
+    const completes = new Set(plan.resource.dependsOnCompleted ?? []);
+    const failedJob = plan.steps.length > 0 ? [...completes].find((dep) => { const code = exitOf(dep); return code !== undefined && code !== 0; }) : undefined;
+    if (failedJob !== undefined) {
+      const message = `${failedJob} exited with code ${exitOf(failedJob) ?? 'unknown'}; ${id} waits for it to complete successfully (depends_on condition: service_completed_successfully)`;
+      plans.set(id, { ...plan, steps: [], status: { ...plan.status, sync: 'Failed', health: 'Degraded', message } });
+      continue;
+    }
+    const blockers = plan.resource.dependsOn.filter((dep) => (completes.has(dep) ? exitOf(dep) !== 0 : !ready(dep)));
     if (blockers.length === 0 || plan.steps.length === 0) continue;
     waiting.push(id);
     plans.set(id, { ...plan, steps: [], status: { ...plan.status, sync: 'Pending', message: `waiting for ${blockers.join(', ')}` } });
@@ -111,8 +126,9 @@ function pruneSteps(desired: DesiredState, live: LiveState, inventory: Inventory
 export function plan(desired: DesiredState, live: LiveState, inventory: Inventory, ctx: PlanContext): Plan {
   const plans = new Map<ResourceId, ResourcePlan>();
   const activated = activatedUnits(desired.resources);
-  for (const resource of desired.resources) plans.set(resource.id, planResource(resource, live, inventory, ctx, activated));
-  const waiting = gateDependencies(plans);
+  const jobs = new Set(desired.resources.flatMap((r) => r.dependsOnCompleted ?? []));
+  for (const resource of desired.resources) plans.set(resource.id, planResource(resource, live, inventory, ctx, activated, jobs));
+  const waiting = gateDependencies(plans, live);
   const planned = [...plans.values()].flatMap((p) => p.steps);
   const pruned = pruneSteps(desired, live, inventory, removesContainers(planned, desired, live, inventory));
 

@@ -57,6 +57,8 @@ const InventoryFile = z.object({
       revision: z.string(),
       appliedAt: z.string(),
       fields: z.object({ configHash: z.string(), values: z.record(z.string(), z.string()) }).optional(),
+      // Taken over as found (docs/adopt.md): without it an adopted container would look replaced by hand.
+      adopted: z.object({ at: z.string().optional(), containerId: z.string().optional(), configHash: z.string().optional() }).optional(),
     }),
   ),
 });

@@ -8,7 +8,7 @@
 // secrets file entries). The entries then go through the same validation,
 // dependency and apply machinery as native ones.
 import { posix } from 'node:path';
-import type { FileSpec } from '../../shared/resources.ts';
+import type { FileSpec, ResourceId } from '../../shared/resources.ts';
 import { ContainerSpec, FileSpec as FileSchema, NetworkSpec, VolumeSpec, containerNameProblem, resourceId } from '../../shared/resources.ts';
 import type { ValidationIssue } from '../tree/issues.ts';
 import { issue } from '../tree/issues.ts';
@@ -163,10 +163,12 @@ export function evaluateCompose(layers: Layer[], lookup: (name: string) => strin
     const at = (path: DataPath) => doc.source.locate(['services', name, ...path]);
     for (const p of mapped.problems) issues.push(issue(doc.file, at(p.key), 'INVALID_VALUE', `service "${name}": ${p.message}`));
     const deps: string[] = [];
-    for (const dep of Object.keys(mapped.dependsOn)) {
+    const completes: ResourceId[] = [];
+    for (const [dep, condition] of Object.entries(mapped.dependsOn)) {
       const target = containerOf.get(dep);
       if (target === undefined) issues.push(issue(doc.file, at(['depends_on', dep]), 'UNKNOWN_DEPENDENCY', `service "${name}" depends on "${dep}", which is not a service of this host (or not in its profiles)`));
       else deps.push(resourceId('container', target));
+      if (target !== undefined && condition === 'service_completed_successfully') completes.push(resourceId('container', target));
     }
     const fileIds: string[] = [];
     for (const f of mapped.files) {
@@ -187,6 +189,7 @@ export function evaluateCompose(layers: Layer[], lookup: (name: string) => strin
     const id = resourceId('container', mapped.containerName);
     const r = ContainerSpec.safeParse(spec);
     const entry = makeEntry(id, 'container', mapped.containerName, containerSection, doc, ['services', name], spec, r.success ? r.data : undefined, !r.success || mapped.problems.length > 0 || nameProblem !== null);
+    if (completes.length > 0) entry.completes = completes;
     if (!r.success) {
       issues.push(...zodIssuesToValidation(r.error.issues, { source: entry.source, base: ['containers', mapped.containerName], subject: `service "${name}"`, schema: ContainerSpec, value: spec }));
     }

@@ -103,6 +103,7 @@ export function evaluateHost(p: HostPlacement): Evaluation {
       spec,
       drift: s.drift ?? drift,
       dependsOn: (s.depends_on ?? []) as ResourceId[],
+      ...(entry.completes && entry.completes.length > 0 ? { dependsOnCompleted: [...entry.completes] } : {}),
       source: { file: entry.file, line: entry.line, layer: layer.dir },
     } as DesiredResource);
   }

@@ -76,6 +76,8 @@ export interface ResourceEntry extends Located {
   source: YamlSource;
   /** From an encrypted file read without its key: values are placeholders, not checked (docs/secrets.md). */
   opaque?: true;
+  /** A Compose service's dependencies with `condition: service_completed_successfully` (container ids). */
+  completes?: ResourceId[];
 }
 
 export interface HostSettings {

@@ -4,6 +4,9 @@
 // logs stay empty), replaced or rewritten with the reason when it does not, and
 // recreated with the agent's labels only when its declaration changes later.
 import { test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { converge, type ConvergeOptions } from '../../agent/engine/converge.ts';
 import { observe } from '../../agent/engine/observe.ts';
@@ -14,6 +17,7 @@ import { MemoryFileDriver } from '../../agent/drivers/memory/files.ts';
 import { emptyInventory, type Inventory } from '../../agent/engine/model.ts';
 import { containerLabels, type Drivers } from '../../agent/drivers/types.ts';
 import type { ContainerSpec, DesiredState } from '../../shared/resources.ts';
+import { StateStore } from '../../agent/state/state-store.ts';
 import { container, desired, file, unit } from '../helpers/desired.ts';
 
 type MemDrivers = Drivers & { containers: MemoryContainerDriver; units: MemoryUnitDriver; files: MemoryFileDriver };
@@ -208,4 +212,20 @@ test('an adopted container is the agent own: pruned when no longer declared', as
   const without = desired(declared().resources.filter((x) => x.id !== 'container/web'), { adopt: true });
   await run(d, without, first.saved);
   assert.deepEqual(d.containers.calls, ['remove web']);
+});
+
+test('adoption survives an agent restart: the inventory file keeps what was adopted', async () => {
+  const d = await handBuiltHost();
+  const dir = mkdtempSync(join(tmpdir(), 'gitfleet-adopt-state-'));
+  try {
+    const first = await run(d, declared(), emptyInventory());
+    await new StateStore(dir).saveInventory(first.saved);
+    const reloaded = await new StateStore(dir).loadInventory();
+    assert.deepEqual(reloaded.resources['container/web']?.adopted, first.saved.resources['container/web']?.adopted);
+    const again = await run(d, declared(), reloaded);
+    assert.deepEqual(callsOf(d), [], 'nothing recreated after a restart');
+    assert.equal(again.converged, true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
