@@ -2,8 +2,8 @@
 // repo; each new head (here announced by a signed push webhook) gets its
 // impact against the head before it, served at GET /api/v1/commits/:rev/impact
 // — pending while computed, then the hosts that change with their field diffs;
-// paging, prefixes, bad and unknown revisions, access, and a head that does
-// not render.
+// paging, prefixes, encrypted values kept masked, bad and unknown revisions,
+// access, and a head that does not render.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -14,6 +14,8 @@ import { VIEWER, WEBHOOK_SECRET, api, removeDir, startHubProcess, tempDir, waitF
 import type { HubProcess } from './hub-harness.ts';
 import { requireComponent } from '../harness/require.ts';
 import type { Impact } from '../../repo/impact/types.ts';
+import { encryptSops, GITFLEET_ENCRYPTED_REGEX } from '../../repo/secrets/sops.ts';
+import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 
 const gitMissing = spawnSync('git', ['--version']).status === 0 ? null : 'the git command is not installed';
 const dirs: string[] = [];
@@ -119,6 +121,21 @@ test('a new head: its impact against the previous head, the affected hosts only,
   assert.deepEqual(paged.body.page, { offset: 30, limit: 5, hosts: 37 });
   assert.deepEqual(paged.body.impact!.hosts.map((h) => h.host), impact.hosts.slice(30, 35).map((h) => h.host));
   assert.equal(paged.body.impact!.affected, 37, 'the counts are for all hosts, whatever the page');
+});
+
+test('encrypted values stay «secret» on the hub: never decrypted, never in the answer', async (t) => {
+  if (!requireComponent(t, 'git', gitMissing)) return;
+  const recipient = await identityToRecipient(await generateX25519Identity());
+  const layer = await encryptSops({ vars: { token: 'hub-impact-plaintext-7c41' }, files: { '/etc/token': { content: 'T=hub-impact-plaintext-7c41\n', mode: '0600' } } }, [recipient], { encryptedRegex: GITFLEET_ENCRYPTED_REGEX });
+  const third = commit({ 'staging/st-1/token.sops.yaml': layer }, 'st-1: a token');
+  await announce(third);
+  const res = await waitFor('the impact of the third head', async () => {
+    const r = await api<ImpactResponse>(hub.url, `/api/v1/commits/${third}/impact`);
+    return r.status === 200 ? r : null;
+  }, 30_000);
+  assert.equal(res.body.status, 'ready', res.body.error);
+  assert.doesNotMatch(JSON.stringify(res.body), /hub-impact-plaintext|7c41/);
+  assert.deepEqual(res.body.impact!.hosts.map((h) => [h.host, h.resources.map((r) => [r.change, r.id, r.secret])]), [['st-1', [['added', 'file//etc/token', true]]]]);
 });
 
 test('a head that does not render: the impact failed, saying where', async (t) => {
