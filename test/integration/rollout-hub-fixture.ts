@@ -21,14 +21,14 @@ export class FakeFleetRepo implements FleetRepoView {
   changedPaths(): Promise<string[] | null> {
     return Promise.resolve(['base.yaml']);
   }
-  commit(revision: string, rolloutYaml: string | null): void {
+  commit(revision: string, rolloutYaml: string | null, subject = `commit ${revision.slice(0, 7)}`): void {
     const scopes = [];
     if (rolloutYaml !== null) {
       const parsed = parseRolloutText('rollout.yaml', rolloutYaml);
       if (!parsed.policy) throw new Error(`bad rollout.yaml in the test: ${parsed.issues.map((i) => i.message).join('; ')}`);
       scopes.push({ dir: '', file: 'rollout.yaml', policy: parsed.policy });
     }
-    this.head = { ...this.head, revision, subject: `commit ${revision.slice(0, 7)}`, ...(scopes.length ? { rollouts: { scopes, invalid: [] } } : { rollouts: undefined }) };
+    this.head = { ...this.head, revision, subject, ...(scopes.length ? { rollouts: { scopes, invalid: [] } } : { rollouts: undefined }) };
   }
 }
 
@@ -36,7 +36,7 @@ export function declaredHosts(ids: readonly string[]): DeclaredHost[] {
   return ids.map((id) => ({ id, dir: `prod/${id}`, pathTags: ['prod'], crossTags: [] }));
 }
 
-export async function startRolloutHub(o: { dataDir: string; repo: FleetRepoView; port?: number; tickMs?: number }): Promise<RunningHub> {
+export async function startRolloutHub(o: { dataDir: string; repo: FleetRepoView; port?: number; tickMs?: number; webRoot?: string }): Promise<RunningHub> {
   const env = {
     GITFLEET_HUB_LISTEN: `127.0.0.1:${o.port ?? 0}`,
     GITFLEET_HUB_DATA_DIR: o.dataDir,
@@ -47,7 +47,7 @@ export async function startRolloutHub(o: { dataDir: string; repo: FleetRepoView;
     GITFLEET_HUB_POLL_INTERVAL: '1h',
     GITFLEET_HUB_ENROLL_RATE_PER_TOKEN: '100000',
   };
-  return startHub({ config: loadHubConfig(undefined, env), logger: pino({ level: process.env.ROLLOUT_DEBUG ? 'info' : 'silent' }), repoView: o.repo, webRoot: null, rolloutTickMs: o.tickMs ?? 100 });
+  return startHub({ config: loadHubConfig(undefined, env), logger: pino({ level: process.env.ROLLOUT_DEBUG ? 'info' : 'silent' }), repoView: o.repo, webRoot: o.webRoot ?? null, rolloutTickMs: o.tickMs ?? 100 });
 }
 
 /** Reads the new head now (what a push webhook does) and lets the coordinator plan its rollouts. */

@@ -17,6 +17,7 @@ import { CommitPage } from './pages/commit.ts';
 import { TagsPage } from './pages/tags.ts';
 import { TokensPage } from './pages/tokens.ts';
 import { AuditPage } from './pages/audit.ts';
+import { RolloutPage, RolloutsPage } from './pages/rollout.ts';
 
 /** Pages reload on live changes at most this often; the counts update on every event. */
 const RELOAD_THROTTLE_MS = 700;
@@ -113,6 +114,12 @@ function Shell({ session, logout }: { session: Session; logout: (why: string | n
     case 'audit':
       page = h(AuditPage, props);
       break;
+    case 'rollouts':
+      page = h(RolloutsPage, props);
+      break;
+    case 'rollout':
+      page = h(RolloutPage, { ...props, key: route.id, id: route.id });
+      break;
   }
   const nav = (href: string, label: string, active: boolean) => h('a', { href, 'aria-current': active ? 'page' : undefined }, label);
   return h(
@@ -123,7 +130,7 @@ function Shell({ session, logout }: { session: Session; logout: (why: string | n
       'header',
       { class: 'top' },
       h('a', { class: 'brand', href: '#/' }, 'gitfleet'),
-      h('nav', { 'aria-label': 'main' }, nav('#/', 'Overview', route.view === 'overview'), nav('#/hosts', 'Hosts', route.view === 'hosts'), nav('#/tags', 'Tags', route.view === 'tags'), session.role === 'admin' ? nav('#/tokens', 'Tokens', route.view === 'tokens') : null, session.role === 'admin' ? nav('#/audit', 'Audit', route.view === 'audit') : null),
+      h('nav', { 'aria-label': 'main' }, nav('#/', 'Overview', route.view === 'overview'), nav('#/hosts', 'Hosts', route.view === 'hosts'), nav('#/tags', 'Tags', route.view === 'tags'), nav('#/rollouts', 'Rollouts', route.view === 'rollouts' || route.view === 'rollout'), session.role === 'admin' ? nav('#/tokens', 'Tokens', route.view === 'tokens') : null, session.role === 'admin' ? nav('#/audit', 'Audit', route.view === 'audit') : null),
       h('span', { class: `live ${live ? 'on' : 'off'}`, 'data-live': live ? 'on' : 'off', title: live ? 'live updates on' : 'live updates reconnecting' }, live ? '● live' : '○ offline'),
       h('span', { class: 'role', 'data-role': session.role }, session.role === 'admin' ? 'admin' : 'viewer (read-only)'),
       h('button', { type: 'button', class: 'secondary', onClick: () => logout(null) }, 'Sign out'),

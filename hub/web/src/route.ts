@@ -1,6 +1,7 @@
 // Hash routes, so every page is a plain link and the hub needs no server-side
 // routing: #/ overview, #/hosts?tag=&state=&q=&sort=&order=&page=, #/host/ID, #/commit/REV,
-// #/tags, #/tokens (admins: enrollment tokens), #/audit (admins: the audit log).
+// #/tags, #/tokens (admins: enrollment tokens), #/audit (admins: the audit log),
+// #/rollouts, #/rollout/ID (staged rollouts).
 export type Route =
   | { view: 'overview' }
   | { view: 'hosts'; tag: string; state: string[]; q: string; sort: string; order: 'asc' | 'desc'; page: number }
@@ -8,7 +9,9 @@ export type Route =
   | { view: 'commit'; rev: string }
   | { view: 'tags' }
   | { view: 'tokens' }
-  | { view: 'audit' };
+  | { view: 'audit' }
+  | { view: 'rollouts' }
+  | { view: 'rollout'; id: string };
 
 export function parseRoute(hash: string): Route {
   const [path = '', query = ''] = hash.replace(/^#/, '').split('?', 2);
@@ -18,6 +21,8 @@ export function parseRoute(hash: string): Route {
   if (path === '/tags') return { view: 'tags' };
   if (path === '/tokens') return { view: 'tokens' };
   if (path === '/audit') return { view: 'audit' };
+  if (path === '/rollouts') return { view: 'rollouts' };
+  if (path.startsWith('/rollout/')) return { view: 'rollout', id: decodeURIComponent(path.slice('/rollout/'.length)) };
   if (path === '/hosts') {
     return {
       view: 'hosts',
@@ -47,6 +52,11 @@ export function hostsHref(o: { tag?: string; state?: string[]; q?: string; sort?
 /** A commit's impact page (pages/commit.ts). */
 export function commitHref(rev: string): string {
   return `#/commit/${encodeURIComponent(rev)}`;
+}
+
+/** A staged rollout's page (pages/rollout.ts). */
+export function rolloutHref(id: string): string {
+  return `#/rollout/${encodeURIComponent(id)}`;
 }
 
 export function hostHref(id: string): string {

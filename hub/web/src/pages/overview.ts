@@ -9,6 +9,7 @@ import { TagTree } from '../components/tag-tree.ts';
 import { NotificationStatus } from '../components/notification-status.ts';
 import { useFetch } from '../use-fetch.ts';
 import { FleetHistory } from '../components/fleet-history.ts';
+import { ActiveRollouts } from './rollout.ts';
 import type { PageProps } from './context.ts';
 
 interface Card {
@@ -94,6 +95,7 @@ export function OverviewPage(p: PageProps) {
     { class: 'page overview' },
     h('h1', null, 'Fleet'),
     h(Head, { summary: p.summary }),
+    h(ActiveRollouts, { api: p.api, tick: p.tick }),
     h(Counts, { summary: p.summary }),
     h(FleetHistory, { api: p.api, tag: '' }),
     h(RecentFailures, { api: p.api, tick: p.tick }),
