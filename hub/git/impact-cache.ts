@@ -9,6 +9,8 @@ import type { Impact } from '../../repo/impact/types.ts';
 
 /** Impacts kept (the oldest go first). */
 export const MAX_IMPACTS = 32;
+/** Affected hosts kept over all impacts (a 10,000-host change is megabytes): past it, the oldest impacts go. */
+export const MAX_KEPT_HOSTS = 50_000;
 /** A computation that takes longer is given up (the fleet is too big or the machine too busy). */
 export const IMPACT_TIMEOUT_MS = 120_000;
 /** New heads waiting behind a computation; past it the oldest waiting ones are skipped. */
@@ -53,7 +55,7 @@ export class ImpactCache {
     if (from === null) entry.error = 'the first head this hub saw: no earlier head to compare with';
     this.#entries.delete(to);
     this.#entries.set(to, entry);
-    while (this.#entries.size > MAX_IMPACTS) this.#entries.delete(this.#entries.keys().next().value as string);
+    this.#evict();
     if (from === null) return;
     this.#waiting.push(entry);
     while (this.#waiting.length > MAX_WAITING) {
@@ -62,6 +64,17 @@ export class ImpactCache {
       skipped.error = 'skipped: newer heads arrived faster than impacts could be computed';
     }
     void this.#drain();
+  }
+
+  /** Oldest first, down to MAX_IMPACTS entries and MAX_KEPT_HOSTS affected hosts (the newest is always kept). */
+  #evict(): void {
+    let hosts = 0;
+    for (const e of this.#entries.values()) hosts += e.impact?.hosts.length ?? 0;
+    while (this.#entries.size > 1 && (this.#entries.size > MAX_IMPACTS || hosts > MAX_KEPT_HOSTS)) {
+      const oldest = this.#entries.keys().next().value as string;
+      hosts -= this.#entries.get(oldest)!.impact?.hosts.length ?? 0;
+      this.#entries.delete(oldest);
+    }
   }
 
   /** The impact of a head by its full id or a unique prefix of at least 7 hex digits. */
@@ -98,6 +111,7 @@ export class ImpactCache {
       entry.impact = await Promise.race([this.#compute!(entry.from!, entry.to), timeout]);
       entry.status = 'ready';
       entry.ms = Math.round(performance.now() - started);
+      this.#evict();
       this.#log.info({ from: entry.from, to: entry.to, affected: entry.impact.affected, hosts: entry.impact.total, ms: entry.ms }, 'impact of the new head');
     } catch (error) {
       entry.status = 'failed';
