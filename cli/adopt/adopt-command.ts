@@ -1,6 +1,7 @@
 // `gitfleet adopt`: describe a running host in the fleet repo (docs/adopt.md).
 //   adopt --host ID --into FLEET_DIR …   inspect this host, write FLEET_DIR/PLACE/ID/
 //   adopt --factor FLEET_DIR [--write]   move resources every host under a tag shares into the tag's layer
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseCommandArgs, UsageError } from '../../repo/cli/args.ts';
 import { formatIssue, validateTree } from '../../repo/tree/index.ts';
@@ -137,6 +138,12 @@ export async function run(argv: string[]): Promise<number> {
   const dir = join(into, place, values.host);
 
   if (!values['dry-run']) {
+    // The same id elsewhere in the tree would be two hosts with one id (DUPLICATE_HOST): refused before writing.
+    const elsewhere = existsSync(into) ? (await validateTree(into)).hosts.find((h) => h.id === values.host && h.dir !== join(place, values.host)) : undefined;
+    if (elsewhere) {
+      process.stderr.write(`gitfleet adopt: host ${values.host} already has a directory in the tree, ${elsewhere.dir}/; nothing was written\n`);
+      return 1;
+    }
     try {
       writeHostDir(dir, built.files, values.force);
     } catch (error) {

@@ -77,6 +77,10 @@ test('units and files of a host root: written, validated, and rendered back to t
   assert.deepEqual(byId.get('unit/apt-daily.timer'), { state: 'masked' });
   assert.deepEqual(byId.get('file//etc/app/app.conf'), { content: appConf, mode: '0640', owner: 'app', group: 'app' });
 
+  const duplicate = await gitfleet(['adopt', '--host', 'app-01', '--into', fleet, '--place', 'prod', '--units', '--root', root]);
+  assert.equal(duplicate.code, 1);
+  assert.match(duplicate.stderr, /host app-01 already has a directory in the tree, lab\/app-01\/; nothing was written/);
+  assert.equal(existsSync(join(fleet, 'prod')), false);
   const again = await gitfleet(['adopt', '--host', 'app-01', '--into', fleet, '--place', 'lab', '--units', '--root', root]);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /already exists and is not empty; nothing was written \(--force replaces it\)/);
