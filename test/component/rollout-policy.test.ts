@@ -100,3 +100,20 @@ test('the window is UTC days and hours; an end before the start spans midnight',
   assert.equal(insideWindow({ hours: '22:00-06:00' }, new Date('2026-11-30T12:00:00Z')), false);
   assert.equal(insideWindow(null, sunday9), true);
 });
+
+test('gitfleet validate reports rollout.yaml errors with file:line:column and exits 1', async (t) => {
+  const root = makeTree(t, {
+    'prod/rollout.yaml': 'waves:\n  - hosts: [web-99]\nsoak: later\n',
+    'prod/web-01/host.yaml': host,
+  });
+  const { spawnSync } = await import('node:child_process');
+  const { join, resolve } = await import('node:path');
+  const project = resolve(import.meta.dirname, '../..');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(project, 'cli/main.ts'), 'validate', root], { cwd: project, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stdout, /^prod\/rollout\.yaml:3:7 {2}INVALID_VALUE {2}soak: /m);
+  const fixed = makeTree(t, { 'prod/rollout.yaml': 'waves:\n  - hosts: [web-99]\n', 'prod/web-01/host.yaml': host });
+  const again = spawnSync(process.execPath, ['--import', 'tsx', join(project, 'cli/main.ts'), 'validate', fixed], { cwd: project, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  assert.equal(again.status, 1);
+  assert.match(again.stdout, /^prod\/rollout\.yaml:2:14 {2}UNKNOWN_HOST {2}waves\[0\]\.hosts: "web-99" is not a host this rollout\.yaml applies to/m);
+});
