@@ -111,7 +111,7 @@ test('gitfleet validate reports rollout.yaml errors with file:line:column and ex
   const project = resolve(import.meta.dirname, '../..');
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(project, 'cli/main.ts'), 'validate', root], { cwd: project, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
   assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stdout, /^prod\/rollout\.yaml:3:7 {2}INVALID_VALUE {2}soak: /m);
+  assert.match(r.stdout, /^prod\/rollout\.yaml:3:7 {2}INVALID_VALUE {2}"soak" must be a duration like 30s, 10m, 1h30m, not the string "later"$/m);
   const fixed = makeTree(t, { 'prod/rollout.yaml': 'waves:\n  - hosts: [web-99]\n', 'prod/web-01/host.yaml': host });
   const again = spawnSync(process.execPath, ['--import', 'tsx', join(project, 'cli/main.ts'), 'validate', fixed], { cwd: project, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
   assert.equal(again.status, 1);
