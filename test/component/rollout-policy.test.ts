@@ -115,5 +115,5 @@ test('gitfleet validate reports rollout.yaml errors with file:line:column and ex
   const fixed = makeTree(t, { 'prod/rollout.yaml': 'waves:\n  - hosts: [web-99]\n', 'prod/web-01/host.yaml': host });
   const again = spawnSync(process.execPath, ['--import', 'tsx', join(project, 'cli/main.ts'), 'validate', fixed], { cwd: project, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
   assert.equal(again.status, 1);
-  assert.match(again.stdout, /^prod\/rollout\.yaml:2:14 {2}UNKNOWN_HOST {2}waves\[0\]\.hosts: "web-99" is not a host this rollout\.yaml applies to/m);
+  assert.match(again.stdout, /^prod\/rollout\.yaml:2:13 {2}UNKNOWN_HOST {2}waves\[0\]\.hosts: "web-99" is not a host this rollout\.yaml applies to/m);
 });
