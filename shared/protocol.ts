@@ -14,8 +14,9 @@ import { HostStatus } from './status.ts';
 /**
  * Bumped on any change an older peer could not understand; the newest version this build speaks.
  * 2: the hub's `release` message (staged rollouts, docs/rollouts.md), sent only to agents that speak 2.
+ * 3: the `OutOfSync` sync state in statuses (an older hub gets it as `Drifted`).
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 /**
  * The oldest version this build still speaks, as hub or as agent. A hello
  * carries the agent's range (`minProtocol`…`protocol`); the hub answers with
@@ -198,6 +199,15 @@ export const Release = z.object({
   rollout: text(300).optional(),
 });
 export type Release = z.infer<typeof Release>;
+
+/** The first protocol version whose statuses may say `OutOfSync`. */
+export const OUT_OF_SYNC_PROTOCOL = 3;
+
+/** A status as a hub speaking `version` understands it: before 3, `OutOfSync` was called `Drifted`. */
+export function statusForProtocol(status: HostStatus, version: number): HostStatus {
+  if (version >= OUT_OF_SYNC_PROTOCOL || !status.resources.some((r) => r.sync === 'OutOfSync')) return status;
+  return { ...status, resources: status.resources.map((r) => (r.sync === 'OutOfSync' ? { ...r, sync: 'Drifted' } : r)) };
+}
 
 /** The first protocol version that has the `release` message. */
 export const RELEASE_PROTOCOL = 2;

@@ -4,7 +4,13 @@ import { z } from 'zod';
 import { errorCodes, type ErrorCode } from './errors.ts';
 import { LOG_LIMITS, logLinesWithin } from './log-lines.ts';
 
-export const SyncState = z.enum(['InSync', 'Drifted', 'Missing', 'Pending', 'Failed', 'Ignored']);
+/**
+ * A resource's sync state, a closed set (docs/api.md, "States"): InSync; OutOfSync, Git
+ * changed it and the change is not applied yet; Drifted, it was changed on the host;
+ * Missing, it is not there; Pending, it cannot be observed or waits; Failed; Ignored.
+ * OutOfSync is protocol 3: statusForProtocol() sends it to an older hub as Drifted.
+ */
+export const SyncState = z.enum(['InSync', 'OutOfSync', 'Drifted', 'Missing', 'Pending', 'Failed', 'Ignored']);
 export type SyncState = z.infer<typeof SyncState>;
 
 export const HealthState = z.enum(['Healthy', 'Progressing', 'Degraded', 'Unknown']);
@@ -193,6 +199,8 @@ export const syncSeverity: Record<SyncState, number> = {
   Failed: 5,
   Drifted: 4,
   Missing: 3,
+  // A Git change on its way is expected work, less alarming than a missing resource.
+  OutOfSync: 2.5,
   Pending: 2,
   InSync: 1,
   Ignored: 0,

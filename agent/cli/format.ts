@@ -14,6 +14,7 @@ const syncColor: Record<string, (t: string) => string> = {
   InSync: green,
   Ignored: dim,
   Pending: yellow,
+  OutOfSync: yellow,
   Drifted: yellow,
   Missing: yellow,
   Failed: red,

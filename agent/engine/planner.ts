@@ -8,7 +8,7 @@ import { isOwnedContainer, planContainer } from './plan-containers.ts';
 import { planFile } from './plan-files.ts';
 import { planNetworkOrVolume, pruneNetworkOrVolume } from './plan-networks.ts';
 import { activatedUnits, planUnit, pruneUnit } from './plan-units.ts';
-import type { ResourcePlan } from './resource-plan.ts';
+import { causeOf, type ResourcePlan } from './resource-plan.ts';
 import { stepPhase, type Step } from './steps.ts';
 
 export interface Plan {
@@ -123,11 +123,21 @@ function pruneSteps(desired: DesiredState, live: LiveState, inventory: Inventory
   return { steps, forgotten };
 }
 
+/**
+ * The two kinds of difference are named apart (docs/api.md, "States"): a spec that Git
+ * changed since the agent applied it (or never applied) is OutOfSync; a resource changed
+ * on the host under an applied spec is Drifted.
+ */
+function fromGitOrHost(p: ResourcePlan, inventory: Inventory): ResourcePlan {
+  if (p.status.sync !== 'Drifted' || causeOf(p.resource, inventory) !== 'intended') return p;
+  return { ...p, status: { ...p.status, sync: 'OutOfSync' } };
+}
+
 export function plan(desired: DesiredState, live: LiveState, inventory: Inventory, ctx: PlanContext): Plan {
   const plans = new Map<ResourceId, ResourcePlan>();
   const activated = activatedUnits(desired.resources);
   const jobs = new Set(desired.resources.flatMap((r) => r.dependsOnCompleted ?? []));
-  for (const resource of desired.resources) plans.set(resource.id, planResource(resource, live, inventory, ctx, activated, jobs));
+  for (const resource of desired.resources) plans.set(resource.id, fromGitOrHost(planResource(resource, live, inventory, ctx, activated, jobs), inventory));
   const waiting = gateDependencies(plans, live);
   const planned = [...plans.values()].flatMap((p) => p.steps);
   const pruned = pruneSteps(desired, live, inventory, removesContainers(planned, desired, live, inventory));

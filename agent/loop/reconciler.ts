@@ -505,7 +505,7 @@ export class Reconciler {
       return;
     }
     const failed = run.statuses.filter((s) => s.sync === 'Failed');
-    const drifted = run.statuses.filter((s) => s.sync === 'Drifted' || s.sync === 'Missing');
+    const drifted = run.statuses.filter((s) => s.sync === 'Drifted' || s.sync === 'OutOfSync' || s.sync === 'Missing');
     const degraded = run.statuses.filter((s) => s.health === 'Degraded' || s.health === 'Progressing');
     const [reason, list] = failed.length ? (['ApplyFailed', failed] as const) : drifted.length ? (['DriftDetected', drifted] as const) : (['Unhealthy', degraded] as const);
     this.deps.recorder.setCondition('Ready', { status: false, reason, message: list.map((s) => `${s.id}: ${s.message ?? s.sync}`).join('; ').slice(0, 4096) || 'not converged' });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { messageOf } from '../../shared/errors.ts';
-import { MAX_FRAME_BYTES, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, ProtocolVersionError, boundTags, encodeMessage, parseHubMessage } from '../../shared/protocol.ts';
+import { MAX_FRAME_BYTES, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, ProtocolVersionError, boundTags, encodeMessage, parseHubMessage, statusForProtocol } from '../../shared/protocol.ts';
 import type { AgentMessage, HostFacts, HubMessage, Release } from '../../shared/protocol.ts';
 import type { HostStatus } from '../../shared/status.ts';
 import { backoffDelay } from '../../shared/backoff.ts';
@@ -71,6 +71,8 @@ export class HubClient {
   #sentUpTo = 0;
   #heartbeatMs: number;
   #lastPongAt = 0;
+  /** The version the hub chose in its welcome: statuses are sent in its vocabulary (statusForProtocol). */
+  #protocol = MIN_PROTOCOL_VERSION;
   #nextDelayOverride: number | null = null;
   #starting: Promise<void> | null = null;
   /** Why the last connection failed or was refused, for drain() and the once-per-outage warning. */
@@ -316,6 +318,7 @@ export class HubClient {
     }
     this.#attempt = 0;
     this.#heartbeatMs = w.heartbeatMs;
+    this.#protocol = w.protocol;
     this.#lastPongAt = monotonicMs();
     this.#queue!.rebase(w.lastSeq);
     this.#log.info({ pending: this.#queue!.length }, 'connected to the hub');
@@ -347,7 +350,7 @@ export class HubClient {
     if (!ws || !this.#welcomed || ws.readyState !== WebSocket.OPEN || !this.#queue) return;
     for (const report of this.#queue.pending()) {
       if (report.seq <= this.#sentUpTo) continue;
-      this.send(ws, report);
+      this.send(ws, report.type === 'status' ? { ...report, status: statusForProtocol(report.status, this.#protocol) } : report);
       this.#sentUpTo = report.seq;
     }
   }

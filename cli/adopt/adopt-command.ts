@@ -45,8 +45,8 @@ over without recreating anything (docs/adopt.md). Run it as root on the host.
                        directory into that directory's layer
       --write          with --factor: apply the plan (refused unless every host renders the same)
 
-exit codes: 0 done (secrets left out are listed, not an error), 1 the host directory exists or
-the result does not validate, 2 usage error`;
+exit codes: 0 done (secrets left out are listed, not an error), 1 the host directory exists, the
+host id has a directory elsewhere in the tree, or the result does not validate, 2 usage error`;
 
 const options = {
   host: { type: 'string' },

@@ -12,7 +12,7 @@ Lists the hosts the hub knows (declared in the repo or enrolled), worst first:
 id, sync, connectivity, applied revision, tags.
 
       --tag TAG          only the hosts of this tag's subtree
-      --state STATES     only hosts in any of these states: Failed, Drifted, Missing, Pending,
+      --state STATES     only hosts in any of these states: Failed, Drifted, Missing, OutOfSync, Pending,
                          Unknown, InSync, Ignored, Online, Offline, NeverSeen, Behind, Undeclared
       --json             the hub's answer as JSON
 ${hubOptionHelp}

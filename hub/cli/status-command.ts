@@ -102,7 +102,7 @@ export interface HostDetailView {
   attempts?: Attempt[];
 }
 
-const attentionStates = 'Failed,Drifted,Missing,Pending,Unknown,Offline,NeverSeen';
+const attentionStates = 'Failed,Drifted,Missing,OutOfSync,Pending,Unknown,Offline,NeverSeen';
 const attentionShown = 10;
 
 /** The first hosts that are not in sync or not online, worst first, each with its Ready condition. */

@@ -6,7 +6,7 @@ import type { HostStatus, SyncState } from '../../shared/status.ts';
 
 /** Sync state as the hub shows it: `Unknown` until a host has reported. */
 export type HostSync = SyncState | 'Unknown';
-export const hostSyncStates: HostSync[] = ['Failed', 'Drifted', 'Missing', 'Pending', 'Unknown', 'InSync', 'Ignored'];
+export const hostSyncStates: HostSync[] = ['Failed', 'Drifted', 'Missing', 'OutOfSync', 'Pending', 'Unknown', 'InSync', 'Ignored'];
 
 export type Connectivity = 'Online' | 'Offline' | 'NeverSeen';
 export const connectivityStates: Connectivity[] = ['Online', 'Offline', 'NeverSeen'];

@@ -64,7 +64,7 @@ test('a changed network is recreated once nothing is attached; a changed volume 
   assert.deepEqual(changed.calls, ['remove app', 'remove network back', 'create network back']);
   assert.equal((await s.containers.networks.list())[0]!.internal, true);
   const vol = changed.statuses.find((st) => st.id === 'volume/data')!;
-  assert.equal(vol.sync, 'Drifted');
+  assert.equal(vol.sync, 'OutOfSync', 'a volume changed in Git');
   assert.match(vol.message!, /never recreated/);
 });
 

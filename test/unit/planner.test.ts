@@ -82,7 +82,7 @@ const rows: Row[] = [
     live: live({ containers: [liveContainer('web', ours())] }),
     inventory: inventory([applied(web)]),
     steps: ['container.pull container/web', 'container.remove container/web', 'container.create container/web'],
-    sync: { 'container/web': 'Drifted' },
+    sync: { 'container/web': 'OutOfSync' },
   },
   {
     name: 'an unmanaged container holding the name is never touched',

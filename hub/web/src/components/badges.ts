@@ -5,6 +5,7 @@ import type { HostSummary } from '../types.ts';
 
 const syncLabels: Record<string, string> = {
   InSync: 'in sync',
+  OutOfSync: 'out of sync',
   Drifted: 'drifted',
   Missing: 'missing',
   Pending: 'pending',

@@ -18,6 +18,7 @@ const stateChoices: Array<[string, string]> = [
   ['', 'any state'],
   ['Failed', 'failed'],
   ['Drifted,Missing', 'drifted or missing'],
+  ['OutOfSync', 'out of sync (a Git change not applied yet)'],
   ['Pending', 'pending'],
   ['Reconciling', 'reconciling'],
   ['InSync', 'in sync'],

@@ -25,6 +25,7 @@ interface Card {
 export const overviewCards: Card[] = [
   { key: 'InSync', label: 'In sync', count: (s) => s.sync.InSync, state: 'InSync', tone: 'ok' },
   { key: 'Drifted', label: 'Drifted', count: (s) => s.sync.Drifted + s.sync.Missing, state: 'Drifted,Missing', tone: 'warn' },
+  { key: 'OutOfSync', label: 'Out of sync', count: (s) => s.sync.OutOfSync ?? 0, state: 'OutOfSync', tone: 'info' },
   { key: 'Failed', label: 'Failed', count: (s) => s.sync.Failed, state: 'Failed', tone: 'bad' },
   { key: 'Reconciling', label: 'Reconciling', count: (s) => s.reconciling ?? 0, state: 'Reconciling', tone: 'info' },
   { key: 'Offline', label: 'Offline', count: (s) => s.connectivity.Offline, state: 'Offline', tone: 'warn' },
