@@ -11,7 +11,14 @@ export interface ChartPoint {
 }
 
 /** Bottom to top: the healthy mass first, the states that need attention on top where they are seen. */
-export const stackOrder = ['InSync', 'Ignored', 'Unknown', 'Pending', 'Missing', 'Drifted', 'Failed'] as const;
+export const stackOrder: readonly string[] = ['InSync', 'Ignored', 'Unknown', 'Pending', 'OutOfSync', 'Missing', 'Drifted', 'Failed'];
+
+/** The stack for these points: the known states, then any state a newer hub reports that this view does not know yet. */
+function statesOf(points: readonly ChartPoint[]): string[] {
+  const extra = new Set<string>();
+  for (const p of points) for (const s of Object.keys(p.counts)) if (!stackOrder.includes(s)) extra.add(s);
+  return [...stackOrder, ...[...extra].sort()];
+}
 
 const W = 720;
 const H = 150;
@@ -24,7 +31,7 @@ function timeLabel(ms: number, spanMs: number): string {
 
 export function describePoint(p: ChartPoint): string {
   // Worst first, as people read it.
-  const parts = [...stackOrder].reverse().filter((s) => (p.counts[s] ?? 0) > 0).map((s) => `${s} ${p.counts[s]}`);
+  const parts = [...statesOf([p])].reverse().filter((s) => (p.counts[s] ?? 0) > 0).map((s) => `${s} ${p.counts[s]}`);
   return `${new Date(p.at).toLocaleString()}: ${parts.length > 0 ? parts.join(', ') : 'no hosts'}`;
 }
 
@@ -32,7 +39,8 @@ export function HistoryChart({ points, from, to, bucketMs, label }: { points: Ch
   const t0 = Date.parse(from);
   const t1 = Date.parse(to);
   const span = Math.max(1, t1 - t0);
-  const total = (p: ChartPoint) => stackOrder.reduce((n, s) => n + (p.counts[s] ?? 0), 0);
+  const states = statesOf(points);
+  const total = (p: ChartPoint) => states.reduce((n, s) => n + (p.counts[s] ?? 0), 0);
   const max = Math.max(1, ...points.map(total));
   const x = (ms: number) => PAD.left + ((ms - t0) / span) * (W - PAD.left - PAD.right);
   const y = (n: number) => PAD.top + (1 - n / max) * (H - PAD.top - PAD.bottom);
@@ -48,10 +56,10 @@ export function HistoryChart({ points, from, to, bucketMs, label }: { points: Ch
     prev = at;
   }
   // Each state's band: its top edge left to right, its bottom edge (the states below it) right to left.
-  const paths = stackOrder.map((state, level) => {
+  const paths = states.map((state, level) => {
     const d = runs
       .map((run) => {
-        const below = (p: ChartPoint) => stackOrder.slice(0, level).reduce((n, s) => n + (p.counts[s] ?? 0), 0);
+        const below = (p: ChartPoint) => states.slice(0, level).reduce((n, s) => n + (p.counts[s] ?? 0), 0);
         const edge = (p: ChartPoint, n: number) => [x(Date.parse(p.at)), y(n)] as const;
         // A run of one point is drawn one bucket wide, so a lone point still shows.
         const pts = run.length === 1 ? [run[0]!, { ...run[0]!, at: new Date(Date.parse(run[0]!.at) + bucketMs).toISOString() }] : run;
