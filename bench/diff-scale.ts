@@ -1,7 +1,8 @@
 // Fleet-size scaling of the impact preview (issue 16): `gitfleet diff` between
 // two commits of a 10,000-host repo and of a 100-host repo with the same 200
 // tag directories, measured side by side in this run, plus `gitfleet
-// validate` of the 10,000-host tree as the floor (diff renders the tree twice).
+// validate` of the 10,000-host tree as the floor (diff renders the tree twice),
+// and, in process as the hub does it, the longest event-loop stall meanwhile.
 // The change bumps one top-level tag's container image (1,007 hosts at 10,000;
 // 19 at 100) and adds a file to one of them. Runs the built bundle (npm run build).
 //   node --import tsx bench/diff-scale.ts [--runs N]
@@ -9,7 +10,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { computeImpact } from '../repo/impact/compute-impact.ts';
+import { renderTree } from '../repo/impact/render-both.ts';
+import { advanceTree, exportTree, locateCheckout, resolveCommit, treeChanges } from '../repo/impact/revision-tree.ts';
 import { median } from './stats.ts';
 
 const runsArg = process.argv.indexOf('--runs');
@@ -127,6 +131,27 @@ try {
     ['baseline: gitfleet validate, 10,000 hosts', `median ${fmt(m(validate))} wall, ${fmt(m(validateCpu))} cpu  (diff / validate: ${(m(diffCpu.big!) / m(validateCpu)).toFixed(2)}× cpu; diff renders both revisions)`],
     ['gitfleet diff (text), 10,000 hosts', `${fmt(textBig.ms)} wall, ${fmt(textBig.cpuMs)} cpu, ${textBig.stdout.split('\n').length} lines`],
   ];
+  // What the hub does for a new head (hub/git/impact-cache.ts), in this process: how long the event loop
+  // is held at most while both revisions are rendered and compared (agents and API calls wait that long).
+  const checkout = (await locateCheckout(join(base, 'big')))!;
+  const [from, to] = [(await resolveCommit(checkout, 'HEAD~1'))!, (await resolveCommit(checkout, 'HEAD'))!];
+  const changes = await treeChanges(checkout, from, to);
+  const exported = await exportTree(checkout, from);
+  try {
+    const lag = monitorEventLoopDelay({ resolution: 5 });
+    lag.enable();
+    const t0 = performance.now();
+    const before = await renderTree(exported.dir);
+    await advanceTree(checkout, exported.dir, to, changes);
+    const after = await renderTree(exported.dir);
+    const impact = await computeImpact({ from: { revision: from, tree: before }, to: { revision: to, tree: after } });
+    const took = performance.now() - t0;
+    lag.disable();
+    if (impact.affected !== 1007) throw new Error(`in-process impact: ${impact.affected} affected`);
+    rows.push(['in process (as the hub): render both + compare, 10,000 hosts', `${fmt(took)}; longest event-loop stall ${fmt(lag.max / 1e6)}, p99 ${fmt(lag.percentile(99) / 1e6)}`]);
+  } finally {
+    await exported.remove();
+  }
   const width = Math.max(...rows.map((r) => r[0].length));
   for (const [k, v] of rows) process.stdout.write(`${k.padEnd(width)}  ${v}\n`);
 } finally {
