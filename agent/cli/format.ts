@@ -37,7 +37,8 @@ export function formatStatuses(statuses: ResourceStatus[]): string[] {
   const lines: string[] = [];
   for (const s of statuses) {
     const color = syncColor[s.sync] ?? ((t: string) => t);
-    lines.push(`  ${s.id.padEnd(width)}  ${color(s.sync.padEnd(8))} ${s.health.padEnd(11)} ${dim(s.source ?? '')}`);
+    // What adoption did with it (docs/adopt.md) is said on the line: an adopted resource is InSync, its message not shown.
+    lines.push(`  ${s.id.padEnd(width)}  ${color(s.sync.padEnd(8))} ${s.health.padEnd(11)} ${dim(s.source ?? '')}${s.adoption ? `  ${dim(`adoption: ${s.adoption}`)}` : ''}`);
     for (const d of s.diff) lines.push(`      ${formatDiff(d)}`);
     if (s.message && s.sync !== 'InSync') lines.push(`      ${dim(s.message)}`);
   }
