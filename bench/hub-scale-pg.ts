@@ -11,7 +11,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { genericWebhookHeaders } from '../hub/webhook/verify-webhook.ts';
@@ -236,10 +236,13 @@ async function runSqlite(): Promise<Run> {
 }
 
 const started = Date.now();
+// The machine may be shared: the numbers below follow its load, printed beside them.
+const loadBefore = loadavg();
 const onCluster = await runCluster();
 const onSqlite = await runSqlite();
 const fmt = (n: number) => (Number.isNaN(n) ? 'timed out' : n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
-console.log(`\nhub scale: ${AGENTS} agents on ${REPLICAS} PostgreSQL replicas, ${SQLITE_AGENTS} on one SQLite hub, ${INGEST_S} s ingest, same run (${Math.round((Date.now() - started) / 1000)} s)\n`);
+console.log(`\nhub scale: ${AGENTS} agents on ${REPLICAS} PostgreSQL replicas, ${SQLITE_AGENTS} on one SQLite hub, ${INGEST_S} s ingest, same run (${Math.round((Date.now() - started) / 1000)} s)`);
+console.log(`load average (1/5/15 min) ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadavg().map((l) => l.toFixed(2)).join(' ')} after\n`);
 const rows: Array<[string, string, string, string]> = [
   ['agents connected (failed)', `${onCluster.connect.connected} (${onCluster.connect.failed}) in ${fmt(onCluster.connect.ms / 1000)} s`, `${onSqlite.connect.connected} (${onSqlite.connect.failed}) in ${fmt(onSqlite.connect.ms / 1000)} s`, '-'],
   ['RSS per replica', `${onCluster.rss.join(' / ')} MiB`, `${onSqlite.rss[0]} MiB`, '<= 1024 MiB at ~17,000 agents'],
