@@ -95,7 +95,8 @@ export async function createAgent(
 ): Promise<AgentParts> {
   const real = overrides.drivers && overrides.drivers.containers && overrides.drivers.units && overrides.drivers.files ? null : createDrivers(config);
   const drivers: Drivers = { ...real!, ...overrides.drivers };
-  const source = overrides.source ?? createSource(config, logger);
+  // A one-shot run (`agent --once`, `plan`) holds to the last release the hub sent, as the daemon does (docs/rollouts.md).
+  const source = overrides.source ?? (config.hub === undefined ? createSource(config, logger) : await gatedFromDisk(config, logger));
   // The marks the host carries rebuild a lost inventory: container labels always, unit files only from the real unit directory.
   const store = new StateStore(config.stateDir, {
     logger: logger.child({ component: 'state' }),
@@ -214,6 +215,13 @@ export async function createAgentRuntime(config: AgentConfig, logger: Logger, ov
     if (address) logger.info({ address: `${address.address}:${address.port}` }, 'serving metrics at /metrics');
   }
   return { agent, daemon, hub, metrics: metrics?.exporter ?? null };
+}
+
+/** The source behind the release the hub last sent (kept in the state directory), for runs without a hub connection. */
+async function gatedFromDisk(config: AgentConfig, logger: Logger): Promise<DesiredSource> {
+  const gate = new ReleaseGate({ stateDir: config.stateDir, whenHubUnreachable: config.rollout.whenHubUnreachable, proceedAfterMs: intervalMs(config.rollout.proceedAfter), logger: logger.child({ component: 'rollout' }) });
+  await gate.load();
+  return new GatedSource(createSource(config, logger), gate);
 }
 
 /**
