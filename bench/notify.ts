@@ -63,6 +63,7 @@ function fleet(withNotifications: boolean): { index: FleetIndex; n: Notification
   writeFileSync(
     join(dir, 'hub.yaml'),
     `adminToken: admin-token-0123456789abcdef
+repo: https://git.example.com/ops/fleet.git
 notify:
   sinks:
     a: { type: webhook, url: "http://127.0.0.1:9/a", secretFile: ${join(dir, 'secret')} }

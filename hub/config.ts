@@ -258,7 +258,7 @@ export function loadHubConfig(file: string | undefined, env: NodeJS.ProcessEnv =
     logLevel: c.logLevel ?? hubConfigDefaults.logLevel,
     commitUrl: c.commitUrl,
     notify: c.notify === undefined ? undefined : resolveNotifyConfig(c.notify, invalid),
-    commitStatus: c.commitStatus === undefined ? undefined : resolveCommitStatusConfig(c.commitStatus, invalid),
+    commitStatus: c.commitStatus === undefined ? undefined : resolveCommitStatusConfig(c.commitStatus, invalid, c.repo !== undefined),
     metrics: { perHost: c.metrics?.perHost ?? false },
   };
 }

@@ -44,7 +44,8 @@ export interface CommitStatusConfig {
   retry: { attempts: number; initialDelayMs: number; maxDelayMs: number };
 }
 
-export function resolveCommitStatusConfig(c: CommitStatusFileConfig, invalid: (key: string, why: string) => Error): CommitStatusConfig {
+export function resolveCommitStatusConfig(c: CommitStatusFileConfig, invalid: (key: string, why: string) => Error, hasRepo: boolean): CommitStatusConfig {
+  if (!hasRepo) throw invalid('commitStatus', 'needs repo: statuses are set on the head of the repo the hub follows');
   let token: string;
   try {
     token = readFileSync(c.tokenFile, 'utf8').trim();

@@ -317,7 +317,8 @@ test('notify config errors name the key', () => {
   bad(`notify:\n  sinks: { a: { type: command, command: [notify-send, x] } }\n  rules: [{ name: r, events: [failed], sinks: [a] }]\n`, /notify\.sinks\.a\.command: the program must be an absolute path/);
   bad(`notify:\n  sinks: { a: { type: slack, urlFile: ${join(dir, 'u')} } }\n  rules: [{ name: r, events: [exploded], sinks: [a] }]\n`, /notify\.rules\.0\.events\.0/);
   bad(`notify:\n  sinks: { a: { type: slack, urlFile: ${join(dir, 'u')}, colour: red } }\n  rules: [{ name: r, events: [failed], sinks: [a] }]\n`, /notify\.sinks\.a\.colour: not a hub configuration key/);
-  bad(`commitStatus: { forge: github, baseUrl: "https://api.github.com", repository: ops/fleet, tokenFile: /nonexistent/t, webUrl: "https://hub" }\n`, /commitStatus\.tokenFile: cannot read/);
+  bad(`repo: https://git.example.com/ops/fleet.git\ncommitStatus: { forge: github, baseUrl: "https://api.github.com", repository: ops/fleet, tokenFile: /nonexistent/t, webUrl: "https://hub" }\n`, /commitStatus\.tokenFile: cannot read/);
+  bad(`commitStatus: { forge: github, baseUrl: "https://api.github.com", repository: ops/fleet, tokenFile: ${join(dir, 'u')}, webUrl: "https://hub" }\n`, /commitStatus: needs repo/);
   bad(`commitStatus: { forge: bitbucket, baseUrl: "https://api.github.com", repository: ops/fleet, tokenFile: /x, webUrl: "https://hub" }\n`, /commitStatus\.forge/);
 });
 
@@ -335,7 +336,7 @@ test('the configuration examples of docs/notifications.md load as printed (secre
       mkdirSync(etc, { recursive: true });
       writeFileSync(file, m[1]!.endsWith('.url') ? 'https://hooks.slack.com/services/T000/B000/XXXX\n' : 'a-secret-of-at-least-16-characters\n');
     }
-    const config = hubConfig(yaml);
+    const config = hubConfig(`repo: https://git.example.com/ops/fleet.git\n${yaml}`);
     if (config.notify) {
       assert.deepEqual(config.notify.sinks.map((s) => s.type).sort(), ['command', 'ntfy', 'slack', 'webhook']);
       assert.deepEqual(config.notify.rules.map((r) => r.name), ['prod-problems', 'prod-eu-drift', 'releases']);
