@@ -9,7 +9,8 @@ import { DockerContainerDriver } from '../../agent/drivers/docker/docker-contain
 import { MemoryContainerDriver } from '../../agent/drivers/memory/containers.ts';
 import type { ContainerDriver, ContainerEvent } from '../../agent/drivers/types.ts';
 import { isGitfleetError, type ErrorCode } from '../../shared/errors.ts';
-import type { ContainerSpec } from '../../shared/resources.ts';
+import type { ContainerResource, ContainerSpec } from '../../shared/resources.ts';
+import { containerConfigDiff } from '../../agent/engine/container-match.ts';
 import { requireComponent } from '../harness/require.ts';
 import { DockerTestHarness, dockerMissingReason } from '../harness/docker.ts';
 
@@ -88,6 +89,40 @@ function collectEvents(driver: ContainerDriver) {
 for (const target of targets) {
   describe(`ContainerDriver contract: ${target.name}`, { concurrency: false }, () => {
     const n = (suffix: string) => harness.name(`${target.name}-${suffix}`);
+
+    test('adoption sees a container made from a spec as that spec, completed with the image’s defaults, and names what differs', async (t) => {
+      const driver = await target.driver(t);
+      if (!driver) return;
+      const resource = (name: string, spec: ContainerSpec): ContainerResource => ({ id: `container/${name}`, kind: 'container', name, spec, drift: 'correct', dependsOn: [], source: { file: 'c.yaml', line: 1, layer: '' } });
+      // Many keys at once, on an image with its own environment, volume, entrypoint and labels.
+      const spec: ContainerSpec = {
+        image: RICH_IMAGE, command: ['sleep', '3600'], init: true, network_mode: 'none',
+        environment: { GREETING: 'from-the-spec', MODE: 'prod' }, labels: { team: 'web', ...harness.labels },
+        volumes: ['/tmp:/host-tmp:ro', '/cache'], restart: 'unless-stopped', healthcheck: { test: 'true', interval: '30s', retries: 2 },
+        user: '0', working_dir: '/tmp', hostname: 'adoptee', cap_drop: ['NET_RAW'], cap_add: ['SYS_TIME'], mem_limit: '64m', pids_limit: 100,
+        ulimits: { nofile: 1024 }, tmpfs: ['/run/x:size=1m'], extra_hosts: ['db:192.0.2.10'], stop_signal: 'SIGINT', stop_grace_period: '5s',
+      };
+      const full = n('adopt-full');
+      await driver.create(full, spec, { 'io.gitfleet.managed-by': 'gitfleet' });
+      // An entrypoint given at create drops the image's command.
+      const entry = n('adopt-entry');
+      const entrySpec: ContainerSpec = { image: RICH_IMAGE, entrypoint: ['sleep', '3600'], init: true, network_mode: 'none', labels: { ...harness.labels } };
+      await driver.create(entry, entrySpec, {});
+      const live = await driver.list();
+      const config = (name: string) => {
+        const c = live.find((x) => x.name === name)?.config;
+        assert.ok(c, `${name} listed with its configuration`);
+        return c;
+      };
+      assert.deepEqual(containerConfigDiff(resource(full, spec), config(full)), []);
+      assert.deepEqual(containerConfigDiff(resource(entry, entrySpec), config(entry)), []);
+      const changed = { ...spec, command: ['sleep', '60'], environment: { ...spec.environment, MODE: 'canary' }, healthcheck: { ...spec.healthcheck!, retries: 3 } };
+      const diff = containerConfigDiff(resource(full, changed), config(full));
+      assert.deepEqual(diff.map((d) => d.field), ['command', 'environment', 'healthcheck']);
+      assert.deepEqual(diff[1], { field: 'environment', desired: 'as declared', live: 'differs: MODE' });
+      await driver.remove(full);
+      await driver.remove(entry);
+    });
 
     test('ping answers', async (t) => {
       const driver = await target.driver(t);
