@@ -4,7 +4,8 @@
 // seconds, into each store. PostgreSQL is a private cluster on this machine
 // with fsync on and synchronous_commit off (SQLite runs WAL with
 // synchronous=NORMAL: both survive a process crash, neither waits for the
-// disk on each commit). The hosts are enrolled (concurrently) just before
+// disk on each commit), then PostgreSQL again with synchronous_commit on,
+// its default (each batch's commit waits for the WAL flush). The hosts are enrolled (concurrently) just before
 // their first snapshots, as after an enrollment burst. Besides statuses per
 // second, it reports the CPU time spent per 1,000 statuses (this process —
 // the store and the load alike — plus, for PostgreSQL, every server
@@ -18,6 +19,7 @@ import { SqliteFleetStore } from '../hub/store/sqlite-store.ts';
 import { PostgresFleetStore } from '../hub/store/postgres-store.ts';
 import type { FleetStore } from '../hub/store/fleet-store.ts';
 import type { HostStatus } from '../shared/status.ts';
+import pg from 'pg';
 import { startPostgres } from '../test/harness/postgres.ts';
 import { ownCpuMs, postgresCpuMs } from './cpu-time.ts';
 
@@ -102,6 +104,7 @@ rmSync(dir, { recursive: true, force: true });
 
 const cluster = await startPostgres({ fsync: true });
 let onPostgres: Measured;
+let onPostgresSync: Measured;
 let batches: { batches: number; writes: number };
 try {
   const store = await PostgresFleetStore.open(await cluster.createDatabase());
@@ -109,6 +112,15 @@ try {
   onPostgres = await measure(store, () => postgresCpuMs(cluster.port), () => (before = store.batchStats));
   batches = { batches: store.batchStats.batches - before.batches, writes: store.batchStats.writes - before.writes };
   await store.close();
+  // PostgreSQL's own default: every commit waits for its WAL flush (one per batch), so an acked report survives a server crash.
+  const url = await cluster.createDatabase();
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`ALTER DATABASE ${new URL(url).pathname.slice(1)} SET synchronous_commit = on`);
+  await admin.end();
+  const synced = await PostgresFleetStore.open(url);
+  onPostgresSync = await measure(synced, () => postgresCpuMs(cluster.port));
+  await synced.close();
 } finally {
   await cluster.stop();
 }
@@ -120,4 +132,5 @@ console.log(`load average (1 min) ${loadBefore.toFixed(2)} before, ${loadavg()[0
 console.log(`store        statuses/s   write p50 / p99          CPU ms per 1,000 statuses (this process + database)`);
 console.log(`SQLite       ${fmt(onSqlite.perSecond).padEnd(12)} ${`${fmt(onSqlite.p50)} / ${fmt(onSqlite.p99)} ms`.padEnd(24)} ${cpu(onSqlite)}`);
 console.log(`PostgreSQL   ${fmt(onPostgres.perSecond).padEnd(12)} ${`${fmt(onPostgres.p50)} / ${fmt(onPostgres.p99)} ms`.padEnd(24)} ${cpu(onPostgres)}   (${batches.batches} batches, ${fmt(batches.writes / Math.max(1, batches.batches))} writes each)`);
+console.log(`  same, synchronous_commit=on (PostgreSQL's default): ${fmt(onPostgresSync.perSecond)} statuses/s, ${fmt(onPostgresSync.p50)} / ${fmt(onPostgresSync.p99)} ms, CPU ${cpu(onPostgresSync)}`);
 console.log(`ratio PostgreSQL / SQLite: ${(onPostgres.perSecond / onSqlite.perSecond).toFixed(2)}x; goal PostgreSQL >= 10,000 statuses/s: ${onPostgres.perSecond >= 10_000 ? 'met' : 'NOT met'}`);
