@@ -2,7 +2,7 @@
 // GET /api/v1/history: the overview shows the whole fleet, the hosts page a
 // tag's subtree when it is filtered to one.
 import { h } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { Api } from '../api.ts';
 import { useFetch } from '../use-fetch.ts';
 import { ChartLegend, HistoryChart } from './history-chart.ts';
@@ -18,10 +18,18 @@ export interface HistoryAnswer {
   points: ChartPoint[];
 }
 
+/** The hub stores a point a minute: the chart reloads as often, not on every live change. */
+const REFRESH_MS = 60_000;
+
 export function FleetHistory({ api, tag }: { api: Api; tag: string }) {
   const [range, setRange] = useState<'day' | 'week'>('day');
+  const [minute, setMinute] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => setMinute((m) => m + 1), REFRESH_MS);
+    return () => clearInterval(timer);
+  }, []);
   const query = `range=${range}${tag ? `&tag=${encodeURIComponent(tag)}` : ''}`;
-  const history = useFetch((signal) => api.request<HistoryAnswer>('GET', `/api/v1/history?${query}`, undefined, signal), [query]);
+  const history = useFetch((signal) => api.request<HistoryAnswer>('GET', `/api/v1/history?${query}`, undefined, signal), [query, minute]);
   const what = tag ? `tag ${tag}` : 'the fleet';
   const label = `Hosts of ${what} by sync state over the last ${range}`;
   const data = history.data;
