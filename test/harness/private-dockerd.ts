@@ -50,6 +50,10 @@ export class PrivateDockerd {
       const docker = new Dockerode({ socketPath: this.socket });
       const all = await docker.listContainers({ all: true }).catch(() => []);
       await Promise.all(all.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+      // Its networks' bridges outlive the daemon: left behind they take the address pools every later engine needs
+      // ("could not find an available, non-overlapping IPv4 address pool").
+      const networks = await docker.listNetworks().catch(() => []);
+      await Promise.all(networks.filter((n) => !['bridge', 'host', 'none'].includes(n.Name)).map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
       await this.stop();
     }
     rmSync(this.dir, { recursive: true, force: true });
