@@ -101,8 +101,11 @@ export const ResourceStatus = z.object({
   exitCode: z.number().int().min(-2147483648).max(2147483647).optional(),
   /** The signal that killed its last main process (`SIGKILL`). */
   signal: z.string().max(32).optional(),
-  /** Set on a resource the agent took over instead of creating (AdoptionState). */
-  adoption: AdoptionState.optional(),
+  /**
+   * Set on a resource the agent took over instead of creating: one of AdoptionState.
+   * On the wire a bounded string, so a hub shows the states of a newer agent instead of refusing its status.
+   */
+  adoption: z.string().max(32).optional(),
 });
 export type ResourceStatus = z.infer<typeof ResourceStatus>;
 
