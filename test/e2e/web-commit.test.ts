@@ -73,6 +73,7 @@ test('commit page: the impact of the head, linked from the overview, in headless
     assert.match(resources ?? '', /file\/\/etc\/motd changed on 2 hosts: content/);
     assert.match(await page.textContent('[data-testid="impact-tags"]') ?? '', /prod 5\/5/);
     assert.match(await page.textContent('section.commit') ?? '', new RegExp(`Compared with the previous head ${repo.head.slice(0, 10)}`));
+    assert.equal(await page.getAttribute('[data-testid="impact-from"]', 'href'), `#/commit/${repo.head}`);
   });
 
   await t.test('each affected host with its resources and field diffs; unaffected hosts are not listed', async () => {

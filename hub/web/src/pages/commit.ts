@@ -7,7 +7,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Change, FieldChange, HostImpact, Impact, PerHostCount, TagCount } from '../../../../repo/impact/types.ts';
 import type { Api } from '../api.ts';
 import { ago, diffValue, shortRev } from '../format.ts';
-import { hostHref } from '../route.ts';
+import { commitHref, hostHref } from '../route.ts';
 import { useFetch } from '../use-fetch.ts';
 import type { PageProps } from './context.ts';
 
@@ -110,7 +110,7 @@ export function CommitPage({ api, rev }: PageProps & { rev: string }) {
   if (answer.error) return h('section', { class: 'commit' }, title, h('p', { class: 'error', 'data-testid': 'impact-error' }, answer.error));
   const a = answer.data;
   if (!a) return h('section', { class: 'commit' }, title, h('p', { class: 'muted' }, 'Loading…'));
-  const from = a.from ? h('p', { class: 'muted' }, 'Compared with the previous head ', h('code', { title: a.from }, shortRev(a.from)), ` · seen ${ago(a.seenAt)}${a.ms !== undefined ? ` · computed in ${a.ms} ms` : ''}`) : null;
+  const from = a.from ? h('p', { class: 'muted' }, 'Compared with the previous head ', h('a', { href: commitHref(a.from), 'data-testid': 'impact-from' }, h('code', { title: a.from }, shortRev(a.from))), ` · seen ${ago(a.seenAt)}${a.ms !== undefined ? ` · computed in ${a.ms} ms` : ''}`) : null;
   if (a.status === 'computing') return h('section', { class: 'commit', 'data-status': a.status }, title, from, h('p', { 'data-testid': 'impact-computing' }, 'Computing the impact of this commit…'));
   if (a.status === 'no-base' || a.status === 'failed' || !a.impact) {
     return h('section', { class: 'commit', 'data-status': a.status }, title, from, h('p', { class: a.status === 'failed' ? 'error' : 'muted', 'data-testid': 'impact-error' }, a.error ?? 'No impact for this commit.'));
