@@ -57,7 +57,7 @@ test('rollout page: waves, soak countdown, budget, admin controls, overview bann
   });
 
   await t.test('each wave with its hosts by progress, the soak countdown and the budget', async () => {
-    const rows = await page.$$eval('table.rollout-waves tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('th,td')].map((c) => c.textContent?.trim() ?? '')));
+    const rows = await page.$$eval('table.rollout-waves tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('th,td')).map((c) => c.textContent?.trim() ?? '')));
     assert.deepEqual(rows.map((r) => r.slice(0, 2).concat(r.slice(3, 7))), [
       ['canary', '1', '0', '0', '1', '0'],
       ['everyone', '9', '9', '0', '0', '0'],
