@@ -12,7 +12,7 @@ import { MASK } from '../../shared/secrets/mask.ts';
 import type { FieldDiff } from '../../shared/status.ts';
 import { extraNetworks, toCreateBody } from '../drivers/docker/container-config.ts';
 import { viewOfCreateBody } from '../drivers/docker/config-view.ts';
-import { normalizeImageRef } from '../drivers/memory/containers.ts';
+import { normalizeImageRef } from '../drivers/image-ref.ts';
 import { containerLabels, type ContainerConfigView } from '../drivers/types.ts';
 import { canonicalJson } from './hash.ts';
 

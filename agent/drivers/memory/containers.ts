@@ -12,6 +12,7 @@ import { GitfleetError } from '../../../shared/errors.ts';
 import type { ContainerSpec, NetworkSpec, VolumeSpec } from '../../../shared/resources.ts';
 import { networkList, toCreateBody, type CreateBody } from '../docker/container-config.ts';
 import { viewOfCreateBody, noImageDefaults } from '../docker/config-view.ts';
+import { normalizeImageRef } from '../image-ref.ts';
 import type { ContainerConfigView, ContainerDriver, ContainerEvent, LiveContainer, LiveNetwork, LiveVolume, NetworkVolumeOps } from '../types.ts';
 
 export interface MemoryContainerDriverOptions {
@@ -34,13 +35,7 @@ type Watcher = { onEvent: (e: ContainerEvent) => void; onError: (e: Error) => vo
 /** The engine's rule for container names. */
 const validName = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
-/** `busybox` → `busybox:latest`; `docker.io/library/x` → `x`. */
-export function normalizeImageRef(ref: string): string {
-  let r = ref.replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '');
-  const lastSlash = r.lastIndexOf('/');
-  if (!r.includes('@') && !r.slice(lastSlash + 1).includes(':')) r += ':latest';
-  return r;
-}
+export { normalizeImageRef };
 
 const fakeImageId = () => `sha256:${randomBytes(32).toString('hex')}`;
 
