@@ -13,7 +13,7 @@ import { inspectEngine } from './inspect-containers.ts';
 import { inspectFiles } from './inspect-files.ts';
 import { inspectUnits } from './inspect-units.ts';
 import { missingSecretLines } from './secrets-split.ts';
-import { buildHostDir, HostDirExistsError, hostYamlTakesAdopt, writeHostDir } from './write-host-dir.ts';
+import { buildHostDir, HostDirExistsError, writeHostDir } from './write-host-dir.ts';
 
 export const usage = `usage: gitfleet adopt --host ID --into FLEET_DIR [--place DIR] [--containers] [--units] [--files PATH…]
                       [--recipient AGE_PUBLIC_KEY…] [--dry-run] [--force] [--json]
@@ -155,7 +155,7 @@ export async function run(argv: string[]): Promise<number> {
   const secretList = built.secrets.map(({ resource, key, variable }) => (built.encrypted ? { resource, key, variable } : { resource, key }));
   if (values.json) {
     process.stdout.write(
-      JSON.stringify({ host: values.host, dir, written: !values['dry-run'], adopt: hostYamlTakesAdopt, files: Object.fromEntries(built.files), secrets: { encrypted: built.encrypted, items: secretList }, notes }, null, 2) + '\n',
+      JSON.stringify({ host: values.host, dir, written: !values['dry-run'], files: Object.fromEntries(built.files), secrets: { encrypted: built.encrypted, items: secretList }, notes }, null, 2) + '\n',
     );
   } else if (values['dry-run']) {
     for (const [name, text] of built.files) process.stdout.write(`# --- ${join(dir, name)}\n${text}${text.endsWith('\n') ? '' : '\n'}`);

@@ -6,7 +6,6 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { HostFile } from '../../shared/resources.ts';
 import { encryptSops, GITFLEET_ENCRYPTED_REGEX } from '../../repo/secrets/sops.ts';
 import type { ContainerLayers } from './container-layers.ts';
 import { escapeNative } from './escape-values.ts';
@@ -33,9 +32,6 @@ export interface HostDirOutput {
   encrypted: boolean;
 }
 
-/** Whether this gitfleet's host.yaml knows `adopt` (the agent side of adoption); without it the key would not validate. */
-export const hostYamlTakesAdopt = 'adopt' in HostFile.shape;
-
 function yamlText(header: string, doc: unknown): string {
   return `${header}\n${stringify(doc, { lineWidth: 0 })}`;
 }
@@ -46,13 +42,11 @@ export async function buildHostDir(input: HostDirInput): Promise<HostDirOutput> 
   const encrypt = input.recipients.length > 0;
   const secretFiles: Record<string, AdoptedFile> = {};
 
-  const hostDoc = hostYamlTakesAdopt ? { adopt: true } : {};
   out.set(
     'host.yaml',
     yamlText(
-      `# ${input.host}, adopted from the running host by gitfleet adopt (docs/adopt.md).` +
-        (hostYamlTakesAdopt ? '\n# adopt: true — resources that already match are taken over as they are, not recreated.' : ''),
-      hostDoc,
+      `# ${input.host}, adopted from the running host by gitfleet adopt (docs/adopt.md).\n# adopt: true — resources that already match are taken over as they are, not recreated.`,
+      { adopt: true },
     ),
   );
   if (input.containers?.native) out.set('containers.yaml', yamlText('# Containers started with docker run (only what differs from their images).', input.containers.native));

@@ -8,8 +8,9 @@
 // declares, turned into the agent's create bodies, is what runs (command, env,
 // ports, healthcheck, restart, networks, mounts), units and the file render to
 // the bytes on the host; secrets are encrypted for the host's key (or listed);
-// and `gitfleet plan` on the host: nothing to change once the agent supports
-// adopt: true.
+// `gitfleet plan` on the host: nothing to change; the agent's first reconcile
+// keeps every container id and unit PID, and a later change to one container
+// recreates only that one.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,6 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import Dockerode from 'dockerode';
 import { toCreateBody } from '../../agent/drivers/docker/container-config.ts';
-import { hostYamlTakesAdopt } from '../../cli/adopt/write-host-dir.ts';
 import { readIdentityFile } from '../../repo/secrets/age-key.ts';
 import { loadDesiredState } from '../../repo/tree/index.ts';
 import type { ContainerSpec, FileSpec, UnitSpec } from '../../shared/resources.ts';
@@ -231,12 +231,6 @@ test('gitfleet plan on the adopted host', async (t) => {
   assert.ok(adopted, 'the adopt test ran');
   const r = await inHost([...cli, 'plan', '--repo', '/fleet', '--host', hostName, '--state-dir', '/var/lib/gitfleet-plan', '--files-allow', '/etc']);
   t.diagnostic(`plan: exit ${r.code}; ${r.stdout.split('\n').filter((l) => l.startsWith('Plan:')).join(' ')}`);
-  if (!hostYamlTakesAdopt) {
-    // The agent side of adoption (host.yaml adopt: true) is not in this tree yet: without it the agent
-    // would refuse the running containers as NAME_CONFLICT, so "no change" cannot hold; said in the report.
-    t.diagnostic('host.yaml has no adopt key in this tree yet: plan no-change not asserted');
-    return;
-  }
   assert.match(r.stdout, /^Plan: 0 create, 0 change, 0 correct drift, 0 prune/m, r.stdout + r.stderr);
   assert.equal(r.code, 0, r.stdout + r.stderr);
 });
@@ -244,10 +238,6 @@ test('gitfleet plan on the adopted host', async (t) => {
 test('the first reconcile of the adopted host recreates and restarts nothing; a changed container is the only one recreated', async (t) => {
   if (!requireComponent(t, 'a systemd host, Docker (private dockerd) and docker-compose', missing)) return;
   assert.ok(adopted, 'the adopt test ran');
-  if (!hostYamlTakesAdopt) {
-    t.diagnostic('host.yaml has no adopt key in this tree yet: the reconcile is not run');
-    return;
-  }
   const docker = new Dockerode({ socketPath: dockerd.socket });
   const ids = async () => Object.fromEntries((await docker.listContainers({ all: true })).map((c) => [c.Names[0]!.slice(1), c.Id]));
   const pid = async (unitName: string) => (await mustInHost(['systemctl', 'show', '-p', 'MainPID', '--value', unitName])).trim();
