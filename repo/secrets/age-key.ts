@@ -2,7 +2,8 @@
 // one AGE-SECRET-KEY-1… line per identity), 0600, /etc/gitfleet/age.key by
 // default. The public key (age1…) is what the fleet repo's files are encrypted
 // for and what the agent reports to the hub; the identity never leaves the file.
-import { chmod, open, readFile, stat } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { GitfleetError } from '../../shared/errors.ts';
 import { nativeIdentity } from './native-x25519.ts';
@@ -50,6 +51,8 @@ export async function readIdentityFile(file: string): Promise<AgeIdentity> {
 export async function createIdentityFile(file: string): Promise<string> {
   const identity = await generateX25519Identity();
   const recipient = await identityToRecipient(identity);
+  // A fresh host has no /etc/gitfleet yet; 0700 because the directory holds the key.
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const handle = await open(file, 'wx', 0o600);
   try {
     await handle.writeFile(`# created: ${new Date().toISOString()}\n# public key: ${recipient}\n${identity}\n`);

@@ -3,7 +3,7 @@
 // wrong key or a tampered file), updatekeys to add a host, edit through $EDITOR.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -144,4 +144,15 @@ test('a multi-line secret (a key file) is masked whole in render text and JSON a
   const planned = gitfleet(['plan', '--repo', fleet, '--host', 'm-1', '--state-dir', join(dir, 'multi-state'), '--files-allow', join(dir, 'out'), '--json'], { GITFLEET_AGE_IDENTITY_FILE: key, GITFLEET_POLICY: join(dir, 'no-policy.yaml') });
   assert.ok(planned.stdout.includes('file.write'), planned.stderr);
   assert.deepEqual(leaks(planned.stdout + planned.stderr), []);
+});
+
+test('keygen on a fresh host creates the key\'s directory (0700) and the key (0600), and prints the same public key again', () => {
+  const key = join(dir, 'fresh-etc', 'gitfleet', 'age.key');
+  const first = gitfleet(['secret', 'keygen', '--output', key]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /^age1[0-9a-z]+\n$/);
+  assert.equal(statSync(key).mode & 0o777, 0o600);
+  assert.equal(statSync(join(dir, 'fresh-etc', 'gitfleet')).mode & 0o777, 0o700);
+  const again = gitfleet(['secret', 'keygen', '--output', key]);
+  assert.equal(again.stdout, first.stdout, 'an existing key is never overwritten');
 });
