@@ -111,7 +111,7 @@ test('web view: a hub with real reporting clients, in headless Chromium', { time
   report('app-01', 'staging/app-01', { applied: old, reconciling: true });
   report('evil-01', XSS_IMG, { applied: head, tags: [XSS_SCRIPT] });
 
-  const expected = { total: 6, InSync: 3, Drifted: 1, Failed: 1, Reconciling: 1, Offline: 0, Behind: 1, NeverSeen: 1 };
+  const expected = { total: 6, InSync: 3, OutOfSync: 0, Drifted: 1, Failed: 1, Reconciling: 1, Offline: 0, Behind: 1, NeverSeen: 1 };
   const summary = await eventually('every client to report', async () => {
     const s = (await h.api<Summary>('/api/v1/summary')).body;
     return s.sync.InSync === 3 && s.sync.Drifted === 1 && s.sync.Failed === 1 && s.connectivity.Online === 5 ? s : undefined;
@@ -143,6 +143,7 @@ test('web view: a hub with real reporting clients, in headless Chromium', { time
     const api = (await h.api<Summary>('/api/v1/summary')).body;
     assert.deepEqual(cards, {
       InSync: api.sync.InSync!,
+      OutOfSync: api.sync.OutOfSync ?? 0,
       Drifted: api.sync.Drifted! + api.sync.Missing!,
       Failed: api.sync.Failed!,
       Reconciling: api.reconciling,
