@@ -23,9 +23,10 @@ export function scrubGitOutput(text: string, secrets: readonly string[], maxLine
   for (const secret of secrets) if (secret.length > 0) out = out.split(secret).join('***');
   out = redactUrl(out).replace(/(authorization:\s*)(\S+\s+)?\S+/gi, '$1***');
   const lines = out
-    .split(/\r?\n/)
+    // Progress (fetch --progress) redraws its line with \r: each redraw is a line to drop, not the error.
+    .split(/\r\n|\n|\r/)
     .map((l) => l.trim())
-    .filter((l) => l !== '' && !/^(hint:|remote: (counting|compressing|enumerating|total))/i.test(l));
+    .filter((l) => l !== '' && !/^(hint:|(remote: )?(counting|compressing|enumerating|total|receiving objects|resolving deltas|unpacking objects))/i.test(l));
   const kept = lines.slice(0, maxLines).join(' | ');
   const limit = maxLines * 150;
   return kept.length > limit ? `${kept.slice(0, limit)}…` : kept;

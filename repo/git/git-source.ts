@@ -29,6 +29,12 @@ export interface GitSourceOptions {
 }
 
 const fullSha = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+/**
+ * ls-remote prints nothing until it has the refs, and a poll is a few hundred bytes:
+ * on a link that went silent it must give up long before a fetch's silence timeout,
+ * or the agent's loop (which waits for it) stops enforcing the last good revision.
+ */
+export const LS_REMOTE_TIMEOUT_MS = 20_000;
 const fetchedRef = 'refs/gitfleet/fetched';
 
 export class GitSource {
@@ -42,6 +48,7 @@ export class GitSource {
   readonly #runner: GitRunner;
   readonly #logger: Logger | undefined;
   readonly #maintenance: MaintenancePolicy | false;
+  readonly #pollTimeoutMs: number;
   #queue: Promise<unknown> = Promise.resolve();
   #maintenanceQueued = false;
 
@@ -57,6 +64,7 @@ export class GitSource {
     this.#logger = options.logger?.child({ component: 'git-source', repo: this.#remote.display, ref: config.ref });
     this.#runner = new GitRunner({ cwd: options.cacheDir, gitDir: this.#repoDir, logger: this.#logger, timeoutMs: options.timeoutMs });
     this.#maintenance = options.maintenance ?? {};
+    this.#pollTimeoutMs = Math.min(options.timeoutMs ?? LS_REMOTE_TIMEOUT_MS, LS_REMOTE_TIMEOUT_MS);
   }
 
   /** Loose objects, packs and their size in the local clone. */
@@ -177,7 +185,9 @@ export class GitSource {
       const depth = incremental ? [] : ['--depth=1'];
       // The fetched ref also tells the next fetch what we have (negotiation starts from refs).
       const refspec = `+${this.#ref.kind === 'commit' || pinned !== null ? target : resolved.remoteRef}:${fetchedRef}`;
-      await this.#runner.run(['fetch', '--no-tags', '--no-write-fetch-head', ...depth, '--', this.#remote.url, refspec], {
+      // --progress: git is silent on a pipe otherwise, and the runner's timeout is a silence timeout,
+      // so a slow but moving fetch (an edge link) would be killed; progress lines keep it alive while bytes flow.
+      await this.#runner.run(['fetch', '--progress', '--no-tags', '--no-write-fetch-head', ...depth, '--', this.#remote.url, refspec], {
         env: env.env, secrets: env.secrets, what: `fetch of ${this.#config.ref} from ${this.#remote.display}`,
       });
       // The remote may have moved since ls-remote: what was fetched is what counts.
@@ -225,7 +235,7 @@ export class GitSource {
       deepen: async (by) => {
         const want = this.#ref.kind === 'commit' ? target : remoteRef;
         this.#logger?.debug({ by }, 'deepening history for the ancestry check');
-        await this.#runner.run(['fetch', '--no-tags', '--no-write-fetch-head', `--deepen=${by}`, '--', this.#remote.url, want], {
+        await this.#runner.run(['fetch', '--progress', '--no-tags', '--no-write-fetch-head', `--deepen=${by}`, '--', this.#remote.url, want], {
           env: env.env, secrets: env.secrets, what: `deepening ${this.#config.ref} from ${this.#remote.display}`,
         });
       },
@@ -237,7 +247,7 @@ export class GitSource {
     const env = await this.#remoteEnv();
     await mkdir(this.#homeDir, { recursive: true, mode: 0o700 });
     const out = await this.#runner.run(['ls-remote', ...this.#ref.lsRemoteArgs, '--', this.#remote.url], {
-      env: env.env, secrets: env.secrets, what: `ls-remote of ${this.#remote.display}`,
+      env: env.env, secrets: env.secrets, what: `ls-remote of ${this.#remote.display}`, timeoutMs: this.#pollTimeoutMs,
     });
     return resolveRef(out, this.#ref.name, this.#remote.display);
   }

@@ -104,3 +104,14 @@ test('an outage refuses (reset) or black-holes (silence), and restore() brings t
   assert.equal((await roundTrip(back, 'back')).got, 'back');
   back.destroy();
 });
+
+test('a rate limit trickles a transfer at that bandwidth', async () => {
+  proxy.rateBytesPerSec = 20_000;
+  const s = await open();
+  const r = await roundTrip(s, 'x'.repeat(10_000), 5000);
+  proxy.rateBytesPerSec = 0;
+  assert.equal(r.got.length, 10_000);
+  // 10 kB up then 10 kB down at 20 kB/s each way, pipelined: about half a second, never instant.
+  assert.ok(r.ms >= 450 && r.ms < 3000, `10 kB through 20 kB/s took ${r.ms} ms`);
+  s.destroy();
+});

@@ -22,6 +22,8 @@ interface Pipe {
   queue: Array<{ due: number; chunk: Buffer }>;
   queued: number;
   timer: NodeJS.Timeout | null;
+  /** Under a rate limit, when this direction may send again. */
+  sendableAt: number;
 }
 
 // Past this many buffered bytes a direction stops reading (TCP backpressure reaches the sender).
@@ -31,6 +33,8 @@ export class FlakyProxy {
   port = 0;
   /** Added to every chunk, each direction (500 ms ≈ a bad satellite or 2G link). */
   latencyMs = 0;
+  /** Bandwidth of each direction (0: unlimited); data trickles in 50 ms slices, so a slow transfer is never silent. */
+  rateBytesPerSec = 0;
   readonly bytes: ProxyBytes = { up: 0, down: 0 };
   /** Connections accepted since start (a reconnect shows here). */
   accepted = 0;
@@ -157,7 +161,7 @@ export class FlakyProxy {
   }
 
   #pipe(src: Socket, dst: Socket, dir: Direction): Pipe {
-    const p: Pipe = { src, dst, dir, queue: [], queued: 0, timer: null };
+    const p: Pipe = { src, dst, dir, queue: [], queued: 0, timer: null, sendableAt: 0 };
     this.#pipes.add(p);
     src.on('data', (chunk: Buffer) => {
       if (this.#outage === 'blackhole') return; // dropped on the floor
@@ -178,7 +182,17 @@ export class FlakyProxy {
     const now = Date.now();
     if (now < this.#stalledUntil) return; // resume() pumps again
     while (p.queue.length > 0 && p.queue[0]!.due <= now) {
-      let { chunk } = p.queue.shift()!;
+      if (this.rateBytesPerSec > 0 && now < p.sendableAt) break;
+      const head = p.queue.shift()!;
+      let { chunk } = head;
+      if (this.rateBytesPerSec > 0) {
+        const slice = Math.max(1, Math.floor(this.rateBytesPerSec / 20));
+        if (chunk.length > slice) {
+          p.queue.unshift({ due: head.due, chunk: chunk.subarray(slice) });
+          chunk = chunk.subarray(0, slice);
+        }
+        p.sendableAt = now + (chunk.length * 1000) / this.rateBytesPerSec;
+      }
       p.queued -= chunk.length;
       if (chunk.length === 0) { p.dst.end(); continue; }
       const cut = this.#cut;
@@ -196,6 +210,7 @@ export class FlakyProxy {
       p.dst.write(chunk);
     }
     if (p.queued <= HIGH_WATER && p.src.isPaused() && this.#outage === null) p.src.resume();
-    if (p.queue.length > 0) p.timer = setTimeout(() => this.#pump(p), Math.max(0, p.queue[0]!.due - Date.now()));
+    const next = p.queue.length > 0 ? Math.max(p.queue[0]!.due, this.rateBytesPerSec > 0 ? p.sendableAt : 0) : null;
+    if (next !== null) p.timer = setTimeout(() => this.#pump(p), Math.max(0, next - Date.now()));
   }
 }

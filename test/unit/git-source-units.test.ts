@@ -88,6 +88,11 @@ test('scrubGitOutput removes secrets, URL credentials and Authorization headers'
   assert.match(out, /unable to access/);
 });
 
+test('scrubGitOutput drops fetch --progress redraws, so the error is what is shown', () => {
+  const progress = 'remote: Enumerating objects: 3, done.\nReceiving objects:  10% (1/10)\rReceiving objects:  20% (2/10), 64.00 KiB | 60.00 KiB/s\r';
+  assert.equal(scrubGitOutput(`${progress}fatal: early EOF\nfatal: fetch-pack: invalid index-pack output\n`, []), 'fatal: early EOF | fatal: fetch-pack: invalid index-pack output');
+});
+
 test('signature verdicts: only G passes; every other %G? refuses with a reason', () => {
   const sha = 'a'.repeat(40);
   assert.doesNotThrow(() => requireTrusted(parseSignatureLine('G\0ABCD\0Signer <s@x>\n'), sha));
