@@ -51,6 +51,8 @@ export function registerReadRoutes(app: FastifyInstance, ctx: ApiContext): void 
       status: record?.status ?? null,
       attempts,
       events,
+      // Additive: the active rollout holding this host (docs/api.md), so "behind the head" can say why.
+      rollout: ctx.rollouts?.holdOf(summary.id) ?? null,
     };
   });
 

@@ -8,15 +8,17 @@ import { parseCommandArgs, UsageError } from '../../repo/cli/args.ts';
 import { terminalJson } from '../../shared/terminal-text.ts';
 import type { FleetSummary, HostSummary } from '../fleet/fleet-index.ts';
 import type { Attempt, HostStatus } from '../../shared/status.ts';
+import type { RolloutHold } from '../rollout/host-hold.ts';
 import { callHub, field, hubExit, hubOptionHelp, hubOptionSpec, isHubError, resolveHub, type HubTarget } from './hub-api.ts';
 
 export const usage = `usage: gitfleet status [HOST] [--json] [hub options]
 
 Without HOST: the fleet summary (hosts, head, sync and connectivity counts, tags)
 and the hosts that need attention with their Ready message.
-With HOST (or --host HOST): the host's conditions, its last attempts, and every
+With HOST (or --host HOST): the host's conditions, its last attempts, every
 resource not in sync or not healthy with why (exit code or signal, last
-journal/log lines).
+journal/log lines), the resources adoption took over (Adopted, Replace,
+Rewrite), and the rollout that holds the host (its wave, what it released).
 
       --json             print the hub's answer as JSON
 ${hubOptionHelp}
@@ -71,15 +73,23 @@ export function formatHostDetail(d: HostDetailView): string {
     `host: ${field(h.id, 253)}`,
     `sync: ${field(h.sync, 20)}   connectivity: ${field(h.connectivity, 20)}   applied: ${h.lastAppliedRevision ? field(h.lastAppliedRevision.slice(0, 12)) : 'nothing'}`,
   ];
+  if (d.rollout) lines.push(formatRolloutHold(d.rollout));
   for (const c of d.status?.conditions ?? []) lines.push(`${field(c.type, 20)}=${c.status ? 'true' : 'false'} ${field(c.reason, 100)}: ${field(c.message, 500)}`);
   const resources = (d.status?.resources ?? []).filter((r) => r.sync !== 'Ignored' && (r.sync !== 'InSync' || r.health !== 'Healthy'));
   lines.push('', resources.length === 0 ? 'every resource in sync and healthy' : `resources needing attention (${resources.length}):`);
   for (const r of resources) {
-    lines.push(`  ${field(r.id, 300)}  ${field(r.sync, 20)}  ${field(r.health, 20)}${r.message ? `  ${field(r.message, 500)}` : ''}`);
+    lines.push(`  ${field(r.id, 300)}  ${field(r.sync, 20)}  ${field(r.health, 20)}${r.adoption ? `  adoption ${field(r.adoption, 32)}` : ''}${r.message ? `  ${field(r.message, 500)}` : ''}`);
     const ended = [typeof r.exitCode === 'number' ? `exit code ${Number(r.exitCode)}` : '', r.signal ? `killed by ${field(r.signal, 32)}` : ''].filter(Boolean).join(', ');
     if (ended) lines.push(`      last run: ${ended}`);
     // Each log line through field(): a line cannot fake further lines or carry escapes.
     for (const line of (r.logs ?? []).slice(-20)) lines.push(`      | ${field(line, 4096)}`);
+  }
+  // Adopted resources are usually in sync and so not listed above; say which ones adoption took over and how.
+  const adopted = (d.status?.resources ?? []).filter((r) => r.adoption);
+  if (adopted.length > 0) {
+    lines.push('', `adopted resources (${adopted.length}):`);
+    for (const r of adopted.slice(0, adoptedShown)) lines.push(`  ${field(r.id, 300)}  ${field(r.adoption, 32)}`);
+    if (adopted.length > adoptedShown) lines.push(`  … and ${adopted.length - adoptedShown} more (--json lists them all)`);
   }
   const refused = d.status?.refused;
   if (refused) lines.push('', `refused head ${field((refused.revision ?? 'unknown').slice(0, 12))} since ${field(refused.since, 40)}: ${field(refused.reason, 100)}: ${field(refused.message, 500)}`);
@@ -95,11 +105,23 @@ export function formatHostDetail(d: HostDetailView): string {
   return lines.join('\n');
 }
 
+const adoptedShown = 20;
+
+/** "held by rollout ID (wave N of M, released REV)": why a host waiting for its wave is behind the head. */
+export function formatRolloutHold(r: RolloutHold): string {
+  const released = r.released ? field(r.released.slice(0, 12)) : 'unknown';
+  const name = r.wave === `wave ${r.waveNumber}` ? '' : ` "${field(r.wave, 100)}"`;
+  const where = `wave ${Number(r.waveNumber)} of ${Number(r.waves)}${name}, released ${released}`;
+  return `${r.held ? 'held by' : 'released by'} rollout ${field(r.id, 200)} (${where}; rollout ${field(r.state, 20)})`;
+}
+
 export interface HostDetailView {
   summary: HostSummary;
   status: (Pick<HostStatus, 'conditions' | 'resources'> & Partial<Pick<HostStatus, 'attempts' | 'refused'>>) | null;
   /** The hub's stored history, newest first (the status carries the agent's own few). */
   attempts?: Attempt[];
+  /** The active rollout that decides what the host may run (absent from an older hub). */
+  rollout?: RolloutHold | null;
 }
 
 const attentionStates = 'Failed,Drifted,Missing,OutOfSync,Pending,Unknown,Offline,NeverSeen';

@@ -22,6 +22,8 @@ import { advance, applyAdminAction } from './rollout-engine.ts';
 import type { RolloutRecord } from './rollout-record.ts';
 import { hostsOf, isActive, record, rolloutId } from './rollout-record.ts';
 import { releasedIn } from './releases.ts';
+import { rolloutHold } from './host-hold.ts';
+import type { RolloutHold } from './host-hold.ts';
 import { planWaves } from './wave-plan.ts';
 
 export interface CoordinatorOptions {
@@ -284,6 +286,12 @@ export class RolloutCoordinator {
 
   list(): RolloutView[] {
     return this.#rollouts.map((r) => this.#view(r));
+  }
+
+  /** The active rollout that decides what `host` may run, and where it stands in it; null when none does. */
+  holdOf(host: string): RolloutHold | null {
+    const r = this.#holder.get(host);
+    return r ? rolloutHold(r, host) : null;
   }
 
   get(id: string): { rollout: RolloutView; hosts: RolloutHostView[] } | null {

@@ -11,7 +11,7 @@
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION, encodeMessage, parseHubMessage } from '../../shared/protocol.ts';
 import type { AgentMessage, Release } from '../../shared/protocol.ts';
-import type { HostStatus } from '../../shared/status.ts';
+import type { HostStatus, ResourceStatus } from '../../shared/status.ts';
 import { emptyFacts } from '../../agent/facts.ts';
 
 export interface SimAgent {
@@ -43,6 +43,8 @@ export interface SimFleetOptions {
   fails?: (host: string, revision: string) => boolean;
   /** How long an apply takes, ms (default 20–80, spread). */
   applyMs?: () => number;
+  /** The resources a host reports (default: one healthy container/app). */
+  resources?: (host: string) => ResourceStatus[];
 }
 
 export class SimFleet {
@@ -184,7 +186,7 @@ export class SimFleet {
       ],
       lastAppliedRevision: a.applied,
       lastAttemptedRevision: a.attempted,
-      resources: [{ id: 'container/app', sync: 'InSync', health: 'Healthy', diff: [] }],
+      resources: this.#o.resources?.(a.id) ?? [{ id: 'container/app', sync: 'InSync', health: 'Healthy', diff: [] }],
       attempts: [],
       updatedAt: now,
     };

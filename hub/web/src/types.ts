@@ -5,8 +5,9 @@ import type { TagNode } from '../../fleet/rollup.ts';
 import type { StoredEvent } from '../../store/fleet-store.ts';
 import type { HostFacts } from '../../../shared/protocol.ts';
 import type { Attempt, HostStatus } from '../../../shared/status.ts';
+import type { RolloutHold } from '../../rollout/host-hold.ts';
 
-export type { FleetSummary, HostSummary, TagNode, StoredEvent, HostFacts, Attempt, HostStatus };
+export type { FleetSummary, HostSummary, TagNode, StoredEvent, HostFacts, Attempt, HostStatus, RolloutHold };
 export type { FieldDiff, ResourceStatus, Condition } from '../../../shared/status.ts';
 export type { HostSync } from '../../fleet/rollup.ts';
 
@@ -27,6 +28,8 @@ export interface HostDetail {
   status: HostStatus | null;
   attempts: Attempt[];
   events: StoredEvent[];
+  /** The active rollout that decides what this host may run (absent from an older hub). */
+  rollout?: RolloutHold | null;
 }
 
 export interface TagsResponse {

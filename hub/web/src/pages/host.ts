@@ -3,9 +3,9 @@
 // history, the events timeline, facts, and "reconcile now" for admins.
 import { h } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import type { Attempt, HostDetail, HostFacts, ResourceStatus, StoredEvent } from '../types.ts';
+import type { Attempt, HostDetail, HostFacts, ResourceStatus, RolloutHold, StoredEvent } from '../types.ts';
 import { ago, bytes, diffValue, duration, shortRev } from '../format.ts';
-import { hostsHref } from '../route.ts';
+import { hostsHref, rolloutHref } from '../route.ts';
 import { HealthBadge, HostStateBadges, SyncBadge } from '../components/badges.ts';
 import { RevisionTimeline } from '../components/revision-timeline.ts';
 import { useFetch } from '../use-fetch.ts';
@@ -67,6 +67,33 @@ function HeadNotice({ d }: { d: HostDetail }) {
   );
 }
 
+/** What each adoption state (docs/adopt.md) did to a resource the agent did not create, for the badge's tooltip. */
+const adoptionTitles: Record<string, { label: string; title: string }> = {
+  Adopted: { label: 'adopted', title: 'Adopted: found on the host matching its declaration and taken over as it was; nothing was recreated, rewritten, restarted or reloaded.' },
+  Replace: { label: 'adopted: replace', title: 'Adopted by replacing: a container gitfleet did not create differed from its declaration and is replaced (the one adoption with downtime); the diff names the keys that differ.' },
+  Rewrite: { label: 'adopted: rewrite', title: 'Adopted by rewriting: a unit or file gitfleet did not create differed from its declaration and is written as declared (a running unit is restarted).' },
+};
+
+function AdoptionBadge({ state }: { state: string }) {
+  // A newer agent's state this view does not know is still shown, as text.
+  const known = adoptionTitles[state] ?? { label: `adoption: ${state}`, title: `Adoption state ${state}, reported by the agent.` };
+  return h('span', { class: `badge adoption adoption-${Object.hasOwn(adoptionTitles, state) ? state : 'other'}`, 'data-adoption': state, title: known.title }, known.label);
+}
+
+/** A host an active rollout holds back says so, with the rollout, its wave and what the host may run. */
+function RolloutNotice({ hold }: { hold: RolloutHold | null | undefined }) {
+  if (!hold) return null;
+  return h(
+    'p',
+    { class: 'notice rollout-hold', 'data-testid': 'rollout-hold', 'data-held': String(hold.held) },
+    hold.held ? 'Held by rollout ' : 'Released by rollout ',
+    h('a', { href: rolloutHref(hold.id) }, hold.id),
+    ` (wave ${hold.waveNumber} of ${hold.waves}${hold.wave !== `wave ${hold.waveNumber}` ? ` “${hold.wave}”` : ''}, released `,
+    h('code', { title: hold.released ?? '' }, hold.released ? shortRev(hold.released) : 'unknown'),
+    `). The rollout is ${hold.state}.`,
+  );
+}
+
 function Diff({ r }: { r: ResourceStatus }) {
   if (r.diff.length === 0) return h('p', { class: 'muted' }, r.sync === 'Missing' ? 'The resource does not exist on the host.' : 'No field-level difference reported.');
   return h(
@@ -96,7 +123,7 @@ function Resources({ d }: { d: HostDetail }) {
         'tbody',
         null,
         resources.map((r) =>
-          h('tr', { key: r.id, 'data-resource': r.id }, h('th', { scope: 'row' }, h('code', null, r.id)), h('td', null, h(SyncBadge, { state: r.sync })), h('td', null, h(HealthBadge, { state: r.health })), h('td', { class: 'message' }, r.message ?? ''), h('td', null, r.source ? h('code', null, r.source) : '')),
+          h('tr', { key: r.id, 'data-resource': r.id }, h('th', { scope: 'row' }, h('code', null, r.id), r.adoption ? [' ', h(AdoptionBadge, { state: r.adoption })] : null), h('td', null, h(SyncBadge, { state: r.sync })), h('td', null, h(HealthBadge, { state: r.health })), h('td', { class: 'message' }, r.message ?? ''), h('td', null, r.source ? h('code', null, r.source) : '')),
         ),
       ),
     ),
@@ -225,6 +252,7 @@ export function HostPageView(p: PageProps & { id: string }) {
     p.role === 'admin' ? h(ReconcileButton, { api: p.api, id: s.id }) : null,
     detail.error ? h('p', { class: 'error', role: 'alert' }, `Could not refresh: ${detail.error}`) : null,
     h(HeadNotice, { d }),
+    h(RolloutNotice, { hold: d.rollout }),
     h('section', { 'aria-labelledby': 'cond-h' }, h('h2', { id: 'cond-h' }, 'Conditions'), h(Conditions, { d })),
     h('section', { 'aria-labelledby': 'res-h' }, h('h2', { id: 'res-h' }, `Resources (${s.resources.notInSync} not in sync of ${s.resources.total})`), h(Resources, { d })),
     h('section', { 'aria-labelledby': 'att-h' }, h('h2', { id: 'att-h' }, 'Attempts'), h(RevisionTimeline, { attempts: d.attempts }), h(Attempts, { attempts: d.attempts })),

@@ -1,0 +1,88 @@
+// A host's rollout and adoption, as GET /api/v1/hosts/:id and `gitfleet
+// status HOST` give them, against a real hub (in this process) with simulated
+// agents: a host whose wave is not open says which rollout holds it, in which
+// wave, and what it was released; the canary says its rollout released the
+// new commit; each resource's adoption state is listed, and an agent's hostile
+// adoption text reaches the terminal escaped.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { SimFleet } from '../harness/rollout-sim-fleet.ts';
+import type { ResourceStatus } from '../../shared/status.ts';
+import { ENROLL, removeDir, root, tempDir, VIEWER, waitFor } from './hub-harness.ts';
+import { api, declaredHosts, FakeFleetRepo, readHead, startRolloutHub } from './rollout-hub-fixture.ts';
+
+const OLD = '8'.repeat(40);
+const NEW = '9'.repeat(40);
+const dirs: string[] = [];
+const closers: Array<() => Promise<unknown>> = [];
+after(async () => {
+  for (const c of closers.reverse()) await c().catch(() => undefined);
+  for (const d of dirs) removeDir(d);
+});
+
+function gitfleet(args: string[], token = VIEWER): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), ...args], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GITFLEET_API_TOKEN: token, GITFLEET_CONFIG_DIR: join(dirs[0]!, 'cli') },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+const adoptedResources: ResourceStatus[] = [
+  { id: 'container/app', sync: 'InSync', health: 'Healthy', diff: [], adoption: 'Adopted' },
+  { id: 'file/etc/app.conf', sync: 'Drifted', health: 'Healthy', diff: [{ field: 'content', desired: 'a', live: 'b' }], message: 'adopt: rewrite (differs: content)', adoption: 'Rewrite' },
+  { id: 'unit/odd.service', sync: 'InSync', health: 'Healthy', diff: [], adoption: '\u001b[31mNewer\u0007' },
+];
+
+interface HostAnswer {
+  rollout: { id: string; state: string; revision: string; wave: string; waveNumber: number; waves: number; released: string | null; held: boolean } | null;
+  status: { resources: ResourceStatus[] } | null;
+}
+
+test('a held host: the API and `gitfleet status HOST` name the rollout, its wave and the release; adopted resources are listed', async () => {
+  const dataDir = tempDir('host-rollout-hold');
+  dirs.push(dataDir);
+  const ids = ['hold-0', 'hold-1', 'hold-2'];
+  const repo = new FakeFleetRepo(OLD, declaredHosts(ids));
+  const hub = await startRolloutHub({ dataDir, repo });
+  const fleet = new SimFleet({ url: hub.agentUrl, token: ENROLL, ids, initialRevision: OLD, resources: (host) => (host === 'hold-1' ? adoptedResources : [{ id: 'container/app', sync: 'InSync', health: 'Healthy', diff: [] }]) });
+  closers.push(() => fleet.close(), () => hub.close());
+  await fleet.connectAll();
+  await waitFor('the agents to report', () => ids.every((id) => hub.index.get(id)?.lastAppliedRevision === OLD));
+
+  const before = await api<HostAnswer>(hub, 'GET', '/api/v1/hosts/hold-1', VIEWER);
+  assert.equal(before.status, 200);
+  assert.equal(before.body.rollout, null, 'no rollout holds a host before one exists');
+
+  repo.commit(NEW, 'waves:\n  - name: canary\n    hosts: [hold-0]\n  - percent: 100\nsoak: 1h\n');
+  await readHead(hub);
+  await waitFor('the canary done, soaking', () => hub.rollouts!.list()[0]?.current === 1, 15_000);
+  const id = hub.rollouts!.list()[0]!.id;
+
+  const held = await api<HostAnswer>(hub, 'GET', '/api/v1/hosts/hold-1', VIEWER);
+  assert.deepEqual(held.body.rollout, { id, state: 'running', revision: NEW, wave: 'wave 2', waveNumber: 2, waves: 2, released: OLD, held: true });
+  assert.deepEqual(held.body.status?.resources.map((r) => r.adoption), ['Adopted', 'Rewrite', '\u001b[31mNewer\u0007']);
+  const canary = await api<HostAnswer>(hub, 'GET', '/api/v1/hosts/hold-0', VIEWER);
+  assert.deepEqual(canary.body.rollout, { id, state: 'running', revision: NEW, wave: 'canary', waveNumber: 1, waves: 2, released: NEW, held: false });
+
+  const hubArgs = ['--hub', hub.url];
+  const status = await gitfleet(['status', 'hold-1', ...hubArgs]);
+  assert.equal(status.code, 1, `behind the head is not fine: ${status.stderr}`);
+  assert.match(status.stdout, new RegExp(`^held by rollout ${id} \\(wave 2 of 2, released ${OLD.slice(0, 12)}; rollout running\\)$`, 'm'));
+  assert.match(status.stdout, /^ {2}file\/etc\/app\.conf {2}Drifted {2}Healthy {2}adoption Rewrite {2}adopt: rewrite \(differs: content\)$/m);
+  assert.match(status.stdout, /^adopted resources \(3\):\n {2}container\/app {2}Adopted\n {2}file\/etc\/app\.conf {2}Rewrite\n {2}unit\/odd\.service {2}\S*Newer\S*$/m);
+  assert.doesNotMatch(status.stdout, /[\u0000-\u0008\u000b-\u001f\u007f]/, 'the agent-written adoption text is escaped');
+
+  const canaryStatus = await gitfleet(['status', 'hold-0', ...hubArgs]);
+  assert.match(canaryStatus.stdout, new RegExp(`^released by rollout ${id} \\(wave 1 of 2 "canary", released ${NEW.slice(0, 12)}; rollout running\\)$`, 'm'));
+  assert.doesNotMatch(canaryStatus.stdout, /adopted resources/);
+
+  const json = await gitfleet(['status', 'hold-1', '--json', ...hubArgs]);
+  assert.equal((JSON.parse(json.stdout) as HostAnswer).rollout?.held, true);
+});
