@@ -14,6 +14,14 @@ const dieEvent = {
   scope: 'local', time: 1700000000, timeNano: 1700000000123456789,
 };
 
+test('Podman events: remove is destroy, and its containerExitCode and podId attributes are not labels', () => {
+  const podmanRemove = { ...dieEvent, Action: 'remove', Actor: { ID: 'abc', Attributes: { containerExitCode: '0', podId: '', image: 'localhost/local/busybox:1', name: 'web', 'io.gitfleet.resource': 'container/web' } } };
+  assert.deepEqual(parseEngineEvent(podmanRemove), { action: 'destroy', id: 'abc', name: 'web', labels: { 'io.gitfleet.resource': 'container/web' }, time: 1700000000123 });
+  // Podman's own lifecycle steps the agent does not watch.
+  assert.equal(parseEngineEvent({ ...podmanRemove, Action: 'cleanup' }), null);
+  assert.equal(parseEngineEvent({ ...podmanRemove, Action: 'sync' }), null);
+});
+
 test('a die event carries name, id, labels (without engine attributes) and the exit code', () => {
   assert.deepEqual(parseEngineEvent(dieEvent), {
     action: 'die', id: 'abc', name: 'web', labels: { 'io.gitfleet.resource': 'container/web' }, exitCode: 137, time: 1700000000123,
@@ -63,6 +71,9 @@ test('engine errors map to codes and keep the engine message', () => {
     [modemError(404, 'No such image: x:1'), 'IMAGE_NOT_FOUND', /cannot do it: No such image: x:1$/],
     [modemError(409, 'Conflict. The container name "/web" is already in use by container "1"'), 'NAME_CONFLICT', /already in use/],
     [modemError(409, 'You cannot remove a running container'), 'DOCKER_FAILED', /cannot remove a running/],
+    // Podman's Docker-compatible API answers a taken name with 500.
+    [modemError(500, 'container create: creating container storage: the container name "web" is already in use by 1a2b. You have to remove that container to be able to reuse that name: that name is already in use'), 'NAME_CONFLICT', /"web" is already in use/],
+    [modemError(404, 'no such image: docker.io/local/x:1: image not known'), 'IMAGE_NOT_FOUND', /no such image: docker\.io\/local\/x:1/],
     [modemError(500, 'driver failed: port is already allocated'), 'DOCKER_FAILED', /port is already allocated/],
     [modemError(404, 'No such container: web'), 'DOCKER_FAILED', /No such container/],
   ];

@@ -52,7 +52,8 @@ export function translateEngineError(error: unknown, what: string, socketPath: s
   if (status === 404 && /no such image|manifest unknown|not found: manifest|repository does not exist|pull access denied/i.test(message)) {
     return new GitfleetError('IMAGE_NOT_FOUND', `cannot ${what}: ${message}`, { cause: error });
   }
-  if (status === 409 && /is already in use/i.test(message)) {
+  // Podman answers a taken name with 500 (Docker: 409), the message says the same.
+  if ((status === 409 || status === 500) && /is already in use/i.test(message)) {
     return new GitfleetError('NAME_CONFLICT', `cannot ${what}: ${message}`, { cause: error });
   }
   return new GitfleetError('DOCKER_FAILED', `cannot ${what}: ${message}`, { cause: error });

@@ -3,8 +3,10 @@
 import { containerEventActions, type ContainerEvent } from '../types.ts';
 
 /** Actor attributes the engine adds next to the container's labels. */
-const nonLabelAttributes = new Set(['name', 'image', 'exitCode', 'signal', 'execDuration']);
+const nonLabelAttributes = new Set(['name', 'image', 'exitCode', 'signal', 'execDuration', 'containerExitCode', 'podId']);
 const watched = new Set<string>(containerEventActions);
+/** Podman's names for the same events (it sends `remove` where Docker sends `destroy`). */
+const podmanActions: Record<string, string> = { remove: 'destroy' };
 
 interface EngineEvent {
   Type?: unknown;
@@ -19,7 +21,8 @@ export function parseEngineEvent(raw: unknown): ContainerEvent | null {
   const event = raw as EngineEvent;
   if (event.Type !== 'container' || typeof event.Action !== 'string') return null;
   // health_status arrives as "health_status: healthy"
-  const [action, detail] = event.Action.split(/:\s*/, 2) as [string, string | undefined];
+  const [engineAction, detail] = event.Action.split(/:\s*/, 2) as [string, string | undefined];
+  const action = podmanActions[engineAction] ?? engineAction;
   if (!watched.has(action)) return null;
   const id = typeof event.Actor?.ID === 'string' ? event.Actor.ID : '';
   const attributes = isStringRecord(event.Actor?.Attributes) ? event.Actor.Attributes : {};

@@ -14,26 +14,16 @@ if ! curl -sf --unix-socket "$sock" http://localhost/_ping >/dev/null 2>&1; then
 fi
 curl -sf --unix-socket "$sock" http://localhost/_ping >/dev/null || { echo "dockerd did not start; see /var/log/gitfleet-test/dockerd.log" >&2; exit 1; }
 
+# shellcheck source=../busybox-rootfs.sh
+source "$(dirname "$0")/../busybox-rootfs.sh"
+
 # local/busybox:1 and :2 — busybox as every common command; the test images for
 # containers. :2 is a genuinely different image (its own id, a marker file and
 # label), so tests can tell "the image changed" from "the tag was re-pointed".
 build_busybox() { # tag [name] [extra docker import --change arguments…]
   local tag="$1" name="${2:-local/busybox}" rootfs
   shift $(( $# > 1 ? 2 : 1 ))
-  rootfs="$(mktemp -d)"
-  mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/etc" "$rootfs/www"
-  cp /bin/busybox "$rootfs/bin/busybox"
-  for cmd in sh sleep httpd echo cat ls true false wget nc env ps kill mkdir rm touch date id hostname grep; do
-    ln -s busybox "$rootfs/bin/$cmd"
-  done
-  echo 'root:x:0:0:root:/root:/bin/sh' > "$rootfs/etc/passwd"
-  echo 'nobody:x:65534:65534:nobody:/:/bin/false' >> "$rootfs/etc/passwd"
-  echo 'root:x:0:' > "$rootfs/etc/group"
-  echo 'gitfleet busybox' > "$rootfs/www/index.html"
-  echo "$tag" > "$rootfs/etc/gitfleet-image"
-  # What real images start with: an entrypoint script that runs its arguments.
-  printf '#!/bin/sh\nexec "$@"\n' > "$rootfs/bin/entrypoint.sh"
-  chmod 755 "$rootfs/bin/entrypoint.sh"
+  rootfs="$(busybox_rootfs "$tag")"
   tar -C "$rootfs" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' \
     -c "LABEL io.gitfleet.test-image=$tag" "$@" - "$name:$tag" >/dev/null
   rm -rf "$rootfs"
