@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { hostname } from 'node:os';
 import type { HostFacts } from '../shared/protocol.ts';
+import { detectContainerEngine } from './drivers/docker/engine-kind.ts';
 
 export type { HostFacts };
 
@@ -56,11 +57,12 @@ export function emptyFacts(now = new Date()): HostFacts {
   };
 }
 
-export async function collectFacts(timeoutMs = PROBE_TIMEOUT_MS): Promise<HostFacts> {
+/** `dockerSocket`: the agent's container socket, asked which engine serves it (Docker or Podman). */
+export async function collectFacts(timeoutMs = PROBE_TIMEOUT_MS, dockerSocket?: string): Promise<HostFacts> {
   // Loaded on first use: an agent without a hub never needs it, and it weighs
   // several MiB of the daemon's resident memory.
   const { default: si } = await import('systeminformation');
-  const [os, cpu, mem, disks, nics, versions, systemd] = await Promise.all([
+  const [os, cpu, mem, disks, nics, versions, systemd, engine] = await Promise.all([
     within(() => si.osInfo(), timeoutMs),
     within(() => si.cpu(), timeoutMs),
     within(() => si.mem(), timeoutMs),
@@ -68,6 +70,7 @@ export async function collectFacts(timeoutMs = PROBE_TIMEOUT_MS): Promise<HostFa
     within(() => si.networkInterfaces(), timeoutMs),
     within(() => si.versions('docker'), timeoutMs),
     within(() => commandFirstLine('systemctl', ['--version'], timeoutMs), timeoutMs),
+    dockerSocket === undefined ? null : within(() => detectContainerEngine(dockerSocket, timeoutMs), timeoutMs),
   ]);
   const facts = emptyFacts();
   if (os) {
@@ -97,5 +100,6 @@ export async function collectFacts(timeoutMs = PROBE_TIMEOUT_MS): Promise<HostFa
   if (versions?.docker) facts.docker = { version: versions.docker.slice(0, 64) };
   const systemdVersion = systemd ? /^systemd\s+(\S+)/.exec(systemd)?.[1] : undefined;
   if (systemdVersion) facts.systemd = { version: systemdVersion.slice(0, 64) };
+  if (dockerSocket !== undefined) facts.containerEngine = engine ?? null;
   return facts;
 }

@@ -97,6 +97,8 @@ export const HostFacts = z.object({
   systemd: z.object({ version: text(64) }).nullable(),
   /** The host's age public key, what encrypted layers are encrypted for (docs/secrets.md); absent from older agents. */
   age: z.object({ recipient: z.string().regex(/^age1[0-9a-z]{20,120}$/) }).nullable().optional(),
+  /** The engine on the agent's container socket (`docker` or `podman`, a bounded string so newer names pass); absent from older agents. */
+  containerEngine: z.object({ name: text(32), version: text(64) }).nullable().optional(),
   collectedAt: text(40),
 });
 export type HostFacts = z.infer<typeof HostFacts>;

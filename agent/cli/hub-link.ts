@@ -49,7 +49,7 @@ export function createHubClient(
     place: known.place,
     tags: known.tags,
     agentVersion: version,
-    facts: async () => ({ ...(await collectFacts()), age: await ageRecipient(config.age.identityFile, logger) }),
+    facts: async () => ({ ...(await collectFacts(undefined, config.docker.socket)), age: await ageRecipient(config.age.identityFile, logger) }),
     logger: logger.child({ component: 'hub-client' }),
     onReconcileNow,
     ...rollout,

@@ -211,6 +211,7 @@ function Facts({ facts }: { facts: HostFacts | null }) {
     ['Memory', bytes(facts.memory.totalBytes)],
     ['Uptime', facts.uptimeSeconds === null ? '—' : duration(facts.uptimeSeconds * 1000)],
     ['Docker', facts.docker?.version ?? '—'],
+    ['Container engine', facts.containerEngine ? `${facts.containerEngine.name} ${facts.containerEngine.version}` : '—'],
     ['systemd', facts.systemd?.version ?? '—'],
     ['Age public key', facts.age?.recipient ?? '—'],
     ['Addresses', facts.addresses.map((a) => `${a.iface} ${a.address}`).join(', ') || '—'],
