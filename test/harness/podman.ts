@@ -4,7 +4,7 @@
 // test/env/provision.d/30-podman.sh. The service is started once and left
 // running for later test processes (as provisioning leaves dockerd running);
 // the containers a test makes carry its run label, so cleanup stays per test.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,5 +73,26 @@ async function ensurePodmanService(): Promise<string | null> {
 export class PodmanTestHarness extends DockerTestHarness {
   constructor(runId?: string) {
     super(PODMAN_SOCKET, runId);
+  }
+
+  /**
+   * Runs `podman healthcheck run` for this run's running containers every
+   * `intervalMs`: what the systemd timer Podman creates per container does on a
+   * real host. The test machines have no systemd as PID 1, so without this
+   * Podman never runs a healthcheck (docs/edge.md). Returns the stop function.
+   */
+  driveHealthchecks(intervalMs = 1000): () => void {
+    let stopped = false;
+    const env = { ...process.env, CONTAINERS_CONF: PODMAN_CONTAINERS_CONF };
+    const tick = async () => {
+      const running = await this.docker.listContainers({ filters: JSON.stringify({ label: [`io.gitfleet.test=${this.runId}`], status: ['running'] }) }).catch(() => []);
+      await Promise.all(running.map((c) => new Promise<void>((resolve) => execFile('podman', ['healthcheck', 'run', c.Id], { env, timeout: 10_000 }, () => resolve()))));
+      if (!stopped) timer = setTimeout(() => void tick(), intervalMs);
+    };
+    let timer = setTimeout(() => void tick(), 0);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
   }
 }

@@ -30,7 +30,7 @@ const t0 = Date.parse('2030-01-01T00:00:00Z');
 function inspectInfo(over: { status: string; startedAt?: string; finishedAt?: string; exitCode?: number; restartCount?: number; health?: string }): ContainerInspectInfo {
   return {
     Id: 'c1', Name: '/web', Image: 'sha256:img', RestartCount: over.restartCount ?? 0,
-    Config: { Image: 'local/busybox:1', Labels: { a: 'b' } },
+    Config: { Image: 'local/busybox:1', Labels: { a: 'b' } }, HostConfig: {},
     State: {
       Status: over.status, ExitCode: over.exitCode ?? 0, StartedAt: over.startedAt ?? '0001-01-01T00:00:00Z', FinishedAt: over.finishedAt ?? '0001-01-01T00:00:00Z',
       ...(over.health ? { Health: { Status: over.health } } : {}),
@@ -64,6 +64,13 @@ test('created is fresh until its state changes; unknown entries and unparsable S
   assert.ok(cache.isFresh(summary('created', 'Created'), t0));
   cache.put('c1', inspectInfo({ status: 'running', startedAt: new Date(t0).toISOString() }));
   assert.ok(!cache.isFresh(summary('running', 'Up for a while'), t0 + 1000));
+});
+
+test('a running container with a healthcheck whose list text shows no health (Podman) is inspected again', () => {
+  const cache = new InspectCache();
+  cache.put('c1', inspectInfo({ status: 'running', startedAt: new Date(t0).toISOString(), health: 'starting' }));
+  assert.ok(cache.isFresh(summary('running', 'Up 5 seconds (health: starting)'), t0 + 5_500), 'Docker: the list says the health');
+  assert.ok(!cache.isFresh(summary('running', 'Up 5 seconds'), t0 + 5_500), 'Podman: the list never says it');
 });
 
 test('liveFor takes the name (renames) and the running health from the list; retain drops the gone', () => {

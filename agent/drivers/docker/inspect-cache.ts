@@ -45,6 +45,9 @@ export class InspectCache {
         return true;
       case 'running':
       case 'paused':
+        // Podman's list text never shows health: a container with a healthcheck is inspected again
+        // each time (else its health would stay as first inspected).
+        if (entry.live.health !== null && status.health === null) return false;
         return within(entry.live.startedAt, status.elapsedUpperMs, now);
       case 'exited':
         return status.exitCode === entry.live.exitCode && within(entry.finishedAt, status.elapsedUpperMs, now);
