@@ -88,7 +88,7 @@ test('web view: a hub with real reporting clients, in headless Chromium', { time
   const web01 = report('web-01', 'prod/eu/web-01', { applied: head, tags: ['gpu'] });
   const web02 = report('web-02', 'prod/eu/web-02', {
     applied: head,
-    facts: facts({ hostname: XSS_IMG, kernel: XSS_SCRIPT }),
+    facts: facts({ hostname: XSS_IMG, kernel: XSS_SCRIPT, containerEngine: { name: 'podman', version: XSS_IMG } }),
     resources: [
       { id: 'container/web', sync: 'Drifted', health: 'Degraded', message: XSS_SCRIPT, diff: [{ field: 'image', desired: 'nginx:1.27', live: XSS_IMG }, { field: XSS_IMG, desired: XSS_SCRIPT, live: { env: XSS_IMG } }] },
       { id: `file/${XSS_IMG}`, sync: 'InSync', health: 'Healthy', diff: [] },
@@ -211,6 +211,7 @@ test('web view: a hub with real reporting clients, in headless Chromium', { time
     for (const s of [XSS_SCRIPT, XSS_IMG]) assert.ok(text.includes(s), `the page shows ${s} as text`);
     assert.equal(await page.textContent('[data-fact="Hostname"]'), XSS_IMG);
     assert.equal(await page.textContent('[data-fact="Kernel"]'), XSS_SCRIPT);
+    assert.equal(await page.textContent('[data-fact="Container engine"]'), `podman ${XSS_IMG}`);
     const diffRows = await page.$$eval('[data-diff="container/web"] tr[data-field]', (rows) => rows.map((r) => Array.from(r.querySelectorAll('th, td'), (c) => c.textContent)));
     assert.deepEqual(diffRows, [
       ['image', 'nginx:1.27', XSS_IMG],
