@@ -108,7 +108,10 @@ export class FlakyProxy {
   /** A full outage: every live connection dies (refuse) or goes silent (blackhole); new ones are reset or never answered. */
   outage(kind: Outage): void {
     this.#outage = kind;
-    if (kind === 'refuse') for (const s of this.#sockets) s.resetAndDestroy();
+    // Live connections are destroyed, not reset: on Node 20 resetAndDestroy() on a
+    // connection with traffic in flight left a libuv handle spinning a core and
+    // the process never exiting. New connections are still reset (#accept).
+    if (kind === 'refuse') for (const s of this.#sockets) s.destroy();
     else {
       // blackhole: nothing moves on these connections any more, and nothing closes them
       for (const p of this.#pipes) {
