@@ -24,11 +24,34 @@ export class LeaderLock {
   #timer: NodeJS.Timeout | null = null;
   #stopped = false;
   #busy = false;
+  readonly #duties = new Set<{ start: () => void; stop: () => void }>();
   leader = false;
 
   constructor(o: LeaderOptions) {
     this.#o = o;
     this.#log = o.logger.child({ component: 'leader' });
+  }
+
+  /**
+   * A chore only the leader does (notifications, history, rollouts…): `start`
+   * runs on gaining the lock (at once if this replica leads already), `stop`
+   * on losing it or on shutdown. Returns a function that unregisters it.
+   */
+  onLeadership(start: () => void, stop: () => void): () => void {
+    const duty = { start, stop };
+    this.#duties.add(duty);
+    if (this.leader) start();
+    return () => this.#duties.delete(duty);
+  }
+
+  private gained(): void {
+    this.#o.onGain();
+    for (const d of this.#duties) d.start();
+  }
+
+  private lost(): void {
+    this.#o.onLose();
+    for (const d of this.#duties) d.stop();
   }
 
   start(): void {
@@ -56,7 +79,7 @@ export class LeaderLock {
     if (!r.rows[0]?.locked || this.#stopped) return;
     this.leader = true;
     this.#log.info({ replica: this.#o.store.replicaId }, 'this replica leads: it polls the repo and sweeps dead replicas');
-    this.#o.onGain();
+    this.gained();
   }
 
   private async openClient(): Promise<pg.Client> {
@@ -75,7 +98,7 @@ export class LeaderLock {
     if (!this.leader) return;
     this.leader = false;
     this.#log.warn({ err: { message: error.message } }, 'lost the leader lock with its database connection; another replica takes over');
-    this.#o.onLose();
+    this.lost();
   }
 
   async stop(): Promise<void> {
@@ -83,8 +106,9 @@ export class LeaderLock {
     if (this.#timer) clearInterval(this.#timer);
     const client = this.#client;
     this.#client = null;
-    if (this.leader) this.#o.onLose();
+    const was = this.leader;
     this.leader = false;
+    if (was) this.lost();
     // Ending the connection releases the lock at once: the next replica need not wait for a timeout.
     if (client) {
       client.on('error', () => undefined);
