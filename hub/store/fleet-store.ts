@@ -114,7 +114,17 @@ export interface FleetStore {
   saveHistory(bucket: HistoryBucket, dropBefore: string): Promise<void>;
   /** One scope's points ('' is the whole fleet) at a resolution from `since` on, oldest first. */
   history(resolution: HistoryResolution, scope: string, since: string): Promise<HistoryPoint[]>;
+  /** Every notification state entry (hub/notify/notify-state.ts): what the replica sending notifications picks up. */
+  notifyState(): Promise<NotifyStateEntry[]>;
+  /** Writes these entries in one transaction; a null body deletes the key. */
+  saveNotifyState(changes: ReadonlyArray<{ key: string; body: string | null }>): Promise<void>;
   close(): Promise<void>;
+}
+
+/** One key of the notification state, its body an opaque JSON text. */
+export interface NotifyStateEntry {
+  key: string;
+  body: string;
 }
 
 /** An `enrollment_tokens` row as both stores read it. */

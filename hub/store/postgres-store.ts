@@ -18,7 +18,7 @@ import type { HostDigest } from '../fleet/host-digest.ts';
 import { digestStatus } from '../fleet/host-digest.ts';
 import { databaseEndpoint, withoutPassword } from './postgres-url.ts';
 import { defaultRetention, enrollmentTokenFromRow, hostRecordFromRow, type EnrollmentTokenRow, type HostRow } from './fleet-store.ts';
-import type { EnrollmentTokenRecord, FleetStore, HelloRecord, HostRecord, RetentionPolicy, StoredEvent } from './fleet-store.ts';
+import type { EnrollmentTokenRecord, FleetStore, HelloRecord, HostRecord, NotifyStateEntry, RetentionPolicy, StoredEvent } from './fleet-store.ts';
 import { auditFromRow, boundAuditEntry, DEFAULT_AUDIT_ENTRIES } from './fleet-records.ts';
 import type { AuditEntry, AuditRow, HistoryBucket, HistoryPoint, HistoryResolution, StoredAuditEntry } from './fleet-records.ts';
 import type { RolloutRecord } from '../rollout/rollout-record.ts';
@@ -230,6 +230,23 @@ export class PostgresFleetStore implements FleetStore {
       [bucket.resolution, bucket.at, JSON.stringify(rows)],
     );
     await this.query('DELETE FROM fleet_history WHERE resolution = $1 AND at < $2', [bucket.resolution, dropBefore]);
+  }
+
+  async notifyState(): Promise<NotifyStateEntry[]> {
+    return (await this.query<NotifyStateEntry>('SELECT key, body FROM notify_state ORDER BY key')).rows;
+  }
+
+  /** One statement (so one transaction): the deletions, then the upserts; the caller names each key once. */
+  async saveNotifyState(changes: ReadonlyArray<{ key: string; body: string | null }>): Promise<void> {
+    if (changes.length === 0) return;
+    const dropped = changes.filter((c) => c.body === null).map((c) => text(c.key));
+    const set = changes.filter((c) => c.body !== null).map((c) => ({ key: text(c.key), body: text(c.body!) }));
+    await this.query(
+      `WITH dropped AS (DELETE FROM notify_state WHERE key = ANY($1::text[]))
+       INSERT INTO notify_state (key, body) SELECT r.key, r.body FROM json_to_recordset($2::json) AS r(key TEXT, body TEXT)
+       ON CONFLICT (key) DO UPDATE SET body = excluded.body`,
+      [dropped, JSON.stringify(set)],
+    );
   }
 
   async history(resolution: HistoryResolution, scope: string, since: string): Promise<HistoryPoint[]> {

@@ -75,4 +75,10 @@ export const sqliteMigrations: string[] = [
      PRIMARY KEY (resolution, scope, at)
    );
    CREATE INDEX fleet_history_by_age ON fleet_history (resolution, at);`,
+  // Notification state that outlives the replica sending it (hub/notify/notify-state.ts): open problem
+  // groups and who they named, the last commit status posted per revision, the last head announced per rule.
+  `CREATE TABLE notify_state (
+     key TEXT PRIMARY KEY,
+     body TEXT NOT NULL
+   );`,
 ];

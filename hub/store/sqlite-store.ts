@@ -17,7 +17,7 @@ import type { Attempt, HostStatus } from '../../shared/status.ts';
 import { GitfleetError } from '../../shared/errors.ts';
 import { sqliteMigrations } from './sqlite-migrations.ts';
 import { defaultRetention, enrollmentTokenFromRow, hostRecordFromRow, unseenAttempts, type EnrollmentTokenRow, type HostRow } from './fleet-store.ts';
-import type { EnrollmentTokenRecord, FleetStore, HelloRecord, HostRecord, RetentionPolicy, StoredEvent } from './fleet-store.ts';
+import type { EnrollmentTokenRecord, FleetStore, HelloRecord, HostRecord, NotifyStateEntry, RetentionPolicy, StoredEvent } from './fleet-store.ts';
 import { auditFromRow, boundAuditEntry, DEFAULT_AUDIT_ENTRIES } from './fleet-records.ts';
 import type { AuditEntry, AuditRow, HistoryBucket, HistoryPoint, HistoryResolution, StoredAuditEntry } from './fleet-records.ts';
 import type { RolloutRecord } from '../rollout/rollout-record.ts';
@@ -173,6 +173,9 @@ export class SqliteFleetStore implements FleetStore {
       history: db.prepare('INSERT INTO fleet_history (resolution, scope, at, counts) VALUES (?, ?, ?, ?) ON CONFLICT (resolution, scope, at) DO UPDATE SET counts = excluded.counts'),
       pruneHistory: db.prepare('DELETE FROM fleet_history WHERE resolution = ? AND at < ?'),
       historyOf: db.prepare<[string, string, string], { at: string; counts: string }>('SELECT at, counts FROM fleet_history WHERE resolution = ? AND scope = ? AND at >= ? ORDER BY at'),
+      notifyState: db.prepare<[], NotifyStateEntry>('SELECT key, body FROM notify_state ORDER BY key'),
+      setNotifyState: db.prepare('INSERT INTO notify_state (key, body) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET body = excluded.body'),
+      dropNotifyState: db.prepare('DELETE FROM notify_state WHERE key = ?'),
     };
   }
 
@@ -197,6 +200,19 @@ export class SqliteFleetStore implements FleetStore {
 
   history(resolution: HistoryResolution, scope: string, since: string): Promise<HistoryPoint[]> {
     return Promise.resolve(this.#records.historyOf.all(resolution, scope, since).map((r) => ({ at: r.at, counts: JSON.parse(r.counts) as Record<string, number> })));
+  }
+
+  notifyState(): Promise<NotifyStateEntry[]> {
+    return Promise.resolve(this.#records.notifyState.all());
+  }
+
+  saveNotifyState(changes: ReadonlyArray<{ key: string; body: string | null }>): Promise<void> {
+    return this.write(() => {
+      for (const c of changes) {
+        if (c.body === null) this.#records.dropNotifyState.run(c.key);
+        else this.#records.setNotifyState.run(c.key, c.body);
+      }
+    });
   }
 
   /** Queues a write for the next batch; resolves with its result after commit. */

@@ -489,6 +489,30 @@ for (const impl of [sqlite, postgres]) {
       assert.equal((await store.history('1h', '', minute(-5))).length, 1, 'another resolution keeps its points');
     });
 
+    test('notification state: keys written, replaced and deleted in one call, read back after a reopen', async (t) => {
+      if (!requireComponent(t, 'PostgreSQL server', skip)) return;
+      const { store, open } = await fresh();
+      assert.deepEqual(await store.notifyState(), []);
+      await store.saveNotifyState([
+        { key: 'group:["r1","failed"]', body: '{"named":["web-01"]}' },
+        { key: 'commit:abc', body: '"failure 1 of 2"' },
+        { key: 'head:r1', body: '"abc"' },
+      ]);
+      await store.saveNotifyState([
+        { key: 'commit:abc', body: '"success 2 of 2 é"' },
+        { key: 'head:r1', body: null },
+        { key: 'never-written', body: null },
+      ]);
+      const expected = [
+        { key: 'commit:abc', body: '"success 2 of 2 é"' },
+        { key: 'group:["r1","failed"]', body: '{"named":["web-01"]}' },
+      ];
+      assert.deepEqual(await store.notifyState(), expected);
+      await store.saveNotifyState([]);
+      const reopened = await open();
+      assert.deepEqual(await reopened.notifyState(), expected, 'the state outlives the process (a restart, another replica)');
+    });
+
     sharedTest('replicas: two stores on one database see each other’s writes', async (t) => {
       if (!requireComponent(t, 'PostgreSQL server', skip)) return;
       const { store: a, open } = await fresh();
