@@ -1,18 +1,20 @@
 #!/usr/bin/env node
-// Lists (or copies) the files of an installed gitfleet: the esbuild bundle, the
-// web view's assets when built, and the closure of the modules the bundle keeps
-// external that an installed gitfleet actually loads (better-sqlite3 for the
-// hub's store, ssh2 for dockerode). pg, cpu-features and playwright-core stay out: the
-// released configuration never loads them.
+// Lists (or copies) the files of an installed gitfleet: the esbuild bundle (the
+// entry and its per-command chunks), the web view's assets when built, and the
+// closure of the modules the bundle keeps external that an installed gitfleet
+// actually loads (better-sqlite3 for the hub's store). cpu-features, ssh2 and
+// playwright-core stay out: the released configuration never loads them. Source
+// maps stay out too: node reads them only with --enable-source-maps, and they
+// were two thirds of the installed size (docs/edge.md, "Footprint").
 //   node packaging/bundle-files.mjs [ROOT]             prints paths relative to ROOT
 //   node packaging/bundle-files.mjs ROOT --copy DEST   copies them to DEST (layout: DEST/gitfleet.mjs, DEST/node_modules/…)
 // install.sh, the .deb and the hub image all install exactly this list.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
-// ssh2: docker-modem requires it when dockerode loads (its optional native
-// speedups, cpu-features and the crypto binding, are not needed).
-const runtimeModules = ['better-sqlite3', 'ssh2'];
+// ssh2 is not among them: the build replaces docker-modem's ssh:// transport
+// with a stub (scripts/build.mjs), so nothing requires it.
+const runtimeModules = ['better-sqlite3'];
 // Build leftovers of native modules: sources, objects, test binaries.
 const skipDirs = new Set(['deps', 'src', 'obj', 'obj.target', '.deps', 'test', 'tests', 'docs', 'benchmark', '.github', 'examples', 'util']);
 const skipFiles = new Set(['binding.gyp', 'sqlite3.a', 'test_extension.node']);
@@ -53,7 +55,10 @@ export function bundleFiles(root) {
   const bundle = join(root, 'dist', 'gitfleet.mjs');
   if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run "npm run build" first`);
   const pairs = [['dist/gitfleet.mjs', 'gitfleet.mjs']];
-  if (existsSync(`${bundle}.map`)) pairs.push(['dist/gitfleet.mjs.map', 'gitfleet.mjs.map']);
+  // The chunks the entry imports per command (scripts/build.mjs removes stale ones).
+  for (const name of readdirSync(join(root, 'dist')).sort()) {
+    if (/^gitfleet-.+\.mjs$/.test(name)) pairs.push([`dist/${name}`, name]);
+  }
   // The hub serves its web view from web/dist beside the bundle (hub/main.ts defaultWebRoot).
   const web = join(root, 'hub', 'web', 'dist');
   if (existsSync(web) && statSync(web).isDirectory()) {

@@ -1,7 +1,9 @@
-// Bundles the CLI (agent, hub and tools in one file) with esbuild. Native or
-// optional modules stay external and are loaded from node_modules.
+// Bundles the CLI (agent, hub and tools) with esbuild: dist/gitfleet.mjs and the
+// chunks it loads per command. Native or optional modules stay external and are
+// loaded from node_modules.
 import { build } from 'esbuild';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import { buildWeb } from '../hub/web/build-web.mjs';
 
 // dockerode loads gRPC and protobuf at start-up for BuildKit sessions, and
@@ -36,9 +38,19 @@ const lazyExternals = {
 
 mkdirSync('dist', { recursive: true });
 const started = Date.now();
-await build({
-  entryPoints: ['cli/main.ts'],
-  outfile: 'dist/gitfleet.mjs',
+// Split at the CLI's lazy command imports: `gitfleet agent` loads its own code
+// (dist/gitfleet.mjs and the gitfleet-*.mjs chunks it imports), not the hub's
+// server, database drivers and web code — one file of everything cost the idle
+// agent ~18 MiB of resident memory (docs/edge.md, "Footprint"). Chunks sit
+// beside the entry so code that finds files from import.meta.dirname (the hub's
+// web root) still finds them.
+const result = await build({
+  entryPoints: { gitfleet: 'cli/main.ts' },
+  outdir: 'dist',
+  splitting: true,
+  chunkNames: 'gitfleet-[name]-[hash]',
+  outExtension: { '.js': '.mjs' },
+  metafile: true,
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -53,7 +65,14 @@ await build({
   plugins: [withoutUnusedDockerTransports, lazyExternals],
   logLevel: 'warning',
 });
-process.stdout.write(`built dist/gitfleet.mjs in ${Date.now() - started} ms\n`);
+// Chunks of earlier builds (their names carry a content hash) would pile up and
+// be installed; one written after this build started belongs to a concurrent build.
+const outputs = new Set(Object.keys(result.metafile.outputs).map((p) => basename(p)));
+for (const name of readdirSync('dist')) {
+  if (!/^gitfleet-.+\.mjs(\.map)?$/.test(name) || outputs.has(name)) continue;
+  if (statSync(`dist/${name}`).mtimeMs < started) rmSync(`dist/${name}`, { force: true });
+}
+process.stdout.write(`built dist/gitfleet.mjs and ${[...outputs].filter((n) => n.endsWith('.mjs')).length - 1} chunks in ${Date.now() - started} ms\n`);
 
 // The hub's web view (hub/web/dist), served by the hub at `/`.
 const webStarted = Date.now();
