@@ -233,7 +233,7 @@ export class PostgresFleetStore implements FleetStore {
   }
 
   async notifyState(): Promise<NotifyStateEntry[]> {
-    return (await this.query<NotifyStateEntry>('SELECT key, body FROM notify_state ORDER BY key')).rows;
+    return (await this.query<NotifyStateEntry>('SELECT key, body FROM notify_state ORDER BY key', [])).rows;
   }
 
   /** One statement (so one transaction): the deletions, then the upserts; the caller names each key once. */
