@@ -9,6 +9,7 @@ import { GitfleetError, messageOf } from '../shared/errors.ts';
 import { databaseUrlProblem } from './store/postgres-url.ts';
 import { durationMs, durationPattern } from '../shared/durations.ts';
 import { DEFAULT_AUDIT_ENTRIES } from './store/fleet-records.ts';
+import { DEFAULT_TRACKED_TAGS } from './fleet/tracked-tags.ts';
 import { NotifyFileConfig, resolveNotifyConfig } from './notify/notify-config.ts';
 import type { NotifyConfig } from './notify/notify-config.ts';
 import { CommitStatusFileConfig, resolveCommitStatusConfig } from './forge-status/forge-config.ts';
@@ -64,6 +65,7 @@ export const hubEnv: Record<string, string> = {
   'enrollRate.perToken': 'GITFLEET_HUB_ENROLL_RATE_PER_TOKEN',
   logLevel: 'GITFLEET_HUB_LOG_LEVEL',
   'metrics.perHost': 'GITFLEET_HUB_METRICS_PER_HOST',
+  trackedTags: 'GITFLEET_HUB_TRACKED_TAGS',
 };
 
 const durationText = z.string().regex(durationPattern, 'a duration like 30s, 1m or 500ms');
@@ -111,6 +113,8 @@ const FileConfig = z.strictObject({
   commitStatus: CommitStatusFileConfig.optional(),
   /** perHost: one series per host in /metrics (off: at 10,000 hosts that is 20,000 series; docs/metrics.md). */
   metrics: z.strictObject({ perHost: z.boolean().optional() }).optional(),
+  /** How many tags get per-tag /metrics series and history points (the ones with the most hosts; docs/metrics.md). */
+  trackedTags: z.number().int().min(0).max(100_000).optional(),
 });
 
 export interface HubConfig {
@@ -135,6 +139,8 @@ export interface HubConfig {
   notify?: NotifyConfig | undefined;
   commitStatus?: CommitStatusConfig | undefined;
   metrics: { perHost: boolean };
+  /** Tags with per-tag series and history (the largest first): agents report tags, so their count must not be theirs to choose. */
+  trackedTags: number;
 }
 
 function invalid(key: string, why: string): GitfleetError {
@@ -176,7 +182,7 @@ export function loadHubConfig(file: string | undefined, env: NodeJS.ProcessEnv =
   for (const [key, name] of Object.entries(hubEnv)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
-    const typed = key === 'metrics.perHost' ? value === 'true' || value === '1' : (key.startsWith('retention.') || key.startsWith('enrollRate.')) && /^\d+$/.test(value) ? Number(value) : value;
+    const typed = key === 'metrics.perHost' ? value === 'true' || value === '1' : (key.startsWith('retention.') || key.startsWith('enrollRate.') || key === 'trackedTags') && /^\d+$/.test(value) ? Number(value) : value;
     setPath(raw, key, typed);
   }
   const parsed = FileConfig.safeParse(raw);
@@ -260,5 +266,6 @@ export function loadHubConfig(file: string | undefined, env: NodeJS.ProcessEnv =
     notify: c.notify === undefined ? undefined : resolveNotifyConfig(c.notify, invalid),
     commitStatus: c.commitStatus === undefined ? undefined : resolveCommitStatusConfig(c.commitStatus, invalid, c.repo !== undefined),
     metrics: { perHost: c.metrics?.perHost ?? false },
+    trackedTags: c.trackedTags ?? DEFAULT_TRACKED_TAGS,
   };
 }

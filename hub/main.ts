@@ -112,7 +112,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
           : storeLog.warn({ waitedMs: e.waitedMs, writes: e.writes }, `the database is writable again after ${e.waitedMs} ms`),
     });
   }
-  const metrics = new HubMetrics({ perHost: config.metrics.perHost });
+  const metrics = new HubMetrics({ perHost: config.metrics.perHost, trackedTags: config.trackedTags });
   const feed: ChangeFeed<HostSummary> = new ChangeFeed((id) => index.get(id));
   const index = new FleetIndex((id) => feed.hostChanged(id));
   const notifications =
@@ -263,7 +263,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
   const storage = config.database !== undefined ? { database: redactDatabaseUrl(config.database) } : { dataDir: config.dataDir };
   logger.info({ url, ...storage, repo: config.repo?.url ?? null, hosts: index.ids().length }, 'hub listening');
   // The fleet's history: a point a minute (docs/hub.md, History).
-  const history = new HistorySampler(store, index, logger.child({ component: 'history' }));
+  const history = new HistorySampler(store, index, logger.child({ component: 'history' }), Date.now, config.trackedTags);
   history.start();
 
   let closing: Promise<void> | null = null;

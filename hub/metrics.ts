@@ -70,10 +70,11 @@ export class HubMetrics {
 
   readonly tagHosts = new Gauge({
     name: 'gitfleet_hub_tag_hosts',
-    help: 'Hosts in a tag\'s subtree, by sync state (one series per tag and state: tags come from the fleet repo)',
+    help: 'Hosts in a tag\'s subtree, by sync state (one series per tag and state, for the trackedTags tags with the most hosts)',
     labelNames: ['tag', 'sync'] as const,
     registers: [this.registry],
   });
+  readonly tagsOmitted = new Gauge({ name: 'gitfleet_hub_tags_omitted', help: 'Tags left out of gitfleet_hub_tag_hosts and the history by trackedTags (the ones with the fewest hosts)', registers: [this.registry] });
   /** Per-host series, only with hub config `metrics.perHost` (one series per host: docs/metrics.md, cardinality). */
   readonly hostSync = new Gauge({
     name: 'gitfleet_hub_host_sync',
@@ -83,7 +84,7 @@ export class HubMetrics {
   });
   readonly hostOnline = new Gauge({ name: 'gitfleet_hub_host_online', help: 'Per host (opt-in): 1 when its agent is connected, else 0', labelNames: ['host'] as const, registers: [this.registry] });
 
-  constructor(readonly options: { perHost?: boolean } = {}) {
+  constructor(readonly options: { perHost?: boolean; trackedTags?: number } = {}) {
     collectDefaultMetrics({ register: this.registry });
     // prom-client names these gauges *_total, which promtool's lint refuses (a _total is a counter); nodejs_active_* without it stay.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);

@@ -8,25 +8,19 @@
 import type { Logger } from 'pino';
 import { messageOf } from '../../shared/errors.ts';
 import type { FleetIndex } from '../fleet/fleet-index.ts';
-import type { TagNode } from '../fleet/rollup.ts';
+import { DEFAULT_TRACKED_TAGS, trackedTags } from '../fleet/tracked-tags.ts';
 import type { FleetStore } from '../store/fleet-store.ts';
 import { historyResolutions } from '../store/fleet-records.ts';
 import type { HistoryBucket } from '../store/fleet-records.ts';
 
 type Counts = Record<string, number>;
 
-/** Hosts by sync state for the fleet ('') and every tag, zero counts left out. */
-export function sampleFleet(index: FleetIndex): Map<string, Counts> {
+/** Hosts by sync state for the fleet ('') and every tracked tag, zero counts left out. */
+export function sampleFleet(index: FleetIndex, maxTags = DEFAULT_TRACKED_TAGS): Map<string, Counts> {
   const scopes = new Map<string, Counts>();
   const nonZero = (counts: Partial<Record<string, number>>): Counts => Object.fromEntries(Object.entries(counts).filter(([, n]) => (n ?? 0) > 0)) as Counts;
   scopes.set('', nonZero(index.summary().sync));
-  const walk = (nodes: readonly TagNode[]) => {
-    for (const n of nodes) {
-      scopes.set(n.tag, nonZero(n.sync));
-      walk(n.children);
-    }
-  };
-  walk(index.tagTree());
+  for (const n of trackedTags(index.tagTree(), maxTags).kept) scopes.set(n.tag, nonZero(n.sync));
   return scopes;
 }
 
@@ -44,6 +38,8 @@ export class HistorySampler {
     private readonly index: FleetIndex,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
+    /** Hub config `trackedTags`: agents choose their tags, so the rows a minute must not be theirs to choose. */
+    private readonly maxTags = DEFAULT_TRACKED_TAGS,
   ) {}
 
   /** Samples now, then at the start of every minute. */
@@ -70,7 +66,7 @@ export class HistorySampler {
   sample(): Promise<void> {
     this.#running = this.#running.then(async () => {
       const now = this.now();
-      const scopes = sampleFleet(this.index);
+      const scopes = sampleFleet(this.index, this.maxTags);
       try {
         const minute = historyResolutions['1m'];
         await this.store.saveHistory(this.bucket('1m', bucketStart(now, minute.bucketMs), scopes), new Date(now - minute.keepMs).toISOString());
