@@ -153,6 +153,9 @@ export class SimFleet {
     const r = a.released;
     const target = r?.underPolicy ? r.revision : this.#head;
     if (!r || target === null || target === a.applied || a.reconciling) return;
+    // Like the agent, a revision that failed and was rolled back is not tried again until something newer comes:
+    // retrying at once would flip the host between applying and failed faster than the hub stores statuses.
+    if (target === a.attempted) return;
     a.reconciling = true;
     a.attempted = target;
     this.#report(a);
