@@ -8,8 +8,6 @@
 // install.sh --uninstall → no trace.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,27 +16,15 @@ import { requireComponent } from '../harness/require.ts';
 import { bootHost, systemdHostsAvailable } from '../harness/nspawn.ts';
 import type { BootOptions, SystemdHost } from '../harness/nspawn.ts';
 import { dockerMissingReason } from '../harness/docker.ts';
-import { genericWebhookHeaders } from '../../hub/webhook/verify-webhook.ts';
-import { GitDaemon, WorkRepo, freePort, missingGitServer, tempDir } from '../harness/git-servers.ts';
-import { bundleMissing, changedPaths, installAgent, installScript, mustExec, projectDir, tracesSince, waitFor } from './fleet-support.ts';
+import type { HostSummary } from '../harness/faults.ts';
+import { FleetServers } from '../harness/fleet-servers.ts';
+import { missingGitServer, tempDir } from '../harness/git-servers.ts';
+import { bundleMissing, changedPaths, installAgent, installScript, mustExec, tracesSince, waitFor } from './fleet-support.ts';
 
 const run = randomBytes(3).toString('hex');
 const hostIds = [1, 2, 3].map((n) => `gfe-${run}-${n}`) as [string, string, string];
 const containerOf = (id: string) => `${id}-app`;
 const unit = 'gfe-svc.service';
-const enrollment = randomBytes(16).toString('hex');
-const admin = randomBytes(16).toString('hex');
-const webhookSecret = randomBytes(16).toString('hex');
-
-interface HostSummary {
-  id: string;
-  connectivity: string;
-  sync: string;
-  stalled: boolean;
-  lastAppliedRevision: string | null;
-  lastAttemptedRevision: string | null;
-  behind: boolean | null;
-}
 
 function fleetFiles(version: string): Record<string, string> {
   const files: Record<string, string> = {
@@ -75,52 +61,24 @@ test('fleet end to end: 3 installed agents, a hub, a git daemon', { timeout: 420
   const docker = new Dockerode();
   const work = tempDir('fleet-e2e');
   const hosts = new Map<string, SystemdHost>();
-  let hub: ChildProcess | null = null;
-  const daemon = new GitDaemon(join(work, 'srv'));
-  mkdirSync(daemon.root, { recursive: true });
-  const repo = new WorkRepo(join(daemon.root, 'fleet.git'));
+  const servers = new FleetServers(work);
+  const repo = servers.repo;
   t.after(async () => {
     await Promise.all([...hosts.values()].map((h) => h.poweroff().catch(() => undefined)));
-    hub?.kill('SIGTERM');
-    await daemon.stop().catch(() => undefined);
+    await servers.stop();
     await Promise.all(hostIds.map((id) => docker.getContainer(containerOf(id)).remove({ force: true }).catch(() => undefined)));
-    repo.dispose();
     rmSync(work, { recursive: true, force: true });
   });
 
   // --- the Git server, the first commit, the hub
-  await daemon.start();
-  const repoUrl = daemon.url('fleet.git');
+  await servers.startGit();
+  const repoUrl = servers.repoUrl;
   const first = repo.commit(fleetFiles('v1'), 'v1');
   repo.push();
   const firstPushedAt = Date.now();
-  const hubPort = await freePort();
-  hub = spawn(process.execPath, [join(projectDir, 'dist/gitfleet.mjs'), 'hub'], {
-    env: {
-      PATH: process.env.PATH,
-      GITFLEET_HUB_LISTEN: `127.0.0.1:${hubPort}`,
-      GITFLEET_HUB_DATA_DIR: join(work, 'hub'),
-      GITFLEET_HUB_REPO: repoUrl,
-      GITFLEET_HUB_ENROLLMENT_TOKEN: enrollment,
-      GITFLEET_HUB_ADMIN_TOKEN: admin,
-      GITFLEET_HUB_WEBHOOK_SECRET: webhookSecret,
-      GITFLEET_HUB_HEARTBEAT: '1s',
-      GITFLEET_HUB_POLL_INTERVAL: '5m', // the webhook, not polling, must bring the new head
-      GITFLEET_HUB_LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let hubErr = '';
-  hub.stderr!.on('data', (b: Buffer) => (hubErr = (hubErr + b.toString()).slice(-4000)));
-  const api = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
-    const res = await fetch(`http://127.0.0.1:${hubPort}${path}`, { ...init, headers: { authorization: `Bearer ${admin}`, ...(init.headers ?? {}) } });
-    if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
-  await waitFor('the hub', 15_000, async () => ((await fetch(`http://127.0.0.1:${hubPort}/healthz`)).ok ? true : undefined)).catch((e: unknown) => {
-    throw new Error(`${String(e)}\nhub stderr: ${hubErr}`);
-  });
-  const summaries = async () => new Map((await api<{ hosts: HostSummary[] }>(`/api/v1/hosts?limit=100`)).hosts.map((h) => [h.id, h]));
+  // The hub polls every 5 min: the webhook, not polling, must bring the new head.
+  const hub = await servers.startHub('1s');
+  const summaries = () => hub.summaries();
   const fleetAt = (revision: string, what: string, timeoutMs: number, ids: string[] = hostIds) =>
     waitFor(what, timeoutMs, async () => {
       const all = await summaries();
@@ -140,7 +98,7 @@ test('fleet end to end: 3 installed agents, a hub, a git daemon', { timeout: 420
   const persistent = join(work, 'h3-state'); // host 3's state disk survives its power-off
   mkdirSync(persistent, { recursive: true });
   const bootOptions = (id: string): BootOptions => (id === hostIds[2] ? { binds: [{ host: persistent, guest: '/var/lib/gitfleet' }] } : {});
-  const agentArgs = (id: string) => ['--repo', repoUrl, '--host', id, '--hub', `ws://127.0.0.1:${hubPort}/agent`, '--token', enrollment, '--interval', '5m', '--drift-interval', '2s'];
+  const agentArgs = (id: string) => ['--repo', repoUrl, '--host', id, '--hub', hub.agentUrl, '--token', hub.enrollment, '--interval', '5m', '--drift-interval', '2s'];
   let started = Date.now();
   await Promise.all(hostIds.map(async (id) => hosts.set(id, await bootHost(id, bootOptions(id)))));
   t.diagnostic(`3 hosts booted in ${Date.now() - started} ms`);
@@ -162,14 +120,8 @@ test('fleet end to end: 3 installed agents, a hub, a git daemon', { timeout: 420
   // --- push + webhook: every host at the new revision within 10 s
   const second = repo.commit(fleetFiles('v2'), 'v2');
   repo.push();
-  const body = JSON.stringify({ ref: 'refs/heads/main', after: second });
   const pushedAt = Date.now();
-  const hook = await fetch(`http://127.0.0.1:${hubPort}/api/v1/hooks/git`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...genericWebhookHeaders(webhookSecret, body) },
-    body,
-  });
-  assert.ok(hook.ok, `webhook: HTTP ${hook.status} ${await hook.text()}`);
+  await hub.webhook(second);
   await fleetAt(second, 'every host at the second commit', 10_000);
   const pushToConverged = Date.now() - pushedAt;
   t.diagnostic(`push + webhook → 3 hosts in sync at the new head: ${pushToConverged} ms`);
@@ -191,7 +143,7 @@ test('fleet end to end: 3 installed agents, a hub, a git daemon', { timeout: 420
   });
   t.diagnostic(`hand drift (container killed, unit edited) healed in ${Date.now() - driftAt} ms`);
   const detail = await waitFor('the hub to show the correction', 10_000, async () => {
-    const d = await api<{ summary: HostSummary; attempts: { driftCorrected?: string[] }[] }>(`/api/v1/hosts/${h1.name}`);
+    const d = await hub.api<{ summary: HostSummary; attempts: { driftCorrected?: string[] }[] }>(`/api/v1/hosts/${h1.name}`);
     const corrected = new Set(d.attempts.flatMap((a) => a.driftCorrected ?? []).map(String));
     const both = [...corrected].some((c) => c.includes(containerOf(h1.name))) && [...corrected].some((c) => c.includes(unit));
     return both && d.summary.sync === 'InSync' ? d : undefined;
@@ -200,13 +152,7 @@ test('fleet end to end: 3 installed agents, a hub, a git daemon', { timeout: 420
 
   // --- a bad commit (invalid YAML): refused on every host, failed at the hub, hosts stay on the last good revision
   const bad = repo.commit({ 'base.yaml': 'files:\n  /etc/gfe/version: [unclosed\n' }, 'broken');
-  repo.push();
-  const badBody = JSON.stringify({ ref: 'refs/heads/main', after: bad });
-  await fetch(`http://127.0.0.1:${hubPort}/api/v1/hooks/git`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...genericWebhookHeaders(webhookSecret, badBody) },
-    body: badBody,
-  });
+  await servers.push(bad);
   const refused = await waitFor('every host to refuse the bad commit', 15_000, async () => {
     const all = await summaries();
     return hostIds.every((id) => {
@@ -223,13 +169,7 @@ test('fleet end to end: 3 installed agents, a hub, a git daemon', { timeout: 420
 
   // --- fix it, then host 3 powered off → offline, booted → back in sync
   const third = repo.commit(fleetFiles('v3'), 'v3 (fix)');
-  repo.push();
-  const fixBody = JSON.stringify({ ref: 'refs/heads/main', after: third });
-  await fetch(`http://127.0.0.1:${hubPort}/api/v1/hooks/git`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...genericWebhookHeaders(webhookSecret, fixBody) },
-    body: fixBody,
-  });
+  await servers.push(third);
   await fleetAt(third, 'every host at the fix', 10_000);
   const h3id = hostIds[2];
   await hosts.get(h3id)!.poweroff();

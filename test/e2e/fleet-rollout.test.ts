@@ -10,10 +10,8 @@
 // although their agents poll the repository and see it as the head.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
 import { requireComponent } from '../harness/require.ts';
@@ -21,27 +19,18 @@ import { bootHost, systemdHostsAvailable } from '../harness/nspawn.ts';
 import type { SystemdHost } from '../harness/nspawn.ts';
 import { dockerMissingReason } from '../harness/docker.ts';
 import { PrivateDockerd } from '../harness/private-dockerd.ts';
-import { genericWebhookHeaders } from '../../hub/webhook/verify-webhook.ts';
-import { GitDaemon, WorkRepo, freePort, missingGitServer, tempDir } from '../harness/git-servers.ts';
-import { bundleMissing, installAgent, projectDir, sleep, waitFor } from './fleet-support.ts';
+import type { HostSummary } from '../harness/faults.ts';
+import { FleetServers } from '../harness/fleet-servers.ts';
+import { missingGitServer, tempDir } from '../harness/git-servers.ts';
+import { bundleMissing, installAgent, sleep, waitFor } from './fleet-support.ts';
 
 const run = randomBytes(3).toString('hex');
 const hostIds = [1, 2, 3].map((n) => `gfr-${run}-${n}`) as [string, string, string];
 const [canary, ...others] = hostIds;
 const image = 'local/busybox:1';
 const soakMs = 5000;
-const enrollment = randomBytes(16).toString('hex');
-const admin = randomBytes(16).toString('hex');
-const webhookSecret = randomBytes(16).toString('hex');
 const policy = `waves:\n  - name: canary\n    hosts: [${canary}]\nsoak: ${soakMs / 1000}s\nfailureBudget: 0\nonHalt: rollback\n`;
 
-interface HostSummary {
-  id: string;
-  connectivity: string;
-  sync: string;
-  lastAppliedRevision: string | null;
-  lastAttemptedRevision: string | null;
-}
 interface Wave {
   name: string;
   hosts: number;
@@ -86,16 +75,12 @@ test('staged rollout on 3 real hosts: a good commit goes canary then the rest; a
   const work = tempDir('fleet-rollout');
   const hosts = new Map<string, SystemdHost>();
   const engines = new Map(hostIds.map((id) => [id, new PrivateDockerd()]));
-  let hub: ChildProcess | null = null;
-  const daemon = new GitDaemon(join(work, 'srv'));
-  mkdirSync(daemon.root, { recursive: true });
-  const repo = new WorkRepo(join(daemon.root, 'fleet.git'));
+  const servers = new FleetServers(work);
+  const repo = servers.repo;
   t.after(async () => {
     await Promise.all([...hosts.values()].map((h) => h.poweroff().catch(() => undefined)));
-    hub?.kill('SIGTERM');
-    await daemon.stop().catch(() => undefined);
+    await servers.stop();
     await Promise.all([...engines.values()].map((e) => e.dispose().catch(() => undefined)));
-    repo.dispose();
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -106,52 +91,18 @@ test('staged rollout on 3 real hosts: a good commit goes canary then the rest; a
     await e.copyImage(image);
   }));
   t.diagnostic(`3 private dockerds with ${image} in ${Date.now() - started} ms`);
-  await daemon.start();
-  const repoUrl = daemon.url('fleet.git');
+  await servers.startGit();
+  const repoUrl = servers.repoUrl;
   const first = repo.commit(fleetFiles('v1'), 'v1');
   repo.push();
-  const hubPort = await freePort();
-  hub = spawn(process.execPath, [join(projectDir, 'dist/gitfleet.mjs'), 'hub'], {
-    env: {
-      PATH: process.env.PATH,
-      GITFLEET_HUB_LISTEN: `127.0.0.1:${hubPort}`,
-      GITFLEET_HUB_DATA_DIR: join(work, 'hub'),
-      GITFLEET_HUB_REPO: repoUrl,
-      GITFLEET_HUB_ENROLLMENT_TOKEN: enrollment,
-      GITFLEET_HUB_ADMIN_TOKEN: admin,
-      GITFLEET_HUB_WEBHOOK_SECRET: webhookSecret,
-      GITFLEET_HUB_HEARTBEAT: '1s',
-      GITFLEET_HUB_POLL_INTERVAL: '5m', // the webhook brings each new head
-      GITFLEET_HUB_LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let hubErr = '';
-  hub.stderr!.on('data', (b: Buffer) => (hubErr = (hubErr + b.toString()).slice(-4000)));
-  const api = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
-    const res = await fetch(`http://127.0.0.1:${hubPort}${path}`, { ...init, headers: { authorization: `Bearer ${admin}`, ...(init.headers ?? {}) } });
-    if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
-  await waitFor('the hub', 15_000, async () => ((await fetch(`http://127.0.0.1:${hubPort}/healthz`)).ok ? true : undefined)).catch((e: unknown) => {
-    throw new Error(`${String(e)}\nhub stderr: ${hubErr}`);
-  });
-  const summaries = async () => new Map((await api<{ hosts: HostSummary[] }>(`/api/v1/hosts?limit=100`)).hosts.map((h) => [h.id, h]));
-  const rolloutOf = async (revision: string) => (await api<{ rollouts: Rollout[] }>('/api/v1/rollouts')).rollouts.find((r) => r.revision === revision);
-  const attempts = async (id: string) => (await api<{ attempts: { trigger: string; revision: string; result: string; reason?: string; message?: string }[] }>(`/api/v1/hosts/${id}`)).attempts;
+  const hub = await servers.startHub('1s'); // the webhook brings each new head
+  const summaries = () => hub.summaries();
+  const rolloutOf = async (revision: string) => (await hub.api<{ rollouts: Rollout[] }>('/api/v1/rollouts')).rollouts.find((r) => r.revision === revision);
+  const attempts = async (id: string) => (await hub.api<{ attempts: { trigger: string; revision: string; result: string; reason?: string; message?: string }[] }>(`/api/v1/hosts/${id}`)).attempts;
   const attemptedRevisions = async (id: string) => (await attempts(id)).map((a) => a.revision);
   const onDisk = (id: string) => readFileSync(join(hosts.get(id)!.rootDir, 'etc/gfr/version'), 'utf8');
   const containerEnv = async (id: string) => (await new Dockerode({ socketPath: engines.get(id)!.socket }).getContainer('app').inspect()).Config.Env ?? [];
-  const push = async (revision: string) => {
-    repo.push();
-    const body = JSON.stringify({ ref: 'refs/heads/main', after: revision });
-    const hook = await fetch(`http://127.0.0.1:${hubPort}/api/v1/hooks/git`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...genericWebhookHeaders(webhookSecret, body) },
-      body,
-    });
-    assert.ok(hook.ok, `webhook: HTTP ${hook.status} ${await hook.text()}`);
-  };
+  const push = (revision: string) => servers.push(revision);
   const applied = (all: Map<string, HostSummary>, id: string, revision: string) => {
     const h = all.get(id);
     return h !== undefined && h.connectivity === 'Online' && h.lastAppliedRevision === revision && h.sync === 'InSync';
@@ -167,7 +118,7 @@ test('staged rollout on 3 real hosts: a good commit goes canary then the rest; a
   await Promise.all(hostIds.map(async (id) => hosts.set(id, await bootHost(id, { bindDocker: false, binds: [{ host: engines.get(id)!.socket, guest: '/var/run/docker.sock' }] }))));
   t.diagnostic(`3 hosts booted in ${Date.now() - started} ms`);
   // The agents poll the repository every 3 s: they see every head, the bad one too, at once.
-  const agentArgs = (id: string) => ['--repo', repoUrl, '--host', id, '--hub', `ws://127.0.0.1:${hubPort}/agent`, '--token', enrollment, '--interval', '3s', '--health-timeout', '20s'];
+  const agentArgs = (id: string) => ['--repo', repoUrl, '--host', id, '--hub', hub.agentUrl, '--token', hub.enrollment, '--interval', '3s', '--health-timeout', '20s'];
   const installs = await Promise.all(hostIds.map((id) => installAgent(hosts.get(id)!, agentArgs(id))));
   for (const r of installs) assert.equal(r.code, 0, r.stderr);
 

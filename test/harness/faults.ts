@@ -1,8 +1,9 @@
-// Shared by the fault-injection suite (test/e2e/faults-*.test.ts): the real
-// built CLI as processes — the hub (`gitfleet hub`, which a test may SIGKILL and
-// start again on the same data and port) and the agent daemon (`gitfleet agent`,
-// configured the way the systemd unit is: GITFLEET_* variables) — plus the
-// hub's API as an operator reads it, and a stopwatch for the measured times.
+// Shared by the fault-injection suite (test/e2e/faults-*.test.ts) and the fleet
+// tests (through fleet-servers.ts): the real built CLI as processes — the hub
+// (`gitfleet hub`, which a test may SIGKILL and start again on the same data
+// and port) and the agent daemon (`gitfleet agent`, configured the way the
+// systemd unit is: GITFLEET_* variables) — plus the hub's API as an operator
+// reads it, and a stopwatch for the measured times.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -140,6 +141,11 @@ export class HubProcess {
 
   host(id: string): Promise<HostDetail> {
     return this.api<HostDetail>(`/api/v1/hosts/${encodeURIComponent(id)}`);
+  }
+
+  /** Every host's summary (up to 100, enough for a test fleet) by id. */
+  async summaries(): Promise<Map<string, HostSummary>> {
+    return new Map((await this.api<{ hosts: HostSummary[] }>('/api/v1/hosts?limit=100')).hosts.map((h) => [h.id, h]));
   }
 
   async events(id: string, limit = 1000): Promise<HubEvent[]> {
