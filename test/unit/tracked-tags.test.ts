@@ -7,7 +7,7 @@ import { trackedTags } from '../../hub/fleet/tracked-tags.ts';
 import { sampleFleet } from '../../hub/history/history-sampler.ts';
 import { HubMetrics } from '../../hub/metrics.ts';
 import { updateFleetGauges } from '../../hub/fleet-gauges.ts';
-import type { HostRecord } from '../../hub/store/fleet-records.ts';
+import type { HostRecord } from '../../hub/store/fleet-store.ts';
 
 function host(id: string, tags: string[]): HostRecord {
   return { id, place: '', tags, status: null, connectivity: 'Online', lastSeen: new Date(0).toISOString(), registeredAt: new Date(0).toISOString() } as unknown as HostRecord;
