@@ -10,10 +10,10 @@ import { rmSync } from 'node:fs';
 import { requireComponent } from '../harness/require.ts';
 import { launchBrowser, missingBrowser, watchPageProblems } from '../harness/browser.ts';
 import type { TestBrowser } from '../harness/browser.ts';
-import { SimFleet } from '../harness/rollout-sim-fleet.ts';
 import type { ResourceStatus } from '../../shared/status.ts';
-import { ENROLL, VIEWER } from '../integration/hub-harness.ts';
-import { declaredHosts, FakeFleetRepo, readHead, startRolloutHub } from '../integration/rollout-hub-fixture.ts';
+import { VIEWER } from '../integration/hub-harness.ts';
+import { readHead, startRolloutFleet } from '../integration/rollout-hub-fixture.ts';
+import type { RolloutFleet } from '../integration/rollout-hub-fixture.ts';
 import { eventually, missingWebBuild, screenshot, signIn, tempDir, webDist } from './web-hub.ts';
 
 const OLD = 'a'.repeat(40);
@@ -33,18 +33,15 @@ test('host page: the rollout that holds the host and each resource\'s adoption, 
   if (!requireComponent(t, 'web view build', missingWebBuild())) return;
   const dataDir = tempDir('web-host-hold');
   const ids = ['page-0', 'page-1', 'page-2'];
-  const repo = new FakeFleetRepo(OLD, declaredHosts(ids));
-  const hub = await startRolloutHub({ dataDir, repo, webRoot: webDist });
-  const fleet = new SimFleet({ url: hub.agentUrl, token: ENROLL, ids, initialRevision: OLD, resources: (host) => (host === 'page-1' ? adopted : [{ id: 'container/app', sync: 'InSync', health: 'Healthy', diff: [] }]) });
   let browser: TestBrowser | null = null;
+  let fleet: RolloutFleet | null = null;
   t.after(async () => {
     await browser?.close();
-    await fleet.close();
-    await hub.close();
+    await fleet?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
-  await fleet.connectAll();
-  await eventually('the agents to report', async () => ids.every((id) => hub.index.get(id)?.lastAppliedRevision === OLD), 15_000);
+  fleet = await startRolloutFleet({ dataDir, ids, initialRevision: OLD, webRoot: webDist, resources: (host) => (host === 'page-1' ? adopted : [{ id: 'container/app', sync: 'InSync', health: 'Healthy', diff: [] }]) });
+  const { repo, hub } = fleet;
   repo.commit(NEW, 'waves:\n  - name: canary\n    hosts: [page-0]\n  - name: everyone\n    percent: 100\nsoak: 1h\n');
   await readHead(hub);
   await eventually('the canary done, soaking', async () => hub.rollouts!.list()[0]?.current === 1, 15_000);

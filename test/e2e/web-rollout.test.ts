@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { requireComponent } from '../harness/require.ts';
 import { launchBrowser, missingBrowser, watchPageProblems } from '../harness/browser.ts';
 import type { TestBrowser } from '../harness/browser.ts';
-import { SimFleet } from '../harness/rollout-sim-fleet.ts';
-import { ADMIN, ENROLL, VIEWER } from '../integration/hub-harness.ts';
-import { declaredHosts, FakeFleetRepo, readHead, startRolloutHub } from '../integration/rollout-hub-fixture.ts';
+import { ADMIN, VIEWER } from '../integration/hub-harness.ts';
+import { readHead, startRolloutFleet } from '../integration/rollout-hub-fixture.ts';
+import type { RolloutFleet } from '../integration/rollout-hub-fixture.ts';
 import { eventually, missingWebBuild, screenshot, signIn, tempDir, webDist } from './web-hub.ts';
 import { rmSync } from 'node:fs';
 
@@ -24,19 +24,16 @@ test('rollout page: waves, soak countdown, budget, admin controls, overview bann
   if (!requireComponent(t, 'web view build', missingWebBuild())) return;
   const dataDir = tempDir('web-rollout');
   const ids = Array.from({ length: 10 }, (_, i) => `web-${i}`);
-  const repo = new FakeFleetRepo(OLD, declaredHosts(ids));
-  const hub = await startRolloutHub({ dataDir, repo, webRoot: webDist });
-  // web-9 fails the new commit: one failure, within the budget of 1.
-  const fleet = new SimFleet({ url: hub.agentUrl, token: ENROLL, ids, initialRevision: OLD, fails: (host, rev) => host === 'web-9' && rev === NEW });
   let browser: TestBrowser | null = null;
+  let fleet: RolloutFleet | null = null;
   t.after(async () => {
     await browser?.close();
-    await fleet.close();
-    await hub.close();
+    await fleet?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
-  await fleet.connectAll();
-  await eventually('the agents to report', async () => ids.every((id) => hub.index.get(id)?.lastAppliedRevision === OLD), 15_000);
+  // web-9 fails the new commit: one failure, within the budget of 1.
+  fleet = await startRolloutFleet({ dataDir, ids, initialRevision: OLD, webRoot: webDist, fails: (host, rev) => host === 'web-9' && rev === NEW });
+  const { repo, hub } = fleet;
   repo.commit(NEW, 'waves:\n  - name: canary\n    hosts: [web-0]\n  - name: everyone\n    percent: 100\nsoak: 1h\nfailureBudget: 1\n', `bump ${XSS}`);
   await readHead(hub);
   await eventually('the canary done, soaking', async () => hub.rollouts!.list()[0]?.current === 1, 15_000);

@@ -6,12 +6,11 @@
 // adoption text reaches the terminal escaped.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { SimFleet } from '../harness/rollout-sim-fleet.ts';
+import { gitfleet as runCli } from '../helpers/gitfleet-cli.ts';
 import type { ResourceStatus } from '../../shared/status.ts';
-import { ENROLL, removeDir, root, tempDir, VIEWER, waitFor } from './hub-harness.ts';
-import { api, declaredHosts, FakeFleetRepo, readHead, startRolloutHub } from './rollout-hub-fixture.ts';
+import { removeDir, tempDir, VIEWER, waitFor } from './hub-harness.ts';
+import { api, readHead, startRolloutFleet } from './rollout-hub-fixture.ts';
 
 const OLD = '8'.repeat(40);
 const NEW = '9'.repeat(40);
@@ -22,17 +21,8 @@ after(async () => {
   for (const d of dirs) removeDir(d);
 });
 
-function gitfleet(args: string[], token = VIEWER): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), ...args], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GITFLEET_API_TOKEN: token, GITFLEET_CONFIG_DIR: join(dirs[0]!, 'cli') },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-}
+/** The CLI as an operator holding `token` runs it: a process of its own, since the hub answering it runs in this one. */
+const gitfleet = (args: string[], token = VIEWER) => runCli(args, { env: { GITFLEET_API_TOKEN: token, GITFLEET_CONFIG_DIR: join(dirs[0]!, 'cli') } });
 
 const adoptedResources: ResourceStatus[] = [
   { id: 'container/app', sync: 'InSync', health: 'Healthy', diff: [], adoption: 'Adopted' },
@@ -49,12 +39,8 @@ test('a held host: the API and `gitfleet status HOST` name the rollout, its wave
   const dataDir = tempDir('host-rollout-hold');
   dirs.push(dataDir);
   const ids = ['hold-0', 'hold-1', 'hold-2'];
-  const repo = new FakeFleetRepo(OLD, declaredHosts(ids));
-  const hub = await startRolloutHub({ dataDir, repo });
-  const fleet = new SimFleet({ url: hub.agentUrl, token: ENROLL, ids, initialRevision: OLD, resources: (host) => (host === 'hold-1' ? adoptedResources : [{ id: 'container/app', sync: 'InSync', health: 'Healthy', diff: [] }]) });
-  closers.push(() => fleet.close(), () => hub.close());
-  await fleet.connectAll();
-  await waitFor('the agents to report', () => ids.every((id) => hub.index.get(id)?.lastAppliedRevision === OLD));
+  const { repo, hub, close } = await startRolloutFleet({ dataDir, ids, initialRevision: OLD, resources: (host) => (host === 'hold-1' ? adoptedResources : [{ id: 'container/app', sync: 'InSync', health: 'Healthy', diff: [] }]) });
+  closers.push(close);
 
   const before = await api<HostAnswer>(hub, 'GET', '/api/v1/hosts/hold-1', VIEWER);
   assert.equal(before.status, 200);

@@ -3,11 +3,10 @@
 // documents them.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { SimFleet } from '../harness/rollout-sim-fleet.ts';
-import { ADMIN, ENROLL, removeDir, root, tempDir, VIEWER, waitFor } from './hub-harness.ts';
-import { declaredHosts, FakeFleetRepo, readHead, startRolloutHub } from './rollout-hub-fixture.ts';
+import { gitfleet as runCli } from '../helpers/gitfleet-cli.ts';
+import { ADMIN, removeDir, tempDir, VIEWER, waitFor } from './hub-harness.ts';
+import { readHead, startRolloutFleet } from './rollout-hub-fixture.ts';
 
 const OLD = '4'.repeat(40);
 const NEW = '5'.repeat(40);
@@ -18,29 +17,15 @@ after(async () => {
   for (const d of dirs) removeDir(d);
 });
 
-/** Not spawnSync: the hub answering the command runs in this process. */
-function gitfleet(args: string[], token = ADMIN): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), ...args], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GITFLEET_API_TOKEN: token, GITFLEET_CONFIG_DIR: join(dirs[0]!, 'cli') },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-}
+/** The CLI as an operator holding `token` runs it: a process of its own, since the hub answering it runs in this one. */
+const gitfleet = (args: string[], token = ADMIN) => runCli(args, { env: { GITFLEET_API_TOKEN: token, GITFLEET_CONFIG_DIR: join(dirs[0]!, 'cli') } });
 
 test('gitfleet rollout list, show, pause, promote, abort: output and exit codes', async () => {
   const dataDir = tempDir('rollout-cli');
   dirs.push(dataDir);
   const ids = Array.from({ length: 6 }, (_, i) => `cli-${i}`);
-  const repo = new FakeFleetRepo(OLD, declaredHosts(ids));
-  const hub = await startRolloutHub({ dataDir, repo });
-  const fleet = new SimFleet({ url: hub.agentUrl, token: ENROLL, ids, initialRevision: OLD });
-  closers.push(() => fleet.close(), () => hub.close());
-  await fleet.connectAll();
-  await waitFor('the agents to report', () => ids.every((id) => hub.index.get(id)?.lastAppliedRevision === OLD));
+  const { repo, hub, close } = await startRolloutFleet({ dataDir, ids, initialRevision: OLD });
+  closers.push(close);
   const hubArgs = ['--hub', hub.url];
   assert.match((await gitfleet(['rollout', 'list', ...hubArgs])).stdout, /^no rollouts/);
 

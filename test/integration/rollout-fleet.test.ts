@@ -9,9 +9,8 @@ import assert from 'node:assert/strict';
 import type { RunningHub } from '../../hub/main.ts';
 import { planWaves } from '../../hub/rollout/wave-plan.ts';
 import type { RolloutView, RolloutHostView } from '../../hub/rollout/coordinator.ts';
-import { SimFleet } from '../harness/rollout-sim-fleet.ts';
-import { ENROLL, removeDir, tempDir, waitFor } from './hub-harness.ts';
-import { api, declaredHosts, FakeFleetRepo, readHead, startRolloutHub } from './rollout-hub-fixture.ts';
+import { removeDir, tempDir, waitFor } from './hub-harness.ts';
+import { api, readHead, startRolloutFleet, startRolloutHub } from './rollout-hub-fixture.ts';
 
 const OLD = '1'.repeat(40);
 const GOOD = '2'.repeat(40);
@@ -29,12 +28,8 @@ async function fleetOf(n: number, prefix: string, fails?: (host: string, revisio
   const dataDir = tempDir('rollout-fleet');
   dirs.push(dataDir);
   const hostIds = ids(n, prefix);
-  const repo = new FakeFleetRepo(OLD, declaredHosts(hostIds));
-  const hub = await startRolloutHub({ dataDir, repo });
-  const fleet = new SimFleet({ url: hub.agentUrl, token: ENROLL, ids: hostIds, initialRevision: OLD, ...(fails ? { fails } : {}) });
-  closers.push(() => fleet.close(), () => hub.close());
-  await fleet.connectAll();
-  await waitFor('every agent reported', () => hostIds.every((id) => hub.index.get(id)?.lastAppliedRevision === OLD), 60_000);
+  const { repo, hub, fleet, close } = await startRolloutFleet({ dataDir, ids: hostIds, initialRevision: OLD, fails, reportTimeoutMs: 60_000 });
+  closers.push(close);
   return { dataDir, hostIds, repo, hub, fleet };
 }
 

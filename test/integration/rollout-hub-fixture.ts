@@ -7,7 +7,9 @@ import type { RunningHub } from '../../hub/main.ts';
 import { loadHubConfig } from '../../hub/config.ts';
 import type { DeclaredHost, FleetHead, FleetRepoView } from '../../hub/git/fleet-repo-view.ts';
 import { parseRolloutText } from '../../repo/rollout/rollout-files.ts';
-import { ADMIN, ENROLL, VIEWER } from './hub-harness.ts';
+import { SimFleet } from '../harness/rollout-sim-fleet.ts';
+import type { SimFleetOptions } from '../harness/rollout-sim-fleet.ts';
+import { ADMIN, ENROLL, VIEWER, waitFor } from './hub-harness.ts';
 
 export class FakeFleetRepo implements FleetRepoView {
   head: FleetHead;
@@ -60,4 +62,43 @@ export async function readHead(hub: RunningHub): Promise<void> {
 export async function api<T>(hub: RunningHub, method: string, path: string, token = ADMIN): Promise<{ status: number; body: T }> {
   const res = await fetch(`${hub.url}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
   return { status: res.status, body: (await res.json()) as T };
+}
+
+export interface RolloutFleet {
+  repo: FakeFleetRepo;
+  hub: RunningHub;
+  fleet: SimFleet;
+  /** The agents first, then the hub. */
+  close(): Promise<void>;
+}
+
+/**
+ * A rollout hub on a fake repo declaring `ids` at `initialRevision`, and a
+ * simulated agent for each, returned once every agent has reported that
+ * revision. Closes what it started itself when the agents do not all report.
+ */
+export async function startRolloutFleet(o: {
+  dataDir: string;
+  ids: readonly string[];
+  initialRevision: string;
+  webRoot?: string;
+  fails?: SimFleetOptions['fails'];
+  resources?: SimFleetOptions['resources'];
+  reportTimeoutMs?: number;
+}): Promise<RolloutFleet> {
+  const repo = new FakeFleetRepo(o.initialRevision, declaredHosts(o.ids));
+  const hub = await startRolloutHub({ dataDir: o.dataDir, repo, webRoot: o.webRoot });
+  const fleet = new SimFleet({ url: hub.agentUrl, token: ENROLL, ids: o.ids, initialRevision: o.initialRevision, fails: o.fails, resources: o.resources });
+  const close = async () => {
+    await fleet.close();
+    await hub.close();
+  };
+  try {
+    await fleet.connectAll();
+    await waitFor('every agent to report', () => o.ids.every((id) => hub.index.get(id)?.lastAppliedRevision === o.initialRevision), o.reportTimeoutMs ?? 15_000);
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+  return { repo, hub, fleet, close };
 }
