@@ -78,6 +78,7 @@ commitStatus: { forge: github, baseUrl: "http://127.0.0.1:9", repository: ops/fl
   );
   const config = loadHubConfig(join(dir, 'hub.yaml'), {});
   const n = new Notifications({ notify: config.notify, commitStatus: config.commitStatus, index, metrics: new HubMetrics(), logger: pino({ level: 'silent' }), hubSecrets: [config.adminToken] });
+  void n.start();
   return { index, n };
 }
 
@@ -107,7 +108,7 @@ for (let r = 0; r < runs; r++) {
   describe(revisionProgress(all, NEW, () => ({})));
   samples.evaluate.push(performance.now() - t0);
 }
-withN.n!.stop();
+void withN.n!.close();
 rmSync(dir, { recursive: true, force: true });
 
 const us = (ms: number) => ((ms * 1000) / HOSTS).toFixed(2);

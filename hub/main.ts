@@ -114,14 +114,19 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
   }
   const metrics = new HubMetrics({ perHost: config.metrics.perHost, trackedTags: config.trackedTags });
   const feed: ChangeFeed<HostSummary> = new ChangeFeed((id) => index.get(id));
-  const index = new FleetIndex((id) => feed.hostChanged(id));
+  const index = new FleetIndex((id) => {
+    feed.hostChanged(id);
+    notifications?.hostChanged(id);
+  });
   const notifications =
     config.notify || config.commitStatus
-      ? new Notifications({ notify: config.notify, commitStatus: config.commitStatus, index, metrics, logger: logger.child({ component: 'notify' }), hubSecrets: [config.adminToken, config.viewerToken, config.enrollmentToken, config.webhookSecret].filter((s): s is string => s !== undefined) })
+      ? new Notifications({ notify: config.notify, commitStatus: config.commitStatus, index, store, metrics, logger: logger.child({ component: 'notify' }), hubSecrets: [config.adminToken, config.viewerToken, config.enrollmentToken, config.webhookSecret].filter((s): s is string => s !== undefined) })
       : null;
   // On PostgreSQL the hub is a replica of a cluster: the change follower loads the index (lighter rows) and keeps it coherent.
   const pgStore = store instanceof PostgresFleetStore ? store : null;
   if (!pgStore) index.load(await store.listHosts());
+  // A single hub sends notifications from the start (a cluster's leader does, below), picking up the saved state.
+  if (!pgStore) await notifications?.start('local');
   let cluster: Cluster | null = null;
   // Staged rollouts (docs/rollouts.md) need one coordinator: a single hub on SQLite for now.
   let rollouts: RolloutCoordinator | null = null;
@@ -242,6 +247,11 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
       tracker,
       pollIntervalMs: config.pollIntervalMs,
     });
+    // Notifications and commit statuses: sent by the leader only, fed from the whole fleet (docs/notifications.md).
+    if (notifications) {
+      const n = notifications;
+      cluster.leader.onLeadership(() => void n.start('fleet'), () => n.stop());
+    }
     // The leader lock decides which replica polls the repo.
     await cluster.start();
   } else if (tracker) {
@@ -264,7 +274,9 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
   logger.info({ url, ...storage, repo: config.repo?.url ?? null, hosts: index.ids().length }, 'hub listening');
   // The fleet's history: a point a minute (docs/hub.md, History).
   const history = new HistorySampler(store, index, logger.child({ component: 'history' }), Date.now, config.trackedTags);
-  history.start();
+  // One sampler per cluster, the leader's: every replica's index is the whole fleet, one writer is enough.
+  if (cluster) cluster.leader.onLeadership(() => history.start(), () => void history.stop());
+  else history.start();
 
   let closing: Promise<void> | null = null;
   return {
@@ -280,7 +292,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
     routes: access.routes,
     close() {
       closing ??= (async () => {
-        notifications?.stop();
+        await notifications?.close();
         await tracker?.stop();
         await rollouts?.stop();
         await gateway.close();

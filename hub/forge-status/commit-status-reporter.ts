@@ -16,12 +16,15 @@ import { postTo } from '../notify/http-post.ts';
 import type { CommitStatusConfig } from './forge-config.ts';
 import { forgeRequest } from './forge-api.ts';
 import type { FleetCommitState } from './forge-api.ts';
+import type { NotifyState } from '../notify/notify-state.ts';
 
 export const FORGE_LANE = 'forge';
 /** Failed hosts named in a failure description; the rest are counted. */
 const NAMED_FAILURES = 3;
 /** Commits whose last posted status is remembered (to post only changes). */
 const REMEMBERED = 100;
+/** notify_state key of a commit's last posted status (kept across restarts and leader changes: not posted twice). */
+const postedKey = (sha: string) => `commit:${sha}`;
 
 export function describe(p: RevisionProgress): { state: FleetCommitState; description: string } {
   if (p.failed.length > 0) {
@@ -50,8 +53,10 @@ export class CommitStatusReporter {
   #current: { revision: string; state: FleetCommitState; description: string; progress: RevisionProgress } | null = null;
   #timer: NodeJS.Timeout | null = null;
   readonly #unsubscribe: () => void;
+  readonly #state: NotifyState | null;
 
-  constructor(o: { config: CommitStatusConfig; index: FleetIndex; tracker: HostProblemTracker; queue: DeliveryQueue; logger: Logger }) {
+  constructor(o: { config: CommitStatusConfig; index: FleetIndex; tracker: HostProblemTracker; queue: DeliveryQueue; logger: Logger; state?: NotifyState | null }) {
+    this.#state = o.state ?? null;
     this.#c = o.config;
     this.#index = o.index;
     this.#tracker = o.tracker;
@@ -59,6 +64,28 @@ export class CommitStatusReporter {
     this.#log = o.logger;
     o.queue.addLane(FORGE_LANE, { retry: o.config.retry, minIntervalMs: o.config.minIntervalMs });
     this.#unsubscribe = o.tracker.subscribe({ changed: () => this.schedule() });
+  }
+
+  /** What the previous sender posted (its saved state): the same status is not posted again. */
+  restore(saved: ReadonlyMap<string, string>): void {
+    for (const [key, body] of saved) if (key.startsWith('commit:')) this.#posted.set(key.slice('commit:'.length), JSON.parse(body) as string);
+    this.forget();
+  }
+
+  /** Keeps the newest REMEMBERED commits, in memory and in the saved state. */
+  private forget(): void {
+    while (this.#posted.size > REMEMBERED) {
+      const sha = this.#posted.keys().next().value!;
+      this.#posted.delete(sha);
+      this.#state?.mark(postedKey(sha), () => null);
+    }
+  }
+
+  private remember(sha: string, key: string): void {
+    this.#posted.delete(sha);
+    this.#posted.set(sha, key);
+    this.#state?.mark(postedKey(sha), () => JSON.stringify(key));
+    this.forget();
   }
 
   /** Something changed (a host reported, the head moved): evaluate once the debounce has passed. */
@@ -89,12 +116,11 @@ export class CommitStatusReporter {
     const key = this.#c.forge === 'gitlab' ? state : `${state} ${description}`;
     if (this.#posted.get(head) === key) return;
     this.post(head, state, description);
-    this.#posted.set(head, key);
+    this.remember(head, key);
   }
 
   private post(sha: string, state: FleetCommitState, description: string): void {
-    if (state === 'superseded') this.#posted.set(sha, 'superseded');
-    while (this.#posted.size > REMEMBERED) this.#posted.delete(this.#posted.keys().next().value!);
+    if (state === 'superseded') this.remember(sha, 'superseded');
     const target = `${this.#c.webUrl}/#/commits/${sha}`;
     const request = forgeRequest(this.#c, sha, state, description, target);
     this.#log.info({ forge: this.#c.forge, revision: sha, state }, `commit status: ${description}`);

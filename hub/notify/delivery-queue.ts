@@ -63,7 +63,9 @@ export class DeliveryQueue {
     this.#describe = o.describeError ?? messageOf;
   }
 
+  /** A lane added again (the sender restarted, e.g. a new cluster leader) keeps its counters. */
   addLane(name: string, options: LaneOptions): void {
+    if (this.#lanes.has(name)) return;
     this.#lanes.set(name, {
       ...options,
       busy: false,

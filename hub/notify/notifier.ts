@@ -8,6 +8,8 @@ import { inTag } from '../fleet/rollup.ts';
 import type { HostProblemTracker, ProblemTransition } from './host-problems.ts';
 import type { NotifyConfig, RuleConfig, SinkConfig } from './notify-config.ts';
 import { RuleGrouper } from './grouper.ts';
+import type { GroupState } from './grouper.ts';
+import type { NotifyState } from './notify-state.ts';
 import { headAppliedMessage, rolloutHaltedMessage } from './message.ts';
 import type { NotifyMessage } from './message.ts';
 import type { DeliveryQueue } from './delivery-queue.ts';
@@ -35,6 +37,10 @@ const HEAD_CHECK_INTERVAL_MS = 5000;
 export function sinkLane(name: string): string {
   return `sink:${name}`;
 }
+
+/** notify_state keys: a rule's open group, and the last head a rule announced. */
+const groupPrefix = (rule: string) => `group:${JSON.stringify(rule)}:`;
+const headKey = (rule: string) => `head:${JSON.stringify(rule)}`;
 
 function deliver(s: SinkConfig, m: NotifyMessage): Promise<void> {
   switch (s.type) {
@@ -65,16 +71,59 @@ export class Notifier {
   readonly #unsubscribe: () => void;
   #sent = 0;
 
-  constructor(o: { config: NotifyConfig; index: FleetIndex; tracker: HostProblemTracker; queue: DeliveryQueue; logger: Logger }) {
+  readonly #state: NotifyState | null;
+
+  /** `state`: where groups and announced heads are saved (null: kept in memory only). */
+  constructor(o: { config: NotifyConfig; index: FleetIndex; tracker: HostProblemTracker; queue: DeliveryQueue; logger: Logger; state?: NotifyState | null }) {
     this.#config = o.config;
     this.#index = o.index;
     this.#tracker = o.tracker;
     this.#queue = o.queue;
     this.#log = o.logger;
+    this.#state = o.state ?? null;
     this.#sinks = new Map(o.config.sinks.map((s) => [s.name, s]));
     for (const s of o.config.sinks) o.queue.addLane(sinkLane(s.name), { retry: s.retry });
-    for (const r of o.config.rules) this.#groupers.set(r.name, new RuleGrouper(r, (m) => this.send(r, m), o.config.webUrl));
+    for (const r of o.config.rules) {
+      const g: RuleGrouper = new RuleGrouper(r, (m) => this.send(r, m), o.config.webUrl, undefined, (key) =>
+        this.#state?.mark(groupPrefix(r.name) + key, () => {
+          const s = g.snapshot(key);
+          return s ? JSON.stringify(s) : null;
+        }),
+      );
+      this.#groupers.set(r.name, g);
+    }
     this.#unsubscribe = o.tracker.subscribe({ transition: (t) => this.transition(t), changed: () => this.scheduleHeadCheck() });
+  }
+
+  /**
+   * Takes over what the previous sender saved: each rule's open groups (call
+   * before feeding the current problems, then settle()) and last announced head.
+   * Returns the saved groups' states (the offline hosts among them are fed again by the caller).
+   */
+  restore(saved: ReadonlyMap<string, string>): GroupState[] {
+    const out: GroupState[] = [];
+    for (const r of this.#config.rules) {
+      const g = this.#groupers.get(r.name)!;
+      const prefix = groupPrefix(r.name);
+      for (const [key, body] of saved) {
+        if (!key.startsWith(prefix)) continue;
+        try {
+          const s = JSON.parse(body) as GroupState;
+          g.restore(s);
+          out.push(s);
+        } catch {
+          this.#log.warn({ rule: r.name }, 'an unreadable saved notification group was ignored');
+        }
+      }
+      const head = saved.get(headKey(r.name));
+      if (head !== undefined) this.#headAnnounced.set(r.name, JSON.parse(head) as string);
+    }
+    return out;
+  }
+
+  /** After restore() and the current problems: named hosts no longer in their state recovered meanwhile. */
+  settle(): void {
+    for (const g of this.#groupers.values()) g.settle();
   }
 
   /** Messages handed to the queue since start (one per rule and message, whatever the number of sinks). */
@@ -147,6 +196,7 @@ export class Notifier {
       const p = revisionProgress(covered, revision, (id) => this.#tracker.problems(id));
       if (p.affected === 0 || p.applied < p.affected) continue;
       this.#headAnnounced.set(rule.name, revision);
+      this.#state?.mark(headKey(rule.name), () => JSON.stringify(revision));
       this.send(rule, headAppliedMessage(rule.name, revision, rule.tags.length === 1 ? rule.tags[0]! : '', p.affected, this.#config.webUrl, new Date()));
     }
   }

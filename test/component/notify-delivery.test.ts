@@ -66,7 +66,9 @@ function build(yaml: string) {
   const index = new FleetIndex();
   const metrics = new HubMetrics();
   const n = new Notifications({ notify: config.notify, commitStatus: config.commitStatus, index, metrics, logger: log, hubSecrets: [ADMIN] });
-  stops.push(() => n.stop());
+  // Without a store, start() follows the index at once (nothing to read back).
+  void n.start();
+  stops.push(() => n.close());
   return { index, metrics, n };
 }
 

@@ -142,3 +142,42 @@ test('a host leaves the group it entered even when it comes back under another t
   assert.equal(g.groupCount, 0, 'no group is left behind');
   g.stop();
 });
+
+test('restored from the saved state: hosts already named stay quiet, a newcomer is announced, those that recovered meanwhile get their recovery', async () => {
+  const first = grouper(rule());
+  const dirty = new Set<string>();
+  const saving = new RuleGrouper(rule(), (m) => first.sent.push(m), 'https://hub.example.com', undefined, (key) => dirty.add(key));
+  saving.enter('web-01', 'failed', REV, 'prod/eu', 'boom');
+  saving.enter('web-02', 'failed', REV, 'prod/eu', 'boom');
+  await sleep(250);
+  assert.equal(first.sent.length, 1, 'the first sender announced both');
+  assert.equal(dirty.size, 1);
+  const saved = saving.snapshot([...dirty][0]!)!;
+  assert.deepEqual(saved.named.sort(), ['web-01', 'web-02']);
+  saving.stop();
+
+  // The next sender (a restarted hub, a new leader): web-01 still fails, web-02 recovered meanwhile, web-03 is new.
+  const { g, sent } = grouper(rule());
+  g.restore(saved);
+  g.enter('web-01', 'failed', REV, 'prod/eu', 'boom');
+  g.enter('web-03', 'failed', REV, 'prod/eu', 'boom');
+  g.settle();
+  await sleep(250);
+  assert.deepEqual(sent.map((m) => [m.title, m.hosts.map((h) => h.id)]), [['1 more host under prod/eu failed on abc1234 (2 in all)', ['web-03']]], 'only the newcomer, as "more"');
+  g.leave('web-01', 'failed', true);
+  g.leave('web-03', 'failed', true);
+  await sleep(250);
+  assert.equal(sent.length, 2);
+  assert.equal(sent[1]!.event, 'recovered');
+  assert.deepEqual(sent[1]!.hosts.map((h) => h.id), ['web-01', 'web-02', 'web-03'], 'web-02\'s recovery is not lost in the handover');
+  g.stop();
+});
+
+test('restored group whose hosts all recovered meanwhile: one recovery message, nothing announced', async () => {
+  const { g, sent } = grouper(rule());
+  g.restore({ kind: 'failed', revision: REV, tag: 'prod/eu', members: [['web-01', 'boom']], named: ['web-01'] });
+  g.settle();
+  await sleep(250);
+  assert.deepEqual(sent.map((m) => [m.event, m.hosts.map((h) => [h.id, h.message])]), [['recovered', [['web-01', 'boom']]]]);
+  g.stop();
+});
