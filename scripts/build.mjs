@@ -3,10 +3,11 @@
 // loaded from node_modules.
 import { build } from 'esbuild';
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { basename } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { buildWeb } from '../hub/web/build-web.mjs';
 
-// dockerode loads gRPC and protobuf at start-up for BuildKit sessions, and
+// dockerode loads gRPC and protobuf for BuildKit sessions and builds, and
 // docker-modem loads ssh2 (with a 16 MiB WebAssembly heap) for ssh:// engines;
 // gitfleet uses neither (it talks to the local socket), and together they cost
 // ~20 MiB of the agent's resident memory. The bundle gets stubs that say so if
@@ -14,12 +15,28 @@ import { buildWeb } from '../hub/web/build-web.mjs';
 const withoutUnusedDockerTransports = {
   name: 'without-unused-docker-transports',
   setup(b) {
-    b.onResolve({ filter: /^\.\/session$/ }, (args) => (args.importer.includes('/dockerode/lib/') ? { path: 'session', namespace: 'gitfleet-stub' } : undefined));
+    b.onResolve({ filter: /^\.\/(session|buildkit)$/ }, (args) => (args.importer.includes('/dockerode/lib/') ? { path: args.path.slice(2), namespace: 'gitfleet-stub' } : undefined));
     b.onResolve({ filter: /^\.\/ssh$/ }, (args) => (args.importer.includes('/docker-modem/lib/') ? { path: 'ssh', namespace: 'gitfleet-stub' } : undefined));
     b.onLoad({ filter: /.*/, namespace: 'gitfleet-stub' }, (args) => ({
-      contents: `module.exports = function unavailable() { throw new Error('${args.path === 'ssh' ? 'ssh:// Docker engines are' : 'BuildKit sessions are'} not available in the gitfleet bundle'); };`,
+      contents: `module.exports = function unavailable() { throw new Error('${args.path === 'ssh' ? 'ssh:// Docker engines are' : 'BuildKit sessions and builds are'} not available in the gitfleet bundle'); };`,
       loader: 'js',
     }));
+  },
+};
+
+// zod re-exports its ~40 translations of error messages as namespaces (z.locales,
+// z.core.locales); a namespace used as a value cannot be tree-shaken, so every
+// one was bundled and run at start (300 KB of the agent's code). gitfleet only
+// uses the English messages, which zod loads by itself.
+const withoutZodLocales = {
+  name: 'without-zod-locales',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/](classic[\\/]external|core[\\/]index)\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const stripped = source.replace(/^export \* as locales from "\.\.\/(\.\.\/)?locales\/index\.js";$/m, '');
+      if (stripped === source) throw new Error(`${args.path}: zod no longer re-exports its locales this way; update scripts/build.mjs`);
+      return { contents: stripped, loader: 'js', resolveDir: dirname(args.path) };
+    });
   },
 };
 
@@ -62,7 +79,7 @@ const result = await build({
   external: ['better-sqlite3', 'pg-native', 'cpu-features', 'ssh2', 'playwright-core'],
   // Bundled CommonJS dependencies call require(); give ESM output a real one.
   banner: { js: "import { createRequire as __gfCreateRequire } from 'node:module'; const require = __gfCreateRequire(import.meta.url);" },
-  plugins: [withoutUnusedDockerTransports, lazyExternals],
+  plugins: [withoutUnusedDockerTransports, withoutZodLocales, lazyExternals],
   logLevel: 'warning',
 });
 // Chunks of earlier builds (their names carry a content hash) would pile up and
