@@ -23,13 +23,14 @@ export function registerRolloutRoutes(app: FastifyInstance, ctx: ApiContext): vo
   app.post<{ Params: { id: string; action: string } }>('/api/v1/rollouts/:id/:action', { config: { access: 'admin' } }, async (req, reply) => {
     const { id, action } = req.params;
     if (!(adminActions as readonly string[]).includes(action)) return sendError(reply, 404, 'NOT_FOUND', `no rollout action "${action.slice(0, 40)}"; one of ${adminActions.join(', ')}`);
-    if (!ctx.rollouts) return sendError(reply, 409, 'CONFIG_INVALID', 'this hub runs no rollouts (no repo configured, or a PostgreSQL store)');
+    if (!ctx.rollouts) return sendError(reply, 409, 'CONFIG_INVALID', 'this hub runs no rollouts (no repo configured)');
     if (id.length > MAX_ID) return sendError(reply, 404, 'NOT_FOUND', `no rollout ${id.slice(0, MAX_ID)}`);
-    // The token's name (the hub's admin token is `admin`).
+    // The token's name (the hub's admin token is `admin`). On a cluster a follower hands the action to the leader's
+    // coordinator; only the replica that took the request records it in the audit log.
     const by = ctx.auth.roleOf(req.headers.authorization) ?? 'admin';
     const result = await ctx.rollouts.act(id, action as AdminAction, by);
     recordAudit(ctx, req, { action: `rollout.${action}`, target: `rollout ${id}`, outcome: result.ok ? 'ok' : 'refused', ...(result.ok ? { detail: `now ${result.rollout.state}` } : { detail: result.why }) });
-    if (!result.ok) return sendError(reply, result.status, result.status === 404 ? 'NOT_FOUND' : 'INVALID_VALUE', result.why);
+    if (!result.ok) return sendError(reply, result.status, result.status === 404 ? 'NOT_FOUND' : result.status === 503 ? 'HUB_UNREACHABLE' : 'INVALID_VALUE', result.why);
     return { rollout: result.rollout };
   });
 }

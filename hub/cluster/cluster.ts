@@ -18,6 +18,7 @@ import { DedicatedConnection } from './dedicated-connection.ts';
 import { LeaderLock } from './leader.ts';
 import { ACTION_CHANNEL, reconcilePayloads } from './notices.ts';
 import type { ClusterAction } from './notices.ts';
+import type { RolloutNotice } from './rollout-notices.ts';
 
 /** Every this many beats a replica re-asserts its sessions in the database (a cheap no-op when they are right). */
 const REASSERT_EVERY_BEATS = 10;
@@ -50,6 +51,7 @@ export class Cluster {
   #beating = false;
   /** Beats since this replica last re-asserted its sessions; -1 after a failed beat (re-assert at once). */
   #sinceReassert = 0;
+  #rolloutHandler: ((notice: RolloutNotice) => void) | null = null;
 
   constructor(o: ClusterOptions) {
     this.#o = o;
@@ -161,9 +163,24 @@ export class Cluster {
     }
   }
 
+  /** Where rollout notices go on this replica (hub/cluster/rollout-link.ts). */
+  onRolloutNotice(handler: (notice: RolloutNotice) => void): void {
+    this.#rolloutHandler = handler;
+  }
+
+  /** Sends one notice to every replica (this one included), on the liveness connection. */
+  publishAction(payload: string): Promise<void> {
+    const store = this.#o.store;
+    return this.#liveness.use((c) => store.publish(ACTION_CHANNEL, [payload], c));
+  }
+
   private onAction(action: ClusterAction): void {
     if (action.k === 'reconcile') {
       if (action.to === this.replica) this.#o.reconcileLocal(action.ids, action.reason, action.origin);
+      return;
+    }
+    if (action.k !== 'head') {
+      this.#rolloutHandler?.(action);
       return;
     }
     if (action.from === this.replica || action.revision === this.#o.tracker?.head?.revision) return;

@@ -2,6 +2,8 @@
 // parsers. A notice comes from the shared database, which only the replicas
 // write to, but it is still bounded and checked: anything malformed is
 // ignored, never thrown. Payloads stay under PostgreSQL's 8000-byte limit.
+import { parseRolloutNotice } from './rollout-notices.ts';
+import type { RolloutNotice } from './rollout-notices.ts';
 
 /** Replicas' requests to each other (the change notices have their own channel). */
 export const ACTION_CHANNEL = 'gitfleet_actions';
@@ -17,7 +19,9 @@ export type ClusterAction =
   /** Send reconcile-now to these hosts, which `to` holds the sessions of. */
   | { k: 'reconcile'; to: string; ids: string[]; reason: string; origin: 'api' | 'webhook' }
   /** The leader (or a replica answering a webhook) stored a new repo head. */
-  | { k: 'head'; from: string; revision: string };
+  | { k: 'head'; from: string; revision: string }
+  /** Staged rollouts: the leader's coordinator and the other replicas (rollout-notices.ts). */
+  | RolloutNotice;
 
 const isString = (v: unknown, max = 1024): v is string => typeof v === 'string' && v.length <= max;
 const isIds = (v: unknown): v is string[] => Array.isArray(v) && v.length <= MAX_IDS && v.every((x) => isString(x, 256));
@@ -45,7 +49,7 @@ export function parseAction(payload: string): ClusterAction | null {
     return { k: 'reconcile', to: v.to, ids: v.ids, reason: v.reason, origin: v.origin };
   }
   if (v.k === 'head' && isString(v.from, 64) && isString(v.revision, 128)) return { k: 'head', from: v.from, revision: v.revision };
-  return null;
+  return parseRolloutNotice(v);
 }
 
 /** reconcile-now requests for one replica's hosts, each payload under the limit. */

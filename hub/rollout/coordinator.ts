@@ -5,6 +5,13 @@
 // `release` only when it changed. Every change is stored before it is sent,
 // and the records hold absolute times, so a restarted hub resumes where it was.
 // Head changes, ticks and admin actions run one at a time.
+//
+// On a cluster (docs/rollouts.md, On a cluster) every replica has one, but
+// only the leader's leads: it creates, advances and acts. The others follow:
+// they reload the rollouts from the database when the leader says they
+// changed, take a new head only once the leader has planned its rollouts,
+// release to their own agents from what they loaded, and hand admin actions
+// to the leader.
 import type { Logger } from 'pino';
 import { messageOf } from '../../shared/errors.ts';
 import type { Release } from '../../shared/protocol.ts';
@@ -38,7 +45,15 @@ export interface CoordinatorOptions {
   tickMs?: number;
   /** Told when a rollout halts on its own (over its failure budget): notifications (hub/notify). */
   onHalted?: (r: RolloutRecord) => void;
+  /** False on a cluster replica until it gains the leader lock (lead()); default true. */
+  leading?: boolean;
+  /** Told (on the leader) after it stored a change, or planned the rollouts of head `revision`. */
+  onChanged?: (revision: string | null) => void;
+  /** A follower's admin action, handed to the leader; null when no leader answered in time. */
+  forward?: (id: string, action: AdminAction, by: string) => Promise<{ ok: true } | { ok: false; status: 404 | 409; why: string } | null>;
 }
+
+export type ActResult = { ok: true; rollout: RolloutView } | { ok: false; status: 404 | 409 | 503; why: string };
 
 /** Rollouts kept in memory and listed: the active ones and the newest finished ones. */
 const KEPT = 100;
@@ -72,6 +87,11 @@ export class RolloutCoordinator {
   /** host → the newest active rollout that holds it. */
   #holder = new Map<string, RolloutRecord>();
   #head: FleetHead | null = null;
+  /** The newest head this replica's tracker has; a follower takes it once the leader has planned it. */
+  #latest: FleetHead | null = null;
+  /** The head whose rollouts the leader last said it planned (followers). */
+  #confirmed: string | null = null;
+  #leading: boolean;
   #dirs = new Map<string, DeclaredHost>();
   /** The release last sent to each connected agent, as JSON. */
   readonly #sent = new Map<string, string>();
@@ -82,6 +102,12 @@ export class RolloutCoordinator {
   constructor(o: CoordinatorOptions) {
     this.#o = o;
     this.#log = o.logger.child({ component: 'rollouts' });
+    this.#leading = o.leading ?? true;
+  }
+
+  /** True where this coordinator creates and advances rollouts (a single hub, or the cluster's leader). */
+  get leading(): boolean {
+    return this.#leading;
   }
 
   #now(): Date {
@@ -94,22 +120,85 @@ export class RolloutCoordinator {
     return result;
   }
 
-  /** Loads the stored rollouts (a restart resumes them) and starts ticking. */
+  /** Loads the stored rollouts (a restart resumes them) and, when leading, starts ticking. */
   async start(): Promise<void> {
     this.#rollouts = await this.#o.store.listRollouts(KEPT);
     this.#reindex();
+    if (!this.#leading) return;
     const active = this.#rollouts.filter((r) => isActive(r.state));
     if (active.length > 0) this.#log.info({ rollouts: active.map((r) => `${r.id} ${r.state}`) }, 'resuming rollouts');
+    this.#ticking();
+  }
+
+  #ticking(): void {
+    if (this.#timer) clearTimeout(this.#timer);
     const tick = () => {
-      if (this.#stopped) return;
+      if (this.#stopped || !this.#leading) return;
       void this.tick().finally(() => {
-        if (this.#stopped) return;
+        if (this.#stopped || !this.#leading) return;
         this.#timer = setTimeout(tick, this.#o.tickMs ?? 1000);
         this.#timer.unref();
       });
     };
     this.#timer = setTimeout(tick, this.#o.tickMs ?? 1000);
     this.#timer.unref();
+  }
+
+  /**
+   * This replica gained the leader lock: resume from the database as a restarted
+   * hub does (a wave already opened stays open, its times are absolute), plan
+   * the newest head if the old leader had not, say so, and start ticking.
+   */
+  lead(): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#leading || this.#stopped) return;
+      this.#leading = true;
+      this.#rollouts = await this.#o.store.listRollouts(KEPT);
+      this.#reindex();
+      const active = this.#rollouts.filter((r) => isActive(r.state));
+      this.#log.info({ rollouts: active.map((r) => `${r.id} ${r.state}`) }, 'this replica leads the rollouts; resuming them from the database');
+      const head = this.#latest ?? this.#head;
+      if (head) await this.#plan(head);
+      else this.#o.onChanged?.(null);
+      this.#ticking();
+    });
+  }
+
+  /** This replica lost the leader lock: it stops advancing and follows the new leader's notices. */
+  follow(): void {
+    if (!this.#leading) return;
+    this.#leading = false;
+    this.#confirmed = this.#head?.revision ?? null;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  /**
+   * A follower hears that the leader changed its rollouts (and planned head
+   * `revision`, when given): reload them, take that head if this replica has
+   * it, and release to this replica's agents.
+   */
+  sync(revision?: string | null): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#leading || this.#stopped) return;
+      this.#rollouts = await this.#o.store.listRollouts(KEPT);
+      if (revision) this.#confirmed = revision;
+      this.#takeConfirmed();
+      this.#reindex();
+      this.#broadcast(this.#o.index.ids());
+    });
+  }
+
+  #takeConfirmed(): void {
+    const latest = this.#latest;
+    if (!latest || latest.revision !== this.#confirmed || this.#head?.revision === latest.revision) return;
+    this.#head = latest;
+    this.#dirs = new Map(latest.hosts.map((h) => [h.id, h]));
+  }
+
+  /** The head whose rollouts this coordinator decides by (null before the first). */
+  get revision(): string | null {
+    return this.#head?.revision ?? null;
   }
 
   async stop(): Promise<void> {
@@ -127,7 +216,22 @@ export class RolloutCoordinator {
   /** A new head: create its rollouts, then tell every agent what it may run. */
   setHead(head: FleetHead): Promise<void> {
     return this.#serial(async () => {
+      this.#latest = head;
+      if (!this.#leading) {
+        // A follower must not release a head the leader has not planned yet: its hosts would skip their waves.
+        const before = this.#head?.revision;
+        this.#takeConfirmed();
+        if (this.#head?.revision !== before) this.#broadcast(this.#o.index.ids());
+        return;
+      }
       if (this.#head?.revision === head.revision) return;
+      await this.#plan(head);
+    });
+  }
+
+  /** Creates the head's rollouts that do not exist yet (none twice: ids are per revision and scope), releases, and says so. */
+  async #plan(head: FleetHead): Promise<void> {
+    {
       const scopes = head.rollouts?.scopes ?? [];
       const created: RolloutRecord[] = [];
       for (const scope of scopes) {
@@ -143,7 +247,8 @@ export class RolloutCoordinator {
         await this.#o.store.saveRollout(r);
       }
       this.#broadcast(this.#o.index.ids());
-    });
+      this.#o.onChanged?.(head.revision);
+    }
   }
 
   async #createFor(head: FleetHead, scope: RolloutScope, scopes: readonly RolloutScope[]): Promise<RolloutRecord | null> {
@@ -202,22 +307,34 @@ export class RolloutCoordinator {
   /** One step for every running rollout. */
   tick(): Promise<void> {
     return this.#serial(async () => {
+      if (!this.#leading) return;
       const now = this.#now();
+      let changed = false;
       for (const r of this.#rollouts) {
         if (r.state !== 'running') continue;
         const state = r.state as string;
         if (!advance(r, (h) => this.#progress(r, h), now)) continue;
         await this.#o.store.saveRollout(r);
+        changed = true;
         if (r.state !== state) this.#log.info({ rollout: r.id, state: r.state, reason: r.haltReason }, `rollout ${r.state}`);
         if (r.state !== state && (r.state as string) === 'halted') this.#o.onHalted?.(r);
         if (!isActive(r.state)) this.#reindex();
         this.#broadcast(hostsOf(r));
       }
+      if (changed) this.#o.onChanged?.(this.#head?.revision ?? null);
     });
   }
 
-  /** An admin's pause, resume, promote or abort; recorded with `by`. */
-  act(id: string, action: AdminAction, by: string): Promise<{ ok: true; rollout: RolloutView } | { ok: false; status: 404 | 409; why: string }> {
+  /** An admin's pause, resume, promote or abort; recorded with `by`. A follower hands it to the leader. */
+  async act(id: string, action: AdminAction, by: string): Promise<ActResult> {
+    if (!this.#leading && this.#o.forward) {
+      const answer = await this.#o.forward(id, action, by);
+      if (!answer) return { ok: false, status: 503, why: 'no replica leads the rollouts right now (or the leader did not answer in time); try again' };
+      if (!answer.ok) return answer;
+      await this.sync();
+      const r = this.#rollouts.find((x) => x.id === id);
+      return r ? { ok: true, rollout: this.#view(r) } : { ok: false, status: 404, why: `no rollout ${id}` };
+    }
     return this.#serial(async () => {
       const r = this.#rollouts.find((x) => x.id === id);
       if (!r) return { ok: false as const, status: 404 as const, why: `no rollout ${id}` };
@@ -229,6 +346,7 @@ export class RolloutCoordinator {
       this.#log.warn({ rollout: id, action, by, state: r.state }, `rollout ${action} by ${by}`);
       this.#reindex();
       this.#broadcast(hostsOf(r));
+      this.#o.onChanged?.(this.#head?.revision ?? null);
       return { ok: true as const, rollout: this.#view(r) };
     });
   }
