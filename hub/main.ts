@@ -22,6 +22,7 @@ import type { HostSummary } from './fleet/fleet-index.ts';
 import { ChangeFeed } from './fleet/change-feed.ts';
 import { Reconciler } from './fleet/reconcile.ts';
 import { Cluster } from './cluster/cluster.ts';
+import { ClusterRolloutLink } from './cluster/rollout-link.ts';
 import { AgentGateway } from './gateway/agent-gateway.ts';
 import { HeadTracker } from './git/head-tracker.ts';
 import type { FleetRepoView } from './git/fleet-repo-view.ts';
@@ -45,6 +46,7 @@ import { HistorySampler } from './history/history-sampler.ts';
 import { registerImpactRoutes } from './api/impact-routes.ts';
 import { registerRolloutRoutes } from './api/rollout-routes.ts';
 import { RolloutCoordinator } from './rollout/coordinator.ts';
+import type { AdminAction } from './rollout/rollout-engine.ts';
 import { Notifications } from './notify/notifications.ts';
 import { registerNotificationRoutes } from './api/notification-routes.ts';
 
@@ -75,7 +77,7 @@ export interface RunningHub {
   index: FleetIndex;
   gateway: AgentGateway;
   tracker: HeadTracker | null;
-  /** The staged-rollout coordinator; null without a repo or on PostgreSQL. */
+  /** The staged-rollout coordinator; null without a repo. On a cluster only the leader's leads (docs/rollouts.md). */
   rollouts: RolloutCoordinator | null;
   /** This replica's part in a cluster (PostgreSQL store), else null. */
   cluster: Cluster | null;
@@ -128,8 +130,9 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
   // A single hub sends notifications from the start (a cluster's leader does, below), picking up the saved state.
   if (!pgStore) await notifications?.start('local');
   let cluster: Cluster | null = null;
-  // Staged rollouts (docs/rollouts.md) need one coordinator: a single hub on SQLite for now.
+  // Staged rollouts (docs/rollouts.md): on a cluster the leader's coordinator leads, the others follow it through this link.
   let rollouts: RolloutCoordinator | null = null;
+  const rolloutLink = pgStore ? new ClusterRolloutLink({ replica: pgStore.replicaId, publish: (p) => cluster?.publishAction(p) ?? Promise.resolve(), logger }) : null;
   const gateway = new AgentGateway({
     store,
     index,
@@ -146,16 +149,16 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
     ? new HeadTracker(o.repoView, logger, (head, origin) => {
         index.setHead(head);
         if (rollouts) void rollouts.setHead(head);
-        else if (head.rollouts) logger.warn('the fleet repo has rollout.yaml files, but staged rollouts need a single hub on SQLite (docs/rollouts.md); every host follows the head');
         pushes.baseline(head.revision);
         feed.headChanged(head.revision);
         notifications?.headChanged();
         if (origin === 'read') cluster?.shareHead(head);
       })
     : null;
-  if (tracker && o.repoView && !pgStore) {
+  if (tracker && o.repoView) {
     const view = o.repoView;
     rollouts = new RolloutCoordinator({
+      ...(rolloutLink ? { leading: false, onChanged: (revision: string | null) => rolloutLink.changed(revision), forward: (id: string, action: AdminAction, by: string) => rolloutLink.forward(id, action, by) } : {}),
       store,
       index,
       send: (host, release) => gateway.sendRelease(host, release),
@@ -165,6 +168,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
       onHalted: (r) => notifications?.rolloutHalted({ rollout: r.id, revision: r.revision, tag: r.scope, reason: r.haltReason ?? 'halted', hosts: r.failed.map((id) => ({ id })) }),
     });
     await rollouts.start();
+    rolloutLink?.attach(rollouts);
   }
   const pushes = new PushHandler(index, tracker, reconciler, logger.child({ component: 'webhook' }));
   const webRoot = o.webRoot === undefined ? (existsSync(defaultWebRoot) ? defaultWebRoot : null) : o.webRoot;
@@ -247,6 +251,21 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
       tracker,
       pollIntervalMs: config.pollIntervalMs,
     });
+    if (rolloutLink && rollouts) {
+      const coordinator = rollouts;
+      const link = rolloutLink;
+      cluster.onRolloutNotice((n) => link.heard(n));
+      cluster.leader.onLeadership(
+        () => {
+          link.leading();
+          void coordinator.lead();
+        },
+        () => {
+          link.following();
+          coordinator.follow();
+        },
+      );
+    }
     // Notifications and commit statuses: sent by the leader only, fed from the whole fleet (docs/notifications.md).
     if (notifications) {
       const n = notifications;
@@ -254,6 +273,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
     }
     // The leader lock decides which replica polls the repo.
     await cluster.start();
+    rolloutLink?.ask();
   } else if (tracker) {
     // The first head read happens before listening only if it is quick; a slow Git server must not delay the hub.
     tracker.start(config.pollIntervalMs);
@@ -294,6 +314,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
       closing ??= (async () => {
         await notifications?.close();
         await tracker?.stop();
+        rolloutLink?.stop();
         await rollouts?.stop();
         await gateway.close();
         feed.close();
