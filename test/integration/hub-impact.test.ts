@@ -6,14 +6,13 @@
 // access, and a head that does not render.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { createHmac } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { VIEWER, WEBHOOK_SECRET, api, removeDir, startHubProcess, tempDir, waitFor } from './hub-harness.ts';
 import type { HubProcess } from './hub-harness.ts';
 import { requireComponent } from '../harness/require.ts';
+import { localGitRepo } from '../harness/local-git-repo.ts';
 import type { Impact } from '../../repo/impact/types.ts';
+import { genericWebhookHeaders } from '../../hub/webhook/verify-webhook.ts';
 import { encryptSops, GITFLEET_ENCRYPTED_REGEX } from '../../repo/secrets/sops.ts';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 
@@ -23,26 +22,12 @@ let hub: HubProcess;
 const repo = tempDir('impact-repo');
 dirs.push(repo);
 
-function git(...args: string[]): string {
-  return execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' } }).trim();
-}
-
-function commit(files: Record<string, string>, message: string): string {
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(repo, path)), { recursive: true });
-    writeFileSync(join(repo, path), content);
-  }
-  git('add', '-A');
-  git('commit', '-q', '-m', message);
-  return git('rev-parse', 'HEAD');
-}
+const { git, commit } = localGitRepo(repo);
 
 /** Announces the new head the way a forge does (generic signed webhook), so the hub reads it now. */
 async function announce(revision: string): Promise<void> {
   const body = JSON.stringify({ ref: 'refs/heads/main', after: revision });
-  const ts = String(Math.floor(Date.now() / 1000));
-  const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(`${ts}.${body}`).digest('hex')}`;
-  const res = await api(hub.url, '/api/v1/hooks/git', { token: null, method: 'POST', body, headers: { 'content-type': 'application/json', 'x-gitfleet-timestamp': ts, 'x-gitfleet-signature': signature } });
+  const res = await api(hub.url, '/api/v1/hooks/git', { token: null, method: 'POST', body, headers: { 'content-type': 'application/json', ...genericWebhookHeaders(WEBHOOK_SECRET, body) } });
   assert.equal(res.status, 200, JSON.stringify(res.body));
 }
 

@@ -9,10 +9,10 @@
 // fleet-wide, a host failing, its recovery, a host going offline.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ENROLL, VIEWER, api, removeDir, startHubProcess, tempDir, waitFor } from './hub-harness.ts';
 import type { HubProcess } from './hub-harness.ts';
 import { connectSimAgent, simStatus } from './sim-agent.ts';
@@ -20,6 +20,7 @@ import type { SimAgent } from './sim-agent.ts';
 import { startReceiver } from '../harness/http-receiver.ts';
 import type { Answer, ReceivedRequest, Receiver } from '../harness/http-receiver.ts';
 import { requireComponent } from '../harness/require.ts';
+import { localGitRepo } from '../harness/local-git-repo.ts';
 import { prometheusMissing, promtoolCheck } from '../harness/prometheus.ts';
 import type { NotifyMessage } from '../../hub/notify/message.ts';
 import type { NotificationsView } from '../../hub/notify/notifications.ts';
@@ -37,17 +38,7 @@ after(async () => {
 function fleetRepo() {
   const repo = tempDir('notify-repo');
   dirs.push(repo);
-  const git = (...args: string[]) =>
-    execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' } }).trim();
-  const commit = (files: Record<string, string>, message: string) => {
-    for (const [path, content] of Object.entries(files)) {
-      mkdirSync(dirname(join(repo, path)), { recursive: true });
-      writeFileSync(join(repo, path), content);
-    }
-    git('add', '-A');
-    git('commit', '-q', '-m', message);
-    return git('rev-parse', 'HEAD');
-  };
+  const { git, commit } = localGitRepo(repo);
   git('init', '-q', '-b', 'main');
   return { repo, commit };
 }

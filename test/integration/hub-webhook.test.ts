@@ -3,13 +3,12 @@
 // connected hosts whose layers the push changed.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { ENROLL, WEBHOOK_SECRET, api, makeStatus, removeDir, startAgent, startHubProcess, tempDir, waitFor } from './hub-harness.ts';
 import type { AgentProcess, HubProcess } from './hub-harness.ts';
 import { requireComponent } from '../harness/require.ts';
+import { localGitRepo } from '../harness/local-git-repo.ts';
 
 const gitMissing = spawnSync('git', ['--version']).status === 0 ? null : 'the git command is not installed';
 import type { FleetSummary, HostSummary } from '../../hub/fleet/fleet-index.ts';
@@ -20,19 +19,7 @@ let hub: HubProcess;
 const repo = tempDir('fleet-repo');
 dirs.push(repo);
 
-function git(...args: string[]): string {
-  return execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' } }).trim();
-}
-
-function commit(files: Record<string, string>, message: string): string {
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(repo, path)), { recursive: true });
-    writeFileSync(join(repo, path), content);
-  }
-  git('add', '-A');
-  git('commit', '-q', '-m', message);
-  return git('rev-parse', 'HEAD');
-}
+const { git, commit } = localGitRepo(repo);
 
 const motd = (text: string) => `files:\n  /etc/motd:\n    content: "${text}\\n"\n`;
 
