@@ -12,23 +12,31 @@ import { emptyFacts } from '../../agent/facts.ts';
 
 export interface SimAgent {
   host: string;
+  /** The credential the hub gave on enrollment (pass it to connect again, e.g. through another hub replica). */
+  credential: string | undefined;
   acked(): number;
   report(status: HostStatus): number;
   close(): void;
 }
 
-export async function connectSimAgent(o: { agentUrl: string; host: string; token: string; place?: string; heartbeatMs?: number }): Promise<SimAgent> {
+export async function connectSimAgent(o: { agentUrl: string; host: string; token: string; place?: string; heartbeatMs?: number; credential?: string | undefined }): Promise<SimAgent> {
   const ws = new WebSocket(o.agentUrl, { perMessageDeflate: false });
   let seq = 0;
+  let credential = o.credential;
   let acked = 0;
   const welcomed = new Promise<void>((resolve, reject) => {
     ws.on('open', () => {
-      const hello: AgentMessage = { type: 'hello', protocol: PROTOCOL_VERSION, host: o.host, agentVersion: 'sim', place: o.place ?? '', tags: [], facts: emptyFacts(), droppedEvents: 0, enrollmentToken: o.token };
+      const hello: AgentMessage = { type: 'hello', protocol: PROTOCOL_VERSION, host: o.host, agentVersion: 'sim', place: o.place ?? '', tags: [], facts: emptyFacts(), droppedEvents: 0, ...(credential === undefined ? { enrollmentToken: o.token } : { credential }) };
       ws.send(encodeMessage(hello));
     });
     ws.on('message', (data: Buffer) => {
       const m = parseHubMessage(data);
-      if (m.type === 'welcome') resolve();
+      if (m.type === 'welcome') {
+        credential ??= m.hostCredential;
+        // Reconnected: number on from what the hub stored (it refuses what it has).
+        seq = Math.max(seq, m.lastSeq);
+        resolve();
+      }
       else if (m.type === 'ack') acked = Math.max(acked, m.seq);
       else if (m.type === 'error') reject(new Error(`${o.host}: hub error ${m.code}: ${m.message}`));
     });
@@ -41,6 +49,9 @@ export async function connectSimAgent(o: { agentUrl: string; host: string; token
   beat.unref();
   return {
     host: o.host,
+    get credential() {
+      return credential;
+    },
     acked: () => acked,
     report(status) {
       seq++;
