@@ -11,7 +11,8 @@ import { every, onCron, type Cancel } from './schedule.ts';
 import { TriggerQueue } from './trigger-queue.ts';
 
 export interface StatusSink {
-  reportStatus(status: HostStatus): void;
+  /** force: send even if nothing but timestamps changed (the hub asked for this pass and waits for its answer). */
+  reportStatus(status: HostStatus, o?: { force?: boolean }): void;
 }
 
 export interface DaemonOptions {
@@ -62,7 +63,7 @@ export class AgentDaemon {
         }
         const level = outcome.result === 'Refused' || outcome.result === 'Failed' || outcome.result === 'RolledBack' ? 'warn' : 'info';
         o.logger[level]({ trigger, result: outcome.result, converged: outcome.converged, revision: outcome.revision, reason: outcome.reason, ...(outcome.retryAt ? { retryAt: new Date(outcome.retryAt).toISOString() } : {}) }, 'reconcile finished');
-        o.sink?.reportStatus(o.status());
+        o.sink?.reportStatus(o.status(), { force: trigger === 'hub' || trigger === 'manual' });
         this.scheduleRetry(outcome.retryAt ?? null);
         o.onOutcome?.(trigger, outcome, Date.now() - startedAt);
       },

@@ -45,6 +45,23 @@ export interface HubClientOptions {
 export const QUEUE_FILE = 'hub-queue.json';
 /** Statuses are coalesced: at most one per this interval, the latest wins. */
 const MIN_STATUS_INTERVAL_MS = 1000;
+/**
+ * A pass that changed nothing is not news (the heartbeat says the agent is
+ * alive), but the hub's copy is refreshed at least this often: ≈2 KB every
+ * ten minutes instead of one per poll (docs/agent.md, "What reaches the hub").
+ */
+export const STATUS_REFRESH_MS = 10 * 60_000;
+
+/**
+ * What makes a status news: everything but what every pass moves without
+ * changing anything — updatedAt, and the Reconciling condition's time and
+ * message (it flips twice on every pass, and its message names the trigger,
+ * which alternates between poll and drift check).
+ */
+export function statusNewsKey(status: HostStatus): string {
+  const { updatedAt: _updated, conditions, ...rest } = status;
+  return JSON.stringify({ ...rest, conditions: conditions.map((c) => (c.type === 'Reconciling' ? { ...c, lastTransitionTime: '', message: '' } : c)) });
+}
 const FACTS_TIMEOUT_MS = 10_000;
 const RECONNECT = { baseMs: 1000, maxMs: 60_000 };
 /** After a refusal a retry cannot fix soon (wrong token, claimed id, version), wait this long. */
@@ -66,6 +83,10 @@ export class HubClient {
   #statusTimer: NodeJS.Timeout | null = null;
   #lastStatusSentAt = Number.NEGATIVE_INFINITY;
   #lastStatusKey: string | null = null;
+  /** The last status queued and its seq: resent on welcome to a hub that does not have it (a new database, another replica's stale copy). */
+  #lastQueuedStatus: { status: HostStatus; seq: number } | null = null;
+  /** When a status last went to the queue (monotonic ms), for STATUS_REFRESH_MS. */
+  #lastStatusQueuedAt = Number.NEGATIVE_INFINITY;
   #pendingStatus: HostStatus | null = null;
   /** Highest seq written to the current socket. */
   #sentUpTo = 0;
@@ -150,12 +171,16 @@ export class HubClient {
     }
   }
 
-  /** The latest status is always kept; identical snapshots are not resent, and sends are coalesced to one a second. */
-  reportStatus(status: HostStatus): void {
-    const { updatedAt: _ignored, ...rest } = status;
-    const key = JSON.stringify(rest);
-    if (key === this.#lastStatusKey) return;
+  /**
+   * The latest status is always kept; a snapshot with no news (statusNewsKey)
+   * is not resent unless `force` (the answer to a reconcile the hub asked for)
+   * or the last one is STATUS_REFRESH_MS old; sends are coalesced to one a second.
+   */
+  reportStatus(status: HostStatus, o: { force?: boolean } = {}): void {
+    const key = statusNewsKey(status);
+    if (key === this.#lastStatusKey && o.force !== true && monotonicMs() - this.#lastStatusQueuedAt < STATUS_REFRESH_MS) return;
     this.#lastStatusKey = key;
+    this.#lastStatusQueuedAt = monotonicMs();
     this.#pendingStatus = status;
     if (!this.#queue) return; // queued when start() has loaded the queue
     const wait = this.#lastStatusSentAt + MIN_STATUS_INTERVAL_MS - monotonicMs();
@@ -187,7 +212,7 @@ export class HubClient {
     if (!status || !this.#queue) return;
     this.#pendingStatus = null;
     this.#lastStatusSentAt = monotonicMs();
-    this.#queue.pushStatus(status);
+    this.#lastQueuedStatus = { status, seq: this.#queue.pushStatus(status).seq };
     this.sendPending();
   }
 
@@ -321,6 +346,9 @@ export class HubClient {
     this.#protocol = w.protocol;
     this.#lastPongAt = monotonicMs();
     this.#queue!.rebase(w.lastSeq);
+    // Quiet passes send nothing, so a hub that lost our last status would wait for the next change: give it now.
+    const last = this.#lastQueuedStatus;
+    if (last && last.seq > w.lastSeq && !this.#queue!.pending().some((r) => r.type === 'status')) this.#lastQueuedStatus = { status: last.status, seq: this.#queue!.pushStatus(last.status).seq };
     this.#log.info({ pending: this.#queue!.length }, 'connected to the hub');
     this.scheduleHeartbeat(ws);
     this.sendPending();

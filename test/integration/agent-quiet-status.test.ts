@@ -1,0 +1,100 @@
+// A pass that changes nothing sends nothing: the agent daemon as a user runs
+// it (`gitfleet agent`, polling every second) and a real hub process. Before,
+// every pass resent the whole status (~2 KB) because Reconciling's transition
+// time moved; on a metered link that was ~380 KB an hour per host for no news.
+// A reconcile the hub asks for is still answered with a status (what
+// `gitfleet reconcile --wait` waits for), drift corrected is news, and a hub
+// that lost the host's status gets it again as soon as the agent reconnects.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { cliEntry, repoRoot } from '../helpers/gitfleet-cli.ts';
+import { metric } from '../security/agent-abuse-kit.ts';
+import { ADMIN, ENROLL, VIEWER, api, freePort, removeDir, startHubProcess, tempDir, waitFor, type HubProcess } from './hub-harness.ts';
+
+const scratch = tempDir('quiet-status');
+const fleet = join(scratch, 'fleet');
+const target = join(scratch, 'target');
+mkdirSync(join(fleet, 'lab/h1'), { recursive: true });
+mkdirSync(target);
+writeFileSync(join(fleet, 'lab/h1/host.yaml'), '{}\n');
+writeFileSync(join(fleet, 'lab/h1/files.yaml'), `files:\n  ${target}/motd:\n    content: "hello\\n"\n`);
+const cleanups: Array<() => Promise<unknown>> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+  removeDir(scratch);
+});
+
+interface HostView {
+  summary: { statusUpdatedAt: string | null; lastAppliedRevision: string | null };
+}
+
+test('no-op passes send no status; a requested reconcile, corrected drift and a hub that lost the status each get one', { timeout: 180_000 }, async () => {
+  const port = await freePort();
+  let hub: HubProcess = await startHubProcess({ dataDir: join(scratch, 'hub'), port });
+  cleanups.push(() => hub.stop());
+  const agent = spawn(process.execPath, ['--import', 'tsx', cliEntry, 'agent', '--repo', fleet, '--host', 'h1', '--state-dir', join(scratch, 'state'), '--files-allow', target], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      GITFLEET_AGENT_HUB: hub.agentUrl,
+      GITFLEET_TOKEN: ENROLL,
+      GITFLEET_INTERVAL: '1s',
+      GITFLEET_DRIFT_INTERVAL: '1s',
+      GITFLEET_LOG_FORMAT: 'json',
+      GITFLEET_DOCKER_SOCKET: join(scratch, 'no-docker.sock'),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise((r) => agent.once('exit', r));
+  cleanups.push(async () => {
+    agent.kill('SIGTERM');
+    await exited;
+  });
+  const passes: string[] = [];
+  createInterface({ input: agent.stdout }).on('line', (l) => {
+    try {
+      const line = JSON.parse(l) as { msg?: string; trigger?: string };
+      if (line.msg === 'reconcile finished') passes.push(line.trigger ?? '');
+    } catch {
+      // not a log line
+    }
+  });
+  const statuses = () => metric(hub.url, VIEWER, 'gitfleet_hub_agent_messages_total', { type: 'status' });
+  const hostView = async () => (await api<HostView>(hub.url, '/api/v1/hosts/h1', { token: VIEWER })).body.summary;
+
+  await waitFor('the host converged at the hub', async () => (await api(hub.url, '/api/v1/hosts/h1', { token: VIEWER })).status === 200 && (await hostView()).lastAppliedRevision !== null, 60_000);
+  // Let the first passes' reports settle (the start report, the coalescing second).
+  await new Promise((r) => setTimeout(r, 2500));
+
+  // 1. Quiet: at least six passes (polls and drift checks), no status.
+  const quietFrom = await statuses();
+  const passesFrom = passes.length;
+  await waitFor('six more passes', () => passes.length >= passesFrom + 6, 60_000);
+  await new Promise((r) => setTimeout(r, 1500));
+  const quiet = (await statuses()) - quietFrom;
+  console.log(`${passes.length - passesFrom} no-op passes sent ${quiet} status(es)`);
+  assert.equal(quiet, 0, `no-op passes sent ${quiet} statuses`);
+
+  // 2. A reconcile the hub asks for is answered with a status, even when it changes nothing.
+  const before = (await hostView()).statusUpdatedAt;
+  const asked = await api(hub.url, '/api/v1/hosts/h1/reconcile', { method: 'POST', token: ADMIN, body: {} });
+  assert.equal(asked.status, 200, JSON.stringify(asked.body));
+  await waitFor('the requested pass to report', async () => (await hostView()).statusUpdatedAt !== before, 30_000);
+  assert.equal((await statuses()) - quietFrom, 1);
+
+  // 3. Drift corrected is news.
+  writeFileSync(join(target, 'motd'), 'tampered\n');
+  await waitFor('the drift corrected', () => readFileSync(join(target, 'motd'), 'utf8') === 'hello\n', 30_000);
+  await waitFor('the correction reported', async () => (await statuses()) - quietFrom >= 2, 30_000);
+
+  // 4. A hub that lost everything (new database, same address) has the status as soon as the agent is back.
+  await hub.stop();
+  hub = await startHubProcess({ dataDir: join(scratch, 'hub-new'), port });
+  const back = Date.now();
+  await waitFor('the new hub to have the status', async () => (await api(hub.url, '/api/v1/hosts/h1', { token: VIEWER })).status === 200 && (await hostView()).lastAppliedRevision !== null, 60_000);
+  console.log(`a new hub had the host's status ${Date.now() - back} ms after it started (no pass changed anything)`);
+});
