@@ -148,9 +148,10 @@ export class Notifications {
     this.#sending = null;
     this.#index.observe(null);
     s.feed?.stop();
+    // Saved before the groups are torn down: the next sender (a restart, a new leader) starts from them.
+    void this.#state?.flush();
     s.notifier?.stop();
     s.reporter?.stop();
-    void this.#state?.flush();
   }
 
   /** The fleet index changed a host (hub/main.ts wires every change here): the cluster leader's feed looks at it. */

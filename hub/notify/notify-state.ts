@@ -41,18 +41,22 @@ export class NotifyState {
     this.#timer.unref();
   }
 
-  /** Writes what is dirty now (in one transaction); errors are logged and the keys retried with the next change. */
+  /**
+   * Writes what is dirty now (in one transaction); errors are logged and the
+   * keys retried with the next change. The bodies are read at the call, so a
+   * sender may flush and then tear down what they were read from.
+   */
   flush(): Promise<void> {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
-    const batch = [...this.#dirty];
+    const batch = [...this.#dirty].map(([key, read]) => ({ key, body: read() }));
     this.#dirty.clear();
     if (batch.length === 0) return this.#flushing;
     this.#flushing = this.#flushing.then(async () => {
       try {
-        await this.#store.saveNotifyState(batch.map(([key, read]) => ({ key, body: read() })));
+        await this.#store.saveNotifyState(batch);
       } catch (error) {
-        for (const [key, read] of batch) if (!this.#dirty.has(key)) this.#dirty.set(key, read);
+        for (const { key, body } of batch) if (!this.#dirty.has(key)) this.#dirty.set(key, () => body);
         this.#log.warn({ err: { message: messageOf(error) }, keys: batch.length }, 'could not save the notification state; a restart or failover may repeat a message');
       }
     });

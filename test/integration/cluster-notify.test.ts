@@ -165,3 +165,46 @@ test('two replicas on one PostgreSQL: one grouped message for failures on both, 
   // The saved state is cleaned up once the group closed (flushed within half a second).
   await waitFor('the closed group to leave the saved state', async () => (await db.query("SELECT key FROM notify_state WHERE key LIKE 'group:%'")).rows.length === 0);
 });
+
+test('a single hub on SQLite restarted while hosts fail: they are not announced again, their recovery is', async () => {
+  const hook: Receiver = await startReceiver();
+  cleanups.push(() => hook.close());
+  const dataDir = tempDir('restart-notify');
+  dirs.push(dataDir);
+  writeFileSync(join(dataDir, 'hook.secret'), 'restart-hook-secret-0123456789\n');
+  writeFileSync(
+    join(dataDir, 'hub.yaml'),
+    `notify:
+  groupWindow: 500ms
+  sinks:
+    ops: { type: webhook, url: "${hook.url}/hook", secretFile: ${join(dataDir, 'hook.secret')} }
+  rules:
+    - { name: fleet, events: [failed, recovered], sinks: [ops] }
+`,
+  );
+  const start = async () => {
+    const hub = await startHubProcess({ dataDir, args: ['--config', join(dataDir, 'hub.yaml')] });
+    cleanups.push(() => hub.stop());
+    return hub;
+  };
+  const messages = () => hook.requests.map((r) => JSON.parse(r.body) as NotifyMessage);
+  let hub = await start();
+  const first = await Promise.all(['web-01', 'web-02'].map((host) => connectSimAgent({ agentUrl: hub.agentUrl, host, token: ENROLL })));
+  for (const agent of first) agent.report(simStatus(agent.host, { applied: REV1, failedOn: REV2 }));
+  await waitFor('the failure message', () => messages().length === 1, 20_000);
+  assert.equal(messages()[0]!.title, `2 hosts failed on ${REV2.slice(0, 7)}`);
+  first.forEach((a) => a.close());
+  await hub.stop();
+
+  hub = await start();
+  const again = await Promise.all(first.map((a) => connectSimAgent({ agentUrl: hub.agentUrl, host: a.host, token: ENROLL, credential: a.credential })));
+  cleanups.push(() => again.forEach((a) => a.close()));
+  await waitFor('the restarted hub to send notifications', () => hub.logs.some((l) => l.msg === 'sending notifications'));
+  // Both still fail (their stored statuses say so): longer than the group window, nothing new.
+  await sleep(2000);
+  assert.deepEqual(messages().map((m) => m.title), [`2 hosts failed on ${REV2.slice(0, 7)}`], 'not announced again after the restart');
+  for (const agent of again) agent.report(simStatus(agent.host, { applied: REV2 }));
+  await waitFor('the recovery message', () => messages().length === 2, 20_000);
+  assert.equal(messages()[1]!.event, 'recovered');
+  assert.deepEqual(messages()[1]!.hosts.map((h) => h.id), ['web-01', 'web-02']);
+});
