@@ -3,32 +3,20 @@
 // Piped, stderr has one line per change of what the gate waits on (not one per
 // poll); on a real pseudo-terminal (util-linux `script`) one line rewritten in
 // place with the seconds counting, cleared before the result.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { cliEntry, gitfleet, repoRoot } from '../helpers/gitfleet-cli.ts';
-import { DockerTestHarness, TEST_IMAGE, TEST_LABEL, dockerMissingReason } from '../harness/docker.ts';
+import { TEST_IMAGE, TEST_LABEL, dockerMissingReason } from '../harness/docker.ts';
+import { oneHostFleet } from '../harness/one-host-fleet.ts';
 import { requireComponent } from '../harness/require.ts';
 
-const scratch = mkdtempSync(join(tmpdir(), 'gitfleet-health-progress-'));
-const docker = new DockerTestHarness();
-after(async () => {
-  await docker.cleanup();
-  rmSync(scratch, { recursive: true, force: true });
-});
-const fleet = join(scratch, 'fleet');
-const state = join(scratch, 'state');
-mkdirSync(join(fleet, 'lab/h1'), { recursive: true });
-writeFileSync(join(fleet, 'lab/h1/host.yaml'), '{}\n');
+const { docker, hostArgs, writeContainers } = oneHostFleet('health-progress');
 const name = docker.name('slow');
 
 /** Healthy about three seconds after it starts; `round` changes the spec, so each round recreates it. */
 function writeContainer(round: number): void {
-  writeFileSync(
-    join(fleet, 'lab/h1/containers.yaml'),
+  writeContainers(
     `containers:\n  ${name}:\n    image: ${TEST_IMAGE}\n    command: [sh, -c, "sleep 3; touch /tmp/ready; exec sleep 3600"]\n    init: true\n    network: none\n` +
       `    stop_grace_period: 1s\n    env:\n      ROUND: "${round}"\n` +
       `    healthcheck: { test: [CMD, sh, -c, "[ -f /tmp/ready ]"], interval: 1s, retries: 30 }\n` +
@@ -36,7 +24,7 @@ function writeContainer(round: number): void {
   );
 }
 
-const args = ['agent', '--once', '--repo', fleet, '--host', 'h1', '--state-dir', state, '--files-allow', scratch];
+const args = ['agent', '--once', ...hostArgs];
 const env = { GITFLEET_HEALTH_TIMEOUT: '60s', GITFLEET_HEALTH_SETTLE: '1s' };
 
 test('piped: one progress line per change of what the health gate waits on', async (t) => {

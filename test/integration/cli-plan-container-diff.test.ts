@@ -2,37 +2,24 @@
 // it: after `agent --once` created a container, a Git change to its image and
 // env makes `gitfleet plan` name each changed field (text and --json), not
 // only a config-hash difference.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { gitfleet } from '../helpers/gitfleet-cli.ts';
-import { DockerTestHarness, TEST_IMAGE, TEST_IMAGE_2, TEST_LABEL, dockerMissingReason } from '../harness/docker.ts';
+import { TEST_IMAGE, TEST_IMAGE_2, TEST_LABEL, dockerMissingReason } from '../harness/docker.ts';
+import { oneHostFleet } from '../harness/one-host-fleet.ts';
 import { requireComponent } from '../harness/require.ts';
 
-const scratch = mkdtempSync(join(tmpdir(), 'gitfleet-plan-fields-'));
-const docker = new DockerTestHarness();
-after(async () => {
-  await docker.cleanup();
-  rmSync(scratch, { recursive: true, force: true });
-});
-const fleet = join(scratch, 'fleet');
-const state = join(scratch, 'state');
-mkdirSync(join(fleet, 'lab/h1'), { recursive: true });
-writeFileSync(join(fleet, 'lab/h1/host.yaml'), '{}\n');
+const { docker, hostArgs: common, writeContainers } = oneHostFleet('plan-fields');
 const name = docker.name('web');
 
 function writeContainer(image: string, env: Record<string, string>): void {
   const envYaml = Object.entries(env).map(([k, v]) => `      ${k}: "${v}"\n`).join('');
-  writeFileSync(
-    join(fleet, 'lab/h1/containers.yaml'),
+  writeContainers(
     `containers:\n  ${name}:\n    image: ${image}\n    command: [sleep, "3600"]\n    init: true\n    network: none\n    stop_grace_period: 1s\n` +
       `    labels:\n      ${TEST_LABEL}: "${docker.runId}"\n${envYaml ? `    env:\n${envYaml}` : ''}`,
   );
 }
 
-const common = ['--repo', fleet, '--host', 'h1', '--state-dir', state, '--files-allow', scratch];
 const env = { GITFLEET_HEALTH_SETTLE: '0s' };
 
 test('plan names the changed fields of a container: image and env, text and --json', async (t) => {
