@@ -7,6 +7,7 @@
 #   install.sh agent --repo URL [--ref REF] [--path DIR] [--host ID] [--place DIR]
 #                    [--hub ws(s)://HUB/agent] [--token TOKEN | --token-file FILE]
 #                    [--interval DUR] [--drift-interval DUR] [--health-timeout DUR]
+#                    [--docker-socket PATH]   (Podman: /run/podman/podman.sock)
 #   install.sh hub   [--listen ADDR:PORT] [--repo URL [--ref REF] [--path DIR]]
 #                    [--enrollment-token T] [--admin-token T] [--viewer-token T] [--webhook-secret S]
 #   install.sh --uninstall [agent|hub] [--keep-state]   (no component: everything)
@@ -38,7 +39,7 @@ case "$1" in
   -h|--help) usage; exit 0 ;;
   *) die "the first argument must be agent, hub or --uninstall (got \"$1\"); --help for usage" ;;
 esac
-agent_opts=" repo ref path host place hub token token-file interval drift-interval health-timeout "
+agent_opts=" repo ref path host place hub token token-file interval drift-interval health-timeout docker-socket "
 hub_opts=" listen repo ref path enrollment-token admin-token viewer-token webhook-secret "
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -179,6 +180,7 @@ install_agent() {
       echo "$k: $(yq "${opt[$key]}")"
     done
     [ -z "$token" ] || echo "tokenFile: $ETC/agent.token"
+    [ -z "${opt[docker-socket]:-}" ] || printf 'docker:\n  socket: %s\n' "$(yq "${opt[docker-socket]}")"
   )"
   if install_content "$ETC/agent.yaml" 0600 root:root <<<"$config"; then say "  config $ETC/agent.yaml"; restart=true; fi
   # The host's age identity for encrypted layers (docs/secrets.md): made once, never replaced.
