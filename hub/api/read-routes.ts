@@ -53,6 +53,8 @@ export function registerReadRoutes(app: FastifyInstance, ctx: ApiContext): void 
       events,
       // Additive: the active rollout holding this host (docs/api.md), so "behind the head" can say why.
       rollout: ctx.rollouts?.holdOf(summary.id) ?? null,
+      // Additive: an invalid rollout.yaml above the host holds it where it is until fixed.
+      rolloutPolicyInvalid: ctx.rollouts?.invalidPolicyOf(summary.id) ?? null,
     };
   });
 

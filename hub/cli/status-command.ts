@@ -8,7 +8,7 @@ import { parseCommandArgs, UsageError } from '../../repo/cli/args.ts';
 import { terminalJson } from '../../shared/terminal-text.ts';
 import type { FleetSummary, HostSummary } from '../fleet/fleet-index.ts';
 import type { Attempt, HostStatus } from '../../shared/status.ts';
-import type { RolloutHold } from '../rollout/host-hold.ts';
+import type { PolicyHold, RolloutHold } from '../rollout/host-hold.ts';
 import { callHub, field, hubExit, hubOptionHelp, hubOptionSpec, isHubError, resolveHub, type HubTarget } from './hub-api.ts';
 
 export const usage = `usage: gitfleet status [HOST] [--json] [hub options]
@@ -74,6 +74,7 @@ export function formatHostDetail(d: HostDetailView): string {
     `sync: ${field(h.sync, 20)}   connectivity: ${field(h.connectivity, 20)}   applied: ${h.lastAppliedRevision ? field(h.lastAppliedRevision.slice(0, 12)) : 'nothing'}`,
   ];
   if (d.rollout) lines.push(formatRolloutHold(d.rollout));
+  if (d.rolloutPolicyInvalid) lines.push(formatPolicyHold(d.rolloutPolicyInvalid));
   for (const c of d.status?.conditions ?? []) lines.push(`${field(c.type, 20)}=${c.status ? 'true' : 'false'} ${field(c.reason, 100)}: ${field(c.message, 500)}`);
   const resources = (d.status?.resources ?? []).filter((r) => r.sync !== 'Ignored' && (r.sync !== 'InSync' || r.health !== 'Healthy'));
   lines.push('', resources.length === 0 ? 'every resource in sync and healthy' : `resources needing attention (${resources.length}):`);
@@ -115,6 +116,11 @@ export function formatRolloutHold(r: RolloutHold): string {
   return `${r.held ? 'held by' : 'released by'} rollout ${field(r.id, 200)} (${where}; rollout ${field(r.state, 20)})`;
 }
 
+/** "held: prod/rollout.yaml is invalid at the head; kept at REV until it is fixed". */
+export function formatPolicyHold(p: PolicyHold): string {
+  return `held: ${field(p.file, 300)} is invalid at the head; kept at ${p.released ? field(p.released.slice(0, 12)) : 'what it runs'} until it is fixed`;
+}
+
 export interface HostDetailView {
   summary: HostSummary;
   status: (Pick<HostStatus, 'conditions' | 'resources'> & Partial<Pick<HostStatus, 'attempts' | 'refused'>>) | null;
@@ -122,6 +128,8 @@ export interface HostDetailView {
   attempts?: Attempt[];
   /** The active rollout that decides what the host may run (absent from an older hub). */
   rollout?: RolloutHold | null;
+  /** An invalid rollout.yaml above the host holds it where it is (absent from an older hub). */
+  rolloutPolicyInvalid?: PolicyHold | null;
 }
 
 const attentionStates = 'Failed,Drifted,Missing,OutOfSync,Pending,Unknown,Offline,NeverSeen';

@@ -30,7 +30,7 @@ import type { RolloutRecord } from './rollout-record.ts';
 import { hostsOf, isActive, record, rolloutId } from './rollout-record.ts';
 import { releasedIn } from './releases.ts';
 import { rolloutHold } from './host-hold.ts';
-import type { RolloutHold } from './host-hold.ts';
+import type { PolicyHold, RolloutHold } from './host-hold.ts';
 import { planWaves } from './wave-plan.ts';
 
 export interface CoordinatorOptions {
@@ -410,6 +410,15 @@ export class RolloutCoordinator {
   holdOf(host: string): RolloutHold | null {
     const r = this.#holder.get(host);
     return r ? rolloutHold(r, host) : null;
+  }
+
+  /** The invalid rollout.yaml that holds `host` where it is; null when none does. */
+  invalidPolicyOf(host: string): PolicyHold | null {
+    const release = this.releaseFor(host);
+    // releaseFor names such a hold "invalid <file>"; rollout ids are hex (and a scope), never that.
+    const prefix = 'invalid ';
+    if (!release?.rollout?.startsWith(prefix)) return null;
+    return { file: release.rollout.slice(prefix.length), released: release.revision };
   }
 
   get(id: string): { rollout: RolloutView; hosts: RolloutHostView[] } | null {

@@ -19,6 +19,14 @@ export interface RolloutHold {
   held: boolean;
 }
 
+/** A host held where it is because a rollout.yaml above it is invalid at the head (no rollout runs for it). */
+export interface PolicyHold {
+  /** The invalid file, e.g. `prod/rollout.yaml`. */
+  file: string;
+  /** What the host may run meanwhile: what it ran (null: unknown). */
+  released: string | null;
+}
+
 export function rolloutHold(r: RolloutRecord, host: string): RolloutHold | null {
   const index = r.waves.findIndex((w) => w.hosts.includes(host));
   if (index < 0) return null;

@@ -5,9 +5,9 @@ import type { TagNode } from '../../fleet/rollup.ts';
 import type { StoredEvent } from '../../store/fleet-store.ts';
 import type { HostFacts } from '../../../shared/protocol.ts';
 import type { Attempt, HostStatus } from '../../../shared/status.ts';
-import type { RolloutHold } from '../../rollout/host-hold.ts';
+import type { PolicyHold, RolloutHold } from '../../rollout/host-hold.ts';
 
-export type { FleetSummary, HostSummary, TagNode, StoredEvent, HostFacts, Attempt, HostStatus, RolloutHold };
+export type { FleetSummary, HostSummary, TagNode, StoredEvent, HostFacts, Attempt, HostStatus, RolloutHold, PolicyHold };
 export type { FieldDiff, ResourceStatus, Condition } from '../../../shared/status.ts';
 export type { HostSync } from '../../fleet/rollup.ts';
 
@@ -30,6 +30,8 @@ export interface HostDetail {
   events: StoredEvent[];
   /** The active rollout that decides what this host may run (absent from an older hub). */
   rollout?: RolloutHold | null;
+  /** An invalid rollout.yaml above this host holds it where it is (absent from an older hub). */
+  rolloutPolicyInvalid?: PolicyHold | null;
 }
 
 export interface TagsResponse {

@@ -3,7 +3,7 @@
 // history, the events timeline, facts, and "reconcile now" for admins.
 import { h } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import type { Attempt, HostDetail, HostFacts, ResourceStatus, RolloutHold, StoredEvent } from '../types.ts';
+import type { Attempt, HostDetail, HostFacts, PolicyHold, ResourceStatus, RolloutHold, StoredEvent } from '../types.ts';
 import { ago, bytes, diffValue, duration, shortRev } from '../format.ts';
 import { hostsHref, rolloutHref } from '../route.ts';
 import { HealthBadge, HostStateBadges, SyncBadge } from '../components/badges.ts';
@@ -91,6 +91,20 @@ function RolloutNotice({ hold }: { hold: RolloutHold | null | undefined }) {
     ` (wave ${hold.waveNumber} of ${hold.waves}${hold.wave !== `wave ${hold.waveNumber}` ? ` “${hold.wave}”` : ''}, released `,
     h('code', { title: hold.released ?? '' }, hold.released ? shortRev(hold.released) : 'unknown'),
     `). The rollout is ${hold.state}.`,
+  );
+}
+
+/** A host held because a rollout.yaml above it is invalid: no wave will release it until the file is fixed. */
+function PolicyHoldNotice({ hold }: { hold: PolicyHold | null | undefined }) {
+  if (!hold) return null;
+  return h(
+    'p',
+    { class: 'notice rollout-hold', 'data-testid': 'rollout-policy-invalid', 'data-held': 'true' },
+    'Held: ',
+    h('code', null, hold.file),
+    ' is invalid at the head, so the hub keeps this host at ',
+    h('code', { title: hold.released ?? '' }, hold.released ? shortRev(hold.released) : 'what it runs'),
+    ' until the file is fixed (its validation issues are on the overview).',
   );
 }
 
@@ -254,6 +268,7 @@ export function HostPageView(p: PageProps & { id: string }) {
     detail.error ? h('p', { class: 'error', role: 'alert' }, `Could not refresh: ${detail.error}`) : null,
     h(HeadNotice, { d }),
     h(RolloutNotice, { hold: d.rollout }),
+    h(PolicyHoldNotice, { hold: d.rolloutPolicyInvalid }),
     h('section', { 'aria-labelledby': 'cond-h' }, h('h2', { id: 'cond-h' }, 'Conditions'), h(Conditions, { d })),
     h('section', { 'aria-labelledby': 'res-h' }, h('h2', { id: 'res-h' }, `Resources (${s.resources.notInSync} not in sync of ${s.resources.total})`), h(Resources, { d })),
     h('section', { 'aria-labelledby': 'att-h' }, h('h2', { id: 'att-h' }, 'Attempts'), h(RevisionTimeline, { attempts: d.attempts }), h(Attempts, { attempts: d.attempts })),

@@ -63,10 +63,17 @@ function Head({ summary }: { summary: FleetSummary }) {
     head.subject ? h('span', { class: 'head-subject' }, ` ${head.subject}`) : null,
     head.committedAt ? h('span', { class: 'muted' }, ` · committed ${ago(head.committedAt)}`) : null,
     h('span', null, ' · ', h('a', { href: commitHref(head.revision), 'data-testid': 'head-impact' }, 'what this commit changes')),
-    head.issues.length > 0
-      ? h('details', { class: 'issues' }, h('summary', null, `${head.issues.length} validation issue(s) at head — agents refuse this commit`), h('ul', null, head.issues.map((i, n) => h('li', { key: n }, i))))
-      : null,
+    h(HeadIssues, { issues: head.issues.filter((i) => !isRolloutIssue(i)), testid: 'head-issues', summary: 'validation issue(s) at head — agents refuse this commit' }),
+    h(HeadIssues, { issues: head.issues.filter(isRolloutIssue), testid: 'rollout-issues', summary: 'rollout.yaml issue(s) at head — agents still apply this commit; the hosts below an invalid rollout.yaml are held at what they run' }),
   );
+}
+
+/** An issue in a rollout.yaml ("prod/rollout.yaml:3:5  CODE  message"): the hub reads that file, agents do not refuse for it. */
+const isRolloutIssue = (issue: string): boolean => /^(?:[^\s:]*\/)?rollout\.yaml:/.test(issue);
+
+function HeadIssues({ issues, testid, summary }: { issues: string[]; testid: string; summary: string }) {
+  if (issues.length === 0) return null;
+  return h('details', { class: 'issues', 'data-testid': testid }, h('summary', null, `${issues.length} ${summary}`), h('ul', null, issues.map((i, n) => h('li', { key: n }, i))));
 }
 
 function RecentFailures({ api, tick }: Pick<PageProps, 'api' | 'tick'>) {
