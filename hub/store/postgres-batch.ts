@@ -1,12 +1,12 @@
 // Batched writes for the PostgreSQL store: the hub's writes (statuses,
 // events, hellos, last-seen times, session claims) are queued and written per
-// tick in one transaction of a few multi-row statements, so a replica's
-// ingest costs a handful of round trips per tick instead of one per report
+// tick as one multi-row statement (so one transaction and one round trip), so
+// a replica's ingest costs one round trip per tick instead of one per report
 // (docs/hub.md, PostgreSQL). The seq guarantees are those of the single
 // statements: a host has at most one write in a batch and none in two batches
 // at once, so its writes keep their order, and every seq write is still
 // conditional on the stored seq (a stale or resent seq changes nothing).
-// The same transaction sends the change notices other replicas follow.
+// The same statement sends the change notices other replicas follow.
 import type { Pool, PoolClient } from 'pg';
 import type { Attempt, HostStatus } from '../../shared/status.ts';
 import { digestStatus } from '../fleet/host-digest.ts';
@@ -29,8 +29,6 @@ interface Queued {
 
 /** The channel replicas LISTEN on; a notice is a JSON {r: replica, h: [host ids]}. */
 export const CHANGE_CHANNEL = 'gitfleet_changes';
-/** PostgreSQL refuses a NOTIFY payload of 8000 bytes or more. */
-const MAX_NOTICE_BYTES = 7000;
 const MAX_BATCH = 2000;
 const MAX_CONCURRENT_BATCHES = 3;
 /** Writes waiting before a batch starts beside one in flight; also the smallest share when a queue is spread. */
@@ -80,30 +78,6 @@ function attemptKey(a: Attempt): string {
   return `${pgText(a.startedAt)}\u0000${pgText(a.trigger)}`;
 }
 
-/** Splits host ids into notice payloads under PostgreSQL's size limit. */
-export function noticePayloads(replica: string, ids: Iterable<string>): string[] {
-  const out: string[] = [];
-  let chunk: string[] = [];
-  let size = 0;
-  for (const id of ids) {
-    const n = Buffer.byteLength(JSON.stringify(id)) + 1;
-    if (size + n > MAX_NOTICE_BYTES && chunk.length > 0) {
-      out.push(JSON.stringify({ r: replica, h: chunk }));
-      chunk = [];
-      size = 0;
-    }
-    chunk.push(id);
-    size += n;
-  }
-  if (chunk.length > 0) out.push(JSON.stringify({ r: replica, h: chunk }));
-  return out;
-}
-
-export interface BatchResult {
-  /** Rows inserted into events/attempts per host (for pruning). */
-  inserted: Map<string, number>;
-}
-
 export class WriteBatcher {
   readonly #pool: Pool;
   readonly #replica: string;
@@ -131,6 +105,8 @@ export class WriteBatcher {
   readonly #newestStored = new Map<string, string>();
   /** Whether the server compresses values with lz4 (null: not tried yet). */
   #lz4: boolean | null = null;
+  /** Pooled connections this batcher has set up (compression). */
+  readonly #configured = new WeakSet<PoolClient>();
 
   constructor(pool: Pool, replica: string, onInserted: (inserted: Map<string, number>) => void, onBatchError: (error: unknown, writes: number) => void = () => {}) {
     this.#pool = pool;
@@ -251,13 +227,24 @@ export class WriteBatcher {
     const client = await this.#pool.connect();
     let broken = false;
     try {
-      await this.begin(client);
-      const { results, changed, inserted, newest } = await this.statements(client, ops);
-      for (const id of notices) changed.add(id);
-      const payloads = noticePayloads(this.#replica, changed);
-      if (payloads.length > 0) await client.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [CHANGE_CHANNEL, payloads]);
-      await client.query('COMMIT');
+      await this.configure(client);
+      const plan = await this.plan(client, ops, notices);
+      // One statement, so one transaction and one round trip: under load every round trip waits for both processes to be scheduled again.
+      const r = await client.query<{ k: string; id: string | null }>({ name: BATCH_STATEMENT, text: BATCH_SQL, values: plan.values });
+      const applied = new Set<string>();
+      const storedEvents = new Set<string>();
+      const inserted = new Map<string, number>();
+      const count = (host: string) => inserted.set(host, (inserted.get(host) ?? 0) + 1);
+      for (const row of r.rows) {
+        if (row.k === 's') applied.add(row.id!);
+        else if (row.k === 'e') {
+          storedEvents.add(row.id!);
+          count(row.id!);
+        } else if (row.k === 'a' || row.k === 'h') count(row.id!);
+      }
+      const results = ops.map((op) => (op.kind === 'status' ? applied.has(op.host) : op.kind === 'event' && op.event.seq !== undefined ? storedEvents.has(op.host) : true));
       for (const op of ops) if (op.kind === 'session') this.#newestStored.delete(op.host);
+      const newest = new Map([...plan.newest].filter(([host]) => applied.has(host)));
       if (this.#newestStored.size + newest.size > MAX_REMEMBERED_ATTEMPTS) this.#newestStored.clear();
       for (const [host, key] of newest) this.#newestStored.set(host, key);
       this.batches++;
@@ -265,9 +252,8 @@ export class WriteBatcher {
       if (inserted.size > 0) this.#onInserted(inserted);
       return results;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
+      // A refusal by the server leaves the connection usable (the statement's transaction is gone); anything else may not.
+      broken = typeof (error as { code?: unknown }).code !== 'string';
       throw error;
     } finally {
       client.release(broken);
@@ -276,156 +262,92 @@ export class WriteBatcher {
 
   /**
    * Status snapshots are about 2 KB of JSON, compressed on every write: lz4 costs a fraction of
-   * PostgreSQL's default pglz (the batch's UPDATE about a third less). A server built without lz4
-   * refuses the setting once; its batches then begin plainly.
+   * PostgreSQL's default pglz (the batch's UPDATE about a third less). Set once per connection
+   * (a single-statement batch has no transaction to SET LOCAL in); a server built without lz4
+   * refuses the setting once and keeps pglz.
    */
-  private async begin(client: PoolClient): Promise<void> {
-    if (this.#lz4 !== false) {
-      try {
-        await client.query("BEGIN; SET LOCAL default_toast_compression = 'lz4'");
-        this.#lz4 = true;
-        return;
-      } catch (error) {
-        // 22023: invalid_parameter_value, the server has no lz4; anything else is the batch's failure.
-        if (this.#lz4 === true || (error as { code?: unknown }).code !== '22023') throw error;
-        this.#lz4 = false;
-        await client.query('ROLLBACK');
-      }
+  private async configure(client: PoolClient): Promise<void> {
+    if (this.#lz4 === false || this.#configured.has(client)) return;
+    try {
+      await client.query("SET default_toast_compression = 'lz4'");
+      this.#lz4 = true;
+    } catch (error) {
+      // 22023: invalid_parameter_value, the server has no lz4.
+      if ((error as { code?: unknown }).code !== '22023') throw error;
+      this.#lz4 = false;
     }
-    await client.query('BEGIN');
-  }
-
-  private async statements(
-    client: PoolClient,
-    ops: WriteOp[],
-  ): Promise<{ results: boolean[]; changed: Set<string>; inserted: Map<string, number>; newest: Map<string, string> }> {
-    const results = ops.map(() => true);
-    const changed = new Set<string>();
-    const inserted = new Map<string, number>();
-    const newest = new Map<string, string>();
-    const count = (host: string, n: number) => inserted.set(host, (inserted.get(host) ?? 0) + n);
-    const of = <K extends WriteOp['kind']>(kind: K) => ops.flatMap((op, i) => (op.kind === kind ? [{ op: op as Extract<WriteOp, { kind: K }>, i }] : []));
-
-    const hellos = of('hello');
-    if (hellos.length > 0) {
-      const h = hellos.map((x) => x.op);
-      await client.query(
-        `UPDATE hosts h SET place = v.place, tags = v.tags, agent_version = v.av, facts = v.facts, last_seen_at = v.seen,
-           dropped_events = GREATEST(h.dropped_events, v.dropped), changed_at = clock_timestamp()
-         FROM json_to_recordset($1::json) AS v(id text, place text, tags text, av text, facts text, seen text, dropped bigint)
-         WHERE h.id = v.id`,
-        [
-          recordset({
-            id: h.map((o) => o.host),
-            place: h.map((o) => pgText(o.hello.place)),
-            tags: h.map((o) => JSON.stringify(o.hello.tags)),
-            av: h.map((o) => pgText(o.hello.agentVersion)),
-            facts: h.map((o) => JSON.stringify(o.hello.facts)),
-            seen: h.map((o) => o.hello.seenAt),
-            dropped: h.map((o) => o.hello.droppedEvents),
-          }),
-        ],
-      );
-      for (const o of h) changed.add(o.host);
-    }
-
-    const touches = of('touch');
-    if (touches.length > 0) {
-      await client.query(
-        `UPDATE hosts h SET last_seen_at = v.seen, changed_at = clock_timestamp() FROM json_to_recordset($1::json) AS v(id text, seen text) WHERE h.id = v.id`,
-        [recordset({ id: touches.map((x) => x.op.host), seen: touches.map((x) => x.op.seenAt) })],
-      );
-      for (const x of touches) changed.add(x.op.host);
-    }
-
-    const sessions = of('session');
-    const claims = sessions.filter((x) => x.op.replica !== null);
-    const releases = sessions.filter((x) => x.op.replica === null);
-    if (claims.length > 0) {
-      await client.query(
-        `UPDATE hosts h SET session_replica = v.r, changed_at = clock_timestamp() FROM json_to_recordset($1::json) AS v(id text, r text) WHERE h.id = v.id`,
-        [recordset({ id: claims.map((x) => x.op.host), r: claims.map((x) => x.op.replica) })],
-      );
-      for (const x of claims) changed.add(x.op.host);
-    }
-    if (releases.length > 0) {
-      // Only while this replica holds it: the agent may already be on another replica.
-      const r = await client.query<{ id: string }>(
-        `UPDATE hosts h SET session_replica = NULL, changed_at = clock_timestamp() FROM json_to_recordset($1::json) AS v(id text, r text)
-         WHERE h.id = v.id AND h.session_replica = v.r RETURNING h.id`,
-        [recordset({ id: releases.map((x) => x.op.host), r: releases.map((x) => x.op.by) })],
-      );
-      for (const row of r.rows) changed.add(row.id);
-    }
-
-    const statuses = of('status');
-    if (statuses.length > 0) await this.statuses(client, statuses, results, changed, count, newest);
-
-    const events = of('event');
-    const agentEvents = events.filter((x) => x.op.event.seq !== undefined);
-    const hubEvents = events.filter((x) => x.op.event.seq === undefined);
-    const eventColumns = (list: typeof events) => [
-      recordset({
-        host: list.map((x) => x.op.host),
-        seq: list.map((x) => x.op.event.seq ?? null),
-        time: list.map((x) => pgText(x.op.event.time)),
-        level: list.map((x) => pgText(x.op.event.level)),
-        resource: list.map((x) => (x.op.event.resource === undefined ? null : pgText(x.op.event.resource))),
-        reason: list.map((x) => pgText(x.op.event.reason)),
-        message: list.map((x) => pgText(x.op.event.message)),
-      }),
-    ];
-    const EVENT_ROWS = 'json_to_recordset($1::json) AS v(host text, seq bigint, time text, level text, resource text, reason text, message text, n int)';
-    if (agentEvents.length > 0) {
-      const r = await client.query<{ host: string }>(
-        `WITH v AS (
-           SELECT * FROM ${EVENT_ROWS}
-         ), bumped AS (
-           UPDATE hosts h SET last_seq = v.seq FROM v WHERE h.id = v.host AND h.last_seq < v.seq RETURNING h.id
-         )
-         INSERT INTO events (host, seq, time, level, resource, reason, message)
-         SELECT v.host, v.seq, v.time, v.level, v.resource, v.reason, v.message FROM v JOIN bumped ON bumped.id = v.host ORDER BY v.n
-         RETURNING host`,
-        eventColumns(agentEvents),
-      );
-      const stored = new Set(r.rows.map((row) => row.host));
-      for (const x of agentEvents) {
-        results[x.i] = stored.has(x.op.host);
-        if (results[x.i]) count(x.op.host, 1);
-      }
-    }
-    if (hubEvents.length > 0) {
-      await client.query(
-        `INSERT INTO events (host, seq, time, level, resource, reason, message)
-         SELECT host, seq, time, level, resource, reason, message
-           FROM ${EVENT_ROWS}
-          ORDER BY n`,
-        eventColumns(hubEvents),
-      );
-      for (const x of hubEvents) count(x.op.host, 1);
-    }
-    return { results, changed, inserted, newest };
+    this.#configured.add(client);
   }
 
   /**
-   * Snapshots replace the stored ones above the stored seq; of their attempts,
-   * only those the store does not hold yet are inserted (unseenAttempts), for
-   * the hosts whose snapshot was applied. Which are stored is asked of the
-   * database only for hosts whose window does not hold the newest attempt this
-   * process remembers storing (a first report here, a gap).
+   * The batch statement's parameters. Which of a snapshot's attempts are new
+   * is asked of the database (before the statement: reads see the same
+   * committed rows either way, and the insert ignores a duplicate) only for
+   * hosts whose window does not hold the newest attempt this process
+   * remembers storing (a first report here, a gap).
    */
-  private async statuses(
+  private async plan(client: PoolClient, ops: WriteOp[], notices: string[]): Promise<{ values: unknown[]; newest: Map<string, string> }> {
+    const of = <K extends WriteOp['kind']>(kind: K) => ops.filter((op): op is Extract<WriteOp, { kind: K }> => op.kind === kind);
+    const hellos = of('hello');
+    const touches = of('touch');
+    const sessions = of('session');
+    const claims = sessions.filter((o) => o.replica !== null);
+    const releases = sessions.filter((o) => o.replica === null);
+    const statuses = of('status');
+    const events = of('event');
+    const eventRows = (list: typeof events) =>
+      recordset({
+        host: list.map((o) => o.host),
+        seq: list.map((o) => o.event.seq ?? null),
+        time: list.map((o) => pgText(o.event.time)),
+        level: list.map((o) => pgText(o.event.level)),
+        resource: list.map((o) => (o.event.resource === undefined ? null : pgText(o.event.resource))),
+        reason: list.map((o) => pgText(o.event.reason)),
+        message: list.map((o) => pgText(o.event.message)),
+      });
+    const attempts = await this.newAttempts(client, statuses);
+    return {
+      newest: attempts.newest,
+      values: [
+        this.#replica,
+        CHANGE_CHANNEL,
+        recordset({
+          id: hellos.map((o) => o.host),
+          place: hellos.map((o) => pgText(o.hello.place)),
+          tags: hellos.map((o) => JSON.stringify(o.hello.tags)),
+          av: hellos.map((o) => pgText(o.hello.agentVersion)),
+          facts: hellos.map((o) => JSON.stringify(o.hello.facts)),
+          seen: hellos.map((o) => o.hello.seenAt),
+          dropped: hellos.map((o) => o.hello.droppedEvents),
+        }),
+        recordset({ id: touches.map((o) => o.host), seen: touches.map((o) => o.seenAt) }),
+        recordset({ id: claims.map((o) => o.host), r: claims.map((o) => o.replica) }),
+        recordset({ id: releases.map((o) => o.host), r: releases.map((o) => o.by) }),
+        recordset({
+          id: statuses.map((o) => o.host),
+          seq: statuses.map((o) => o.seq),
+          digest: statuses.map((o) => JSON.stringify(digestStatus(o.status))),
+          at: statuses.map((o) => pgText(o.status.updatedAt)),
+        }),
+        jsonLines(statuses.map((o) => o.status)),
+        recordset({ host: attempts.hosts, started_at: attempts.starts, trigger: attempts.triggers }),
+        jsonLines(attempts.bodies),
+        eventRows(events.filter((o) => o.event.seq !== undefined)),
+        eventRows(events.filter((o) => o.event.seq === undefined)),
+        JSON.stringify(notices),
+      ],
+    };
+  }
+
+  /** Per snapshot, the attempts the store does not hold yet (unseenAttempts), and the window's newest attempt, stored once the snapshot is. */
+  private async newAttempts(
     client: PoolClient,
-    statuses: Array<{ op: Extract<WriteOp, { kind: 'status' }>; i: number }>,
-    results: boolean[],
-    changed: Set<string>,
-    count: (host: string, n: number) => void,
-    newestStored: Map<string, string>,
-  ): Promise<void> {
+    statuses: Array<Extract<WriteOp, { kind: 'status' }>>,
+  ): Promise<{ hosts: string[]; starts: string[]; triggers: string[]; bodies: Attempt[]; newest: Map<string, string> }> {
     const keyHosts: string[] = [];
     const keyStarts: string[] = [];
     const stored = new Set<string>();
-    for (const { op } of statuses) {
+    for (const op of statuses) {
       const remembered = this.#newestStored.get(op.host);
       const known = remembered === undefined ? -1 : op.status.attempts.findIndex((a) => attemptKey(a) === remembered);
       if (known >= 0) {
@@ -448,58 +370,98 @@ export class WriteBatcher {
     }
     const isStored = (host: string) => (a: Attempt) => stored.has(`${host}\u0000${attemptKey(a)}`);
     // The newest stored attempt matters only for a host none of whose window is stored (rare: a first report, a long gap).
-    const needNewest = statuses.filter(({ op }) => op.status.attempts.length > 0 && !op.status.attempts.some(isStored(op.host))).map(({ op }) => op.host);
-    const newest = new Map<string, string>();
+    const needNewest = statuses.filter((op) => op.status.attempts.length > 0 && !op.status.attempts.some(isStored(op.host))).map((op) => op.host);
+    const newestStored = new Map<string, string>();
     if (needNewest.length > 0) {
       const r = await client.query<{ host: string; newest: string }>('SELECT host, MAX(started_at) AS newest FROM attempts WHERE host = ANY($1::text[]) GROUP BY host', [needNewest]);
-      for (const row of r.rows) newest.set(row.host, row.newest);
+      for (const row of r.rows) newestStored.set(row.host, row.newest);
     }
-    const applied = await client.query<{ id: string }>(
-      `UPDATE hosts h SET status = s.status, digest = v.digest, status_at = v.at, last_seq = v.seq, changed_at = clock_timestamp()
-         FROM json_to_recordset($1::json) AS v(id text, seq bigint, digest text, at text, n int)
-         JOIN unnest(string_to_array($2, E'\\n')) WITH ORDINALITY AS s(status, k) ON s.k = v.n + 1
-        WHERE h.id = v.id AND h.last_seq < v.seq RETURNING h.id`,
-      [
-        recordset({
-          id: statuses.map((x) => x.op.host),
-          seq: statuses.map((x) => x.op.seq),
-          digest: statuses.map((x) => JSON.stringify(digestStatus(x.op.status))),
-          at: statuses.map((x) => pgText(x.op.status.updatedAt)),
-        }),
-        jsonLines(statuses.map((x) => x.op.status)),
-      ],
-    );
-    const appliedIds = new Set(applied.rows.map((r) => r.id));
-    const hosts: string[] = [];
-    const starts: string[] = [];
-    const triggers: string[] = [];
-    const bodies: Attempt[] = [];
-    for (const { op, i } of statuses) {
-      results[i] = appliedIds.has(op.host);
-      if (!results[i]) continue;
-      changed.add(op.host);
-      const unseen = unseenAttempts(op.status.attempts, isStored(op.host), newest.get(op.host) ?? null);
+    const out = { hosts: [] as string[], starts: [] as string[], triggers: [] as string[], bodies: [] as Attempt[], newest: new Map<string, string>() };
+    for (const op of statuses) {
+      const unseen = unseenAttempts(op.status.attempts, isStored(op.host), newestStored.get(op.host) ?? null);
       const first = op.status.attempts[0];
-      // The window's newest attempt is stored after this batch if it was already or is inserted now.
-      if (first !== undefined && (isStored(op.host)(first) || unseen.includes(first))) newestStored.set(op.host, attemptKey(first));
+      // The window's newest attempt is stored after this batch if it was already or is inserted now (with the snapshot).
+      if (first !== undefined && (isStored(op.host)(first) || unseen.includes(first))) out.newest.set(op.host, attemptKey(first));
       for (const a of unseen) {
-        hosts.push(op.host);
-        starts.push(pgText(a.startedAt));
-        triggers.push(pgText(a.trigger));
-        bodies.push(a);
+        out.hosts.push(op.host);
+        out.starts.push(pgText(a.startedAt));
+        out.triggers.push(pgText(a.trigger));
+        out.bodies.push(a);
       }
     }
-    if (hosts.length > 0) {
-      const r = await client.query<{ host: string }>(
-        `INSERT INTO attempts (host, started_at, trigger, body)
-         SELECT a.host, a.started_at, a.trigger, b.body FROM json_to_recordset($1::json) AS a(host text, started_at text, trigger text, n int)
-           JOIN unnest(string_to_array($2, E'\\n')) WITH ORDINALITY AS b(body, k) ON b.k = a.n + 1
-          ORDER BY a.n
-         ON CONFLICT (host, started_at, trigger) DO NOTHING
-         RETURNING host`,
-        [recordset({ host: hosts, started_at: starts, trigger: triggers }), jsonLines(bodies)],
-      );
-      for (const row of r.rows) count(row.host, 1);
-    }
+    return out;
   }
 }
+
+/** Prepared once per connection (its plan too). */
+const BATCH_STATEMENT = 'gitfleet-write-batch-1';
+const EVENT_ROWS = 'AS v(host text, seq bigint, time text, level text, resource text, reason text, message text, n int)';
+
+/**
+ * A batch as one statement: data-modifying CTEs all run, in one transaction.
+ * A host has at most one write in a batch, so no two of them touch the same
+ * hosts row. Each seq write stays conditional on the stored seq; attempts are
+ * inserted only with a snapshot that was applied, agent events only above the
+ * stored seq (ordered by `n`, the queue order). The change notices (host ids
+ * in payloads of about 6 KB, under PostgreSQL's 8000-byte limit) go with the
+ * commit. Rows returned: k = s (snapshot applied), e (agent event stored),
+ * h (hub event stored), a (attempt inserted), n (a notice sent).
+ *   $1 replica, $2 channel, $3 hellos, $4 touches, $5 claims, $6 releases,
+ *   $7 snapshots' rows, $8 their bodies (one per line), $9 attempts' rows,
+ *   $10 their bodies, $11 agent events, $12 hub events, $13 hosts to notice.
+ */
+const BATCH_SQL = `
+WITH hello AS (
+  UPDATE hosts h SET place = v.place, tags = v.tags, agent_version = v.av, facts = v.facts, last_seen_at = v.seen,
+         dropped_events = GREATEST(h.dropped_events, v.dropped), changed_at = clock_timestamp()
+    FROM json_to_recordset($3::json) AS v(id text, place text, tags text, av text, facts text, seen text, dropped bigint)
+   WHERE h.id = v.id RETURNING h.id
+), touched AS (
+  UPDATE hosts h SET last_seen_at = v.seen, changed_at = clock_timestamp()
+    FROM json_to_recordset($4::json) AS v(id text, seen text) WHERE h.id = v.id RETURNING h.id
+), claimed AS (
+  UPDATE hosts h SET session_replica = v.r, changed_at = clock_timestamp()
+    FROM json_to_recordset($5::json) AS v(id text, r text) WHERE h.id = v.id RETURNING h.id
+), released AS (
+  -- Only while this replica holds it: the agent may already be on another replica.
+  UPDATE hosts h SET session_replica = NULL, changed_at = clock_timestamp()
+    FROM json_to_recordset($6::json) AS v(id text, r text) WHERE h.id = v.id AND h.session_replica = v.r RETURNING h.id
+), applied AS (
+  UPDATE hosts h SET status = s.status, digest = v.digest, status_at = v.at, last_seq = v.seq, changed_at = clock_timestamp()
+    FROM json_to_recordset($7::json) AS v(id text, seq bigint, digest text, at text, n int)
+    JOIN unnest(string_to_array($8, E'\\n')) WITH ORDINALITY AS s(status, k) ON s.k = v.n + 1
+   WHERE h.id = v.id AND h.last_seq < v.seq RETURNING h.id
+), new_attempts AS (
+  INSERT INTO attempts (host, started_at, trigger, body)
+  SELECT a.host, a.started_at, a.trigger, b.body
+    FROM json_to_recordset($9::json) AS a(host text, started_at text, trigger text, n int)
+    JOIN unnest(string_to_array($10, E'\\n')) WITH ORDINALITY AS b(body, k) ON b.k = a.n + 1
+    JOIN applied ON applied.id = a.host
+   ORDER BY a.n
+  ON CONFLICT (host, started_at, trigger) DO NOTHING
+  RETURNING host
+), agent_event_rows AS (
+  SELECT * FROM json_to_recordset($11::json) ${EVENT_ROWS}
+), bumped AS (
+  UPDATE hosts h SET last_seq = v.seq FROM agent_event_rows v WHERE h.id = v.host AND h.last_seq < v.seq RETURNING h.id
+), agent_events AS (
+  INSERT INTO events (host, seq, time, level, resource, reason, message)
+  SELECT v.host, v.seq, v.time, v.level, v.resource, v.reason, v.message FROM agent_event_rows v JOIN bumped ON bumped.id = v.host ORDER BY v.n
+  RETURNING host
+), hub_events AS (
+  INSERT INTO events (host, seq, time, level, resource, reason, message)
+  SELECT v.host, v.seq, v.time, v.level, v.resource, v.reason, v.message FROM json_to_recordset($12::json) ${EVENT_ROWS} ORDER BY v.n
+  RETURNING host
+), changed AS (
+  SELECT id FROM hello UNION SELECT id FROM touched UNION SELECT id FROM claimed UNION SELECT id FROM released
+  UNION SELECT id FROM applied UNION SELECT value FROM json_array_elements_text($13::json)
+), notified AS (
+  SELECT pg_notify($2, json_build_object('r', $1::text, 'h', json_agg(id ORDER BY id))::text)
+    FROM (SELECT id, sum(octet_length(to_json(id)::text) + 2) OVER (ORDER BY id) / 6000 AS part FROM changed) c
+   GROUP BY part
+)
+SELECT 's' AS k, id FROM applied
+UNION ALL SELECT 'e', host FROM agent_events
+UNION ALL SELECT 'h', host FROM hub_events
+UNION ALL SELECT 'a', host FROM new_attempts
+UNION ALL SELECT 'n', NULL FROM notified`;
