@@ -13,7 +13,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { ENROLL, api, removeDir, startHubProcess, tempDir, waitFor } from './hub-harness.ts';
+import { ADMIN, ENROLL, api, removeDir, startHubProcess, tempDir, waitFor } from './hub-harness.ts';
+import { launchBrowser, missingBrowser } from '../harness/browser.ts';
+import { missingWebBuild, signIn } from '../e2e/web-hub.ts';
 import type { HubProcess } from './hub-harness.ts';
 import { connectSimAgent, simStatus } from './sim-agent.ts';
 import type { SimAgent } from './sim-agent.ts';
@@ -126,6 +128,21 @@ test('two replicas on one PostgreSQL: one grouped message for failures on both, 
   const views = await Promise.all([a, b].map(async (h) => (await api<NotificationsView>(h.url, '/api/v1/notifications')).body));
   assert.deepEqual(views.map((v) => v.sending), [true, false], 'only the leader sends');
   assert.deepEqual(views.map((v) => v.sinks[0]!.delivered), [1, 0], 'delivery counters are the sender\'s');
+  // The overview's Notifications block says so on the replica that does not send.
+  if (requireComponent(t, 'chromium', missingBrowser()) && requireComponent(t, 'web view build', missingWebBuild())) {
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      for (const [hub, elsewhere] of [[a, 0], [b, 1]] as const) {
+        await signIn(page, hub.url, ADMIN);
+        await page.locator('[data-testid=notifications]').waitFor();
+        assert.equal(await page.locator('[data-testid=notify-elsewhere]').count(), elsewhere);
+      }
+      assert.match((await page.locator('[data-testid=notify-elsewhere]').textContent()) ?? '', /Sent by another hub replica/);
+    } finally {
+      await browser.close();
+    }
+  }
 
   // The history: the leader samples at start; the other replica never writes.
   const writes = await db.query<{ at: string; n: string; pids: string }>("SELECT at, count(*) AS n, count(DISTINCT pid) AS pids FROM history_writes WHERE resolution = '1m' AND scope = '' GROUP BY at");

@@ -39,6 +39,8 @@ export function NotificationStatus({ api, tick }: { api: Api; tick: number }) {
     'section',
     { 'aria-labelledby': 'notify-h', 'data-testid': 'notifications' },
     h('h2', { id: 'notify-h' }, 'Notifications'),
+    // On a cluster only the leader sends: the counts below are this replica's own deliveries.
+    view.data.sending ? null : h('p', { class: 'muted', 'data-testid': 'notify-elsewhere' }, 'Sent by another hub replica (the cluster’s leader); the counts below are this replica’s own deliveries.'),
     c?.revision ? h('p', { class: 'muted' }, `Commit status of ${c.revision.slice(0, 7)}: ${c.state ?? '—'} (${c.description ?? ''})`) : null,
     h(
       'div',
