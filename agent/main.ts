@@ -169,7 +169,7 @@ export async function createAgentRuntime(config: AgentConfig, logger: Logger, ov
   let daemon: AgentDaemon | null = null;
   // With a hub, a staged rollout may hold this host at the revision the hub released (docs/rollouts.md).
   const gate = config.hub === undefined ? null : await releaseGate(config, logger, () => void daemon?.trigger('hub'));
-  // The hub client (ws, systeminformation) is loaded only when a hub is configured.
+  // The hub client (ws, the facts probes) is loaded only when a hub is configured.
   const hub = config.hub === undefined
     ? null
     : (await import('./cli/hub-link.ts')).createHubClient(
