@@ -128,6 +128,7 @@ test('a cluster runs staged rollouts: held on followers until released, leader f
   }, 20_000);
   const wave1Opened = soaking.rollout.waves[0]!.openedAt;
   const canaryReleases = agent(CANARY).releases.length;
+  const movedReleases = agent('web-01').releases.length;
   // The leader's agents come back through a survivor (as an agent behind a load balancer would).
   onLeader.retarget(f1.agentUrl);
   await leader.kill();
@@ -139,6 +140,11 @@ test('a cluster runs staged rollouts: held on followers until released, leader f
   t.diagnostic(`leader hand-over after ${Date.now() - killedAt} ms`);
   await waitFor('the new leader to resume the rollouts', () => newLeader.logs.some((l) => l.msg === 'this replica leads the rollouts; resuming them from the database'));
   for (const h of followerHosts) assert.equal(agent(h).applied, c2, `${h} is held during the soak, across the failover`);
+  // web-01 (wave 2) reconnected to a survivor: on its welcome it is told it is still held, by the rollout of the third commit.
+  const moved = await waitFor('web-01 welcomed by a survivor and told its release', () => agent('web-01').releases.length > movedReleases && agent('web-01').releases.at(-1));
+  assert.equal(moved.revision, c2, 'web-01 is held at the second commit after reconnecting elsewhere');
+  assert.equal(moved.rollout, soaking.rollout.id);
+  assert.equal(agent('web-01').applied, c2);
   await waitFor('the rest to apply the third commit after the soak', () => hostIds.every((h) => agent(h).applied === c3), 30_000);
   const done3 = await waitFor('the rollout done', async () => {
     const r = await rolloutOf(follower, c3);
