@@ -10,7 +10,8 @@
 import { test, after, before } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { ADMIN, ENROLL, api, removeDir, startHubProcess, tempDir, waitFor } from './hub-harness.ts';
@@ -224,4 +225,54 @@ test('a single hub on SQLite restarted while hosts fail: they are not announced 
   await waitFor('the recovery message', () => messages().length === 2, 20_000);
   assert.equal(messages()[1]!.event, 'recovered');
   assert.deepEqual(messages()[1]!.hosts.map((h) => h.id), ['web-01', 'web-02']);
+});
+
+test('commit statuses on a cluster: posted once by the leader, not posted again by the next leader', async (t: TestContext) => {
+  if (!requireComponent(t, 'PostgreSQL server', missing)) return;
+  if (!requireComponent(t, 'git', spawnSync('git', ['--version']).status === 0 ? null : 'the git command is not installed')) return;
+  const database = await cluster!.createDatabase();
+  const work = tempDir('cluster-forge');
+  dirs.push(work);
+  const repo = join(work, 'repo');
+  const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' } }).trim();
+  mkdirSync(join(repo, 'prod/eu/web-01'), { recursive: true });
+  mkdirSync(join(repo, 'prod/eu/web-02'), { recursive: true });
+  writeFileSync(join(repo, 'prod/eu/web-01/host.yaml'), '');
+  writeFileSync(join(repo, 'prod/eu/web-02/host.yaml'), '');
+  execFileSync('git', ['init', '-q', '-b', 'main', repo]);
+  git('add', '-A');
+  git('commit', '-q', '-m', 'initial');
+  const head = git('rev-parse', 'HEAD');
+  // The Gitea commit-status API's documented request and answer.
+  const forge = await startReceiver((r) => (r.method === 'POST' && r.path === `/api/v1/repos/ops/fleet/statuses/${head}` && r.headers.authorization === 'token forge-token-0123456789' ? { status: 201, body: { id: 1 } } : { status: 404, body: { message: 'not found' } }));
+  cleanups.push(() => forge.close());
+  writeFileSync(join(work, 'forge.token'), 'forge-token-0123456789\n');
+  writeFileSync(
+    join(work, 'hub.yaml'),
+    `commitStatus: { forge: gitea, baseUrl: "${forge.url}/api/v1", repository: ops/fleet, tokenFile: ${join(work, 'forge.token')}, webUrl: "https://hub.example.com", debounce: 300ms, minInterval: 100ms }\n`,
+  );
+  const replica = async () => {
+    const dataDir = tempDir('cluster-forge-data');
+    dirs.push(dataDir);
+    const hub = await startHubProcess({ dataDir, args: ['--config', join(work, 'hub.yaml')], env: { GITFLEET_HUB_DATABASE: database, GITFLEET_HUB_REPO: repo, GITFLEET_HUB_POLL_INTERVAL: '1s' } });
+    cleanups.push(() => hub.stop());
+    return hub;
+  };
+  const a = await replica();
+  await waitFor('A to lead', () => leads(a));
+  const b = await replica();
+  const posts = () => forge.requests.map((r) => JSON.parse(r.body) as { state: string; description: string });
+  const agents = [await connectSimAgent({ agentUrl: a.agentUrl, host: 'web-01', token: ENROLL, place: 'prod/eu/web-01' }), await connectSimAgent({ agentUrl: b.agentUrl, host: 'web-02', token: ENROLL, place: 'prod/eu/web-02' })];
+  cleanups.push(() => agents.forEach((x) => x.close()));
+  for (const agent of agents) agent.report(simStatus(agent.host, { applied: head }));
+  await waitFor('success for the head', () => posts().some((p) => p.state === 'success'), 20_000);
+  await sleep(2000);
+  const successes = () => posts().filter((p) => p.state === 'success');
+  assert.equal(successes().length, 1, JSON.stringify(posts()));
+  assert.equal(successes()[0]!.description, '2 of 2 hosts applied it', 'hosts on both replicas counted');
+  await a.kill();
+  await waitFor('B to send', () => sends(b).length === 1, 20_000);
+  // Longer than the debounce and the leader's first look: a repeat would be here by now.
+  await sleep(3000);
+  assert.equal(successes().length, 1, `the next leader did not post the same status again: ${JSON.stringify(posts())}`);
 });
