@@ -15,6 +15,7 @@ import { bootHost, systemdHostsAvailable, type SystemdHost } from '../test/harne
 import { PrivateDockerd } from '../test/harness/private-dockerd.ts';
 import { TEST_IMAGE } from '../test/harness/docker.ts';
 import { median } from './stats.ts';
+import { engineScriptStart, runEngineScript } from './in-host-engine.ts';
 
 const run = promisify(execFile);
 const CONTAINERS = 30;
@@ -67,23 +68,13 @@ async function proof(host: SystemdHost, socket: string): Promise<{ ids: Record<s
 }
 
 // The agent's engine inside the host with its real drivers; timed inside the process.
-const agentScript = `
-const { createSystemctlUnitDriver } = await import('/opt/gitfleet/agent/drivers/systemd/index.ts');
-const { createFsFileDriver } = await import('/opt/gitfleet/agent/drivers/files/fs-file-driver.ts');
-const { DockerContainerDriver } = await import('/opt/gitfleet/agent/drivers/docker/docker-container-driver.ts');
-const { converge } = await import('/opt/gitfleet/agent/engine/converge.ts');
-const { observe } = await import('/opt/gitfleet/agent/engine/observe.ts');
-const { plan } = await import('/opt/gitfleet/agent/engine/planner.ts');
-const input = JSON.parse(process.argv[1]);
-const source = { file: 'bench.yaml', line: 1, layer: '' };
+const agentScript = `${engineScriptStart('docker')}
 const resources = [
-  ...input.units.map((u) => ({ id: 'unit/' + u.name, kind: 'unit', name: u.name, spec: { content: u.content }, drift: 'correct', dependsOn: [], source })),
+  ...unitResources,
   ...input.containers.map((c, i) => ({ id: 'container/' + c, kind: 'container', name: c, drift: 'correct', dependsOn: [], source,
     spec: { image: input.image, command: ['sleep', '3600'], network_mode: 'none', init: true, environment: { SLOT: String(i + 1) }, labels: { team: 'bench' } } })),
 ];
 const desired = { host: 'bench', place: 'bench', tags: [], vars: {}, layers: [''], resources, allowEmpty: false, adopt: input.adopt };
-const drivers = { containers: new DockerContainerDriver(), units: createSystemctlUnitDriver(), files: createFsFileDriver({ rootDir: '/', allow: ['/etc'] }) };
-let inventory = { version: 1, resources: {} };
 const t0 = performance.now();
 const result = await converge(drivers, desired, inventory, { revision: 'r1', saveInventory: async (inv) => { inventory = inv; } });
 const ms = performance.now() - t0;
@@ -103,8 +94,7 @@ interface AgentRun {
 
 async function agent(host: SystemdHost, adopt: boolean): Promise<AgentRun> {
   const input = { adopt, image: TEST_IMAGE, containers: containerNames, units: unitNames.map((name, i) => ({ name, content: unitText(i + 1) })) };
-  const out = await mustExec(host, ['node', '--import', '/opt/gitfleet/node_modules/tsx/dist/esm/index.mjs', '--input-type=module', '-e', agentScript, JSON.stringify(input)]);
-  return JSON.parse(out.trim().split('\n').pop()!) as AgentRun;
+  return runEngineScript<AgentRun>(host, agentScript, input);
 }
 
 async function main(): Promise<void> {

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { bootHost, systemdHostsAvailable, type SystemdHost } from '../test/harness/nspawn.ts';
 import { median } from './stats.ts';
+import { engineScriptStart, runEngineScript } from './in-host-engine.ts';
 
 export const benchUnits = Array.from({ length: 5 }, (_, i) => ({
   name: `gf-bench-${i + 1}.service`,
@@ -115,22 +116,12 @@ export async function measureAnsible(host: SystemdHost, options: { noop: boolean
 
 // The agent's engine inside the host, with the real drivers and production
 // defaults; timed inside the process (node's start-up is not part of a pass).
-const agentScript = `
-const { createSystemctlUnitDriver } = await import('/opt/gitfleet/agent/drivers/systemd/index.ts');
-const { createFsFileDriver } = await import('/opt/gitfleet/agent/drivers/files/fs-file-driver.ts');
-const { MemoryContainerDriver } = await import('/opt/gitfleet/agent/drivers/memory/containers.ts');
-const { converge } = await import('/opt/gitfleet/agent/engine/converge.ts');
-const { observe } = await import('/opt/gitfleet/agent/engine/observe.ts');
-const { plan } = await import('/opt/gitfleet/agent/engine/planner.ts');
-const input = JSON.parse(process.argv[1]);
-const source = { file: 'bench.yaml', line: 1, layer: '' };
+const agentScript = `${engineScriptStart('memory')}
 const resources = [
-  ...input.units.map((u) => ({ id: 'unit/' + u.name, kind: 'unit', name: u.name, spec: { content: u.content }, drift: 'correct', dependsOn: [], source })),
+  ...unitResources,
   ...input.files.map((f) => ({ id: 'file/' + f.path, kind: 'file', name: f.path, spec: { content: f.content, mode: f.mode }, drift: 'correct', dependsOn: [], source })),
 ];
 const desired = { host: 'bench', place: 'bench', tags: [], vars: {}, layers: [''], resources, allowEmpty: false };
-const drivers = { containers: new MemoryContainerDriver(), units: createSystemctlUnitDriver(), files: createFsFileDriver({ rootDir: '/', allow: ['/etc'] }) };
-let inventory = { version: 1, resources: {} };
 const t0 = performance.now();
 const result = await converge(drivers, desired, inventory, { revision: 'r1', saveInventory: async (inv) => { inventory = inv; } });
 const convergeMs = performance.now() - t0;
@@ -149,8 +140,7 @@ console.log(JSON.stringify({ convergeMs, noopMs: noop.sort((a, b) => a - b)[2] }
 /** ms for the agent's converge from nothing, and its no-op pass (observe + plan) on the converged host. */
 export async function measureAgent(host: SystemdHost): Promise<{ convergeMs: number; noopMs: number }> {
   await resetHost(host);
-  const out = await mustExec(host, ['node', '--import', '/opt/gitfleet/node_modules/tsx/dist/esm/index.mjs', '--input-type=module', '-e', agentScript, JSON.stringify({ units: benchUnits, files: benchFiles })]);
-  return JSON.parse(out.trim().split('\n').pop()!) as { convergeMs: number; noopMs: number };
+  return runEngineScript<{ convergeMs: number; noopMs: number }>(host, agentScript, { units: benchUnits, files: benchFiles });
 }
 
 
