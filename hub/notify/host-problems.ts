@@ -1,7 +1,8 @@
 // What is wrong with each host right now, as far as notifications and commit
 // statuses care: failed, refused, rolled back, drifted, offline — each with
 // the revision it concerns and a short message. Fed with every status and
-// connection change of the hub's own agent sessions; tells its listeners
+// connection change: a single hub's own agent sessions, or on a cluster's
+// leader the whole fleet (fleet-problem-feed.ts); tells its listeners
 // which problems began and ended, so events are derived from transitions, not
 // from every report.
 import type { HostStatus } from '../../shared/status.ts';

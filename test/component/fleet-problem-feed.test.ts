@@ -1,0 +1,96 @@
+// The cluster leader's problem feed (hub/notify/fleet-problem-feed.ts) with a
+// real FleetIndex fed the way the change follower feeds it: a host whose
+// status changed on another replica has its full status read back from the
+// store (once, however many notices), a host whose replica died goes offline
+// and comes back online when another replica holds its session, and this
+// replica's own statuses are never read back.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { FleetIndex } from '../../hub/fleet/fleet-index.ts';
+import type { IndexRecord } from '../../hub/fleet/fleet-index.ts';
+import { digestStatus } from '../../hub/fleet/host-digest.ts';
+import { HostProblemTracker } from '../../hub/notify/host-problems.ts';
+import type { ProblemTransition } from '../../hub/notify/host-problems.ts';
+import { FleetProblemFeed } from '../../hub/notify/fleet-problem-feed.ts';
+import { SecretValues } from '../../shared/secrets/mask.ts';
+import type { FleetStore, HostRecord } from '../../hub/store/fleet-store.ts';
+import type { HostStatus } from '../../shared/status.ts';
+import { simStatus } from '../integration/sim-agent.ts';
+
+const REV1 = 'a1'.repeat(20);
+const REV2 = 'b2'.repeat(20);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function setup() {
+  const statuses = new Map<string, HostStatus>();
+  const reads: string[] = [];
+  // Only getHost is used by the feed: the full status a replica stored.
+  const store = {
+    getHost: (id: string) => {
+      reads.push(id);
+      const status = statuses.get(id) ?? null;
+      return Promise.resolve(status ? ({ id, status } as HostRecord) : null);
+    },
+  } as unknown as FleetStore;
+  let feed: FleetProblemFeed | null = null;
+  const index = new FleetIndex((id) => feed?.changed(id));
+  index.setReplica('leader');
+  index.setLiveReplicas(['leader', 'other']);
+  const tracker = new HostProblemTracker(new SecretValues());
+  const transitions: string[] = [];
+  tracker.subscribe({ transition: (t: ProblemTransition) => transitions.push(`${t.host} ${t.kind} ${t.after ? 'began' : 'ended'}`) });
+  feed = new FleetProblemFeed({ index, store, tracker, logger: pino({ level: 'silent' }) });
+  /** What the change follower does when another replica stored a status. */
+  const remote = (id: string, status: HostStatus, sessionReplica: string | null = 'other') => {
+    statuses.set(id, status);
+    const r: IndexRecord = { id, place: '', tags: [], agentVersion: 'sim', lastSeenAt: status.updatedAt, enrolled: true, digest: digestStatus(status), sessionReplica };
+    index.applyRecord(r);
+  };
+  return { index, feed, tracker, transitions, reads, remote, statuses };
+}
+
+test('a status stored by another replica is read back once and its failure begins; its recovery ends it', async () => {
+  const s = setup();
+  s.remote('web-03', simStatus('web-03', { applied: REV1 }));
+  s.feed.baseline(new Map());
+  const failing = simStatus('web-03', { applied: REV1, failedOn: REV2, message: 'start failed' });
+  s.remote('web-03', failing);
+  s.remote('web-03', failing);
+  await sleep(400);
+  assert.deepEqual(s.transitions, ['web-03 failed began']);
+  assert.deepEqual(s.reads, ['web-03'], 'one read for a burst of notices');
+  assert.equal(s.tracker.problems('web-03').failed?.revision, REV2);
+  await sleep(5);
+  s.remote('web-03', simStatus('web-03', { applied: REV2 }));
+  await sleep(400);
+  assert.deepEqual(s.transitions, ['web-03 failed began', 'web-03 failed ended']);
+  s.feed.stop();
+});
+
+test('a host whose replica died goes offline, and is back when another replica holds its session', async () => {
+  const s = setup();
+  s.remote('web-04', simStatus('web-04', { applied: REV1 }));
+  s.feed.baseline(new Map([['web-04', s.statuses.get('web-04')!.updatedAt]]));
+  s.index.setLiveReplicas(['leader']);
+  await sleep(400);
+  assert.deepEqual(s.transitions, ['web-04 offline began']);
+  // Its agent reconnected to this replica: a local session.
+  s.index.connected('web-04', true);
+  await sleep(400);
+  assert.deepEqual(s.transitions, ['web-04 offline began', 'web-04 offline ended']);
+  assert.deepEqual(s.reads, [], 'nothing read back: the status did not change');
+  s.feed.stop();
+});
+
+test('this replica\'s own statuses come whole through the index observer, never read back', async () => {
+  const s = setup();
+  s.feed.baseline(new Map());
+  s.index.observe({ status: (id, status) => s.feed.localStatus(id, status), connected: () => undefined, removed: (id) => s.feed.removed(id) });
+  s.index.connected('web-01', true);
+  s.index.status('web-01', simStatus('web-01', { applied: REV1, failedOn: REV2 }));
+  await sleep(400);
+  assert.deepEqual(s.transitions, ['web-01 failed began']);
+  assert.deepEqual(s.reads, []);
+  s.feed.stop();
+});
