@@ -132,7 +132,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
   let cluster: Cluster | null = null;
   // Staged rollouts (docs/rollouts.md): on a cluster the leader's coordinator leads, the others follow it through this link.
   let rollouts: RolloutCoordinator | null = null;
-  const rolloutLink = pgStore ? new ClusterRolloutLink({ replica: pgStore.replicaId, publish: (p) => cluster?.publishAction(p) ?? Promise.resolve(), logger }) : null;
+  const rolloutLink = pgStore ? new ClusterRolloutLink({ replica: pgStore.replicaId, publish: (p) => cluster?.publishAction(p) ?? Promise.resolve(), missingHead: (revision) => cluster?.catchUpHead(revision), logger }) : null;
   const gateway = new AgentGateway({
     store,
     index,

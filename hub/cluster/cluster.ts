@@ -155,6 +155,18 @@ export class Cluster {
     })().catch((error: unknown) => this.#log.warn({ err: { message: messageOf(error) } }, 'could not share the repo head'));
   }
 
+  /**
+   * The rollout leader planned head `revision` and this replica does not have it (its head notice was lost
+   * while its feed connection was down): take the stored head.
+   */
+  catchUpHead(revision: string): void {
+    if (this.#o.tracker?.head?.revision === revision) return;
+    this.#o.store.loadHead().then(
+      (stored) => stored?.revision === revision && this.adoptHead(stored.body),
+      (error: unknown) => this.#log.warn({ err: { message: messageOf(error) } }, 'could not read the shared repo head'),
+    );
+  }
+
   private adoptHead(body: string): void {
     try {
       this.#o.tracker?.adopt(JSON.parse(body) as FleetHead);

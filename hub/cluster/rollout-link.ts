@@ -22,6 +22,8 @@ type Answer = { ok: true } | { ok: false; status: 404 | 409; why: string };
 export interface RolloutLinkOptions {
   replica: string;
   publish: (payload: string) => Promise<void>;
+  /** The leader planned a head this replica has not taken: take it from the database (its notice may have been lost). */
+  missingHead?: (revision: string) => void;
   logger: Logger;
 }
 
@@ -100,7 +102,10 @@ export class ClusterRolloutLink {
         const key = `${n.from} ${n.v} ${n.revision}`;
         if (key === this.#seen && c.revision === n.revision) return;
         this.#seen = key;
-        void c.sync(n.revision);
+        void c.sync(n.revision).then(() => {
+          // Still not that head after reloading: this replica missed it; the leader's repeats retry this.
+          if (n.revision !== null && c.revision !== n.revision) this.#o.missingHead?.(n.revision);
+        });
         return;
       }
       case 'rollouts?':

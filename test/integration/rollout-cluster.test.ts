@@ -8,10 +8,13 @@
 // leader is killed during a soak: another replica takes over and completes
 // the rollout without reopening the first wave. An admin pause sent to a
 // replica that does not lead stops the leader's releases, and is audited once.
+// A replica whose feed connection is down while a head arrives (its notices
+// lost) still takes that head and releases its hosts when their wave opens.
 import { after, before, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import pg from 'pg';
 import type { RolloutView, RolloutHostView } from '../../hub/rollout/coordinator.ts';
 import type { RolloutRecord } from '../../hub/rollout/rollout-record.ts';
 import { SimFleet } from '../harness/rollout-sim-fleet.ts';
@@ -187,4 +190,49 @@ test('a cluster runs staged rollouts: held on followers until released, leader f
   const resumed = await api<{ rollout: RolloutView }>(follower.url, `/api/v1/rollouts/${encodeURIComponent(r4.rollout.id)}/resume`, { method: 'POST' });
   assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
   await waitFor('every host at the fourth commit after the resume', () => hostIds.every((h) => agent(h).applied === c4), 30_000);
+});
+
+test("a follower that missed the head's notices (feed connection down) takes the head from the database and releases its hosts", async (t: TestContext) => {
+  if (!requireComponent(t, 'PostgreSQL server', missing)) return;
+  const database = await pgCluster!.createDatabase();
+  const repo = new WorkRepo(join(dir('rollout-cluster-repo'), 'fleet.git'));
+  const ids = ['cut-canary', 'cut-01', 'cut-02'];
+  const files: Record<string, string> = { 'prod/app.yaml': app('1') };
+  for (const h of ids) files[`prod/${h}/host.yaml`] = '';
+  const c1 = repo.commit(files, 'first');
+  repo.push();
+  const env = { GITFLEET_HUB_DATABASE: database, GITFLEET_HUB_REPO: repo.bare, GITFLEET_HUB_POLL_INTERVAL: '1s', GITFLEET_HUB_ENROLL_RATE_PER_ADDRESS: '100000' };
+  const a = await startHubProcess({ dataDir: dir('rollout-cluster-hub'), env });
+  hubs.push(a);
+  await waitFor('A to lead', () => leads(a) === 1);
+  const b = await startHubProcess({ dataDir: dir('rollout-cluster-hub'), env });
+  hubs.push(b);
+  const onA = new SimFleet({ url: a.agentUrl, token: ENROLL, ids: ['cut-canary'], initialRevision: c1 });
+  const onB = new SimFleet({ url: b.agentUrl, token: ENROLL, ids: ['cut-01', 'cut-02'], initialRevision: c1 });
+  fleets.push(onA, onB);
+  await Promise.all([onA.connectAll(), onB.connectAll()]);
+  await waitFor('B to release its hosts the first head', () => ['cut-01', 'cut-02'].every((h) => onB.agents.get(h)!.released !== null));
+
+  // Every change-feed connection is cut every 100 ms for 4 s: B hears none of the notices about the new head.
+  const admin = new pg.Client({ connectionString: database });
+  await admin.connect();
+  const cutUntil = Date.now() + 4000;
+  const c2 = repo.commit({ 'rollout.yaml': policy('1s').replace('canary-01', 'cut-canary'), 'prod/app.yaml': app('2') }, 'second, while B is deaf');
+  repo.push();
+  try {
+    while (Date.now() < cutUntil) {
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'gitfleet-hub-follow' AND datname = current_database()`);
+      await sleep(100);
+    }
+  } finally {
+    await admin.end();
+  }
+  await waitFor('the canary (on A) to apply the second commit', () => onA.agents.get('cut-canary')!.applied === c2, 15_000);
+  const canaryAt = Date.now();
+  await waitFor("B's hosts to apply the second commit", () => ['cut-01', 'cut-02'].every((h) => onB.agents.get(h)!.applied === c2), 30_000);
+  t.diagnostic(`B's hosts released ${Date.now() - canaryAt} ms after the canary applied (soak 1 s, leader's notices repeated every 5 s)`);
+  for (const h of ['cut-01', 'cut-02']) {
+    assert.deepEqual(onB.agents.get(h)!.appliedLog, [c2]);
+    assert.ok(onB.agents.get(h)!.releases.every((r) => r.revision !== c2 || r.rollout !== undefined), 'released the second commit only by its rollout');
+  }
 });
