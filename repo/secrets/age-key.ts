@@ -4,9 +4,17 @@
 // for and what the agent reports to the hub; the identity never leaves the file.
 import { chmod, mkdir, open, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { GitfleetError } from '../../shared/errors.ts';
-import { nativeIdentity } from './native-x25519.ts';
+import { nativeIdentity, nativeRecipient } from './native-x25519.ts';
+
+// age-encryption is loaded only to make a key or where OpenSSL cannot derive
+// one: an idle agent reads its key at every evaluation, and that library costs
+// it several MiB of resident memory (docs/edge.md, "Footprint").
+const ageLibrary = () => import('age-encryption');
+
+async function recipientOf(identity: string): Promise<string> {
+  return nativeRecipient(identity) ?? (await ageLibrary()).identityToRecipient(identity);
+}
 
 export const DEFAULT_IDENTITY_FILE = '/etc/gitfleet/age.key';
 const MAX_KEY_FILE_BYTES = 64 * 1024;
@@ -30,7 +38,7 @@ export async function parseIdentities(text: string, file: string): Promise<AgeId
   if (identities.length === 0 || identities.some((l) => !identityLine.test(l))) {
     throw new GitfleetError('SECRET_NO_KEY', `${file} is not an age identity file (age-keygen's format: one AGE-SECRET-KEY-1… line per key)`);
   }
-  const recipients = await Promise.all(identities.map((i) => identityToRecipient(i)));
+  const recipients = await Promise.all(identities.map((i) => recipientOf(i)));
   const native = await Promise.all(identities.map((i) => nativeIdentity(i)));
   return native.every((k) => k !== null) ? { identities, recipients, native: native as CryptoKey[] } : { identities, recipients };
 }
@@ -49,6 +57,7 @@ export async function readIdentityFile(file: string): Promise<AgeIdentity> {
 
 /** Creates an identity file (0600, never overwritten); returns its public key. */
 export async function createIdentityFile(file: string): Promise<string> {
+  const { generateX25519Identity, identityToRecipient } = await ageLibrary();
   const identity = await generateX25519Identity();
   const recipient = await identityToRecipient(identity);
   // A fresh host has no /etc/gitfleet yet; 0700 because the directory holds the key.

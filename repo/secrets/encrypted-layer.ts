@@ -9,11 +9,7 @@ import { MASK } from '../../shared/secrets/mask.ts';
 import type { AgeIdentity } from './age-key.ts';
 import { decryptWithKey, dataKeyOf, isEncryptedValue, parseSops } from './sops.ts';
 
-export const ENCRYPTED_SUFFIX = '.sops.yaml';
-
-export function isEncryptedLayerFile(name: string): boolean {
-  return name.endsWith(ENCRYPTED_SUFFIX);
-}
+export { ENCRYPTED_SUFFIX, isEncryptedLayerFile } from './encrypted-name.ts';
 
 /**
  * How a loader treats encrypted files: `undefined` reads them without a key

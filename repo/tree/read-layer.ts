@@ -3,7 +3,7 @@ import { IO_PARALLELISM, mapLimit } from './concurrency.ts';
 import { composeFileRole } from '../compose/compose-file.ts';
 import { readComposeLayerFile } from '../compose/read-compose.ts';
 import type { LayerKeys } from '../secrets/encrypted-layer.ts';
-import { isEncryptedLayerFile, readEncryptedLayer } from '../secrets/encrypted-layer.ts';
+import { isEncryptedLayerFile } from '../secrets/encrypted-name.ts';
 import type { ValidationIssue } from './issues.ts';
 import { issue, wholeFile } from './issues.ts';
 import type { Layer } from './layer.ts';
@@ -17,6 +17,9 @@ async function readLayerFile(tree: FleetTree, file: string, kind: 'resources' | 
   const read = await readTreeFile(tree, file, viaSymlink);
   if ('issue' in read) return { file, issues: [read.issue], vars: [], drift: null, entries: [], host: null };
   if (kind === 'resources' && isEncryptedLayerFile(file)) {
+    // Loaded on first use: the SOPS and age code costs an agent several MiB it
+    // need not carry while its tree has no encrypted file.
+    const { readEncryptedLayer } = await import('../secrets/encrypted-layer.ts');
     const layer = await readEncryptedLayer(file, read.text, keys);
     if ('code' in layer) return { file, issues: [issue(file, wholeFile, layer.code, layer.message)], vars: [], drift: null, entries: [], host: null };
     return { ...parseLayerFile(file, layer.text, kind, layer.opaque), secrets: layer.secrets };
