@@ -6,19 +6,14 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { cliEntry, repoRoot } from '../helpers/gitfleet-cli.ts';
+import { motdFleet } from '../harness/one-host-fleet.ts';
 import { ENROLL, freePort, removeDir, startHubProcess, tempDir, waitFor, type HubProcess } from './hub-harness.ts';
 
 const scratch = tempDir('hub-outage-log');
-const fleet = join(scratch, 'fleet');
-const target = join(scratch, 'target');
-mkdirSync(join(fleet, 'lab/h1'), { recursive: true });
-mkdirSync(target);
-writeFileSync(join(fleet, 'lab/h1/host.yaml'), '{}\n');
-writeFileSync(join(fleet, 'lab/h1/files.yaml'), `files:\n  ${target}/motd:\n    content: "hello\\n"\n`);
+const { fleet, target } = motdFleet(scratch);
 const cleanups: Array<() => Promise<unknown>> = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});

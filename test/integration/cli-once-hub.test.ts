@@ -5,19 +5,15 @@
 // bound, and its exit code is the reconcile's, not the hub's.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitfleet } from '../helpers/gitfleet-cli.ts';
+import { motdFleet } from '../harness/one-host-fleet.ts';
 import { ENROLL, api, removeDir, startHubProcess, tempDir, type HubProcess } from './hub-harness.ts';
 import type { HostStatus, Attempt } from '../../shared/status.ts';
 
 const scratch = tempDir('once-hub');
-const fleet = join(scratch, 'fleet');
-const target = join(scratch, 'target');
-mkdirSync(join(fleet, 'lab/h1'), { recursive: true });
-mkdirSync(target);
-writeFileSync(join(fleet, 'lab/h1/host.yaml'), '{}\n');
-writeFileSync(join(fleet, 'lab/h1/files.yaml'), `files:\n  ${target}/motd:\n    content: "hello\\n"\n`);
+const { fleet, target } = motdFleet(scratch);
 let hub: HubProcess;
 
 before(async () => {
