@@ -3,7 +3,7 @@
 // fleet index is coherent on every replica (hub/cluster/change-follower.ts),
 // so every host's connectivity is read from it, and a host whose status
 // changed on another replica (its status time moved) has its full status read
-// back from the store, a few at a time. Statuses of this replica's own
+// back from the store, up to a thousand in one query. Statuses of this replica's own
 // agents arrive whole through the index's observer (no read back).
 import type { Logger } from 'pino';
 import { messageOf } from '../../shared/errors.ts';
@@ -14,8 +14,8 @@ import type { HostProblemTracker } from './host-problems.ts';
 
 /** How long changed hosts are collected before they are looked at (one pass for a burst). */
 const DRAIN_MS = 200;
-/** Full statuses read back at once. */
-const READ_PARALLEL = 16;
+/** Full statuses read back in one query. */
+const READ_CHUNK = 1000;
 
 interface Known {
   online: boolean;
@@ -92,12 +92,10 @@ export class FleetProblemFeed {
         }
         if (h.statusUpdatedAt !== null && h.statusUpdatedAt !== k.statusAt) toRead.push(id);
       }
-      for (let i = 0; i < toRead.length && !this.#stopped; i += READ_PARALLEL) {
-        const chunk = toRead.slice(i, i + READ_PARALLEL);
-        const records = await Promise.all(chunk.map((id) => this.#store.getHost(id)));
-        for (const r of records) {
-          const k = r && this.#known.get(r.id);
-          if (!r?.status || !k || this.#stopped || r.status.updatedAt === k.statusAt) continue;
+      for (let i = 0; i < toRead.length && !this.#stopped; i += READ_CHUNK) {
+        for (const r of await this.#store.statuses(toRead.slice(i, i + READ_CHUNK))) {
+          const k = this.#known.get(r.id);
+          if (!k || this.#stopped || r.status.updatedAt === k.statusAt) continue;
           k.statusAt = r.status.updatedAt;
           this.#tracker.status(r.id, r.status);
         }

@@ -75,6 +75,8 @@ export interface FleetStore {
   /** Every host the hub has ever enrolled, with its latest status. */
   listHosts(): Promise<HostRecord[]>;
   getHost(id: string): Promise<HostRecord | null>;
+  /** The latest statuses of these hosts in one read (hosts without a status, or unknown, left out). */
+  statuses(ids: readonly string[]): Promise<Array<{ id: string; status: HostStatus }>>;
   /** Creates the host (or claims an unenrolled record) with its credential hash. */
   enroll(id: string, credentialHash: string, at: string): Promise<void>;
   /** Forgets the credential so the host can enroll again (an operator's decision). */

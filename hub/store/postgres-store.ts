@@ -164,6 +164,12 @@ export class PostgresFleetStore implements FleetStore {
     return r.rows.map(hostRecordFromRow);
   }
 
+  async statuses(ids: readonly string[]): Promise<Array<{ id: string; status: HostStatus }>> {
+    if (ids.length === 0) return [];
+    const r = await this.query<{ id: string; status: string }>('SELECT id, status FROM hosts WHERE id = ANY($1::text[]) AND status IS NOT NULL', [ids]);
+    return r.rows.map((row) => ({ id: row.id, status: JSON.parse(row.status) as HostStatus }));
+  }
+
   async getHost(id: string): Promise<HostRecord | null> {
     const r = await this.query<HostRow>(`SELECT ${HOST_COLUMNS} FROM hosts WHERE id = $1`, [id]);
     return r.rows[0] ? hostRecordFromRow(r.rows[0]) : null;

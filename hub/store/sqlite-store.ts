@@ -173,6 +173,7 @@ export class SqliteFleetStore implements FleetStore {
       history: db.prepare('INSERT INTO fleet_history (resolution, scope, at, counts) VALUES (?, ?, ?, ?) ON CONFLICT (resolution, scope, at) DO UPDATE SET counts = excluded.counts'),
       pruneHistory: db.prepare('DELETE FROM fleet_history WHERE resolution = ? AND at < ?'),
       historyOf: db.prepare<[string, string, string], { at: string; counts: string }>('SELECT at, counts FROM fleet_history WHERE resolution = ? AND scope = ? AND at >= ? ORDER BY at'),
+      statusOf: db.prepare<[string], { status: string }>('SELECT status FROM hosts WHERE id = ? AND status IS NOT NULL'),
       notifyState: db.prepare<[], NotifyStateEntry>('SELECT key, body FROM notify_state ORDER BY key'),
       setNotifyState: db.prepare('INSERT INTO notify_state (key, body) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET body = excluded.body'),
       dropNotifyState: db.prepare('DELETE FROM notify_state WHERE key = ?'),
@@ -303,6 +304,15 @@ export class SqliteFleetStore implements FleetStore {
 
   listHosts(): Promise<HostRecord[]> {
     return Promise.resolve(this.#stmt.all.all().map(hostRecordFromRow));
+  }
+
+  statuses(ids: readonly string[]): Promise<Array<{ id: string; status: HostStatus }>> {
+    const out: Array<{ id: string; status: HostStatus }> = [];
+    for (const id of ids) {
+      const row = this.#records.statusOf.get(id);
+      if (row) out.push({ id, status: JSON.parse(row.status) as HostStatus });
+    }
+    return Promise.resolve(out);
   }
 
   getHost(id: string): Promise<HostRecord | null> {

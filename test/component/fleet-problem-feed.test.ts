@@ -14,7 +14,7 @@ import { HostProblemTracker } from '../../hub/notify/host-problems.ts';
 import type { ProblemTransition } from '../../hub/notify/host-problems.ts';
 import { FleetProblemFeed } from '../../hub/notify/fleet-problem-feed.ts';
 import { SecretValues } from '../../shared/secrets/mask.ts';
-import type { FleetStore, HostRecord } from '../../hub/store/fleet-store.ts';
+import type { FleetStore } from '../../hub/store/fleet-store.ts';
 import type { HostStatus } from '../../shared/status.ts';
 import { simStatus } from '../integration/sim-agent.ts';
 
@@ -25,12 +25,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function setup() {
   const statuses = new Map<string, HostStatus>();
   const reads: string[] = [];
-  // Only getHost is used by the feed: the full status a replica stored.
+  // Only statuses() is used by the feed: the full statuses replicas stored.
   const store = {
-    getHost: (id: string) => {
-      reads.push(id);
-      const status = statuses.get(id) ?? null;
-      return Promise.resolve(status ? ({ id, status } as HostRecord) : null);
+    statuses: (ids: readonly string[]) => {
+      reads.push(...ids);
+      return Promise.resolve(ids.flatMap((id) => (statuses.has(id) ? [{ id, status: statuses.get(id)! }] : [])));
     },
   } as unknown as FleetStore;
   let feed: FleetProblemFeed | null = null;

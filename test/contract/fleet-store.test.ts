@@ -192,6 +192,19 @@ for (const impl of [sqlite, postgres]) {
       assert.equal((await store.getHost('db-01'))?.lastSeenAt, seen);
     });
 
+    test('statuses of many hosts in one read: hosts without a status and unknown ids left out', async (t) => {
+      if (!requireComponent(t, 'PostgreSQL server', skip)) return;
+      const { store } = await fresh();
+      for (const id of ['s1', 's2', 's3']) await store.enroll(id, `hash-${id}`, at());
+      const one = status('s1', 'one');
+      const three = status('s3', 'three é');
+      await store.saveStatus('s1', 1, one);
+      await store.saveStatus('s3', 1, three);
+      const read = await store.statuses(['s1', 's2', 's3', 'nobody']);
+      assert.deepEqual(read.sort((a, b) => a.id.localeCompare(b.id)), [{ id: 's1', status: one }, { id: 's3', status: three }]);
+      assert.deepEqual(await store.statuses([]), []);
+    });
+
     test('statuses: only a higher seq replaces the stored one; resends and stale ones are ignored', async (t) => {
       if (!requireComponent(t, 'PostgreSQL server', skip)) return;
       const { store } = await fresh();
