@@ -6,17 +6,7 @@ import { useState } from 'preact/hooks';
 import { useFetch } from '../use-fetch.ts';
 import { ago } from '../format.ts';
 import type { PageProps } from './context.ts';
-
-export interface AuditEntryView {
-  id: number;
-  time: string;
-  actor: string | null;
-  address: string;
-  action: string;
-  target: string;
-  outcome: 'ok' | 'refused' | 'failed';
-  detail?: string;
-}
+import type { StoredAuditEntry } from '../../../store/fleet-records.ts';
 
 const PAGE = 50;
 
@@ -24,7 +14,7 @@ export function AuditPage(p: PageProps) {
   const [before, setBefore] = useState<number[]>([]);
   const cursor = before[before.length - 1];
   const page = useFetch(
-    (signal) => p.api.request<{ entries: AuditEntryView[]; next: number | null }>('GET', `/api/v1/audit?limit=${PAGE}${cursor === undefined ? '' : `&before=${cursor}`}`, undefined, signal),
+    (signal) => p.api.request<{ entries: StoredAuditEntry[]; next: number | null }>('GET', `/api/v1/audit?limit=${PAGE}${cursor === undefined ? '' : `&before=${cursor}`}`, undefined, signal),
     [cursor],
   );
   if (p.role !== 'admin') return h('div', { class: 'page audit' }, h('h1', null, 'Audit log'), h('p', { class: 'error' }, 'Only admins can read the audit log.'));
