@@ -5,14 +5,13 @@
 //   agent    the engine's converge (observe → plan → apply → observe) of the same N
 //            from nothing, then a no-op pass (observe + plan, nothing to do),
 //            and a full no-op reconcile cycle through a real local Git source
-// plus the idle agent daemon's RSS and CPU over --idle seconds.
-//   node --import tsx bench/containers.ts [--runs 3] [--sizes 10,50] [--idle 60]
+// The idle daemon's memory and CPU are bench/agent-footprint.ts's job.
+//   node --import tsx bench/containers.ts [--runs 3] [--sizes 10,50]
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Dockerode from 'dockerode';
 import { pino } from 'pino';
@@ -106,46 +105,8 @@ async function measureNoopCycle(n: number, runs: number): Promise<number> {
   }
 }
 
-function procStats(pid: number): { rssKiB: number; cpuTicks: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return { rssKiB, cpuTicks: Number(fields[11]) + Number(fields[12]) };
-}
-
-/** The daemon (the bundled CLI, started as packaging/systemd/gitfleet-agent.service does) keeping 10 containers, idle for `seconds`. */
-async function measureIdle(seconds: number): Promise<{ rssMiB: number; peakMiB: number; cpuPercent: number }> {
-  const runId = `b${randomBytes(4).toString('hex')}`;
-  const dir = mkdtempSync(join(tmpdir(), 'gf-bench-idle-'));
-  const repo = new WorkRepo(join(dir, 'fleet.git'));
-  const containers = Object.fromEntries(desiredOf(10, runId).resources.map((r) => [r.name, r.spec]));
-  repo.commit({ 'bench/host.yaml': '', 'bench/apps.yaml': stringify({ containers }) }, 'bench');
-  repo.push();
-  const root = resolve(import.meta.dirname, '..');
-  const child = spawn(process.execPath, ['--optimize-for-size', '--max-semi-space-size=1', join(root, 'dist/gitfleet.mjs'), 'agent', '--repo', repo.bare, '--host', 'bench', '--state-dir', join(dir, 'state')], { stdio: 'ignore' });
-  try {
-    await new Promise((r) => setTimeout(r, 15_000)); // first converge, health settle, first GCs
-    const start = procStats(child.pid!);
-    const t0 = performance.now();
-    const samples = [start.rssKiB];
-    while (performance.now() - t0 < seconds * 1000) {
-      await new Promise((r) => setTimeout(r, 1000));
-      samples.push(procStats(child.pid!).rssKiB);
-    }
-    const end = procStats(child.pid!);
-    const elapsed = (performance.now() - t0) / 1000;
-    return { rssMiB: median(samples) / 1024, peakMiB: Math.max(...samples) / 1024, cpuPercent: ((end.cpuTicks - start.cpuTicks) / 100 / elapsed) * 100 };
-  } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    await cleanup(runId);
-    repo.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, sizes: { type: 'string', default: '10,50' }, idle: { type: 'string', default: '60' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, sizes: { type: 'string', default: '10,50' } } });
   const runs = Number(values.runs);
   console.log(`containers: medians of ${runs} interleaved runs on the real engine (ms)`);
   console.log('N    api-floor  compose-up  agent-converge  agent/floor  agent/compose  compose-noop  agent-noop-pass  agent-noop-cycle');
@@ -169,11 +130,6 @@ async function main(): Promise<void> {
     console.log(
       `${String(n).padEnd(4)} ${f.toFixed(0).padStart(9)}  ${u.toFixed(0).padStart(10)}  ${a.toFixed(0).padStart(14)}  ${(a / f).toFixed(2).padStart(10)}×  ${(a / u).toFixed(2).padStart(12)}×  ${median(cnoop).toFixed(0).padStart(12)}  ${median(anoop).toFixed(1).padStart(15)}  ${cycle.toFixed(1).padStart(16)}`,
     );
-  }
-  const seconds = Number(values.idle);
-  if (seconds > 0) {
-    const idle = await measureIdle(seconds);
-    console.log(`idle agent daemon with 10 containers over ${seconds}s (drift check every 30 s, Git poll every 60 s): RSS median ${idle.rssMiB.toFixed(1)} MiB, peak ${idle.peakMiB.toFixed(1)} MiB (goal ≤ 60 MiB), CPU ${idle.cpuPercent.toFixed(2)}%`);
   }
 }
 

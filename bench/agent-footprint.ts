@@ -1,0 +1,207 @@
+// The idle agent's footprint, as packaging/systemd/gitfleet-agent.service runs
+// it: a booted systemd host (nspawn) with the agent installed by
+// packaging/install.sh, keeping 10 containers (the real engine), 5 units and 5
+// files converged, connected to a real hub, at the default intervals (Git poll
+// every 60 s, drift check every 30 s). Beside it, in the same host and the same
+// run, a bare `node` process started as a unit with the agent unit's node flags
+// (the floor: what Node.js itself costs). Prints both RSS medians, their ratio,
+// the agent's CPU while idle and the installed size of /usr/lib/gitfleet.
+//   npm run build && node --import tsx bench/agent-footprint.ts [--idle 120] [--runs 1] [--node-flags="…"] [--from DIR]
+// --node-flags replaces the unit's node flags for this run (through a drop-in,
+// as `systemctl edit gitfleet-agent` would), to measure a V8 setting.
+// --from installs the build of another checkout (install.sh --from), e.g. an
+// older commit's, to measure before and after with the same harness.
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, readlinkSync, rmSync, statSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Dockerode from 'dockerode';
+import { stringify } from 'yaml';
+import { median } from './stats.ts';
+import { bootHost, systemdHostsAvailable, type SystemdHost } from '../test/harness/nspawn.ts';
+import { dockerMissingReason } from '../test/harness/docker.ts';
+import { HubProcess } from '../test/harness/faults.ts';
+import { WorkRepo, freePort, tempDir } from '../test/harness/git-servers.ts';
+import { bundleMissing, installAgent, mustExec, sleep } from '../test/e2e/fleet-support.ts';
+
+const GOAL_RSS_MIB = 48;
+const GOAL_INSTALLED_MB = 10;
+const GOAL_CPU_PERCENT = 0.1;
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+const UNIT_FLAGS = /^ExecStart=node (.*?) \/usr\/lib\/gitfleet\/gitfleet\.mjs agent/m;
+
+interface RunResult {
+  agentMiB: number;
+  agentPeakMiB: number;
+  bareMiB: number;
+  cpuPercent: number;
+  childCpuPercent: number;
+  installedBytes: number;
+  installedFiles: number;
+  flags: string;
+}
+
+function fleet(host: string, run: string): Record<string, string> {
+  const containers = Object.fromEntries(
+    Array.from({ length: 10 }, (_, i) => [`gffp-${run}-${i}`, { image: 'local/busybox:1', command: ['sleep', '3600'], init: true, network: 'none' }]),
+  );
+  const units = Object.fromEntries(
+    Array.from({ length: 5 }, (_, i) => [`gffp-${i}.service`, { content: `[Unit]\nDescription=footprint bench ${i}\n[Service]\nUser=nobody\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n`, enabled: true, state: 'running' }]),
+  );
+  const files = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`/etc/gffp/file-${i}.conf`, { content: `setting = ${i}\n` }]));
+  return { [`${host}/host.yaml`]: '', [`${host}/apps.yaml`]: stringify({ containers, units, files }) };
+}
+
+/** The VM's pid of the process whose pid is `nsPid` inside the host's pid namespace. */
+function vmPid(host: SystemdHost, nsPid: number): number {
+  const ns = readlinkSync(`/proc/${host.pid1}/ns/pid`);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/ns/pid`) !== ns) continue;
+      const nspid = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1]?.trim().split(/\s+/);
+      if (nspid && Number(nspid[nspid.length - 1]) === nsPid) return Number(entry);
+    } catch {
+      // the process exited while we looked
+    }
+  }
+  throw new Error(`${host.name}: no process ${nsPid} in its pid namespace`);
+}
+
+async function mainPid(host: SystemdHost, unit: string): Promise<number> {
+  const pid = Number((await mustExec(host, ['systemctl', 'show', '-p', 'MainPID', '--value', unit])).stdout.trim());
+  if (!pid) throw new Error(`${host.name}: ${unit} has no main process`);
+  return vmPid(host, pid);
+}
+
+/** RSS, the process's own CPU, and the CPU of the children it waited for (git, systemctl). */
+function procStats(pid: number): { rssKiB: number; cpuTicks: number; childTicks: number } {
+  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return { rssKiB, cpuTicks: Number(fields[11]) + Number(fields[12]), childTicks: Number(fields[13]) + Number(fields[14]) };
+}
+
+function treeSize(dir: string): { bytes: number; files: number } {
+  let bytes = 0;
+  let files = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      const sub = treeSize(path);
+      bytes += sub.bytes;
+      files += sub.files;
+    } else if (entry.isFile()) {
+      bytes += statSync(path).size;
+      files += 1;
+    }
+  }
+  return { bytes, files };
+}
+
+async function measureOnce(idleSeconds: number, nodeFlags: string | undefined, from: string | undefined): Promise<RunResult> {
+  const run = randomBytes(3).toString('hex');
+  const name = `gffp-${run}`;
+  const work = tempDir('footprint');
+  const repo = new WorkRepo(join(work, 'fleet.git'));
+  const hub = new HubProcess({ dataDir: join(work, 'hub'), port: await freePort(), heartbeat: '30s' });
+  const docker = new Dockerode();
+  let host: SystemdHost | null = null;
+  try {
+    const revision = repo.commit(fleet(name, run), 'footprint bench');
+    repo.push();
+    await hub.start();
+    const binds = [{ host: repo.bare, guest: '/srv/fleet.git', readOnly: true }, ...(from ? [{ host: from, guest: '/srv/gitfleet-build', readOnly: true }] : [])];
+    host = await bootHost(name, { binds });
+    const fromArgs = from ? ['--from', '/srv/gitfleet-build'] : [];
+    const install = await installAgent(host, ['--repo', '/srv/fleet.git', '--host', name, '--hub', hub.agentUrl, '--token', hub.enrollment, ...fromArgs]);
+    if (install.code !== 0) throw new Error(`install.sh failed: ${install.stderr}`);
+    const unitText = readFileSync(join(host.rootDir, 'etc/systemd/system/gitfleet-agent.service'), 'utf8');
+    let flags = UNIT_FLAGS.exec(unitText)?.[1];
+    if (flags === undefined) throw new Error('the installed unit has no "ExecStart=node FLAGS /usr/lib/gitfleet/gitfleet.mjs agent" line');
+    if (nodeFlags !== undefined) {
+      const exec = /^ExecStart=(.*)$/m.exec(unitText)![1]!.replace(`node ${flags} `, `node ${nodeFlags} `);
+      const dropins = join(host.rootDir, 'etc/systemd/system/gitfleet-agent.service.d');
+      mkdirSync(dropins, { recursive: true });
+      writeFileSync(join(dropins, 'bench-flags.conf'), `[Service]\nExecStart=\nExecStart=${exec}\n`);
+      await mustExec(host, ['systemctl', 'daemon-reload']);
+      await mustExec(host, ['systemctl', 'restart', 'gitfleet-agent']);
+      flags = nodeFlags;
+    }
+    await hub.convergedAt(name, revision, 120_000).catch(async (error: unknown) => {
+      const events = await hub.events(name, 20).catch(() => []);
+      throw new Error(`${String(error)}\nlast events: ${events.map((e) => `${e.reason}: ${e.message}`).join('\n')}`);
+    });
+    // The floor, started the way systemd starts the agent, with the same node flags.
+    await mustExec(host, ['systemd-run', '--unit=gffp-bare-node', '--', 'node', ...flags.split(/\s+/).filter(Boolean), '-e', 'setInterval(() => {}, 1 << 30)']);
+    // Settle: the first drift check and poll after the converge, health checks, the first GCs.
+    await sleep(45_000);
+    const agentPid = await mainPid(host, 'gitfleet-agent');
+    const barePid = await mainPid(host, 'gffp-bare-node');
+    const agentSamples: number[] = [];
+    const bareSamples: number[] = [];
+    const start = procStats(agentPid);
+    const t0 = Date.now();
+    while (Date.now() - t0 < idleSeconds * 1000) {
+      agentSamples.push(procStats(agentPid).rssKiB);
+      bareSamples.push(procStats(barePid).rssKiB);
+      await sleep(1000);
+    }
+    const end = procStats(agentPid);
+    const elapsed = (Date.now() - t0) / 1000;
+    // Still the same daemon, still in sync: the numbers are of an agent doing its job.
+    if ((await mainPid(host, 'gitfleet-agent')) !== agentPid) throw new Error('the agent restarted while it was measured');
+    const summary = (await hub.host(name)).summary;
+    if (summary.connectivity !== 'Online' || summary.sync !== 'InSync') throw new Error(`the hub says ${JSON.stringify(summary)} after the idle window`);
+    const installed = treeSize(join(host.rootDir, 'usr/lib/gitfleet'));
+    return {
+      agentMiB: median(agentSamples) / 1024,
+      agentPeakMiB: Math.max(...agentSamples) / 1024,
+      bareMiB: median(bareSamples) / 1024,
+      cpuPercent: ((end.cpuTicks - start.cpuTicks) / CLOCK_TICKS / elapsed) * 100,
+      childCpuPercent: ((end.childTicks - start.childTicks) / CLOCK_TICKS / elapsed) * 100,
+      installedBytes: installed.bytes,
+      installedFiles: installed.files,
+      flags,
+    };
+  } finally {
+    await host?.poweroff().catch(() => undefined);
+    await hub.stop();
+    const left = await docker.listContainers({ all: true, filters: JSON.stringify({ name: [`gffp-${run}-`] }) });
+    await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
+    repo.dispose();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { idle: { type: 'string', default: '120' }, runs: { type: 'string', default: '1' }, 'node-flags': { type: 'string' }, from: { type: 'string' } } });
+  const missing = systemdHostsAvailable() ?? (await dockerMissingReason()) ?? bundleMissing();
+  if (missing) throw new Error(`cannot measure: ${missing}`);
+  const idle = Number(values.idle);
+  const runs = Number(values.runs);
+  const results: RunResult[] = [];
+  console.log(`idle agent footprint: installed by install.sh${values.from ? ` from ${values.from}` : ''}, run by its unit on a systemd host; 10 containers, 5 units, 5 files, hub connected; RSS sampled every 1 s over ${idle} s`);
+  for (let r = 0; r < runs; r++) {
+    const x = await measureOnce(idle, values['node-flags'], values.from);
+    results.push(x);
+    console.log(
+      `run ${r + 1}: agent RSS median ${x.agentMiB.toFixed(1)} MiB (peak ${x.agentPeakMiB.toFixed(1)}), bare node ${x.bareMiB.toFixed(1)} MiB, ratio ${(x.agentMiB / x.bareMiB).toFixed(2)}×, agent CPU ${x.cpuPercent.toFixed(3)}% (+ its git/systemctl children ${x.childCpuPercent.toFixed(3)}%)  [node ${x.flags}]`,
+    );
+  }
+  const agent = median(results.map((x) => x.agentMiB));
+  const bare = median(results.map((x) => x.bareMiB));
+  const cpu = median(results.map((x) => x.cpuPercent));
+  const childCpu = median(results.map((x) => x.childCpuPercent));
+  const installed = results[0]!;
+  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  console.log(`agent idle RSS median   ${agent.toFixed(1)} MiB   (goal ≤ ${GOAL_RSS_MIB} MiB: ${verdict(agent <= GOAL_RSS_MIB)})`);
+  console.log(`bare node idle RSS      ${bare.toFixed(1)} MiB   (same host, same run, same node flags)`);
+  console.log(`ratio agent / bare node ${(agent / bare).toFixed(2)}×   (agent − node: ${(agent - bare).toFixed(1)} MiB)`);
+  console.log(`agent CPU while idle    ${cpu.toFixed(3)} %   (goal ≤ ${GOAL_CPU_PERCENT} %: ${verdict(cpu <= GOAL_CPU_PERCENT)}); its children (git, systemctl) ${childCpu.toFixed(3)} % more`);
+  console.log(`installed size          ${(installed.installedBytes / 1e6).toFixed(2)} MB in ${installed.installedFiles} files under /usr/lib/gitfleet (goal ≤ ${GOAL_INSTALLED_MB} MB: ${verdict(installed.installedBytes / 1e6 <= GOAL_INSTALLED_MB)})`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
