@@ -2,6 +2,8 @@
 // not) with its image's defaults, and the networks and volumes they use.
 // Only reads; the engine is the one the host runs (or --docker-socket).
 import Dockerode from 'dockerode';
+import { detectContainerEngine } from '../../agent/drivers/docker/engine-kind.ts';
+import { podmanInspectAsDocker } from '../../agent/drivers/docker/podman-inspect.ts';
 import type { ContainerFacts, EngineFacts, ImageDefaults, InspectedContainer, NetworkFacts, VolumeFacts } from './docker-facts.ts';
 
 /** At most this many containers are read (a host with more is not one `adopt` run should describe). */
@@ -9,7 +11,9 @@ export const MAX_CONTAINERS = 1000;
 
 export async function inspectEngine(socketPath: string): Promise<EngineFacts> {
   const docker = new Dockerode({ socketPath });
-  const [info, list] = await Promise.all([docker.info() as Promise<{ LoggingDriver?: string }>, docker.listContainers({ all: true })]);
+  const [info, list, engine] = await Promise.all([docker.info() as Promise<{ LoggingDriver?: string }>, docker.listContainers({ all: true }), detectContainerEngine(socketPath)]);
+  // Podman's inspect fills in what Docker leaves empty: put it in Docker's words before comparing with the image.
+  const asDocker = engine?.name === 'podman' ? (c: InspectedContainer): InspectedContainer => ({ ...c, facts: podmanInspectAsDocker(c.facts, { env: c.image?.Env ?? [], workingDir: c.image?.WorkingDir ?? '' }) }) : (c: InspectedContainer) => c;
   if (list.length > MAX_CONTAINERS) throw new Error(`the engine has ${list.length} containers; adopt reads at most ${MAX_CONTAINERS}`);
   const images = new Map<string, Promise<ImageDefaults | null>>();
   const imageOf = (id: string) => {
@@ -26,7 +30,7 @@ export async function inspectEngine(socketPath: string): Promise<EngineFacts> {
   const containers: InspectedContainer[] = await Promise.all(
     list.map(async (c) => {
       const facts = (await docker.getContainer(c.Id).inspect()) as unknown as ContainerFacts & { Image: string };
-      return { facts, image: await imageOf(facts.Image) };
+      return asDocker({ facts, image: await imageOf(facts.Image) });
     }),
   );
   containers.sort((a, b) => a.facts.Name.localeCompare(b.facts.Name));
@@ -44,5 +48,6 @@ export async function inspectEngine(socketPath: string): Promise<EngineFacts> {
       if (v) volumes.set(name, v);
     }),
   ]);
-  return { containers, networks, volumes, defaultLogDriver: info.LoggingDriver ?? 'json-file' };
+  // Podman's /info names no logging driver; its containers report json-file, its default.
+  return { containers, networks, volumes, defaultLogDriver: info.LoggingDriver || 'json-file' };
 }

@@ -107,11 +107,10 @@ for (const target of targets) {
   describe(`ContainerDriver contract: ${target.name}`, { concurrency: false }, () => {
     const n = (suffix: string) => harness.name(`${target.name}-${suffix}`);
 
-    // Not on Podman: its inspect output differs in shape (image names with localhost/, HOSTNAME, TERM
-    // and container in the environment, numeric stop signals, mount options in binds…), so adopting
-    // unlabelled containers is not supported there (docs/edge.md). Containers the agent made are
-    // matched by their config-hash label, which the other tests cover.
-    if (!target.podman) test('adoption sees a container made from a spec as that spec, completed with the image’s defaults, and names what differs', async (t) => {
+    // On Podman too: its inspect says the same in other words (image names with localhost/, HOSTNAME,
+    // TERM and container in the environment, numeric stop signals, mount options in binds…), which the
+    // driver puts in Docker's words (agent/drivers/docker/podman-inspect.ts, docs/edge.md).
+    test('adoption sees a container made from a spec as that spec, completed with the image’s defaults, and names what differs', async (t) => {
       const driver = await target.driver(t);
       if (!driver) return;
       const resource = (name: string, spec: ContainerSpec): ContainerResource => ({ id: `container/${name}`, kind: 'container', name, spec, drift: 'correct', dependsOn: [], source: { file: 'c.yaml', line: 1, layer: '' } });
@@ -166,8 +165,8 @@ for (const target of targets) {
       assert.ok(live, 'the started container is listed by name');
       assert.equal(live.id, id);
       assert.equal(live.state, 'running');
-      // Podman names a local short-named image by its full name.
-      assert.equal(live.image, target.podman ? `localhost/${RICH_IMAGE}` : RICH_IMAGE);
+      // Podman names a local short-named image by its full name (localhost/…): the driver gives it as it was asked for.
+      assert.equal(live.image, RICH_IMAGE);
       assert.equal(live.imageId, imageId);
       assert.deepEqual(live.labels, { team: 'web', ...owned });
       assert.equal(live.health, null);

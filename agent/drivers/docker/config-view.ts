@@ -33,9 +33,12 @@ export interface RawImageConfig {
 
 const list = (v: string[] | string | null | undefined): string[] | null => (v === undefined || v === null ? null : typeof v === 'string' ? [v] : [...v]);
 
+/** What an unset (0) healthcheck field means to both engines; Docker reports 0, Podman the value itself. */
+const healthDefaults = { interval: 30e9, timeout: 30e9, retries: 3 };
+
 function healthcheckOf(h: RawHealthcheck | null | undefined): HealthcheckView | null {
   if (!h || !h.Test || h.Test.length === 0) return null;
-  return { test: [...h.Test], interval: h.Interval ?? 0, timeout: h.Timeout ?? 0, startPeriod: h.StartPeriod ?? 0, retries: h.Retries ?? 0 };
+  return { test: [...h.Test], interval: h.Interval || healthDefaults.interval, timeout: h.Timeout || healthDefaults.timeout, startPeriod: h.StartPeriod ?? 0, retries: h.Retries || healthDefaults.retries };
 }
 
 /** The defaults of an image, from its inspect's Config. */

@@ -16,6 +16,8 @@ import { InspectCache } from './inspect-cache.ts';
 import { ImageLabelCache, withoutImageLabels } from './image-labels.ts';
 import { imageDefaultsOf, noImageDefaults, type RawImageConfig } from './config-view.ts';
 import type { ImageDefaults } from '../types.ts';
+import { detectContainerEngine } from './engine-kind.ts';
+import { podmanInspectAsDocker } from './podman-inspect.ts';
 
 export interface DockerContainerDriverOptions {
   /** Default /var/run/docker.sock. */
@@ -71,8 +73,9 @@ export class DockerContainerDriver implements ContainerDriver {
     const worker = async () => {
       while (next < stale.length) {
         const summary = stale[next++] as ContainerInfo;
-        const info = await this.inspectRaw(summary.Id);
-        this.inspectCache.put(summary.Id, info, info ? await this.labelsOfImage(info.Image) : {}, info ? (this.imageDefaults.get(info.Image) ?? noImageDefaults) : noImageDefaults);
+        const read = await this.inspectWithImage(summary.Id);
+        if (read) this.inspectCache.put(summary.Id, read.info, read.labels, read.image);
+        else this.inspectCache.put(summary.Id, null);
       }
     };
     await Promise.all(Array.from({ length: Math.min(inspectConcurrency, stale.length) }, worker));
@@ -85,8 +88,27 @@ export class DockerContainerDriver implements ContainerDriver {
 
   /** One container, or null when it does not exist (e.g. removed since the list). */
   async inspect(nameOrId: string): Promise<LiveContainer | null> {
-    const info = await this.inspectRaw(nameOrId);
-    return info ? toLiveContainer(info, await this.labelsOfImage(info.Image), this.imageDefaults.get(info.Image) ?? noImageDefaults) : null;
+    const read = await this.inspectWithImage(nameOrId);
+    return read ? toLiveContainer(read.info, read.labels, read.image) : null;
+  }
+
+  /** Which engine serves the socket, asked once (again after a failed ask): Podman's inspects are put in Docker's words. */
+  #engine: Promise<string | null> | null = null;
+  private async isPodman(): Promise<boolean> {
+    this.#engine ??= detectContainerEngine(this.socketPath).then((e) => e?.name ?? null);
+    const name = await this.#engine;
+    if (name === null) this.#engine = null;
+    return name === 'podman';
+  }
+
+  /** A container's inspect in Docker's words, with its image's labels and defaults; null when it does not exist. */
+  private async inspectWithImage(nameOrId: string): Promise<{ info: ContainerInspectInfo; labels: Record<string, string>; image: ImageDefaults } | null> {
+    const raw = await this.inspectRaw(nameOrId);
+    if (!raw) return null;
+    const labels = await this.labelsOfImage(raw.Image);
+    const image = this.imageDefaults.get(raw.Image) ?? noImageDefaults;
+    const info = (await this.isPodman()) ? podmanInspectAsDocker(raw, { env: image.env, workingDir: image.workingDir }) : raw;
+    return { info, labels, image };
   }
 
   /** The labels an image carries (by id or reference); {} when it is gone (then nothing is left out). */
