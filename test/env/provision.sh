@@ -12,7 +12,8 @@ mkdir -p "$GITFLEET_TEST_CACHE"
 log() { printf '[provision %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
 packages=(curl ca-certificates git docker.io busybox-static systemd-container debootstrap openssh-server chromium
-          docker-compose iproute2 gnupg postgresql ansible python3-requests docker-registry faketime age haproxy prometheus)
+          docker-compose iproute2 gnupg postgresql ansible python3-requests docker-registry faketime age haproxy prometheus
+          mmdebstrap arch-test)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -22,6 +22,10 @@ export interface BootOptions {
   binds?: BindMount[];
   /** Binds node (at /usr/local/bin/node) and the project (at /opt/gitfleet), read-only. Default true. */
   bindProject?: boolean;
+  /** With bindProject, also binds this machine's node. Default true; false for a tree of another architecture, which brings its own. */
+  bindNode?: boolean;
+  /** The tree the overlay starts from. Default: the cached x86 base (baseTree); the arm64 one is test/harness/arm64.ts's. */
+  baseTree?: string;
   /** Binds /var/run/docker.sock. Default: when the socket exists. */
   bindDocker?: boolean;
   /** Milliseconds to wait for `systemctl is-system-running --wait`. Default 30000. */
@@ -68,13 +72,13 @@ interface HostState {
 }
 
 /** null when hosts can boot here, else the reason (for requireComponent). */
-export function systemdHostsAvailable(): string | null {
+export function systemdHostsAvailable(tree = baseTree): string | null {
   if (process.platform !== 'linux') return 'systemd hosts need Linux';
   if (process.getuid?.() !== 0) return 'booting systemd-nspawn hosts needs root';
   for (const tool of ['/usr/bin/systemd-nspawn', '/usr/bin/nsenter']) {
     if (!existsSync(tool)) return `${tool} is missing (apt-get install systemd-container util-linux)`;
   }
-  if (!existsSync(join(baseTree, '.gitfleet-base'))) return `the base tree ${baseTree} is not built (test/env/provision.d/20-nspawn-base.sh)`;
+  if (!existsSync(join(tree, '.gitfleet-base'))) return `the base tree ${tree} is not built (test/env/provision.d/20-nspawn-base.sh)`;
   if (!readFileSync('/proc/filesystems', 'utf8').includes('overlay')) return 'the kernel has no overlay filesystem';
   for (const root of cgroupRoots) {
     try {
@@ -198,7 +202,7 @@ function hostHandle(state: HostState): SystemdHost {
 function bindArgs(options: BootOptions): string[] {
   const binds: BindMount[] = [...(options.binds ?? [])];
   if (options.bindProject ?? true) {
-    binds.push({ host: process.execPath, guest: '/usr/local/bin/node', readOnly: true });
+    if (options.bindNode ?? true) binds.push({ host: process.execPath, guest: '/usr/local/bin/node', readOnly: true });
     binds.push({ host: projectDir, guest: '/opt/gitfleet', readOnly: true });
   }
   const dockerSocket = '/var/run/docker.sock';
@@ -216,7 +220,8 @@ function bindArgs(options: BootOptions): string[] {
 /** Boots a host; resolves once systemd says the system is running (or degraded). */
 export async function bootHost(name: string, options: BootOptions = {}): Promise<SystemdHost> {
   assertHostName(name);
-  const missing = systemdHostsAvailable();
+  const lower = options.baseTree ?? baseTree;
+  const missing = systemdHostsAvailable(lower);
   if (missing) throw new Error(`cannot boot systemd host ${name}: ${missing}`);
   mkdirSync(stateRoot, { recursive: true });
   const dir = join(stateRoot, name);
@@ -230,7 +235,7 @@ export async function bootHost(name: string, options: BootOptions = {}): Promise
   try {
     const merged = join(dir, 'merged');
     for (const d of ['upper', 'work', 'merged']) mkdirSync(join(dir, d));
-    await mustRun(['/usr/bin/mount', '-t', 'overlay', `gitfleet-${name}`, '-o', `lowerdir=${baseTree},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, merged]);
+    await mustRun(['/usr/bin/mount', '-t', 'overlay', `gitfleet-${name}`, '-o', `lowerdir=${lower},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, merged]);
     for (const cg of state.cgroups) mkdirSync(cg, { recursive: true });
     const log = openSync(join(dir, 'console.log'), 'w');
     const args = ['-D', merged, '--boot', '--register=no', '--keep-unit', `--machine=${name}`, `--hostname=${name}`, '--console=read-only', ...bindArgs(options)];
