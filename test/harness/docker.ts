@@ -3,11 +3,12 @@
 // never touch each other's containers, cleanup, and the "manual" actions an
 // operator would do with the docker CLI (stop, rm -f, run another image under
 // a managed name) done through dockerode, for drift tests.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import Dockerode from 'dockerode';
 
 export const DEFAULT_SOCKET = '/var/run/docker.sock';
@@ -33,6 +34,16 @@ export async function dockerMissingReason(socketPath = DEFAULT_SOCKET): Promise<
     }
   }
   return null;
+}
+
+/** null when the docker-compose command runs here, else why not (for requireComponent). */
+export async function composeMissing(): Promise<string | null> {
+  try {
+    await promisify(execFile)('docker-compose', ['version']);
+    return null;
+  } catch (error) {
+    return `docker-compose (Debian's 1.29) cannot run: ${(error as Error).message}`;
+  }
 }
 
 export interface RunOptions {

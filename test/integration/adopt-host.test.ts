@@ -23,7 +23,7 @@ import { toCreateBody } from '../../agent/drivers/docker/container-config.ts';
 import { readIdentityFile } from '../../repo/secrets/age-key.ts';
 import { loadDesiredState } from '../../repo/tree/index.ts';
 import type { ContainerSpec, FileSpec, UnitSpec } from '../../shared/resources.ts';
-import { dockerMissingReason, TEST_IMAGE } from '../harness/docker.ts';
+import { composeMissing, dockerMissingReason, TEST_IMAGE } from '../harness/docker.ts';
 import { bootHost, systemdHostsAvailable, type SystemdHost } from '../harness/nspawn.ts';
 import { PrivateDockerd } from '../harness/private-dockerd.ts';
 import { requireComponent } from '../harness/require.ts';
@@ -43,15 +43,6 @@ const unit = '[Unit]\nDescription=adopted worker\n[Service]\nExecStart=/bin/sh -
 const unitDropin = '[Service]\nEnvironment=LEVEL=debug\n';
 const dbusDropin = '[Service]\nLimitNOFILE=16384\n';
 const appConf = 'listen = "127.0.0.1:8080"\nhome = "${HOME}"\n';
-
-async function composeMissing(): Promise<string | null> {
-  try {
-    await run('docker-compose', ['version']);
-    return null;
-  } catch (error) {
-    return `docker-compose (Debian's 1.29) cannot run: ${(error as Error).message}`;
-  }
-}
 
 async function inHost(argv: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return host!.exec(argv, { timeoutMs: 120_000, ...(input === undefined ? {} : { input }) });

@@ -15,6 +15,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { requireComponent } from '../harness/require.ts';
+import { composeMissing } from '../harness/docker.ts';
 
 const run = promisify(execFile);
 const corpus = resolve('test/fixtures/compose');
@@ -22,15 +23,6 @@ const HOST_DIR = '/var/lib/gitfleet/compose';
 
 type Obj = Record<string, unknown>;
 const isMap = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-async function composeMissing(): Promise<string | null> {
-  try {
-    await run('docker-compose', ['version']);
-    return null;
-  } catch (error) {
-    return `docker-compose (Debian's 1.29) cannot run: ${(error as Error).message}`;
-  }
-}
 
 /** The Compose files of a case in `-f` order: the base file, then overrides by name. */
 function composeFiles(dir: string): string[] {
