@@ -15,53 +15,21 @@ import { computeImpact } from '../repo/impact/compute-impact.ts';
 import { renderTree } from '../repo/impact/render-both.ts';
 import { advanceTree, exportTree, locateCheckout, resolveCommit, treeChanges } from '../repo/impact/revision-tree.ts';
 import { median } from './stats.ts';
+import { envLayer, generateFleetTree } from './fleet-tree.ts';
+import type { TreeShape } from './fleet-tree.ts';
 
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 3;
 const bundle = resolve(import.meta.dirname, '../bin/gitfleet.mjs');
 
-interface Shape {
-  hosts: number;
-  top: number;
-  perTop: number;
-}
-
-/** The layout of bench/repo-scale.ts: `top` tags × `perTop` sub-tags, hosts round-robin over them, cross-cutting tags on two thirds. */
-function generate(root: string, shape: Shape): void {
-  const write = (rel: string, text: string) => {
-    const full = join(root, rel);
-    mkdirSync(join(full, '..'), { recursive: true });
-    writeFileSync(full, text);
-  };
-  write('base.yaml', 'vars:\n  owner: ops\nfiles:\n  /etc/gitfleet-demo/motd:\n    content: "${host} (${tags}) ${owner}\\n"\n');
-  for (const cross of ['gpu', 'monitoring', 'edge', 'canary', 'debug']) {
-    write(`tags/${cross}/${cross}.yaml`, `units:\n  gitfleet-${cross}.service:\n    content: "[Service]\\nExecStart=/bin/sleep infinity\\n"\n    state: running\n`);
-  }
-  const leaves: string[] = [];
-  for (let t = 0; t < shape.top; t++) {
-    write(`env-${t}/env.yaml`, envLayer(`env-${t}`, 'local/busybox:1'));
-    for (let s = 0; s < shape.perTop; s++) {
-      const leaf = `env-${t}/site-${s}`;
-      leaves.push(leaf);
-      write(`${leaf}/site.yaml`, `vars:\n  site: site-${s}\n  port: ${8000 + s}\ncontainers:\n  web:\n    image: local/busybox:1\n    command: ["httpd", "-f", "-p", "\${port}", "-h", "/www"]\n    network: host\n    env: { SITE: "\${site}", HOST: "\${host}" }\n    depends_on: [file//etc/gitfleet-demo/motd]\n`);
-    }
-  }
-  for (let h = 0; h < shape.hosts; h++) {
-    const id = `host-${String(h).padStart(5, '0')}`;
-    const cross = h % 3 === 0 ? 'tags: [monitoring]\n' : h % 3 === 1 ? 'tags: [gpu, edge]\n' : '';
-    write(`${leaves[h % leaves.length]}/${id}/host.yaml`, `${cross}vars:\n  rack: r${h % 40}\n`);
-  }
-}
-
-function envLayer(env: string, image: string): string {
-  return `vars:\n  env: ${env}\ndefaults:\n  drift: correct\ncontainers:\n  metrics:\n    image: ${image}\n    command: ["httpd", "-f", "-p", "9100", "-h", "/www"]\n    network: host\n    labels: { env: "\${env}" }\n`;
-}
+/** The scale tree of bench/repo-scale.ts without its per-host layers (bench/fleet-tree.ts). */
+const generate = (root: string, shape: TreeShape) => generateFleetTree(root, shape, { extras: false });
 
 const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'b@example.com', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'b@example.com' };
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' }).trim();
 
 /** A Git repo with the tree, then a commit that bumps env-0's image and adds a file to host-00001. */
-function makeRepo(root: string, shape: Shape): void {
+function makeRepo(root: string, shape: TreeShape): void {
   mkdirSync(root, { recursive: true });
   git(root, 'init', '-q', '-b', 'main');
   generate(root, shape);
@@ -93,7 +61,7 @@ const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.
 
 const base = mkdtempSync(join(tmpdir(), 'gitfleet-bench-diff-'));
 try {
-  const shapes: Record<string, Shape> = { big: { hosts: 10_000, top: 10, perTop: 19 }, small: { hosts: 100, top: 10, perTop: 19 } };
+  const shapes: Record<string, TreeShape> = { big: { hosts: 10_000, top: 10, perTop: 19 }, small: { hosts: 100, top: 10, perTop: 19 } };
   const genStart = performance.now();
   for (const [name, shape] of Object.entries(shapes)) makeRepo(join(base, name), shape);
   process.stdout.write(`generated and committed 2 repos in ${fmt(performance.now() - genStart)} (${cpus().length} CPUs, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)})\n`);

@@ -10,49 +10,15 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadDesiredState, validateTree } from '../repo/tree/index.ts';
 import { median } from './stats.ts';
+import { generateFleetTree } from './fleet-tree.ts';
+import type { TreeShape } from './fleet-tree.ts';
 
 const runsArg = process.argv.indexOf('--runs');
 const renderRuns = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 31;
 const validateRuns = 5;
 
-interface Shape {
-  hosts: number;
-  top: number;
-  perTop: number;
-}
-
-/** `top` top-level tags, each with `perTop` sub-tags (top × (1 + perTop) tag directories), hosts spread round-robin over the sub-tags. */
-function generate(root: string, shape: Shape): { lastHost: string; tagDirs: number } {
-  const write = (rel: string, text: string) => {
-    const full = join(root, rel);
-    mkdirSync(join(full, '..'), { recursive: true });
-    writeFileSync(full, text);
-  };
-  write('base.yaml', 'vars:\n  owner: ops\nfiles:\n  /etc/gitfleet-demo/motd:\n    content: "${host} (${tags}) ${owner}\\n"\n');
-  for (const cross of ['gpu', 'monitoring', 'edge', 'canary', 'debug']) {
-    write(`tags/${cross}/${cross}.yaml`, `units:\n  gitfleet-${cross}.service:\n    content: "[Service]\\nExecStart=/bin/sleep infinity\\n"\n    state: running\n`);
-  }
-  const leaves: string[] = [];
-  for (let t = 0; t < shape.top; t++) {
-    const top = `env-${t}`;
-    write(`${top}/env.yaml`, `vars:\n  env: ${top}\ndefaults:\n  drift: correct\ncontainers:\n  metrics:\n    image: local/busybox:1\n    command: ["httpd", "-f", "-p", "9100", "-h", "/www"]\n    network: host\n    labels: { env: "\${env}" }\n`);
-    for (let s = 0; s < shape.perTop; s++) {
-      const leaf = `${top}/site-${s}`;
-      leaves.push(leaf);
-      write(`${leaf}/site.yaml`, `vars:\n  site: site-${s}\n  port: ${8000 + s}\ncontainers:\n  web:\n    image: local/busybox:1\n    command: ["httpd", "-f", "-p", "\${port}", "-h", "/www"]\n    network: host\n    env: { SITE: "\${site}", HOST: "\${host}" }\n    depends_on: [file//etc/gitfleet-demo/motd]\n`);
-    }
-  }
-  let lastHost = '';
-  for (let h = 0; h < shape.hosts; h++) {
-    const id = `host-${String(h).padStart(5, '0')}`;
-    const dir = `${leaves[h % leaves.length]}/${id}`;
-    const cross = h % 3 === 0 ? 'tags: [monitoring]\n' : h % 3 === 1 ? 'tags: [gpu, edge]\n' : '';
-    write(`${dir}/host.yaml`, `${cross}vars:\n  rack: r${h % 40}\n`);
-    if (h % 10 === 0) write(`${dir}/extra.yaml`, `files:\n  /srv/gitfleet-demo/${id}.txt:\n    content: "rack \${rack}\\n"\n    notify: [container/web]\n`);
-    lastHost = id;
-  }
-  return { lastHost, tagDirs: shape.top * (1 + shape.perTop) };
-}
+/** The scale tree with a layer of its own on every tenth host (bench/fleet-tree.ts). */
+const generate = (root: string, shape: TreeShape) => generateFleetTree(root, shape, { extras: true });
 
 
 /** CPU time (user + system) of this process, in ms: less disturbed than wall time when other work shares the machine. */
@@ -79,7 +45,7 @@ const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.
 
 const base = mkdtempSync(join(tmpdir(), 'gitfleet-bench-'));
 try {
-  const shapes: Record<string, Shape> = {
+  const shapes: Record<string, TreeShape> = {
     big: { hosts: 10_000, top: 10, perTop: 19 },
     same_tags: { hosts: 100, top: 10, perTop: 19 },
     small: { hosts: 100, top: 1, perTop: 1 },
