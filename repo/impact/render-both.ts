@@ -34,15 +34,3 @@ export async function renderTree(treeDir: string): Promise<RenderedTree> {
   if (summary.issues.length > 0) return { hosts: new Map(), issues: summary.issues };
   return { hosts, issues: [] };
 }
-
-export interface RenderedPair {
-  from: RenderedTree;
-  to: RenderedTree;
-}
-
-/** Both trees, one after the other (each read is already batched and yields to the event loop). */
-export async function renderBoth(fromDir: string, toDir: string): Promise<RenderedPair> {
-  const from = await renderTree(fromDir);
-  const to = await renderTree(toDir);
-  return { from, to };
-}
