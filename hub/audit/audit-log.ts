@@ -55,7 +55,7 @@ export class AuditLog {
 /**
  * The one call an admin route makes after it acted (rollouts, notifications
  * and any later admin route too): `recordAudit(ctx, req, { action:
- * 'rollout.start', target: 'rollout r-12' })`. Fire and forget.
+ * 'rollout.pause', target: 'rollout 3f2a9c1d4e5b' })`. Fire and forget.
  */
 export function recordAudit(ctx: { audit: AuditLog | null }, req: AuditRequest, a: AuditAction): void {
   void ctx.audit?.record(req, a);

@@ -9,7 +9,7 @@ export interface AuditEntry {
   actor: string | null;
   /** The remote address the request came from. */
   address: string;
-  /** e.g. `reconcile`, `host.delete`, `credential.reset`, `enrollment-token.create`, `login.failed`, `rollout.start`. */
+  /** `reconcile`, `credential.reset`, `host.delete`, `head.refresh`, `enrollment-token.create`/`.revoke`, `rollout.pause`/`.resume`/`.promote`/`.abort`, `login.failed` (docs/api.md). */
   action: string;
   /** What it acted on: `host web-01`, `tag prod/eu`, `all hosts`, a token's id… */
   target: string;
