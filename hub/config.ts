@@ -10,6 +10,7 @@ import { databaseUrlProblem } from './store/postgres-url.ts';
 import { durationMs, durationPattern } from '../shared/durations.ts';
 import { DEFAULT_AUDIT_ENTRIES } from './store/fleet-records.ts';
 import { DEFAULT_TRACKED_TAGS } from './fleet/tracked-tags.ts';
+import { compileTrustedProxies } from './client-address.ts';
 import { NotifyFileConfig, resolveNotifyConfig } from './notify/notify-config.ts';
 import type { NotifyConfig } from './notify/notify-config.ts';
 import { CommitStatusFileConfig, resolveCommitStatusConfig } from './forge-status/forge-config.ts';
@@ -66,6 +67,7 @@ export const hubEnv: Record<string, string> = {
   logLevel: 'GITFLEET_HUB_LOG_LEVEL',
   'metrics.perHost': 'GITFLEET_HUB_METRICS_PER_HOST',
   trackedTags: 'GITFLEET_HUB_TRACKED_TAGS',
+  trustedProxies: 'GITFLEET_HUB_TRUSTED_PROXIES',
 };
 
 const durationText = z.string().regex(durationPattern, 'a duration like 30s, 1m or 500ms');
@@ -113,6 +115,8 @@ const FileConfig = z.strictObject({
   commitStatus: CommitStatusFileConfig.optional(),
   /** perHost: one series per host in /metrics (off: at 10,000 hosts that is 20,000 series; docs/metrics.md). */
   metrics: z.strictObject({ perHost: z.boolean().optional() }).optional(),
+  /** Load balancers whose X-Forwarded-For names the client (docs/hub.md): addresses, CIDR ranges, `loopback`… */
+  trustedProxies: z.array(z.string().min(1).max(64)).max(64).optional(),
   /** How many tags get per-tag /metrics series and history points (the ones with the most hosts; docs/metrics.md). */
   trackedTags: z.number().int().min(0).max(100_000).optional(),
 });
@@ -141,6 +145,20 @@ export interface HubConfig {
   metrics: { perHost: boolean };
   /** Tags with per-tag series and history (the largest first): agents report tags, so their count must not be theirs to choose. */
   trackedTags: number;
+  /** Proxies trusted to name the client (X-Forwarded-For); [] trusts none. */
+  trustedProxies: string[];
+}
+
+/** The list as given, once proxy-addr accepts every entry (a typo must not silently trust nobody, or everybody). */
+function trustedProxiesOf(list: string[]): string[] {
+  for (const entry of list) {
+    try {
+      compileTrustedProxies([entry]);
+    } catch {
+      throw invalid('trustedProxies', `"${entry}" is not an IP address, a CIDR range, or loopback, linklocal or uniquelocal`);
+    }
+  }
+  return list;
 }
 
 function invalid(key: string, why: string): GitfleetError {
@@ -182,7 +200,7 @@ export function loadHubConfig(file: string | undefined, env: NodeJS.ProcessEnv =
   for (const [key, name] of Object.entries(hubEnv)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
-    const typed = key === 'metrics.perHost' ? value === 'true' || value === '1' : (key.startsWith('retention.') || key.startsWith('enrollRate.') || key === 'trackedTags') && /^\d+$/.test(value) ? Number(value) : value;
+    const typed = key === 'trustedProxies' ? value.split(',').map((v) => v.trim()).filter((v) => v !== '') : key === 'metrics.perHost' ? value === 'true' || value === '1' : (key.startsWith('retention.') || key.startsWith('enrollRate.') || key === 'trackedTags') && /^\d+$/.test(value) ? Number(value) : value;
     setPath(raw, key, typed);
   }
   const parsed = FileConfig.safeParse(raw);
@@ -267,5 +285,6 @@ export function loadHubConfig(file: string | undefined, env: NodeJS.ProcessEnv =
     commitStatus: c.commitStatus === undefined ? undefined : resolveCommitStatusConfig(c.commitStatus, invalid, c.repo !== undefined),
     metrics: { perHost: c.metrics?.perHost ?? false },
     trackedTags: c.trackedTags ?? DEFAULT_TRACKED_TAGS,
+    trustedProxies: trustedProxiesOf(c.trustedProxies ?? []),
   };
 }

@@ -22,6 +22,7 @@ import type { HostSummary } from './fleet/fleet-index.ts';
 import { ChangeFeed } from './fleet/change-feed.ts';
 import { Reconciler } from './fleet/reconcile.ts';
 import { Cluster } from './cluster/cluster.ts';
+import { clientAddressOf } from './client-address.ts';
 import { ClusterRolloutLink } from './cluster/rollout-link.ts';
 import { AgentGateway } from './gateway/agent-gateway.ts';
 import { HeadTracker } from './git/head-tracker.ts';
@@ -141,6 +142,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
     enrollmentToken: config.enrollmentToken,
     enrollRate: config.enrollRate,
     heartbeatMs: config.heartbeatMs,
+    clientAddress: clientAddressOf(config.trustedProxies),
     onWelcome: (host: string) => rollouts?.welcomed(host),
     ...(pgStore ? { onSession: (host: string, online: boolean) => cluster?.sessionChanged(host, online) } : {}),
   });
@@ -198,6 +200,8 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
     // Request lines are debug-level noise at 10,000 hosts; warnings and errors still show.
     loggerInstance: logger.child({ component: 'http' }, { level: logger.isLevelEnabled('debug') ? 'debug' : 'warn' }),
     forceCloseConnections: true,
+    // req.ip is the client's behind a trusted proxy (audit, token throttle, logs); a header from anyone else is ignored.
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     clientErrorHandler,
     bodyLimit: 64 * 1024,
     requestTimeout: REQUEST_TIMEOUT_MS,

@@ -4,6 +4,7 @@
 // authenticated yet are capped (in total and per remote address) and refused
 // with 503 at the upgrade beyond the cap, so a flood of idle sockets holds a
 // bounded amount of memory and cannot crowd out agents from other addresses.
+import type { ClientAddress } from '../client-address.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
@@ -38,6 +39,8 @@ export interface AgentGatewayOptions {
   maxPending?: number;
   maxPendingPerAddress?: number;
   now?: () => Date;
+  /** The client's address (hub/client-address.ts: behind a trusted proxy, the one it forwards); default the socket's. */
+  clientAddress?: ClientAddress;
 }
 
 export const MAX_PENDING = 256;
@@ -59,6 +62,7 @@ export class AgentGateway {
   /** Upgrades refused for the cap since the last log line (logged at most every 10 s). */
   #refused = 0;
   #refusedLoggedAt = 0;
+  readonly #clientAddress: ClientAddress;
 
   constructor(o: AgentGatewayOptions) {
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
@@ -67,6 +71,7 @@ export class AgentGateway {
     this.#log = log;
     this.#maxPending = o.maxPending ?? MAX_PENDING;
     this.#maxPendingPerAddress = o.maxPendingPerAddress ?? MAX_PENDING_PER_ADDRESS;
+    this.#clientAddress = o.clientAddress ?? ((req) => req.socket.remoteAddress ?? '?');
     const now = o.now ?? (() => new Date());
     this.#ctx = {
       store: o.store,
@@ -116,7 +121,7 @@ export class AgentGateway {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const path = (req.url ?? '').split('?')[0];
     if (path !== AGENT_PATH) return false;
-    const address = req.socket.remoteAddress ?? '?';
+    const address = this.#clientAddress(req);
     const fromAddress = this.#pendingByAddress.get(address) ?? 0;
     if (this.#pending >= this.#maxPending || fromAddress >= this.#maxPendingPerAddress) {
       this.refuse(socket, address, this.#pending >= this.#maxPending ? `${this.#pending} connections are waiting for their hello` : `${fromAddress} connections from ${address} are waiting for their hello`);

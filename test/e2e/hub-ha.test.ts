@@ -67,6 +67,7 @@ function haproxyConfig(port: number, replicas: number[]): string {
     '  timeout tunnel 1h',
     '  option redispatch',
     '  retries 3',
+    '  option forwardfor',
     'frontend gitfleet',
     `  bind 127.0.0.1:${port}`,
     '  default_backend hubs',
@@ -90,7 +91,7 @@ test('three replicas behind HAProxy: agents and the API through it, no stickines
   if (!requireComponent(t, 'PostgreSQL server and HAProxy', missing)) return;
   const database = await cluster!.createDatabase();
   const ports = [await freePort(), await freePort(), await freePort()];
-  for (const port of ports) hubs.push(await startHubProcess({ dataDir: dir('hub-ha'), port, env: { GITFLEET_HUB_DATABASE: database } }));
+  for (const port of ports) hubs.push(await startHubProcess({ dataDir: dir('hub-ha'), port, env: { GITFLEET_HUB_DATABASE: database, GITFLEET_HUB_TRUSTED_PROXIES: '127.0.0.1' } }));
   const lbPort = await freePort();
   const cfg = join(dir('haproxy'), 'haproxy.cfg');
   writeFileSync(cfg, haproxyConfig(lbPort, ports));
