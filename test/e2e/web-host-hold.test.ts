@@ -12,9 +12,9 @@ import { launchBrowser, missingBrowser, watchPageProblems } from '../harness/bro
 import type { TestBrowser } from '../harness/browser.ts';
 import type { ResourceStatus } from '../../shared/status.ts';
 import { VIEWER } from '../integration/hub-harness.ts';
-import { readHead, startRolloutFleet } from '../integration/rollout-hub-fixture.ts';
+import { rollOutToCanary, startRolloutFleet } from '../integration/rollout-hub-fixture.ts';
 import type { RolloutFleet } from '../integration/rollout-hub-fixture.ts';
-import { eventually, missingWebBuild, screenshot, signIn, tempDir, webDist } from './web-hub.ts';
+import { missingWebBuild, screenshot, signIn, tempDir, webDist } from './web-hub.ts';
 
 const OLD = 'a'.repeat(40);
 const NEW = 'b'.repeat(40);
@@ -42,10 +42,7 @@ test('host page: the rollout that holds the host and each resource\'s adoption, 
   });
   fleet = await startRolloutFleet({ dataDir, ids, initialRevision: OLD, webRoot: webDist, resources: (host) => (host === 'page-1' ? adopted : [{ id: 'container/app', sync: 'InSync', health: 'Healthy', diff: [] }]) });
   const { repo, hub } = fleet;
-  repo.commit(NEW, 'waves:\n  - name: canary\n    hosts: [page-0]\n  - name: everyone\n    percent: 100\nsoak: 1h\n');
-  await readHead(hub);
-  await eventually('the canary done, soaking', async () => hub.rollouts!.list()[0]?.current === 1, 15_000);
-  const id = hub.rollouts!.list()[0]!.id;
+  const id = await rollOutToCanary(hub, repo, NEW, 'waves:\n  - name: canary\n    hosts: [page-0]\n  - name: everyone\n    percent: 100\nsoak: 1h\n');
 
   browser = await launchBrowser();
   const page = await browser.newPage();

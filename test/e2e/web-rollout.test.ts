@@ -10,9 +10,9 @@ import { requireComponent } from '../harness/require.ts';
 import { launchBrowser, missingBrowser, watchPageProblems } from '../harness/browser.ts';
 import type { TestBrowser } from '../harness/browser.ts';
 import { ADMIN, VIEWER } from '../integration/hub-harness.ts';
-import { readHead, startRolloutFleet } from '../integration/rollout-hub-fixture.ts';
+import { rollOutToCanary, startRolloutFleet } from '../integration/rollout-hub-fixture.ts';
 import type { RolloutFleet } from '../integration/rollout-hub-fixture.ts';
-import { eventually, missingWebBuild, screenshot, signIn, tempDir, webDist } from './web-hub.ts';
+import { missingWebBuild, screenshot, signIn, tempDir, webDist } from './web-hub.ts';
 import { rmSync } from 'node:fs';
 
 const OLD = '6'.repeat(40);
@@ -34,10 +34,7 @@ test('rollout page: waves, soak countdown, budget, admin controls, overview bann
   // web-9 fails the new commit: one failure, within the budget of 1.
   fleet = await startRolloutFleet({ dataDir, ids, initialRevision: OLD, webRoot: webDist, fails: (host, rev) => host === 'web-9' && rev === NEW });
   const { repo, hub } = fleet;
-  repo.commit(NEW, 'waves:\n  - name: canary\n    hosts: [web-0]\n  - name: everyone\n    percent: 100\nsoak: 1h\nfailureBudget: 1\n', `bump ${XSS}`);
-  await readHead(hub);
-  await eventually('the canary done, soaking', async () => hub.rollouts!.list()[0]?.current === 1, 15_000);
-  const id = hub.rollouts!.list()[0]!.id;
+  const id = await rollOutToCanary(hub, repo, NEW, 'waves:\n  - name: canary\n    hosts: [web-0]\n  - name: everyone\n    percent: 100\nsoak: 1h\nfailureBudget: 1\n', `bump ${XSS}`);
 
   browser = await launchBrowser();
   const page = await browser.newPage();

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { gitfleet as runCli } from '../helpers/gitfleet-cli.ts';
 import type { ResourceStatus } from '../../shared/status.ts';
-import { removeDir, tempDir, VIEWER, waitFor } from './hub-harness.ts';
-import { api, readHead, startRolloutFleet } from './rollout-hub-fixture.ts';
+import { removeDir, tempDir, VIEWER } from './hub-harness.ts';
+import { api, rollOutToCanary, startRolloutFleet } from './rollout-hub-fixture.ts';
 
 const OLD = '8'.repeat(40);
 const NEW = '9'.repeat(40);
@@ -46,10 +46,7 @@ test('a held host: the API and `gitfleet status HOST` name the rollout, its wave
   assert.equal(before.status, 200);
   assert.equal(before.body.rollout, null, 'no rollout holds a host before one exists');
 
-  repo.commit(NEW, 'waves:\n  - name: canary\n    hosts: [hold-0]\n  - percent: 100\nsoak: 1h\n');
-  await readHead(hub);
-  await waitFor('the canary done, soaking', () => hub.rollouts!.list()[0]?.current === 1, 15_000);
-  const id = hub.rollouts!.list()[0]!.id;
+  const id = await rollOutToCanary(hub, repo, NEW, 'waves:\n  - name: canary\n    hosts: [hold-0]\n  - percent: 100\nsoak: 1h\n');
 
   const held = await api<HostAnswer>(hub, 'GET', '/api/v1/hosts/hold-1', VIEWER);
   assert.deepEqual(held.body.rollout, { id, state: 'running', revision: NEW, wave: 'wave 2', waveNumber: 2, waves: 2, released: OLD, held: true });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { gitfleet as runCli } from '../helpers/gitfleet-cli.ts';
 import { ADMIN, removeDir, tempDir, VIEWER, waitFor } from './hub-harness.ts';
-import { readHead, startRolloutFleet } from './rollout-hub-fixture.ts';
+import { rollOutToCanary, startRolloutFleet } from './rollout-hub-fixture.ts';
 
 const OLD = '4'.repeat(40);
 const NEW = '5'.repeat(40);
@@ -29,10 +29,7 @@ test('gitfleet rollout list, show, pause, promote, abort: output and exit codes'
   const hubArgs = ['--hub', hub.url];
   assert.match((await gitfleet(['rollout', 'list', ...hubArgs])).stdout, /^no rollouts/);
 
-  repo.commit(NEW, 'waves:\n  - name: canary\n    hosts: [cli-0]\n  - percent: 100\nsoak: 1h\nfailureBudget: "50%"\n');
-  await readHead(hub);
-  await waitFor('the canary to be done', () => hub.rollouts!.list()[0]?.current === 1, 15_000);
-  const id = hub.rollouts!.list()[0]!.id;
+  const id = await rollOutToCanary(hub, repo, NEW, 'waves:\n  - name: canary\n    hosts: [cli-0]\n  - percent: 100\nsoak: 1h\nfailureBudget: "50%"\n');
   assert.equal(id, NEW.slice(0, 12));
 
   const list = await gitfleet(['rollout', 'list', ...hubArgs], VIEWER);

@@ -102,3 +102,15 @@ export async function startRolloutFleet(o: {
   }
   return { repo, hub, fleet, close };
 }
+
+/**
+ * Commits `revision` with `rolloutYaml` (whose first wave is the canary), has
+ * the hub read it, and waits until the canary wave is done and the next one
+ * soaks; returns the rollout's id.
+ */
+export async function rollOutToCanary(hub: RunningHub, repo: FakeFleetRepo, revision: string, rolloutYaml: string, subject?: string): Promise<string> {
+  repo.commit(revision, rolloutYaml, subject);
+  await readHead(hub);
+  await waitFor('the canary wave done, the next one soaking', () => hub.rollouts!.list()[0]?.current === 1, 15_000);
+  return hub.rollouts!.list()[0]!.id;
+}
