@@ -1,0 +1,55 @@
+// The built bundle loads per command (scripts/build.mjs splits it): what
+// `gitfleet agent` loads at start — its chunk and every chunk that chunk
+// imports statically — must not carry the hub's server, its database drivers,
+// the SOPS/age code or a host-facts library. Each of those once cost the idle
+// agent megabytes of resident memory (docs/edge.md, "Footprint").
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '../..');
+const dist = join(root, 'dist');
+
+before(() => {
+  if (!existsSync(join(dist, 'gitfleet.mjs'))) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root });
+});
+
+/** The chunk files a module imports statically (`import … from "./x.mjs"`, `import "./x.mjs"`), not `import("./x.mjs")`. */
+function staticImports(source: string): string[] {
+  return [...source.matchAll(/(?:^|[;\n}])\s*import\s*(?:[^"'()]*?from\s*)?["']\.\/(gitfleet-[^"']+\.mjs)["']/g)].map((m) => m[1]!);
+}
+
+function closure(entry: string): Map<string, string> {
+  const seen = new Map<string, string>();
+  const queue = [entry];
+  while (queue.length > 0) {
+    const name = queue.pop()!;
+    if (seen.has(name)) continue;
+    const source = readFileSync(join(dist, name), 'utf8');
+    seen.set(name, source);
+    queue.push(...staticImports(source));
+  }
+  return seen;
+}
+
+test('the agent command loads none of the hub, SQLite, PostgreSQL, SOPS/age or systeminformation code', () => {
+  const entry = readdirSync(dist).find((n) => /^gitfleet-agent-command-.+\.mjs$/.test(n));
+  assert.ok(entry, 'no agent-command chunk in dist/: the bundle is not split per command');
+  const loaded = closure(entry);
+  assert.ok(loaded.size > 1, 'the agent chunk imports no chunk: the import scan is broken');
+  const text = [...loaded.values()].join('\n');
+  // Strings each of those libraries carries in its code (error codes, module names).
+  const markers: [string, RegExp][] = [
+    ['fastify (the hub server)', /FST_ERR_/],
+    ['better-sqlite3', /better-sqlite3/],
+    ['pg (PostgreSQL client)', /pg-native|SCRAM-SHA-256-PLUS/],
+    ['age-encryption', /age-encryption\.org\/v1/],
+    ['systeminformation', /systeminformation/],
+  ];
+  for (const [what, marker] of markers) assert.doesNotMatch(text, marker, `${what} is in what the agent loads at start (${[...loaded.keys()].join(', ')})`);
+  // The markers are real: the whole bundle does carry each of them.
+  const all = readdirSync(dist).filter((n) => n.endsWith('.mjs')).map((n) => readFileSync(join(dist, n), 'utf8')).join('\n');
+  for (const [what, marker] of markers.filter(([w]) => w !== 'systeminformation')) assert.match(all, marker, `${what}'s marker is not in the bundle at all`);
+});
