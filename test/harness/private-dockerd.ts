@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
+import { untilEngineAnswers } from './engine-ready.ts';
 
 export class PrivateDockerd {
   readonly dir = mkdtempSync(join(tmpdir(), 'gf-dockerd-'));
@@ -14,17 +15,7 @@ export class PrivateDockerd {
   async start(): Promise<void> {
     const d = this.dir;
     this.process = spawn('dockerd', ['--data-root', join(d, 'data'), '--exec-root', join(d, 'exec'), '--pidfile', join(d, 'docker.pid'), '-H', `unix://${this.socket}`, '--bridge=none', '--iptables=false', '--ip-masq=false'], { stdio: 'ignore' });
-    const docker = new Dockerode({ socketPath: this.socket });
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      try {
-        await docker.ping();
-        return;
-      } catch {
-        if (Date.now() > deadline) throw new Error(`private dockerd did not answer on ${this.socket}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    await untilEngineAnswers(this.socket, 'private dockerd');
   }
 
   /** Copies an image from the shared engine (docker save | docker load). */

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import Dockerode from 'dockerode';
+import { untilEngineAnswers } from './engine-ready.ts';
 import { PODMAN_CONTAINERS_CONF } from './podman.ts';
 
 const run = promisify(execFile);
@@ -28,17 +28,7 @@ export class PrivatePodman {
 
   async start(): Promise<void> {
     this.#service = spawn('podman', [...this.#storage, 'system', 'service', '--time=0', `unix://${this.socket}`], { env: this.#env, stdio: 'ignore' });
-    const docker = new Dockerode({ socketPath: this.socket });
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      try {
-        await docker.ping();
-        return;
-      } catch {
-        if (Date.now() > deadline) throw new Error(`private podman did not answer on ${this.socket}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    await untilEngineAnswers(this.socket, 'private podman');
   }
 
   /** Copies an image from the shared Podman storage (podman save | podman load). */

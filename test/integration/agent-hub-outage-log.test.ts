@@ -5,10 +5,8 @@
 // retries happen in between (those are debug lines).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { cliEntry, repoRoot } from '../helpers/gitfleet-cli.ts';
+import { spawnAgentDaemon } from '../helpers/agent-daemon.ts';
 import { motdFleet } from '../harness/one-host-fleet.ts';
 import { ENROLL, freePort, removeDir, startHubProcess, tempDir, waitFor, type HubProcess } from './hub-harness.ts';
 
@@ -28,24 +26,14 @@ interface Line {
 test('one warning when the hub becomes unreachable and one when it is back, not one per retry', { timeout: 120_000 }, async () => {
   const port = await freePort();
   const agentUrl = `ws://127.0.0.1:${port}/agent`;
-  const agent = spawn(process.execPath, ['--import', 'tsx', cliEntry, 'agent', '--repo', fleet, '--host', 'h1', '--state-dir', join(scratch, 'state'), '--files-allow', target], {
-    cwd: repoRoot,
-    env: { ...process.env, GITFLEET_AGENT_HUB: agentUrl, GITFLEET_TOKEN: ENROLL, GITFLEET_LOG_LEVEL: 'debug', GITFLEET_LOG_FORMAT: 'json', GITFLEET_DOCKER_SOCKET: join(scratch, 'no-docker.sock') },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const agent = spawnAgentDaemon(['--repo', fleet, '--host', 'h1', '--state-dir', join(scratch, 'state'), '--files-allow', target], {
+    GITFLEET_AGENT_HUB: agentUrl,
+    GITFLEET_TOKEN: ENROLL,
+    GITFLEET_LOG_LEVEL: 'debug',
+    GITFLEET_DOCKER_SOCKET: join(scratch, 'no-docker.sock'),
   });
-  const exited = new Promise((r) => agent.once('exit', r));
-  cleanups.push(async () => {
-    agent.kill('SIGTERM');
-    await exited;
-  });
-  const lines: Line[] = [];
-  createInterface({ input: agent.stdout }).on('line', (l) => {
-    try {
-      lines.push(JSON.parse(l) as Line);
-    } catch {
-      // not a log line
-    }
-  });
+  cleanups.push(() => agent.stop());
+  const lines = agent.lines as unknown as Line[];
   const hubWarnings = () => lines.filter((l) => l.level === 40 && /hub/.test(l.msg)).map((l) => l.msg);
   const retries = () => lines.filter((l) => l.level === 20 && /^hub connection closed/.test(l.msg)).length;
 

@@ -7,11 +7,9 @@
 // that lost the host's status gets it again as soon as the agent reconnects.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { cliEntry, repoRoot } from '../helpers/gitfleet-cli.ts';
+import { spawnAgentDaemon } from '../helpers/agent-daemon.ts';
 import { metric } from '../security/agent-abuse-kit.ts';
 import { ADMIN, ENROLL, VIEWER, api, freePort, removeDir, startHubProcess, tempDir, waitFor, type HubProcess } from './hub-harness.ts';
 
@@ -36,33 +34,15 @@ test('no-op passes send no status; a requested reconcile, corrected drift and a 
   const port = await freePort();
   let hub: HubProcess = await startHubProcess({ dataDir: join(scratch, 'hub'), port });
   cleanups.push(() => hub.stop());
-  const agent = spawn(process.execPath, ['--import', 'tsx', cliEntry, 'agent', '--repo', fleet, '--host', 'h1', '--state-dir', join(scratch, 'state'), '--files-allow', target], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      GITFLEET_AGENT_HUB: hub.agentUrl,
-      GITFLEET_TOKEN: ENROLL,
-      GITFLEET_INTERVAL: '1s',
-      GITFLEET_DRIFT_INTERVAL: '1s',
-      GITFLEET_LOG_FORMAT: 'json',
-      GITFLEET_DOCKER_SOCKET: join(scratch, 'no-docker.sock'),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const agent = spawnAgentDaemon(['--repo', fleet, '--host', 'h1', '--state-dir', join(scratch, 'state'), '--files-allow', target], {
+    GITFLEET_AGENT_HUB: hub.agentUrl,
+    GITFLEET_TOKEN: ENROLL,
+    GITFLEET_INTERVAL: '1s',
+    GITFLEET_DRIFT_INTERVAL: '1s',
+    GITFLEET_DOCKER_SOCKET: join(scratch, 'no-docker.sock'),
   });
-  const exited = new Promise((r) => agent.once('exit', r));
-  cleanups.push(async () => {
-    agent.kill('SIGTERM');
-    await exited;
-  });
-  const passes: string[] = [];
-  createInterface({ input: agent.stdout }).on('line', (l) => {
-    try {
-      const line = JSON.parse(l) as { msg?: string; trigger?: string };
-      if (line.msg === 'reconcile finished') passes.push(line.trigger ?? '');
-    } catch {
-      // not a log line
-    }
-  });
+  cleanups.push(() => agent.stop());
+  const passes = () => agent.lines.filter((l) => l.msg === 'reconcile finished').length;
   const statuses = () => metric(hub.url, VIEWER, 'gitfleet_hub_agent_messages_total', { type: 'status' });
   const hostView = async () => (await api<HostView>(hub.url, '/api/v1/hosts/h1', { token: VIEWER })).body.summary;
 
@@ -72,11 +52,11 @@ test('no-op passes send no status; a requested reconcile, corrected drift and a 
 
   // 1. Quiet: at least six passes (polls and drift checks), no status.
   const quietFrom = await statuses();
-  const passesFrom = passes.length;
-  await waitFor('six more passes', () => passes.length >= passesFrom + 6, 60_000);
+  const passesFrom = passes();
+  await waitFor('six more passes', () => passes() >= passesFrom + 6, 60_000);
   await new Promise((r) => setTimeout(r, 1500));
   const quiet = (await statuses()) - quietFrom;
-  console.log(`${passes.length - passesFrom} no-op passes sent ${quiet} status(es)`);
+  console.log(`${passes() - passesFrom} no-op passes sent ${quiet} status(es)`);
   assert.equal(quiet, 0, `no-op passes sent ${quiet} statuses`);
 
   // 2. A reconcile the hub asks for is answered with a status, even when it changes nothing.
