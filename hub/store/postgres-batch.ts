@@ -188,7 +188,7 @@ export class WriteBatcher {
     return taken;
   }
 
-  private async run(batch: Queued[], notices: string[]): Promise<void> {
+  private async run(batch: Queued[], notices: string[], halved = false): Promise<void> {
     try {
       const results = await this.writeWithRetry(batch.map((q) => q.op), notices);
       batch.forEach((q, i) => q.resolve(results[i]!));
@@ -197,18 +197,16 @@ export class WriteBatcher {
         batch.forEach((q) => q.reject(error));
         return;
       }
-      // One write the database refuses must not fail the others: each goes again on its own.
-      this.fallbacks++;
-      this.#onBatchError(error, batch.length);
-      await Promise.all(
-        batch.map(async (q) => {
-          try {
-            q.resolve((await this.writeWithRetry([q.op], []))[0]!);
-          } catch (e) {
-            q.reject(e);
-          }
-        }),
-      );
+      if (!halved) {
+        this.fallbacks++;
+        this.#onBatchError(error, batch.length);
+      }
+      // One write the database refuses must not fail the others: the batch is halved and each half written again,
+      // one after the other, down to the refused write. Never one write per connection at once: 2,000 single writes
+      // on a pool of 10 waited past its connect timeout and failed writes the database had nothing against.
+      const half = Math.ceil(batch.length / 2);
+      await this.run(batch.slice(0, half), notices, true);
+      await this.run(batch.slice(half), [], true);
     }
   }
 

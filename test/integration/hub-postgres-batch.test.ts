@@ -9,7 +9,8 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { PostgresFleetStore } from '../../hub/store/postgres-store.ts';
-import { jsonLines } from '../../hub/store/postgres-batch.ts';
+import { CHANGE_CHANNEL, jsonLines } from '../../hub/store/postgres-batch.ts';
+import { parseChangeNotice } from '../../hub/cluster/notices.ts';
 import type { Attempt, HostStatus } from '../../shared/status.ts';
 import { requireComponent } from '../harness/require.ts';
 import { postgresMissing, startPostgres } from '../harness/postgres.ts';
@@ -27,8 +28,8 @@ after(async () => {
   await cluster?.stop();
 });
 
-async function open(url: string, replicaId: string): Promise<PostgresFleetStore> {
-  const store = await PostgresFleetStore.open(url, { replicaId });
+async function open(url: string, replicaId: string, options: { poolSize?: number; connectTimeoutMs?: number } = {}): Promise<PostgresFleetStore> {
+  const store = await PostgresFleetStore.open(url, { replicaId, ...options });
   stores.push(store);
   return store;
 }
@@ -129,4 +130,55 @@ test('attempts stay exact when the agent moves between replicas and back (no los
   assert.equal(await a.saveStatus('mover', 4, status('mover', 'a again', [6, 5, 4, 3, 2])), true);
   assert.equal(await b.saveStatus('mover', 5, status('mover', 'b again', [7, 6, 5, 4, 3])), true);
   assert.deepEqual(await b.attempts('mover', 10), [7, 6, 5, 4, 3, 2, 1].map(attempt));
+});
+
+test('a write the database refuses fails alone, and the rest of its batch is not spread over the pool (no connect timeouts)', async (t: TestContext) => {
+  if (!requireComponent(t, 'PostgreSQL', missing)) return;
+  const url = await cluster!.createDatabase();
+  // A small pool with a short wait: 600 single writes at once would queue past 300 ms and fail for nothing.
+  const store = await open(url, 'replica-a', { poolSize: 2, connectTimeoutMs: 300 });
+  const ids = Array.from({ length: 600 }, (_, i) => `refuse-${i}`);
+  for (let i = 0; i < ids.length; i += 200) await Promise.all(ids.slice(i, i + 200).map((id) => store.enroll(id, 'h'.repeat(64), '2026-01-01T00:00:00.000Z')));
+  const before = store.batchStats.fallbacks;
+  // A seq beyond PostgreSQL's bigint: the database refuses the statement that carries it.
+  const results = await Promise.allSettled(ids.map((id, i) => store.saveStatus(id, i === 321 ? 1e20 : 1, status(id, 'stored', [1]))));
+  const refused = results.flatMap((r, i) => (r.status === 'rejected' ? [i] : []));
+  assert.deepEqual(refused, [321], `only the bad write fails: ${results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)).slice(0, 2).join('; ')}`);
+  assert.ok(results.every((r, i) => i === 321 || (r.status === 'fulfilled' && r.value === true)));
+  assert.equal(store.batchStats.fallbacks - before, 1, 'one batch failed as a whole');
+  assert.equal((await store.getHost('refuse-320'))?.status?.conditions[0]?.message, 'stored');
+  assert.equal((await store.getHost('refuse-321'))?.lastSeq, 0);
+});
+
+test('one batch changing 2,000 hosts with long ids notifies every id, each payload under 8000 bytes', async (t: TestContext) => {
+  if (!requireComponent(t, 'PostgreSQL', missing)) return;
+  const url = await cluster!.createDatabase();
+  const store = await open(url, 'replica-a');
+  const ids = Array.from({ length: 2000 }, (_, i) => `${String(i).padStart(4, '0')}.${'n'.repeat(200)}`);
+  for (let i = 0; i < ids.length; i += 200) await Promise.all(ids.slice(i, i + 200).map((id) => store.enroll(id, 'h'.repeat(64), '2026-01-01T00:00:00.000Z')));
+  await new Promise((r) => setTimeout(r, 200));
+  const listener = new pg.Client({ connectionString: url });
+  await listener.connect();
+  const seen = new Set<string>();
+  const sizes: number[] = [];
+  listener.on('notification', (n) => {
+    sizes.push(Buffer.byteLength(n.payload ?? ''));
+    const notice = parseChangeNotice(n.payload ?? '');
+    assert.equal(notice?.replica, 'replica-a');
+    for (const id of notice?.hosts ?? []) seen.add(id);
+  });
+  try {
+    await listener.query(`LISTEN ${CHANGE_CHANNEL}`);
+    const before = store.batchStats.batches;
+    const acks = await Promise.all(ids.map((id) => store.saveStatus(id, 1, status(id, 'noticed', []))));
+    assert.ok(acks.every(Boolean));
+    const deadline = Date.now() + 10_000;
+    while (seen.size < ids.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(seen.size, ids.length, 'every changed host was noticed');
+    assert.ok(Math.max(...sizes) < 8000, `largest payload ${Math.max(...sizes)} bytes`);
+    assert.ok(sizes.length >= Math.ceil((2000 * 205) / 8000), `${sizes.length} payloads`);
+    assert.ok(store.batchStats.batches - before <= 4, 'the 2,000 writes went out in a few batches');
+  } finally {
+    await listener.end();
+  }
 });
