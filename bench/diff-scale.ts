@@ -12,7 +12,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { computeImpact } from '../repo/impact/compute-impact.ts';
-import { renderTree } from '../repo/impact/render-both.ts';
+import { renderTree } from '../repo/impact/render-tree.ts';
 import { advanceTree, exportTree, locateCheckout, resolveCommit, treeChanges } from '../repo/impact/revision-tree.ts';
 import { median } from './stats.ts';
 import { envLayer, generateFleetTree } from './fleet-tree.ts';

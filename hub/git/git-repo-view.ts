@@ -7,7 +7,7 @@ import type { GitSourceConfig } from '../../repo/git/index.ts';
 import { formatIssue, validateTree } from '../../repo/tree/index.ts';
 import { readRolloutPolicies } from '../../repo/rollout/rollout-files.ts';
 import { computeImpact } from '../../repo/impact/compute-impact.ts';
-import { renderTree } from '../../repo/impact/render-both.ts';
+import { renderTree } from '../../repo/impact/render-tree.ts';
 import type { Impact } from '../../repo/impact/types.ts';
 import type { DeclaredHost, FleetHead, FleetRepoView, HeadRollouts } from './fleet-repo-view.ts';
 

@@ -4,7 +4,7 @@
 // computing it for a 10,000-host fleet keeps answering.
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { processSecrets } from '../../shared/secrets/mask.ts';
-import type { RenderedHost, RenderedTree } from './render-both.ts';
+import type { RenderedHost, RenderedTree } from './render-tree.ts';
 import { diffResources } from './resource-diff.ts';
 import { groupCounts, tagCounts } from './tag-counts.ts';
 import type { Change, HostImpact, Impact, PerHostCount, ResourceSummary } from './types.ts';

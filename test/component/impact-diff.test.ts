@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { computeImpact } from '../../repo/impact/compute-impact.ts';
 import { impactText } from '../../repo/impact/impact-text.ts';
-import { renderTree } from '../../repo/impact/render-both.ts';
+import { renderTree } from '../../repo/impact/render-tree.ts';
 import { encryptSops, GITFLEET_ENCRYPTED_REGEX } from '../../repo/secrets/sops.ts';
 import { makeTree } from './repo-fixture.ts';
 
