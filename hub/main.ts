@@ -273,7 +273,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
     // Notifications and commit statuses: sent by the leader only, fed from the whole fleet (docs/notifications.md).
     if (notifications) {
       const n = notifications;
-      cluster.leader.onLeadership(() => void n.start('fleet'), () => n.stop());
+      cluster.leader.onLeadership(() => void n.start('fleet'), () => n.stop('lost'));
     }
     // The leader lock decides which replica polls the repo.
     await cluster.start();

@@ -144,8 +144,12 @@ export class Notifications {
     }
   }
 
-  /** Stops sending (lost the leadership, or the hub closes); deliveries already queued still go out. */
-  stop(): void {
+  /**
+   * Stops sending; deliveries already queued still go out. `lost`: another
+   * replica leads now, so the state not written yet is dropped rather than
+   * written over what the new leader started from.
+   */
+  stop(why: 'closing' | 'lost' = 'closing'): void {
     this.#generation++;
     const s = this.#sending;
     if (!s) return;
@@ -153,7 +157,8 @@ export class Notifications {
     this.#index.observe(null);
     s.feed?.stop();
     // Saved before the groups are torn down: the next sender (a restart, a new leader) starts from them.
-    void this.#state?.flush();
+    if (why === 'lost') this.#state?.discard();
+    else void this.#state?.flush();
     s.notifier?.stop();
     s.reporter?.stop();
   }

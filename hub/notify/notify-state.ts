@@ -42,6 +42,18 @@ export class NotifyState {
   }
 
   /**
+   * Forgets what is not written yet: a sender that lost the leadership must not
+   * write after the new leader has started from the stored state (it would put
+   * back an older picture). At most NOTIFY_STATE_FLUSH_MS of changes are lost,
+   * as in a crash.
+   */
+  discard(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#dirty.clear();
+  }
+
+  /**
    * Writes what is dirty now (in one transaction); errors are logged and the
    * keys retried with the next change. The bodies are read at the call, so a
    * sender may flush and then tear down what they were read from.
