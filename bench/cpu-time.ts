@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 const TICKS_PER_SECOND = 100;
 
 /** utime + stime of one process in ms (with `reaped`, also of its children that ended), or 0 when it is gone. */
-function processCpuMs(pid: number, reaped = false): number {
+export function processCpuMs(pid: number, reaped = false): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces), counted from field 3.

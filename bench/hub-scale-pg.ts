@@ -3,19 +3,25 @@
 // agents (default 100,000) spread over them by R generator processes
 // (bench/hub-scale-agents.ts; a process here may hold at most 20,000 open
 // files), and, in the same run, S agents (default 10,000) on one SQLite hub,
-// so the cost of the cluster is visible. Prints per replica RSS, status
-// ingest (acked by the hubs, and rows PostgreSQL stored), the fleet summary's
+// so the cost of the cluster is visible. Prints per replica RSS, how long
+// every agent's first report takes to be acked (all at once, as after
+// connecting), steady ingest (acked and written per second, ack p50/p99, CPU
+// per 1,000 statuses of hubs, generators and PostgreSQL), the fleet summary's
 // p50/p99 on every replica, how long a change takes to show on all replicas
-// (p50/p99), and webhook → every agent notified.
+// (p50/p99), and webhook → every agent notified. Ingest is measured only
+// after a first round (every agent acked once): until then each agent's
+// status waits behind every other agent's, and a window shorter than that
+// round counts no ack at all (what a 10 s window showed at 20,000 agents).
 //   node --import tsx bench/hub-scale-pg.ts [replicas] [agents] [sqliteAgents] [ingestSeconds]
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { genericWebhookHeaders } from '../hub/webhook/verify-webhook.ts';
 import { startPostgres } from '../test/harness/postgres.ts';
+import { postgresCpuMs, processCpuMs } from './cpu-time.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const REPLICAS = Number(process.argv[2] ?? 6);
@@ -82,7 +88,11 @@ async function startHub(env: Record<string, string>): Promise<Hub> {
   });
   await new Promise<void>((res, rej) => {
     // Every line is read (the hub logs each enrollment at info): a full pipe would stall the hub.
+    // GITFLEET_BENCH_HUB_LOGS=DIR keeps every hub's log (warnings name causes the counts below do not).
+    const logDir = process.env.GITFLEET_BENCH_HUB_LOGS;
+    const logFile = logDir ? join(logDir, `hub-${port}.log`) : null;
     createInterface({ input: proc.stdout! }).on('line', (l) => {
+      if (logFile) appendFileSync(logFile, l + '\n');
       if (l.includes('"hub listening"')) res();
       // Warnings and errors are counted by message and printed at the end: they explain slow numbers.
       const m = /"level":(\d+).*"msg":"([^"]*)"/.exec(l);
@@ -102,14 +112,15 @@ async function get<T>(url: string): Promise<T> {
 
 /** Statuses the replicas received and did not coalesce away, i.e. wrote (their /metrics counters, summed). */
 async function storedStatuses(hubs: Hub[]): Promise<number> {
-  let n = 0;
-  for (const h of hubs) {
-    const res = await fetch(`${h.base}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } });
-    const text = await res.text();
-    const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
-    n += value(/^gitfleet_hub_agent_messages_total\{type="status"\} (\d+)/m) - value(/^gitfleet_hub_agent_statuses_coalesced_total (\d+)/m);
-  }
-  return n;
+  const counts = await Promise.all(
+    hubs.map(async (h) => {
+      const res = await fetch(`${h.base}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } });
+      const text = await res.text();
+      const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+      return value(/^gitfleet_hub_agent_messages_total\{type="status"\} (\d+)/m) - value(/^gitfleet_hub_agent_statuses_coalesced_total (\d+)/m);
+    }),
+  );
+  return counts.reduce((a, b) => a + b, 0);
 }
 
 async function summaryLatency(base: string, count = 100) {
@@ -134,10 +145,86 @@ async function webhookToAll(hubs: Hub[], gens: Generator[]): Promise<number> {
   return done - sent;
 }
 
+interface Burst {
+  sent: number;
+  acked: number;
+  /** Agent connections closed by then (a hub refuses a write it could not store: the agent would resend it). */
+  closed: number;
+  ms: number;
+  firstAckMs: number;
+  p50: number;
+  p99: number;
+}
+
+/** Every agent's first status at once (the generators' bursts, merged: the slowest decides). */
+async function firstReports(gens: Generator[]): Promise<Burst> {
+  const all = (await Promise.all(gens.map((g) => g.ask({ cmd: 'burst' }, 'burst')))).map((m) => m.burst as Burst);
+  return {
+    sent: all.reduce((n, b) => n + b.sent, 0),
+    acked: all.reduce((n, b) => n + b.acked, 0),
+    closed: all.reduce((n, b) => n + b.closed, 0),
+    ms: Math.max(...all.map((b) => b.ms)),
+    firstAckMs: Math.min(...all.map((b) => b.firstAckMs)),
+    p50: Math.max(...all.map((b) => b.p50)),
+    p99: Math.max(...all.map((b) => b.p99)),
+  };
+}
+
+interface Ingest {
+  /** How long every agent's first status of the steady ingest took to be acked (measuring starts after it). */
+  roundMs: number;
+  ackedPerSecond: number;
+  /** Statuses the hubs wrote per second in the same window (their counters). */
+  storedPerSecond: number;
+  ackP50: number;
+  ackP99: number;
+  /** CPU ms per 1,000 statuses written, in the window: hubs, generators, PostgreSQL (0 without). */
+  cpu: { hubs: number; generators: number; database: number };
+}
+
+/**
+ * Every agent keeps 2 statuses in flight; after a first round (each agent
+ * acked once), acks and writes are counted for INGEST_S seconds, with the CPU
+ * time every process of the run spent meanwhile.
+ */
+async function steadyIngest(hubs: Hub[], gens: Generator[], databasePort: number | null): Promise<Ingest> {
+  const rounds = await Promise.all(gens.map((g) => g.ask({ cmd: 'pump', seconds: 300 }, 'pumping')));
+  const cpuNow = () => ({
+    hubs: hubs.reduce((n, h) => n + processCpuMs(h.proc.pid!), 0),
+    generators: gens.reduce((n, g) => n + processCpuMs(g.proc.pid!), 0),
+    database: databasePort === null ? 0 : postgresCpuMs(databasePort),
+  });
+  // Reading the counters of loaded hubs takes a while: counts, CPU and time are taken around the same moment.
+  const snapshot = async () => {
+    const t = performance.now();
+    const c = cpuNow();
+    const written = await storedStatuses(hubs);
+    const d = cpuNow();
+    return { at: (t + performance.now()) / 2, written, cpu: { hubs: (c.hubs + d.hubs) / 2, generators: (c.generators + d.generators) / 2, database: (c.database + d.database) / 2 } };
+  };
+  const s0 = await snapshot();
+  const measured = (await Promise.all(gens.map((g) => g.ask({ cmd: 'measure', seconds: INGEST_S }, 'measured')))).map(
+    (m) => m.measured as { perSecond: number; ackP50: number; ackP99: number },
+  );
+  const s1 = await snapshot();
+  await Promise.all(gens.map((g) => g.ask({ cmd: 'stop' }, 'stopped')));
+  const written = s1.written - s0.written;
+  const [c0, c1] = [s0.cpu, s1.cpu];
+  const perThousand = (ms: number) => (ms * 1000) / Math.max(1, written);
+  return {
+    roundMs: Math.max(...rounds.map((r) => (r.pumping as { roundMs: number }).roundMs)),
+    ackedPerSecond: measured.reduce((n, m) => n + m.perSecond, 0),
+    storedPerSecond: written / ((s1.at - s0.at) / 1000),
+    ackP50: Math.max(...measured.map((m) => m.ackP50)),
+    ackP99: Math.max(...measured.map((m) => m.ackP99)),
+    cpu: { hubs: perThousand(c1.hubs - c0.hubs), generators: perThousand(c1.generators - c0.generators), database: perThousand(c1.database - c0.database) },
+  };
+}
+
 interface Run {
   connect: { ms: number; connected: number; failed: number };
-  ackedPerSecond: number;
-  storedPerSecond: number | null;
+  burst: Burst;
+  ingest: Ingest;
   rss: number[];
   summary: Array<{ p50: number; p99: number }>;
   change: { fromOrigin: number[]; fromSend: number[] } | null;
@@ -165,12 +252,11 @@ async function runCluster(): Promise<Run> {
       failed: connected.reduce((n, c) => n + (c.connected as { failed: number }).failed, 0),
     };
     console.log(`cluster: ${connect.connected} agents connected in ${Math.round(connect.ms / 1000)} s (${connect.failed} failed)`);
-    const u0 = await storedStatuses(hubs);
-    const ingests = await Promise.all(gens.map((g) => g.ask({ cmd: 'ingest', seconds: INGEST_S }, 'ingest')));
-    const u1 = await storedStatuses(hubs);
-    const ackedPerSecond = ingests.reduce((n, m) => n + (m.ingest as { perSecond: number }).perSecond, 0);
+    const burst = await firstReports(gens);
+    console.log(`cluster: first report of every agent acked in ${Math.round(burst.ms)} ms (first ack after ${Math.round(burst.firstAckMs)} ms; ${burst.closed} connections closed)`);
+    const ingest = await steadyIngest(hubs, gens, cluster.port);
     const rss = hubs.map((h) => rssMiB(h.proc.pid!));
-    console.log(`cluster: ${Math.round(ackedPerSecond)} statuses/s acked; RSS ${rss.join(', ')} MiB`);
+    console.log(`cluster: ${Math.round(ingest.ackedPerSecond)} statuses/s acked (first round ${Math.round(ingest.roundMs)} ms); RSS ${rss.join(', ')} MiB`);
     const summary: Run['summary'] = [];
     for (const h of hubs) summary.push(await summaryLatency(h.base));
     // A change stored by one replica: how long until every replica's index shows it?
@@ -201,9 +287,7 @@ async function runCluster(): Promise<Run> {
     fromOrigin.sort((a, b) => a - b);
     fromSend.sort((a, b) => a - b);
     const webhookMs = await webhookToAll(hubs, gens);
-    // The ingest call returns after its drain: stored counts what was written in the window and the drain.
-    const ingestSeconds = INGEST_S + Math.max(...ingests.map((m) => (m.ingest as { drainMs: number }).drainMs)) / 1000;
-    return { connect, ackedPerSecond, storedPerSecond: (u1 - u0) / ingestSeconds, rss, summary, change: { fromOrigin, fromSend }, webhookMs };
+    return { connect, burst, ingest, rss, summary, change: { fromOrigin, fromSend }, webhookMs };
   } finally {
     for (const g of gens) g.proc.send({ cmd: 'exit' });
     for (const h of hubs) h.proc.kill('SIGTERM');
@@ -222,11 +306,12 @@ async function runSqlite(): Promise<Run> {
     const t0 = performance.now();
     const c = (await gen.ask({ cmd: 'connect', url: `ws://127.0.0.1:${hub.port}/agent`, n: SQLITE_AGENTS, token: ENROLL, prefix: 's-h', net: 30 }, 'connected')).connected as { connected: number; failed: number };
     const connect = { ms: performance.now() - t0, connected: c.connected, failed: c.failed };
-    const ingest = (await gen.ask({ cmd: 'ingest', seconds: INGEST_S }, 'ingest')).ingest as { perSecond: number };
+    const burst = await firstReports([gen]);
+    const ingest = await steadyIngest([hub], [gen], null);
     const rss = [rssMiB(hub.proc.pid!)];
     const summary = [await summaryLatency(hub.base)];
     const webhookMs = await webhookToAll([hub], [gen]);
-    return { connect, ackedPerSecond: ingest.perSecond, storedPerSecond: null, rss, summary, change: null, webhookMs };
+    return { connect, burst, ingest, rss, summary, change: null, webhookMs };
   } finally {
     gen.proc.send({ cmd: 'exit' });
     hub.proc.kill('SIGTERM');
@@ -241,13 +326,19 @@ const loadBefore = loadavg();
 const onCluster = await runCluster();
 const onSqlite = await runSqlite();
 const fmt = (n: number) => (Number.isNaN(n) ? 'timed out' : n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
+const cpuCell = (c: Ingest['cpu']) => `${fmt(c.hubs)} + ${fmt(c.generators)} + ${fmt(c.database)} = ${fmt(c.hubs + c.generators + c.database)}`;
 console.log(`\nhub scale: ${AGENTS} agents on ${REPLICAS} PostgreSQL replicas, ${SQLITE_AGENTS} on one SQLite hub, ${INGEST_S} s ingest, same run (${Math.round((Date.now() - started) / 1000)} s)`);
 console.log(`load average (1/5/15 min) ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadavg().map((l) => l.toFixed(2)).join(' ')} after\n`);
 const rows: Array<[string, string, string, string]> = [
   ['agents connected (failed)', `${onCluster.connect.connected} (${onCluster.connect.failed}) in ${fmt(onCluster.connect.ms / 1000)} s`, `${onSqlite.connect.connected} (${onSqlite.connect.failed}) in ${fmt(onSqlite.connect.ms / 1000)} s`, '-'],
   ['RSS per replica', `${onCluster.rss.join(' / ')} MiB`, `${onSqlite.rss[0]} MiB`, '<= 1024 MiB at ~17,000 agents'],
-  ['statuses acked / s', fmt(onCluster.ackedPerSecond), fmt(onSqlite.ackedPerSecond), '-'],
-  ['statuses written / s (PostgreSQL)', onCluster.storedPerSecond === null ? '-' : fmt(onCluster.storedPerSecond), '-', '>= 10,000 / s'],
+  ['first report of every agent: all acked (first ack after)', `${fmt(onCluster.burst.ms)} ms (${fmt(onCluster.burst.firstAckMs)} ms)`, `${fmt(onSqlite.burst.ms)} ms (${fmt(onSqlite.burst.firstAckMs)} ms)`, '-'],
+  ['agent connections closed by a hub by then', String(onCluster.burst.closed), String(onSqlite.burst.closed), '0'],
+  ['steady ingest: first round (every agent acked once)', `${fmt(onCluster.ingest.roundMs)} ms`, `${fmt(onSqlite.ingest.roundMs)} ms`, '-'],
+  ['statuses acked / s (then, for the window)', fmt(onCluster.ingest.ackedPerSecond), fmt(onSqlite.ingest.ackedPerSecond), '-'],
+  ['statuses written / s (hub counters)', fmt(onCluster.ingest.storedPerSecond), fmt(onSqlite.ingest.storedPerSecond), '>= 10,000 / s (one PostgreSQL replica)'],
+  ['status ack p50 / p99', `${fmt(onCluster.ingest.ackP50)} / ${fmt(onCluster.ingest.ackP99)} ms`, `${fmt(onSqlite.ingest.ackP50)} / ${fmt(onSqlite.ingest.ackP99)} ms`, '-'],
+  ['CPU ms per 1,000 written: hubs + generators + PostgreSQL', cpuCell(onCluster.ingest.cpu), cpuCell(onSqlite.ingest.cpu), '-'],
   ['summary p50 / p99 per replica', onCluster.summary.map((s) => `${fmt(s.p50)}/${fmt(s.p99)}`).join('  ') + ' ms', `${fmt(onSqlite.summary[0]!.p50)}/${fmt(onSqlite.summary[0]!.p99)} ms`, '-'],
   [
     'change on all replicas p50 / p99 (after the storing replica shows it)',
