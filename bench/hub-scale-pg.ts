@@ -15,7 +15,7 @@
 //   node --import tsx bench/hub-scale-pg.ts [replicas] [agents] [sqliteAgents] [ingestSeconds]
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -90,6 +90,7 @@ async function startHub(env: Record<string, string>): Promise<Hub> {
     // Every line is read (the hub logs each enrollment at info): a full pipe would stall the hub.
     // GITFLEET_BENCH_HUB_LOGS=DIR keeps every hub's log (warnings name causes the counts below do not).
     const logDir = process.env.GITFLEET_BENCH_HUB_LOGS;
+    if (logDir) mkdirSync(logDir, { recursive: true });
     const logFile = logDir ? join(logDir, `hub-${port}.log`) : null;
     createInterface({ input: proc.stdout! }).on('line', (l) => {
       if (logFile) appendFileSync(logFile, l + '\n');
