@@ -13,13 +13,14 @@ mkdir -p "$cache"
 # qemu >= 8: bookworm's 7.2 refuses clone(CLONE_PIDFD), so the arm64 systemd
 # (257) cannot start a single service ("Failed to spawn executor").
 qemu_major() { /usr/bin/qemu-aarch64 --version 2>/dev/null | sed -n 's/^qemu-aarch64 version \([0-9]*\).*/\1/p'; }
-if [ "$(qemu_major)" = "" ] || [ "$(qemu_major)" -lt 8 ]; then
+# qemu-user-binfmt ships the binfmt entry (/usr/lib/binfmt.d/qemu-aarch64.conf).
+if [ "$(qemu_major)" = "" ] || [ "$(qemu_major)" -lt 8 ] || [ ! -f /usr/lib/binfmt.d/qemu-aarch64.conf ]; then
   sources=/etc/apt/sources.list.d/gitfleet-test-backports.sources
   if [ ! -f "$sources" ]; then
     printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' > "$sources"
   fi
   apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-user >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-user qemu-user-binfmt >/dev/null
 fi
 [ "$(qemu_major)" -ge 8 ] || { echo "25-arm64.sh: qemu-aarch64 >= 8 is needed, found: $(/usr/bin/qemu-aarch64 --version | head -1)" >&2; exit 1; }
 
