@@ -3,9 +3,9 @@
 // recordAudit(); refused API tokens are recorded as `login.failed`. Writes
 // never hold up or fail the action: a store error is logged instead.
 //
-// "From where" is the request's remote address as fastify sees it: the
-// hub does not trust X-Forwarded-For (it has no setting for it), so behind a
-// reverse proxy this is the proxy's address.
+// "From where" is the request's address as fastify sees it (req.ip): the
+// peer's, or the client that a load balancer listed in trustedProxies names
+// in X-Forwarded-For (docs/hub.md); behind any other proxy, the proxy's.
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { messageOf } from '../../shared/errors.ts';
