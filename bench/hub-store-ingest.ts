@@ -133,4 +133,6 @@ console.log(`store        statuses/s   write p50 / p99          CPU ms per 1,000
 console.log(`SQLite       ${fmt(onSqlite.perSecond).padEnd(12)} ${`${fmt(onSqlite.p50)} / ${fmt(onSqlite.p99)} ms`.padEnd(24)} ${cpu(onSqlite)}`);
 console.log(`PostgreSQL   ${fmt(onPostgres.perSecond).padEnd(12)} ${`${fmt(onPostgres.p50)} / ${fmt(onPostgres.p99)} ms`.padEnd(24)} ${cpu(onPostgres)}   (${batches.batches} batches, ${fmt(batches.writes / Math.max(1, batches.batches))} writes each)`);
 console.log(`  same, synchronous_commit=on (PostgreSQL's default): ${fmt(onPostgresSync.perSecond)} statuses/s, ${fmt(onPostgresSync.p50)} / ${fmt(onPostgresSync.p99)} ms, CPU ${cpu(onPostgresSync)}`);
-console.log(`ratio PostgreSQL / SQLite: ${(onPostgres.perSecond / onSqlite.perSecond).toFixed(2)}x; goal PostgreSQL >= 10,000 statuses/s: ${onPostgres.perSecond >= 10_000 ? 'met' : 'NOT met'}`);
+console.log(
+  `ratio PostgreSQL / SQLite: ${(onPostgres.perSecond / onSqlite.perSecond).toFixed(2)}x; PostgreSQL / the 10,000 statuses/s goal: ${(onPostgres.perSecond / 10_000).toFixed(2)}x (${onPostgres.perSecond >= 10_000 ? 'met' : 'NOT met'}; with synchronous_commit=on ${(onPostgresSync.perSecond / 10_000).toFixed(2)}x)`,
+);
