@@ -1,6 +1,7 @@
 // The agent's configuration (docs/agent.md): /etc/gitfleet/agent.yaml, every
 // key also settable by a GITFLEET_* environment variable (env wins). A wrong
 // or missing value fails at start with one line naming the key.
+import { isLoopbackHost, splitHostPort } from './host-address.ts';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
@@ -190,11 +191,9 @@ export function loadAgentConfig(options: { file?: string; env?: NodeJS.ProcessEn
   }
   const metricsListen = config.metrics?.listen;
   if (metricsListen !== undefined) {
-    const colon = metricsListen.lastIndexOf(':');
-    const host = metricsListen.slice(0, colon).replace(/^\[|\]$/g, '').toLowerCase();
-    if (Number(metricsListen.slice(colon + 1)) > 65535) throw new GitfleetError('CONFIG_INVALID', 'config key "metrics.listen": the port must be at most 65535');
-    const loopback = host === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '::1';
-    if (!loopback && !config.metrics?.allowRemote) {
+    const { host, port } = splitHostPort(metricsListen);
+    if (port > 65535) throw new GitfleetError('CONFIG_INVALID', 'config key "metrics.listen": the port must be at most 65535');
+    if (!isLoopbackHost(host) && !config.metrics?.allowRemote) {
       throw new GitfleetError('CONFIG_INVALID', `config key "metrics.listen": ${host} is not loopback; the metrics name the host, its revision and its resources' states — set "metrics.allowRemote: true" to serve them there`);
     }
   }
@@ -211,8 +210,7 @@ export function unencryptedRemoteHub(url: string): string | null {
   }
   if (u.protocol !== 'ws:') return null;
   const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  const loopback = host === 'localhost' || host.endsWith('.localhost') || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '::1' || host === '::ffff:127.0.0.1';
-  return loopback ? null : host;
+  return isLoopbackHost(host) ? null : host;
 }
 
 export function intervalMs(value: Duration): number {

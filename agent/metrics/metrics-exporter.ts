@@ -2,6 +2,7 @@
 // node_exporter's textfile collector directory (gitfleet.prom, replaced
 // atomically after every reconcile so the collector never reads half a file)
 // and/or a small /metrics HTTP endpoint, on loopback unless allowed otherwise.
+import { splitHostPort } from '../config/host-address.ts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -76,15 +77,4 @@ export class MetricsExporter {
     this.#server = null;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
-}
-
-export function splitHostPort(listen: string): { host: string; port: number } {
-  const colon = listen.lastIndexOf(':');
-  return { host: listen.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(listen.slice(colon + 1)) };
-}
-
-/** 127.0.0.0/8, ::1 and localhost. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase();
-  return h === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::1';
 }
