@@ -26,7 +26,6 @@ export const WaveSchema = z
 export type Wave = z.infer<typeof WaveSchema>;
 
 const dayNames = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
-export type DayName = (typeof dayNames)[number];
 
 export const WindowSchema = z.strictObject({
   /** Days of the week (UTC) a wave may open; default every day. */
