@@ -4,7 +4,7 @@
 // serves other tests at the same time. The images are copied from the shared
 // Podman storage (test/env/provision.d/30-podman.sh).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -40,14 +40,18 @@ export class PrivatePodman {
   }
 
   async dispose(): Promise<void> {
-    // The service, then everything it made (containers, volumes, the mounts of its storage).
+    // Its containers and volumes, then the service, then its storage's mounts. Not `podman system reset`:
+    // that reaches past --root (networks, the shared service's containers) and broke the tests after it.
+    await this.podman(['rm', '--all', '--force', '--time', '0'], 120_000).catch(() => undefined);
+    await this.podman(['volume', 'rm', '--all', '--force'], 60_000).catch(() => undefined);
     const service = this.#service;
     if (service && service.exitCode === null) {
       const exited = new Promise((r) => service.once('exit', r));
       service.kill('SIGTERM');
       await exited;
     }
-    await this.podman(['system', 'reset', '--force'], 120_000).catch(() => undefined);
+    const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(this.dir + '/'));
+    for (const m of mounts.sort().reverse()) await run('umount', ['-l', m]).catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
