@@ -23,7 +23,7 @@ export class HubMetrics {
   readonly deliveryQueue = this.#gauge('gitfleet_hub_notification_queue', 'Notifications and commit statuses waiting to be delivered');
   readonly hosts = this.#gauge('gitfleet_hub_hosts', 'Hosts known to the hub, by sync state', ['sync']);
 
-  readonly tagHosts = this.#gauge('gitfleet_hub_tag_hosts', 'Hosts in a tag\'s subtree, by sync state (one series per tag and state, for the trackedTags tags with the most hosts)', ['tag', 'sync']);
+  // gitfleet_hub_tag_hosts is written by hub/fleet-gauges.ts as text (thousands of series, kept between scrapes).
   readonly tagsOmitted = this.#gauge('gitfleet_hub_tags_omitted', 'Tags left out of gitfleet_hub_tag_hosts and the history by trackedTags (the ones with the fewest hosts)');
   /** Per-host series, only with hub config `metrics.perHost` (one series per host: docs/metrics.md, cardinality). */
   readonly hostSync = this.#gauge('gitfleet_hub_host_sync', 'Per host (opt-in): 1 for the sync state the host is in, labelled with it', ['host', 'sync']);

@@ -1,7 +1,7 @@
 // /healthz (open, for load balancers and systemd) and /metrics (Prometheus
 // text format; needs a viewer or admin token like the API).
 import type { FastifyInstance } from 'fastify';
-import { updateFleetGauges } from '../fleet-gauges.ts';
+import { metricsText } from '../fleet-gauges.ts';
 import type { ApiContext } from './context.ts';
 
 export function registerOpsRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -13,8 +13,7 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: ApiContext): void {
   }));
 
   app.get('/metrics', { config: { access: 'viewer' } }, async (_req, reply) => {
-    updateFleetGauges(ctx.metrics, ctx.index);
     reply.header('content-type', ctx.metrics.registry.contentType);
-    return ctx.metrics.registry.metrics();
+    return metricsText(ctx.metrics, ctx.index);
   });
 }

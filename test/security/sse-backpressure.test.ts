@@ -14,9 +14,12 @@ import { MiB, metric, rawAgent } from './agent-abuse-kit.ts';
 import type { RawAgent } from './agent-abuse-kit.ts';
 
 let hub: HubProcess;
+const HEAP_LIMIT_MIB = 128;
 const dataDir = tempDir('sse');
 before(async () => {
-  hub = await startHubProcess({ dataDir });
+  // A heap limit below what the stream carries (~120 MiB in 20 s): a hub that kept what a non-reader
+  // does not read would die of it; one that drops the reader stays under it (and its RSS stops growing).
+  hub = await startHubProcess({ dataDir, env: { NODE_OPTIONS: `--max-old-space-size=${HEAP_LIMIT_MIB}` } });
 });
 after(async () => {
   await hub.stop();

@@ -6,7 +6,7 @@ import { FleetIndex } from '../../hub/fleet/fleet-index.ts';
 import { trackedTags } from '../../hub/fleet/tracked-tags.ts';
 import { sampleFleet } from '../../hub/history/history-sampler.ts';
 import { HubMetrics } from '../../hub/metrics.ts';
-import { updateFleetGauges } from '../../hub/fleet-gauges.ts';
+import { metricsText } from '../../hub/fleet-gauges.ts';
 import type { HostRecord } from '../../hub/store/fleet-store.ts';
 
 function host(id: string, tags: string[]): HostRecord {
@@ -34,8 +34,7 @@ test('the tags with the most hosts are kept, then the shallower, then by name; t
 
 test('/metrics exports per-tag series for the tracked tags only and says how many were left out', async () => {
   const metrics = new HubMetrics({ trackedTags: 3 });
-  updateFleetGauges(metrics, fleet());
-  const text = await metrics.registry.metrics();
+  const text = await metricsText(metrics, fleet());
   const tagsInText = new Set([...text.matchAll(/^gitfleet_hub_tag_hosts\{tag="([^"]+)"/gm)].map((m) => m[1]));
   assert.deepEqual([...tagsInText].sort(), ['prod', 'prod/eu', 'prod/us']);
   assert.match(text, /^gitfleet_hub_tags_omitted 100$/m);
