@@ -7,19 +7,15 @@
 // that lost the host's status gets it again as soon as the agent reconnects.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnAgentDaemon } from '../helpers/agent-daemon.ts';
+import { motdFleet } from '../harness/one-host-fleet.ts';
 import { metric } from '../security/agent-abuse-kit.ts';
 import { ADMIN, ENROLL, VIEWER, api, freePort, removeDir, startHubProcess, tempDir, waitFor, type HubProcess } from './hub-harness.ts';
 
 const scratch = tempDir('quiet-status');
-const fleet = join(scratch, 'fleet');
-const target = join(scratch, 'target');
-mkdirSync(join(fleet, 'lab/h1'), { recursive: true });
-mkdirSync(target);
-writeFileSync(join(fleet, 'lab/h1/host.yaml'), '{}\n');
-writeFileSync(join(fleet, 'lab/h1/files.yaml'), `files:\n  ${target}/motd:\n    content: "hello\\n"\n`);
+const { fleet, target } = motdFleet(scratch);
 const cleanups: Array<() => Promise<unknown>> = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
