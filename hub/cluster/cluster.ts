@@ -22,6 +22,13 @@ import type { RolloutNotice } from './rollout-notices.ts';
 
 /** Every this many beats a replica re-asserts its sessions in the database (a cheap no-op when they are right). */
 const REASSERT_EVERY_BEATS = 10;
+/**
+ * The leader sweeps the sessions of a replica silent for this many windows, not one: a replica silent for a
+ * window is already shown dead (its hosts Offline, from the live-replica set), so the sweep only tidies the
+ * database and need not hurry; a beat late under load (PostgreSQL or the replica short of CPU) must not cost
+ * the replica its sessions, rewritten on every replica's index when it records them again.
+ */
+const SWEEP_AFTER_WINDOWS = 4;
 
 export interface ClusterOptions {
   store: PostgresFleetStore;
@@ -46,11 +53,16 @@ export class Cluster {
   readonly leader: LeaderLock;
   readonly beatMs: number;
   readonly windowMs: number;
+  /** How long a replica is silent before the leader sweeps its sessions. */
+  readonly sweepAfterMs: number;
   readonly #liveness: DedicatedConnection;
   #beat: NodeJS.Timeout | null = null;
   #beating = false;
   /** Beats since this replica last re-asserted its sessions; -1 after a failed beat (re-assert at once). */
   #sinceReassert = 0;
+  /** When this replica's last beat succeeded, and since when its beats have come without a gap longer than the window. */
+  #lastBeatAt = 0;
+  #beatingSince = 0;
   #rolloutHandler: ((notice: RolloutNotice) => void) | null = null;
 
   constructor(o: ClusterOptions) {
@@ -58,6 +70,7 @@ export class Cluster {
     this.#log = o.logger.child({ component: 'cluster' });
     this.beatMs = Math.min(5000, Math.max(250, Math.floor(o.heartbeatMs / 2)));
     this.windowMs = this.beatMs * 3;
+    this.sweepAfterMs = this.windowMs * SWEEP_AFTER_WINDOWS;
     // A beat that cannot finish within the window is worthless: the leader counts this replica dead by then.
     this.#liveness = new DedicatedConnection(o.store, 'liveness', this.windowMs);
     this.follower = new ChangeFollower({ store: o.store, index: o.index, logger: o.logger, onAction: (a) => this.onAction(a) });
@@ -92,6 +105,10 @@ export class Cluster {
       const store = this.#o.store;
       const live = await this.#liveness.use((c) => store.replicaHeartbeat(this.#o.address, this.windowMs, c));
       this.#o.index.setLiveReplicas(live);
+      const now = performance.now();
+      // A gap in this replica's own beats (the database or this process stalled) may have silenced the others too.
+      if (this.#lastBeatAt === 0 || now - this.#lastBeatAt > this.windowMs) this.#beatingSince = now;
+      this.#lastBeatAt = now;
       // After an outage longer than the window the leader may have swept this replica's sessions: claim them again.
       if (this.#sinceReassert < 0 || ++this.#sinceReassert >= REASSERT_EVERY_BEATS) {
         this.#sinceReassert = 0;
@@ -99,8 +116,10 @@ export class Cluster {
         const fixed = await this.#liveness.use((c) => store.reassertSessions(sessions, c));
         if (fixed.length > 0) this.#log.info({ hosts: fixed.length }, 'sessions of this replica recorded again after the database lost them');
       }
-      if (this.leader.leader) {
-        const swept = await this.#liveness.use((c) => store.sweepDeadReplicas(this.windowMs, c));
+      // Only a leader that has itself been beating for the whole sweep delay judges the others silent for it:
+      // after an outage every replica beats again within a window, the leader merely first.
+      if (this.leader.leader && now - this.#beatingSince >= this.sweepAfterMs) {
+        const swept = await this.#liveness.use((c) => store.sweepDeadReplicas(this.sweepAfterMs, c));
         if (swept.length > 0) {
           this.#log.info({ hosts: swept.length }, 'hosts of replicas that stopped beating are offline until they reconnect');
           this.follower.refresh(swept);

@@ -212,3 +212,51 @@ test('a replica whose pool is exhausted keeps beating on its own connection: its
   assert.deepEqual(swept, [], 'busy-01 stayed Online on A while B\'s pool was stuck');
   assert.equal(b.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('sessions of this replica recorded again')).length, 0);
 });
+
+test('the leader sweeps a replica silent for four windows, not one whose beats are merely late', async (t: TestContext) => {
+  if (!requireComponent(t, 'PostgreSQL server', missing)) return;
+  const database = await cluster!.createDatabase();
+  const a = await replica(database);
+  await waitFor('A to lead (it does the sweeping)', () => leaders(a) === 1);
+  const b = await replica(database);
+  await agentOn(b, 'late-01');
+  const admin = new pg.Client({ connectionString: database });
+  await admin.connect();
+  t.after(() => admin.end());
+  const holder = async () => (await admin.query<{ r: string | null }>(`SELECT session_replica AS r FROM hosts WHERE id = 'late-01'`)).rows[0]?.r ?? null;
+  await waitFor('late-01 recorded as B\'s session', async () => (await holder()) !== null);
+  const bId = (await holder())!;
+  const logged = (hub: HubProcess, start: string) => hub.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(start)).length;
+  // The leader itself must have beaten for the whole sweep delay (four windows of 3 s) before it sweeps anyone.
+  await new Promise((r) => setTimeout(r, 13_000));
+
+  // B's beats wait on a lock on its own heartbeat row for two windows (6 s): they fail, A's go on.
+  const failedBefore = logged(b, 'replica heartbeat failed');
+  const holders: Array<string | null> = [];
+  await admin.query('BEGIN');
+  await admin.query('SELECT 1 FROM hub_replicas WHERE id = $1 FOR UPDATE', [bId]);
+  const until = Date.now() + 6000;
+  while (Date.now() < until) {
+    holders.push(await holder());
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await admin.query('COMMIT');
+  await waitFor('B to beat again', async () => (await admin.query(`SELECT 1 FROM hub_replicas WHERE id = $1 AND seen_at > now() - interval '1 second'`, [bId])).rowCount === 1);
+  for (let i = 0; i < 8; i++) {
+    holders.push(await holder());
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.ok(logged(b, 'replica heartbeat failed') > failedBefore, 'B\'s beats were late for longer than the window');
+  assert.deepEqual([...new Set(holders)], [bId], 'late-01 stayed B\'s session in the database');
+  assert.equal(logged(a, 'hosts of replicas that stopped beating'), 0, 'A swept nothing');
+  assert.equal(logged(b, 'sessions of this replica recorded again'), 0);
+
+  // A replica that is really gone is swept: its hosts are no one's session in the database.
+  await b.kill();
+  const killed = Date.now();
+  await waitFor('A to sweep the killed replica\'s session', async () => (await holder()) === null, 30_000);
+  const sweptAfter = Date.now() - killed;
+  t.diagnostic(`the killed replica's session swept after ${sweptAfter} ms`);
+  assert.ok(sweptAfter >= 12_000, `swept after ${sweptAfter} ms: not before four windows of silence`);
+  assert.equal(logged(a, 'hosts of replicas that stopped beating'), 1);
+});
