@@ -35,15 +35,48 @@ const SECRET = 'bench-webhook-secret-0123456789';
 const hardNofile = execFileSync('prlimit', ['--nofile', '--output', 'HARD', '--noheadings', '--raw'], { encoding: 'utf8' }).trim();
 const NOFILE = `--nofile=${hardNofile}:${hardNofile}`;
 
-function node(args: string[], env: Record<string, string> = {}, ipc = false): ChildProcess {
-  return spawn('prlimit', [NOFILE, process.execPath, '--max-old-space-size=4096', '--import', 'tsx', ...args], {
+/** GITFLEET_BENCH_HUB_NODE_FLAGS: more node/V8 flags for the hubs only (e.g. to compare heap settings). */
+const hubNodeFlags = (process.env.GITFLEET_BENCH_HUB_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+
+function node(args: string[], env: Record<string, string> = {}, ipc = false, flags: string[] = []): ChildProcess {
+  return spawn('prlimit', [NOFILE, process.execPath, '--max-old-space-size=4096', ...flags, '--import', 'tsx', ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ipc ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
   });
 }
 
-const rssMiB = (pid: number) => Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024);
+/** Heap in use (live and not yet collected) and external memory (Buffers, ArrayBuffers) of a hub, from its /metrics, MiB. */
+async function heapMiB(h: Hub): Promise<{ heap: number; external: number }> {
+  const res = await fetch(`${h.base}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } });
+  const text = await res.text();
+  const mib = (re: RegExp) => Math.round(Number(re.exec(text)?.[1] ?? Number.NaN) / 1024 / 1024);
+  return { heap: mib(/^nodejs_heap_size_used_bytes (\S+)/m), external: mib(/^nodejs_external_memory_bytes (\S+)/m) };
+}
+
+/**
+ * GITFLEET_BENCH_HEAP_SNAPSHOTS=DIR: every hub writes a V8 heap snapshot into DIR when the RSS is read
+ * (one after the other: a snapshot stops the hub and takes about its heap's size again in memory).
+ */
+const snapshotDir = process.env.GITFLEET_BENCH_HEAP_SNAPSHOTS;
+const hubNodeOptions: Record<string, string> = snapshotDir ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapshotDir}`.trim() } : {};
+
+async function heapSnapshots(hubs: Hub[]): Promise<void> {
+  if (!snapshotDir) return;
+  mkdirSync(snapshotDir, { recursive: true });
+  for (const h of hubs) {
+    h.proc.kill('SIGUSR2');
+    await sleep(500);
+    // The snapshot is written on the hub's main thread: it answers again once the file is complete.
+    await get(`${h.base}/api/v1/summary`);
+    console.log(`heap snapshot of the hub on port ${h.port}${h.leads ? ' (leader)' : ''} (pid ${h.proc.pid}) written to ${snapshotDir}`);
+  }
+}
+
+const statusMiB = (pid: number, field: 'VmRSS' | 'VmHWM') => Math.round(Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024);
+const rssMiB = (pid: number) => statusMiB(pid, 'VmRSS');
+/** The most a process has held resident since it started (the kernel's high-water mark). */
+const peakRssMiB = (pid: number) => statusMiB(pid, 'VmHWM');
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const warnings = new Map<string, number>();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -71,6 +104,8 @@ interface Hub {
   proc: ChildProcess;
   base: string;
   port: number;
+  /** Logged "this replica leads" (and has not lost it since). */
+  leads: boolean;
 }
 
 async function startHub(env: Record<string, string>): Promise<Hub> {
@@ -84,8 +119,10 @@ async function startHub(env: Record<string, string>): Promise<Hub> {
     GITFLEET_HUB_HEARTBEAT: '30s',
     GITFLEET_HUB_ENROLL_RATE_PER_ADDRESS: '1000000',
     GITFLEET_HUB_ENROLL_RATE_PER_TOKEN: '1000000',
+    ...hubNodeOptions,
     ...env,
-  });
+  }, false, hubNodeFlags);
+  const hub: Hub = { proc, base: `http://127.0.0.1:${port}`, port, leads: false };
   await new Promise<void>((res, rej) => {
     // Every line is read (the hub logs each enrollment at info): a full pipe would stall the hub.
     // GITFLEET_BENCH_HUB_LOGS=DIR keeps every hub's log (warnings name causes the counts below do not).
@@ -94,6 +131,8 @@ async function startHub(env: Record<string, string>): Promise<Hub> {
     const logFile = logDir ? join(logDir, `hub-${port}.log`) : null;
     createInterface({ input: proc.stdout! }).on('line', (l) => {
       if (logFile) appendFileSync(logFile, l + '\n');
+      if (l.includes('"this replica leads')) hub.leads = true;
+      else if (l.includes('"lost the leader lock')) hub.leads = false;
       if (l.includes('"hub listening"')) res();
       // Warnings and errors are counted by message and printed at the end: they explain slow numbers.
       const m = /"level":(\d+).*"msg":"([^"]*)"/.exec(l);
@@ -102,7 +141,7 @@ async function startHub(env: Record<string, string>): Promise<Hub> {
     });
     proc.once('exit', (code) => rej(new Error(`hub exited with ${code}`)));
   });
-  return { proc, base: `http://127.0.0.1:${port}`, port };
+  return hub;
 }
 
 async function get<T>(url: string): Promise<T> {
@@ -227,6 +266,10 @@ interface Run {
   burst: Burst;
   ingest: Ingest;
   rss: number[];
+  peakRss: number[];
+  heap: Array<{ heap: number; external: number }>;
+  /** Which replica led when the RSS was read. */
+  leader: number;
   summary: Array<{ p50: number; p99: number }>;
   change: { fromOrigin: number[]; fromSend: number[] } | null;
   webhookMs: number;
@@ -257,7 +300,11 @@ async function runCluster(): Promise<Run> {
     console.log(`cluster: first report of every agent acked in ${Math.round(burst.ms)} ms (first ack after ${Math.round(burst.firstAckMs)} ms; ${burst.closed} connections closed)`);
     const ingest = await steadyIngest(hubs, gens, cluster.port);
     const rss = hubs.map((h) => rssMiB(h.proc.pid!));
-    console.log(`cluster: ${Math.round(ingest.ackedPerSecond)} statuses/s acked (first round ${Math.round(ingest.roundMs)} ms); RSS ${rss.join(', ')} MiB`);
+    const peakRss = hubs.map((h) => peakRssMiB(h.proc.pid!));
+    const heap = await Promise.all(hubs.map((h) => heapMiB(h)));
+    const leader = hubs.findIndex((h) => h.leads);
+    console.log(`cluster: ${Math.round(ingest.ackedPerSecond)} statuses/s acked (first round ${Math.round(ingest.roundMs)} ms); RSS ${rss.join(', ')} MiB (peak ${peakRss.join(', ')}); heap used ${heap.map((m) => m.heap).join(', ')} MiB; leader ${leader + 1}`);
+    await heapSnapshots(hubs);
     const summary: Run['summary'] = [];
     for (const h of hubs) summary.push(await summaryLatency(h.base));
     // A change stored by one replica: how long until every replica's index shows it?
@@ -288,7 +335,7 @@ async function runCluster(): Promise<Run> {
     fromOrigin.sort((a, b) => a - b);
     fromSend.sort((a, b) => a - b);
     const webhookMs = await webhookToAll(hubs, gens);
-    return { connect, burst, ingest, rss, summary, change: { fromOrigin, fromSend }, webhookMs };
+    return { connect, burst, ingest, rss, peakRss, heap, leader, summary, change: { fromOrigin, fromSend }, webhookMs };
   } finally {
     for (const g of gens) g.proc.send({ cmd: 'exit' });
     for (const h of hubs) h.proc.kill('SIGTERM');
@@ -310,9 +357,11 @@ async function runSqlite(): Promise<Run> {
     const burst = await firstReports([gen]);
     const ingest = await steadyIngest([hub], [gen], null);
     const rss = [rssMiB(hub.proc.pid!)];
+    const peakRss = [peakRssMiB(hub.proc.pid!)];
+    const heap = [await heapMiB(hub)];
     const summary = [await summaryLatency(hub.base)];
     const webhookMs = await webhookToAll([hub], [gen]);
-    return { connect, burst, ingest, rss, summary, change: null, webhookMs };
+    return { connect, burst, ingest, rss, peakRss, heap, leader: -1, summary, change: null, webhookMs };
   } finally {
     gen.proc.send({ cmd: 'exit' });
     hub.proc.kill('SIGTERM');
@@ -332,7 +381,9 @@ console.log(`\nhub scale: ${AGENTS} agents on ${REPLICAS} PostgreSQL replicas, $
 console.log(`load average (1/5/15 min) ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadavg().map((l) => l.toFixed(2)).join(' ')} after\n`);
 const rows: Array<[string, string, string, string]> = [
   ['agents connected (failed)', `${onCluster.connect.connected} (${onCluster.connect.failed}) in ${fmt(onCluster.connect.ms / 1000)} s`, `${onSqlite.connect.connected} (${onSqlite.connect.failed}) in ${fmt(onSqlite.connect.ms / 1000)} s`, '-'],
-  ['RSS per replica', `${onCluster.rss.join(' / ')} MiB`, `${onSqlite.rss[0]} MiB`, '<= 1024 MiB at ~17,000 agents'],
+  ['RSS per replica (leader starred)', `${onCluster.rss.map((r, i) => (i === onCluster.leader ? `${r}*` : String(r))).join(' / ')} MiB`, `${onSqlite.rss[0]} MiB`, '<= 1024 MiB at ~17,000 agents'],
+  ['peak RSS per replica (since it started)', `${onCluster.peakRss.join(' / ')} MiB`, `${onSqlite.peakRss[0]} MiB`, '-'],
+  ['heap used (+ external) per replica', `${onCluster.heap.map((m) => `${m.heap}+${m.external}`).join(' / ')} MiB`, `${onSqlite.heap[0]!.heap}+${onSqlite.heap[0]!.external} MiB`, '-'],
   ['first report of every agent: all acked (first ack after)', `${fmt(onCluster.burst.ms)} ms (${fmt(onCluster.burst.firstAckMs)} ms)`, `${fmt(onSqlite.burst.ms)} ms (${fmt(onSqlite.burst.firstAckMs)} ms)`, '-'],
   ['agent connections closed by a hub by then', String(onCluster.burst.closed), String(onSqlite.burst.closed), '0'],
   ['steady ingest: first round (every agent acked once)', `${fmt(onCluster.ingest.roundMs)} ms`, `${fmt(onSqlite.ingest.roundMs)} ms`, '-'],
