@@ -88,7 +88,11 @@ export class ChangeFollower {
     }
     this.#connectedOnce = true;
     const pingMs = this.#o.pingMs ?? 2000;
+    // One ping at a time: a database answering late must not get a second query stacked on this connection.
+    let pinging = false;
     this.#ping = setInterval(() => {
+      if (pinging) return;
+      pinging = true;
       client.query<{ now: Date }>('SELECT clock_timestamp() AS now').then(
         (r) => {
           // Connected at this time: every notice committed before it has been delivered on this connection.
@@ -96,7 +100,7 @@ export class ChangeFollower {
           if (this.#client === client && this.#watermark !== null && !this.#catchUpPending) this.#watermark = r.rows[0]!.now;
         },
         (error: unknown) => this.lost(client, error as Error),
-      );
+      ).finally(() => (pinging = false));
     }, pingMs);
     this.#ping.unref();
   }
