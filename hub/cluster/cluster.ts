@@ -15,6 +15,7 @@ import type { HeadTracker } from '../git/head-tracker.ts';
 import type { PostgresFleetStore } from '../store/postgres-store.ts';
 import { ChangeFollower } from './change-follower.ts';
 import { DedicatedConnection } from './dedicated-connection.ts';
+import { boundHeapGrowth } from './heap-growth.ts';
 import { LeaderLock } from './leader.ts';
 import { ACTION_CHANNEL, reconcilePayloads } from './notices.ts';
 import type { ClusterAction } from './notices.ts';
@@ -88,6 +89,8 @@ export class Cluster {
   }
 
   async start(): Promise<void> {
+    const growth = boundHeapGrowth();
+    this.#log.info({ heapGrowingPercent: growth ?? 'as node was started with' }, 'replica heap growth between full collections bounded');
     this.#o.index.setReplica(this.replica);
     await this.heartbeat();
     await this.follower.start();
