@@ -16,6 +16,7 @@ import { parseRemote, type Remote } from './remote-url.ts';
 import { parseSignatureLine, requireTrusted } from './signature.ts';
 import { needsGc, parseCountObjects, type MaintenancePolicy, type ObjectCounts } from './maintenance.ts';
 import { SnapshotStore } from './snapshot-store.ts';
+import { cloneFingerprint } from './clone-fingerprint.ts';
 import type { GitSourceConfig, Snapshot } from './types.ts';
 
 export interface GitSourceOptions {
@@ -51,6 +52,14 @@ export class GitSource {
   readonly #pollTimeoutMs: number;
   #queue: Promise<unknown> = Promise.resolve();
   #maintenanceQueued = false;
+  /**
+   * An idle agent polls every minute and the head rarely moves: once git opened
+   * the clone and found the head in it, a poll of the same head runs ls-remote
+   * only (not three gits) — while the clone's files are unchanged since then
+   * (clone-fingerprint.ts). Forgotten when the clone is rebuilt or repacked.
+   */
+  #checked: string | null = null;
+  #presentHead: string | null = null;
 
   constructor(config: GitSourceConfig, options: GitSourceOptions) {
     this.#config = config;
@@ -148,6 +157,7 @@ export class GitSource {
       if (!isGitfleetError(error, 'GIT_CORRUPT')) throw error;
       // The clone is a cache: rebuild it from the remote (snapshots stay valid).
       this.#logger?.warn({ err: error.message }, 'local clone is corrupt; re-cloning');
+      this.#forgetClone();
       await rm(this.#repoDir, { recursive: true, force: true });
       return await work();
     }
@@ -163,6 +173,7 @@ export class GitSource {
       try {
         const before = parseCountObjects(await this.#local(['count-objects', '-v'], 'counting objects'));
         if (!needsGc(before, policy)) return;
+        this.#forgetClone();
         const started = performance.now();
         await this.#local(['gc', '--quiet'], 'gc of the local clone');
         const after = parseCountObjects(await this.#local(['count-objects', '-v'], 'counting objects'));
@@ -179,7 +190,8 @@ export class GitSource {
     const resolved = pinned === null ? await this.#resolve() : { remoteRef: pinned, revision: pinned };
     let target = resolved.revision;
     const env = await this.#remoteEnv();
-    if (!(await this.#hasCommit(target))) {
+    const unchanged = this.#unchangedSinceChecked();
+    if (!(unchanged && target === this.#presentHead) && !(await this.#hasCommit(target))) {
       // Without a local lastApplied there is nothing to negotiate against: take one commit only.
       const incremental = lastApplied !== null && (await this.#hasCommit(lastApplied));
       const depth = incremental ? [] : ['--depth=1'];
@@ -198,6 +210,8 @@ export class GitSource {
       this.#logger?.info({ revision: target, incremental }, 'fetched');
       this.#queueMaintenance();
     }
+    this.#presentHead = target;
+    this.#checked = cloneFingerprint(this.#repoDir);
     await this.#verifySignature(target);
     if (lastApplied !== null && !this.#config.allowNonDescendant) {
       const ok = await descendsFrom(this.#ancestryOps(resolved.remoteRef, target, env), lastApplied, target);
@@ -280,11 +294,22 @@ export class GitSource {
     await mkdir(this.#cacheDir, { recursive: true, mode: 0o700 });
     await mkdir(this.#homeDir, { recursive: true, mode: 0o700 });
     if (!existsSync(join(this.#repoDir, 'HEAD'))) {
+      this.#forgetClone();
       await rm(this.#repoDir, { recursive: true, force: true });
       await this.#local(['init', '--bare'], 'creating the local clone');
     }
+    if (this.#unchangedSinceChecked()) return;
     // Fails on a damaged HEAD, config or object store layout: classified GIT_CORRUPT.
     await this.#local(['rev-parse', '--git-dir'], 'opening the local clone');
+  }
+
+  #unchangedSinceChecked(): boolean {
+    return this.#checked !== null && cloneFingerprint(this.#repoDir) === this.#checked;
+  }
+
+  #forgetClone(): void {
+    this.#checked = null;
+    this.#presentHead = null;
   }
 
   async #hasCommit(revision: string): Promise<boolean> {
