@@ -10,6 +10,7 @@
 // - A save that fails (full disk) leaves the previous file intact, is logged
 //   and reported, and is retried at the next save of any state file (every
 //   reconcile saves the inventory); the agent keeps working from memory.
+import { createHash } from 'node:crypto';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -113,6 +114,8 @@ export class StateStore {
   readonly #options: StateStoreOptions;
   readonly #pending = new Map<string, PendingWrite>();
   #writing: Promise<void> = Promise.resolve();
+  /** A digest of what each file was last written with by this store. */
+  readonly #written = new Map<string, string>();
   #failedSince: number | null = null;
   #failures = 0;
 
@@ -142,6 +145,7 @@ export class StateStore {
 
   /** Keeps the damaged file for a post-mortem (one, the latest), out of the way of the next write. */
   async #setAside(name: string): Promise<void> {
+    this.#written.delete(name);
     await rename(this.path(name), this.path(`${name}.corrupt`)).catch(() => undefined);
   }
 
@@ -226,6 +230,10 @@ export class StateStore {
 
   // The newest content per file wins; a save never rejects.
   #save(name: string, data: string, mode: number, backup: boolean): Promise<void> {
+    // An idle agent saves the same inventory after every pass (every 30 s): the file
+    // already says it, and rewriting it (and its copy) cost four fsyncs each time.
+    // Pending writes are still retried.
+    if (!this.#pending.has(name) && this.#written.get(name) === digest(data)) return this.#enqueue();
     this.#pending.set(name, { data, mode, backup });
     return this.#enqueue();
   }
@@ -240,6 +248,7 @@ export class StateStore {
       const [name, write] = next.value;
       try {
         await writeFileAtomic(this.path(name), write.data, write.mode);
+        this.#written.set(name, digest(write.data));
         // A newer save of the same file may have queued meanwhile: that one stays pending.
         // A newer save of the same file may have come in meanwhile: it stays pending (and is written next).
         if (this.#pending.get(name) === write) this.#pending.delete(name);
@@ -266,4 +275,8 @@ export class StateStore {
     this.#options.logger?.error({ file: this.path(name), code: 'STATE_WRITE_FAILED', err: messageOf(error) }, message);
     this.#options.onEvent?.({ reason: 'StateWriteFailed', message, level: 'error' });
   }
+}
+
+function digest(data: string): string {
+  return createHash('sha1').update(data).digest('base64');
 }
