@@ -5,6 +5,7 @@ import { build } from 'esbuild';
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { isBuiltin } from 'node:module';
 import { buildWeb } from '../hub/web/build-web.mjs';
 
 // dockerode loads gRPC and protobuf for BuildKit sessions and builds, and
@@ -21,6 +22,79 @@ const withoutUnusedDockerTransports = {
       contents: `module.exports = function unavailable() { throw new Error('${args.path === 'ssh' ? 'ssh:// Docker engines are' : 'BuildKit sessions and builds are'} not available in the gitfleet bundle'); };`,
       loader: 'js',
     }));
+  },
+};
+
+// Code the bundle never runs, replaced so that no command loads it: dockerode's
+// build-context helpers (tar-fs, tar-stream, bl and @balena/dockerignore, for
+// docker build, which gitfleet does not do) and pino's worker-thread transports
+// (thread-stream; gitfleet logs to a file descriptor). docker-modem's hijacked
+// streams get Node's own stream module instead of the readable-stream copy of
+// it. ~170 KB of source the idle agent kept in memory (docs/edge.md, "Footprint").
+const withoutUnusedLibraryCode = {
+  name: 'without-unused-library-code',
+  setup(b) {
+    const stubs = [
+      { request: /^(tar-fs|@balena\/dockerignore)$/, importer: '/dockerode/lib/', what: 'building images (docker build) is' },
+      { request: /^\.\/(lib\/)?transport$/, importer: '/pino/', what: 'pino transports are' },
+    ];
+    b.onResolve({ filter: /^(tar-fs|@balena\/dockerignore|\.\/(lib\/)?transport)$/ }, (args) => {
+      const stub = stubs.find((s) => s.request.test(args.path) && args.importer.includes(s.importer));
+      return stub ? { path: args.path, namespace: 'gitfleet-unused', pluginData: stub.what } : undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: 'gitfleet-unused' }, (args) => ({
+      // Called or used as a namespace (tar.pack(…)), it says why it is missing.
+      contents: `const unavailable = () => { throw new Error('${args.pluginData} not available in the gitfleet bundle'); };
+module.exports = new Proxy(unavailable, { get: (target, key) => (typeof key === 'string' ? unavailable : target[key]) });`,
+      loader: 'js',
+    }));
+    // Node modules the libraries load at start for what gitfleet rarely or never does: TLS for
+    // https:// Docker engines and wss:// hubs (docker-modem, ws), zlib for compressed WebSocket
+    // frames and build contexts (ws, dockerode), assert for closing a log stream (sonic-boom).
+    // Each is loaded at its first use instead. pino only asks whether it runs in a worker thread:
+    // gitfleet never runs it in one.
+    const lazyBuiltins = [
+      { importer: '/docker-modem/lib/http.js', module: 'https' },
+      { importer: '/ws/lib/websocket.js', module: 'https' },
+      { importer: '/ws/lib/websocket.js', module: 'tls' },
+      { importer: '/ws/lib/permessage-deflate.js', module: 'zlib' },
+      { importer: '/dockerode/lib/util.js', module: 'zlib' },
+      { importer: '/sonic-boom/index.js', module: 'assert' },
+    ];
+    b.onResolve({ filter: /^(https|tls|zlib|assert)$/ }, (args) => {
+      const lazy = lazyBuiltins.find((l) => l.module === args.path && args.importer.endsWith(l.importer));
+      return lazy ? { path: lazy.module, namespace: 'gitfleet-lazy-builtin' } : undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: 'gitfleet-lazy-builtin' }, (args) => ({
+      contents: `let loaded;
+const load = () => (loaded ??= require('node:${args.path}'));
+module.exports = new Proxy(function lazyBuiltin() {}, {
+  get: (_target, key) => load()[key],
+  has: (_target, key) => key in load(),
+  apply: (_target, self, callArgs) => Reflect.apply(load(), self, callArgs),
+});`,
+      loader: 'js',
+    }));
+    b.onResolve({ filter: /^worker_threads$/ }, (args) => (args.importer.endsWith('/pino/lib/tools.js') ? { path: 'worker_threads', namespace: 'gitfleet-main-thread' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'gitfleet-main-thread' }, () => ({ contents: 'module.exports = { isMainThread: true };', loader: 'js' }));
+    b.onResolve({ filter: /^readable-stream$/ }, (args) => (args.importer.includes('/docker-modem/lib/') ? { path: 'gitfleet-node-stream', namespace: 'gitfleet-node-stream' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'gitfleet-node-stream' }, () => ({ contents: "module.exports = require('node:stream');", loader: 'js' }));
+  },
+};
+
+// gitfleet's own modules (and node-cron) import Node's built-in modules as ES
+// modules; in the bundle they are required instead. An ES module import of a built-in makes
+// Node build its ES module facade, which reads every export — and a few are
+// lazy getters that load whole subsystems: importing anything from node:crypto
+// loaded the Web Crypto API, node:fs the promises API. Required, a built-in's
+// exports are read where they are used.
+const builtinsRequired = {
+  name: 'builtins-required',
+  setup(b) {
+    b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) =>
+      args.kind === 'import-statement' && args.namespace === 'file' && isBuiltin(args.path) ? { path: args.path, namespace: 'gitfleet-builtin' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'gitfleet-builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
   },
 };
 
@@ -79,7 +153,7 @@ const result = await build({
   external: ['better-sqlite3', 'pg-native', 'cpu-features', 'ssh2', 'playwright-core'],
   // Bundled CommonJS dependencies call require(); give ESM output a real one.
   banner: { js: "import { createRequire as __gfCreateRequire } from 'node:module'; const require = __gfCreateRequire(import.meta.url);" },
-  plugins: [withoutUnusedDockerTransports, withoutZodLocales, lazyExternals],
+  plugins: [withoutUnusedDockerTransports, withoutUnusedLibraryCode, withoutZodLocales, lazyExternals, builtinsRequired],
   logLevel: 'warning',
 });
 // Chunks of earlier builds (their names carry a content hash) would pile up and

@@ -53,3 +53,29 @@ test('the agent command loads none of the hub, SQLite, PostgreSQL, SOPS/age or s
   const all = readdirSync(dist).filter((n) => n.endsWith('.mjs')).map((n) => readFileSync(join(dist, n), 'utf8')).join('\n');
   for (const [what, marker] of markers.filter(([w]) => w !== 'systeminformation')) assert.match(all, marker, `${what}'s marker is not in the bundle at all`);
 });
+
+test('the bundle carries no simple-git, tar-stream, thread-stream or readable-stream code, and loads TLS, zlib and assert lazily for the libraries that asked for them at start', () => {
+  const all = readdirSync(dist).filter((n) => n.endsWith('.mjs')).map((n) => readFileSync(join(dist, n), 'utf8')).join('\n');
+  // Strings each library's own code carries; checked against node_modules so the markers are real.
+  const gone: [string, string, string][] = [
+    ['simple-git', 'node_modules/simple-git/dist/index.cjs', 'simple-git'],
+    ['tar-stream', 'node_modules/tar-stream/headers.js', 'ustar'],
+    ['thread-stream', 'node_modules/pino/lib/transport.js', 'thread-stream'],
+    ['readable-stream', 'node_modules/readable-stream/lib/_stream_readable.js', 'ReadableState'],
+  ];
+  for (const [what, file, marker] of gone) {
+    assert.ok(readFileSync(join(root, file), 'utf8').includes(marker), `${what}: the marker ${marker} is not in ${file}`);
+    assert.ok(!all.includes(marker), `${what} (${marker}) is in the bundle`);
+  }
+  // Loading what the agent loads at start (its chunks, and the one with the hub link's WebSocket
+  // client) must not load these modules of Node's: each is loaded at its first use, if ever.
+  const agentChunk = readdirSync(dist).find((n) => /^gitfleet-agent-command-.+\.mjs$/.test(n))!;
+  const wsChunk = readdirSync(dist).find((n) => n.endsWith('.mjs') && readFileSync(join(dist, n), 'utf8').includes('permessage-deflate'));
+  assert.ok(wsChunk, 'no chunk carries the WebSocket client (ws)');
+  const script = `Promise.all([import(${JSON.stringify(join(dist, agentChunk))}), import(${JSON.stringify(join(dist, wsChunk))})]).then(() => process.stdout.write(process.moduleLoadList.join('\\n')))`;
+  const loaded = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).split('\n');
+  assert.ok(loaded.includes('NativeModule child_process') && loaded.includes('NativeModule http'), 'the chunks did not load: the module list is not the agent\'s');
+  for (const module of ['https', 'tls', 'zlib', 'assert', 'worker_threads', 'internal/crypto/webcrypto']) {
+    assert.ok(!loaded.includes(`NativeModule ${module}`), `loading the agent loads node:${module}`);
+  }
+});
