@@ -7,7 +7,7 @@ import { messageOf } from '../../shared/errors.ts';
 import type { HostStatus, Trigger } from '../../shared/status.ts';
 import { containerLabels, MANAGED_BY, type ContainerDriver } from '../drivers/types.ts';
 import type { Outcome, Reconciler } from './reconciler.ts';
-import { every, onCron, type Cancel } from './schedule.ts';
+import { jittered, onCron, type Cancel } from './schedule.ts';
 import { TriggerQueue } from './trigger-queue.ts';
 
 export interface StatusSink {
@@ -47,6 +47,10 @@ export class AgentDaemon {
   private readonly abort = new AbortController();
   private retryTimer: NodeJS.Timeout | null = null;
   private lastStartReport = Number.NEGATIVE_INFINITY;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private nextPollAt = Number.POSITIVE_INFINITY;
+  private driftTimer: NodeJS.Timeout | null = null;
+  private started = false;
   /** "Reconciling" reports sent to the hub; for tests and metrics. */
   startReports = 0;
 
@@ -60,6 +64,8 @@ export class AgentDaemon {
           outcome = await o.cycle.run(trigger, { signal: this.abort.signal });
         } finally {
           if (started) clearTimeout(started);
+          // Every pass looked at the host: the next drift check is a drift interval from now.
+          this.armDriftCheck();
         }
         const level = outcome.result === 'Refused' || outcome.result === 'Failed' || outcome.result === 'RolledBack' ? 'warn' : 'info';
         o.logger[level]({ trigger, result: outcome.result, converged: outcome.converged, revision: outcome.revision, reason: outcome.reason, ...(outcome.retryAt ? { retryAt: new Date(outcome.retryAt).toISOString() } : {}) }, 'reconcile finished');
@@ -96,10 +102,64 @@ export class AgentDaemon {
     return this.queue.request(trigger);
   }
 
+  /** The next poll of an interval (not cron) schedule, `ms` from now. */
+  private armPoll(ms: number): void {
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.nextPollAt = Date.now() + ms;
+    this.pollTimer = setTimeout(() => this.pollNow(), ms);
+    this.pollTimer.unref();
+  }
+
+  private pollNow(): void {
+    this.armPoll(jittered(this.o.poll as number));
+    void this.trigger('poll');
+  }
+
+  /**
+   * A drift check looks at the host; so does every other pass (a poll, a Docker
+   * event, the hub's reconcile-now). With the defaults (poll 60 s, drift check
+   * 30 s) every other drift check landed next to a poll: an idle agent looked at
+   * its host three times a minute instead of twice. So the drift check is due a
+   * drift interval after the last pass, whatever triggered it; and one with a
+   * poll due within half a drift interval runs that poll now instead (the next
+   * poll is counted from it). The host is still looked at at least every drift
+   * interval, the source polled at least every poll interval.
+   */
+  private armDriftCheck(): void {
+    if (this.driftTimer) clearTimeout(this.driftTimer);
+    this.driftTimer = null;
+    if (!this.started || this.abort.signal.aborted) return;
+    this.driftTimer = setTimeout(() => {
+      this.driftTimer = null;
+      this.driftCheck();
+    }, jittered(this.o.driftCheckMs, 0.05));
+    this.driftTimer.unref();
+  }
+
+  private driftCheck(): void {
+    if (typeof this.o.poll === 'number' && this.nextPollAt - Date.now() <= this.o.driftCheckMs / 2) {
+      this.pollNow();
+      return;
+    }
+    void this.trigger('drift-check');
+  }
+
   start(): Promise<void> {
-    const { poll, driftCheckMs } = this.o;
-    this.cancels.push(typeof poll === 'string' ? onCron(poll, () => void this.trigger('poll'), 10_000) : every(poll, () => void this.trigger('poll')));
-    this.cancels.push(every(driftCheckMs, () => void this.trigger('drift-check'), 0.05));
+    const { poll } = this.o;
+    if (typeof poll === 'string') this.cancels.push(onCron(poll, () => void this.trigger('poll'), 10_000));
+    else {
+      this.armPoll(jittered(poll));
+      this.cancels.push(() => {
+        if (this.pollTimer) clearTimeout(this.pollTimer);
+        this.nextPollAt = Number.POSITIVE_INFINITY;
+      });
+    }
+    this.started = true;
+    this.armDriftCheck();
+    this.cancels.push(() => {
+      this.started = false;
+      if (this.driftTimer) clearTimeout(this.driftTimer);
+    });
     this.cancels.push(
       this.o.containers.watch(
         (event) => {

@@ -1,0 +1,50 @@
+// How often an idle agent looks at its host (issue 18, footprint): every pass
+// looks at it, so the drift check is due a drift interval after the last pass
+// whatever triggered it, and a drift check with a poll close runs the poll
+// instead. With the poll interval twice the drift interval (the defaults: 60 s
+// and 30 s) that is one pass per drift interval — it was three passes for every
+// two drift intervals — and the source is still polled every poll interval and
+// the host still looked at every drift interval. Real timers, scaled down.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import { AgentDaemon } from '../../agent/loop/agent-daemon.ts';
+import type { Trigger } from '../../shared/status.ts';
+import { app, reconcilerFixture } from '../helpers/reconciler-fixture.ts';
+
+const DRIFT_MS = 250;
+const POLL_MS = 500;
+const WINDOW_MS = 5_000;
+
+test('poll every 2 drift intervals: one pass per drift interval, the source polled every poll interval, no gap over a drift interval', async () => {
+  const f = reconcilerFixture({ realClock: true });
+  const passes: Array<{ trigger: Trigger; at: number }> = [];
+  const daemon = new AgentDaemon({
+    cycle: f.reconciler,
+    status: () => f.recorder.snapshot,
+    containers: f.drivers.containers,
+    logger: pino({ level: 'silent' }),
+    poll: POLL_MS,
+    driftCheckMs: DRIFT_MS,
+    onOutcome: (trigger) => passes.push({ trigger, at: Date.now() }),
+  });
+  try {
+    f.write(app('local/app:1'));
+    await daemon.start();
+    const from = Date.now();
+    await new Promise((r) => setTimeout(r, WINDOW_MS));
+    const seen = passes.filter((p) => p.at >= from);
+    const polls = seen.filter((p) => p.trigger === 'poll').length;
+    const drift = seen.filter((p) => p.trigger === 'drift-check').length;
+    const intervals = WINDOW_MS / DRIFT_MS;
+    // Before: a drift check every drift interval plus a poll every poll interval, 1.5 passes per drift interval.
+    assert.ok(seen.length <= intervals * 1.15, `${seen.length} passes in ${intervals} drift intervals (${polls} polls, ${drift} drift checks)`);
+    assert.ok(polls >= (WINDOW_MS / POLL_MS) * 0.85, `the source was polled ${polls} times in ${WINDOW_MS / POLL_MS} poll intervals`);
+    const gaps = seen.slice(1).map((p, i) => p.at - seen[i]!.at);
+    // A drift interval with its 5 % jitter, plus the pass itself and timer slack on a loaded machine.
+    assert.ok(Math.max(...gaps) <= DRIFT_MS * 1.05 + 150, `the host went ${Math.max(...gaps)} ms without a look (drift interval ${DRIFT_MS} ms)`);
+  } finally {
+    await daemon.stop();
+    f.dispose();
+  }
+});
