@@ -260,3 +260,35 @@ test('the leader sweeps a replica silent for four windows, not one whose beats a
   assert.ok(sweptAfter >= 12_000, `swept after ${sweptAfter} ms: not before four windows of silence`);
   assert.equal(logged(a, 'hosts of replicas that stopped beating'), 1);
 });
+
+test('a session claim still waiting in the write queue is not re-asserted (nor logged as lost) by the replica', async (t: TestContext) => {
+  if (!requireComponent(t, 'PostgreSQL server', missing)) return;
+  const database = await cluster!.createDatabase();
+  const b = await replica(database);
+  const first = await agentOn(b, 'queued-01');
+  const admin = new pg.Client({ connectionString: database });
+  await admin.connect();
+  t.after(() => admin.end());
+  const holder = async () => (await admin.query<{ r: string | null }>(`SELECT session_replica AS r FROM hosts WHERE id = 'queued-01'`)).rows[0]?.r ?? null;
+  await waitFor('queued-01 recorded as B\'s session', async () => (await holder()) !== null);
+  await first.stop();
+  await waitFor('queued-01 released', async () => (await holder()) === null);
+
+  // Every batch of writes waits on this lock (a batch is one statement over every table); B's liveness connection does not.
+  await admin.query('BEGIN');
+  await admin.query('LOCK TABLE events IN ACCESS EXCLUSIVE MODE');
+  const again = await startAgent({ hubUrl: b.agentUrl, host: 'queued-01', stateDir: first.stateDir, place: 'prod/eu', tags: ['prod'] });
+  agents.push(again);
+  await waitFor('queued-01 connected again (its claim queued behind the lock)', () => again.connected());
+  // Ten beats of 1 s: B re-asserts its sessions meanwhile, the queued claim excepted.
+  const holders: Array<string | null> = [];
+  const until = Date.now() + 12_000;
+  while (Date.now() < until) {
+    holders.push(await holder());
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  await admin.query('COMMIT');
+  await waitFor('the queued claim stored', async () => (await holder()) !== null);
+  assert.deepEqual([...new Set(holders)], [null], 'the claim was left to the write queue');
+  assert.equal(b.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('sessions of this replica recorded again')).length, 0);
+});
