@@ -7,14 +7,25 @@
 // (the floor: what Node.js itself costs). Prints both RSS medians, their ratio,
 // the agent's CPU while idle and the installed size of /usr/lib/gitfleet.
 //   npm run build && node --import tsx bench/agent-footprint.ts [--idle 120] [--runs 1] [--node-flags="…"] [--from DIR]
+//     [--env KEY=VALUE …] [--smaps] [--spawns 120] [--heap-snapshot FILE]
 // --node-flags replaces the unit's node flags for this run (through a drop-in,
-// as `systemctl edit gitfleet-agent` would), to measure a V8 setting.
+// as `systemctl edit gitfleet-agent` would), to measure a V8 setting; --env
+// adds an Environment= line to the same drop-in (e.g. MALLOC_ARENA_MAX=2), for
+// the agent and the bare node alike.
 // --from installs the build of another checkout (install.sh --from), e.g. an
 // older commit's, to measure before and after with the same harness.
+// After the measured window (so they do not disturb it): --smaps prints where
+// the resident memory of both processes is (node's program file, anonymous
+// memory: V8 heap and malloc, shared libraries); --spawns N counts the
+// processes the agent starts in N seconds (strace, execve) by program;
+// --heap-snapshot writes the agent's V8 heap snapshot to FILE (the unit then
+// runs node with --heapsnapshot-signal=SIGUSR2 too).
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, readlinkSync, rmSync, statSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import Dockerode from 'dockerode';
 import { stringify } from 'yaml';
 import { median } from './stats.ts';
@@ -30,6 +41,13 @@ const GOAL_CPU_PERCENT = 0.1;
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 const UNIT_FLAGS = /^ExecStart=node (.*?) \/usr\/lib\/gitfleet\/gitfleet\.mjs agent/m;
 
+interface Extras {
+  env: string[];
+  smaps: boolean;
+  spawnsSeconds: number;
+  heapSnapshot: string | undefined;
+}
+
 interface RunResult {
   agentMiB: number;
   agentPeakMiB: number;
@@ -39,6 +57,9 @@ interface RunResult {
   installedBytes: number;
   installedFiles: number;
   flags: string;
+  /** The VM's 1-minute load average at the start and the end of the window (CPU % moves with it). */
+  load: [number, number];
+  notes: string[];
 }
 
 function fleet(host: string, run: string): Record<string, string> {
@@ -81,6 +102,59 @@ function procStats(pid: number): { rssKiB: number; cpuTicks: number; childTicks:
   return { rssKiB, cpuTicks: Number(fields[11]) + Number(fields[12]), childTicks: Number(fields[13]) + Number(fields[14]) };
 }
 
+/** Resident memory by kind of mapping, from /proc/PID/smaps (KiB). */
+function residentByKind(pid: number): Record<string, number> {
+  const kinds: Record<string, number> = { 'node program file': 0, 'anonymous (V8 heap, malloc, stacks)': 0, 'shared libraries': 0, other: 0 };
+  let kind = 'other';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const mapping = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (mapping) {
+      const path = mapping[1]!;
+      kind = /\/node$/.test(path) ? 'node program file' : path === '' || path.startsWith('[heap]') || path.startsWith('[stack') ? 'anonymous (V8 heap, malloc, stacks)' : /\.so[.\d]*$/.test(path) ? 'shared libraries' : 'other';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) kinds[kind]! += Number(rss[1]);
+  }
+  return kinds;
+}
+
+/** The programs a process and its children exec in `seconds`, counted (strace from the VM). */
+async function countSpawns(pid: number, seconds: number): Promise<Map<string, number>> {
+  const out = tempDir('footprint-strace');
+  const file = join(out, 'trace');
+  const strace = spawn('strace', ['-f', '-qq', '-e', 'trace=execve', '-e', 'signal=none', '-o', file, '-p', String(pid)], { stdio: 'ignore' });
+  await sleep(seconds * 1000);
+  strace.kill('SIGINT');
+  await new Promise((resolve) => strace.on('close', resolve));
+  const counts = new Map<string, number>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const program = /execve\("([^"]+)"/.exec(line)?.[1];
+    if (program && !line.includes('= -1 ')) counts.set(program.split('/').pop()!, (counts.get(program.split('/').pop()!) ?? 0) + 1);
+  }
+  rmSync(out, { recursive: true, force: true });
+  return counts;
+}
+
+/** Signals the agent to write a heap snapshot into its working directory and copies it to `to`. */
+async function takeHeapSnapshot(pid: number, to: string): Promise<void> {
+  const cwd = `/proc/${pid}/cwd`;
+  const before = new Set(readdirSync(cwd));
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 120; i++) {
+    await sleep(1000);
+    const written = readdirSync(cwd).find((n) => n.endsWith('.heapsnapshot') && !before.has(n));
+    if (!written) continue;
+    const size = statSync(join(cwd, written)).size;
+    await sleep(2000);
+    if (statSync(join(cwd, written)).size !== size) continue;
+    copyFileSync(join(cwd, written), to);
+    rmSync(join(cwd, written), { force: true });
+    return;
+  }
+  throw new Error('the agent wrote no heap snapshot in 120 s');
+}
+
 function treeSize(dir: string): { bytes: number; files: number } {
   let bytes = 0;
   let files = 0;
@@ -98,7 +172,7 @@ function treeSize(dir: string): { bytes: number; files: number } {
   return { bytes, files };
 }
 
-async function measureOnce(idleSeconds: number, nodeFlags: string | undefined, from: string | undefined): Promise<RunResult> {
+async function measureOnce(idleSeconds: number, requestedFlags: string | undefined, from: string | undefined, extras: Extras): Promise<RunResult> {
   const run = randomBytes(3).toString('hex');
   const name = `gffp-${run}`;
   const work = tempDir('footprint');
@@ -118,21 +192,23 @@ async function measureOnce(idleSeconds: number, nodeFlags: string | undefined, f
     const unitText = readFileSync(join(host.rootDir, 'etc/systemd/system/gitfleet-agent.service'), 'utf8');
     let flags = UNIT_FLAGS.exec(unitText)?.[1];
     if (flags === undefined) throw new Error('the installed unit has no "ExecStart=node FLAGS /usr/lib/gitfleet/gitfleet.mjs agent" line');
-    if (nodeFlags !== undefined) {
-      const exec = /^ExecStart=(.*)$/m.exec(unitText)![1]!.replace(`node ${flags} `, `node ${nodeFlags} `);
+    const nodeFlags = extras.heapSnapshot ? `${requestedFlags ?? flags} --heapsnapshot-signal=SIGUSR2` : requestedFlags;
+    if (nodeFlags !== undefined || extras.env.length > 0) {
+      const exec = /^ExecStart=(.*)$/m.exec(unitText)![1]!.replace(`node ${flags} `, `node ${nodeFlags ?? flags} `);
       const dropins = join(host.rootDir, 'etc/systemd/system/gitfleet-agent.service.d');
       mkdirSync(dropins, { recursive: true });
-      writeFileSync(join(dropins, 'bench-flags.conf'), `[Service]\nExecStart=\nExecStart=${exec}\n`);
+      const environment = extras.env.map((e) => `Environment=${e}\n`).join('');
+      writeFileSync(join(dropins, 'bench-flags.conf'), `[Service]\n${environment}ExecStart=\nExecStart=${exec}\n`);
       await mustExec(host, ['systemctl', 'daemon-reload']);
       await mustExec(host, ['systemctl', 'restart', 'gitfleet-agent']);
-      flags = nodeFlags;
+      flags = nodeFlags ?? flags;
     }
     await hub.convergedAt(name, revision, 120_000).catch(async (error: unknown) => {
       const events = await hub.events(name, 20).catch(() => []);
       throw new Error(`${String(error)}\nlast events: ${events.map((e) => `${e.reason}: ${e.message}`).join('\n')}`);
     });
     // The floor, started the way systemd starts the agent, with the same node flags.
-    await mustExec(host, ['systemd-run', '--unit=gffp-bare-node', '--', 'node', ...flags.split(/\s+/).filter(Boolean), '-e', 'setInterval(() => {}, 1 << 30)']);
+    await mustExec(host, ['systemd-run', '--unit=gffp-bare-node', ...extras.env.map((e) => `--setenv=${e}`), '--', 'node', ...flags.split(/\s+/).filter(Boolean), '-e', 'setInterval(() => {}, 1 << 30)']);
     // Settle: the first drift check and poll after the converge, health checks, the first GCs.
     await sleep(45_000);
     const agentPid = await mainPid(host, 'gitfleet-agent');
@@ -140,6 +216,7 @@ async function measureOnce(idleSeconds: number, nodeFlags: string | undefined, f
     const agentSamples: number[] = [];
     const bareSamples: number[] = [];
     const start = procStats(agentPid);
+    const loadBefore = loadavg()[0]!;
     const t0 = Date.now();
     while (Date.now() - t0 < idleSeconds * 1000) {
       agentSamples.push(procStats(agentPid).rssKiB);
@@ -147,12 +224,28 @@ async function measureOnce(idleSeconds: number, nodeFlags: string | undefined, f
       await sleep(1000);
     }
     const end = procStats(agentPid);
+    const loadAfter = loadavg()[0]!;
     const elapsed = (Date.now() - t0) / 1000;
     // Still the same daemon, still in sync: the numbers are of an agent doing its job.
     if ((await mainPid(host, 'gitfleet-agent')) !== agentPid) throw new Error('the agent restarted while it was measured');
     const summary = (await hub.host(name)).summary;
     if (summary.connectivity !== 'Online' || summary.sync !== 'InSync') throw new Error(`the hub says ${JSON.stringify(summary)} after the idle window`);
     const installed = treeSize(join(host.rootDir, 'usr/lib/gitfleet'));
+    const notes: string[] = [];
+    if (extras.smaps) {
+      const agentKinds = residentByKind(agentPid);
+      const bareKinds = residentByKind(barePid);
+      for (const kind of Object.keys(agentKinds)) notes.push(`  RSS ${kind.padEnd(36)} agent ${(agentKinds[kind]! / 1024).toFixed(1).padStart(5)} MiB, bare node ${(bareKinds[kind]! / 1024).toFixed(1).padStart(5)} MiB`);
+    }
+    if (extras.spawnsSeconds > 0) {
+      const counts = await countSpawns(agentPid, extras.spawnsSeconds);
+      const perMinute = [...counts].sort((a, b) => b[1] - a[1]).map(([program, n]) => `${program} ${((n * 60) / extras.spawnsSeconds).toFixed(1)}`);
+      notes.push(`  processes the agent started, per minute over ${extras.spawnsSeconds} s: ${perMinute.join(', ') || 'none'}`);
+    }
+    if (extras.heapSnapshot) {
+      await takeHeapSnapshot(agentPid, extras.heapSnapshot);
+      notes.push(`  heap snapshot of the agent: ${extras.heapSnapshot}`);
+    }
     return {
       agentMiB: median(agentSamples) / 1024,
       agentPeakMiB: Math.max(...agentSamples) / 1024,
@@ -162,6 +255,8 @@ async function measureOnce(idleSeconds: number, nodeFlags: string | undefined, f
       installedBytes: installed.bytes,
       installedFiles: installed.files,
       flags,
+      load: [loadBefore, loadAfter],
+      notes,
     };
   } finally {
     await host?.poweroff().catch(() => undefined);
@@ -174,7 +269,19 @@ async function measureOnce(idleSeconds: number, nodeFlags: string | undefined, f
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { idle: { type: 'string', default: '120' }, runs: { type: 'string', default: '1' }, 'node-flags': { type: 'string' }, from: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      idle: { type: 'string', default: '120' },
+      runs: { type: 'string', default: '1' },
+      'node-flags': { type: 'string' },
+      from: { type: 'string' },
+      smaps: { type: 'boolean', default: false },
+      spawns: { type: 'string', default: '0' },
+      'heap-snapshot': { type: 'string' },
+      env: { type: 'string', multiple: true, default: [] },
+    },
+  });
+  const extras: Extras = { env: values.env, smaps: values.smaps, spawnsSeconds: Number(values.spawns), heapSnapshot: values['heap-snapshot'] };
   const missing = systemdHostsAvailable() ?? (await dockerMissingReason()) ?? bundleMissing();
   if (missing) throw new Error(`cannot measure: ${missing}`);
   const idle = Number(values.idle);
@@ -182,11 +289,12 @@ async function main(): Promise<void> {
   const results: RunResult[] = [];
   console.log(`idle agent footprint: installed by install.sh${values.from ? ` from ${values.from}` : ''}, run by its unit on a systemd host; 10 containers, 5 units, 5 files, hub connected; RSS sampled every 1 s over ${idle} s`);
   for (let r = 0; r < runs; r++) {
-    const x = await measureOnce(idle, values['node-flags'], values.from);
+    const x = await measureOnce(idle, values['node-flags'], values.from, extras);
     results.push(x);
     console.log(
-      `run ${r + 1}: agent RSS median ${x.agentMiB.toFixed(1)} MiB (peak ${x.agentPeakMiB.toFixed(1)}), bare node ${x.bareMiB.toFixed(1)} MiB, ratio ${(x.agentMiB / x.bareMiB).toFixed(2)}×, agent CPU ${x.cpuPercent.toFixed(3)}% (+ its git/systemctl children ${x.childCpuPercent.toFixed(3)}%)  [node ${x.flags}]`,
+      `run ${r + 1}: agent RSS median ${x.agentMiB.toFixed(1)} MiB (peak ${x.agentPeakMiB.toFixed(1)}), bare node ${x.bareMiB.toFixed(1)} MiB, ratio ${(x.agentMiB / x.bareMiB).toFixed(2)}×, agent CPU ${x.cpuPercent.toFixed(3)}% (+ its git/systemctl children ${x.childCpuPercent.toFixed(3)}%), load ${x.load.map((l) => l.toFixed(1)).join('→')}  [${extras.env.length ? `${extras.env.join(' ')} ` : ''}node ${x.flags}]`,
     );
+    for (const note of x.notes) console.log(note);
   }
   const agent = median(results.map((x) => x.agentMiB));
   const bare = median(results.map((x) => x.bareMiB));
