@@ -5,8 +5,10 @@
 // resolved against the file's directory, the files are merged general to
 // specific with Compose's rules, services outside the host's profiles are
 // dropped, and each service becomes a container entry (its configs and
-// secrets file entries). The entries then go through the same validation,
-// dependency and apply machinery as native ones.
+// secrets file entries). As in Compose, a service without `networks` or
+// `network_mode` joins the project's `default` network (`<project>_default`,
+// project-name.ts), created only when a service uses it. The entries then go
+// through the same validation, dependency and apply machinery as native ones.
 import { posix } from 'node:path';
 import type { FileSpec, ResourceId } from '../../shared/resources.ts';
 import { ContainerSpec, FileSpec as FileSchema, NetworkSpec, VolumeSpec, containerNameProblem, resourceId } from '../../shared/resources.ts';
@@ -22,6 +24,7 @@ import type { ComposeDoc } from './compose-file.ts';
 import type { InterpolationProblem } from './interpolate.ts';
 import { interpolate } from './interpolate.ts';
 import { listToMap, mergeDocuments, normalizeService } from './merge.ts';
+import { composeProjectName, ROOT_PROJECT } from './project-name.ts';
 import { mapService } from './to-container.ts';
 import { resolveBindSources } from './volumes.ts';
 
@@ -60,10 +63,14 @@ export function evaluateCompose(layers: Layer[], lookup: (name: string) => strin
   const origin = new Map<string, Origin>();
   const sectionOrigin = new Map<string, Origin>();
   let any = false;
+  // The project: named by the first file's directory unless a file sets `name:` (the last one that does wins).
+  let firstDoc: Origin | undefined;
+  let explicitName: { name: string; doc: ComposeDoc } | undefined;
   layers.forEach((layer, layerIndex) => {
     for (const doc of layer.compose ?? []) {
       if (doc.value === null) continue;
       any = true;
+      firstDoc ??= { doc, layerIndex };
       const dotenv = new Map((doc.dotenv?.entries ?? []).map((e) => [e.key, e.value ?? '']));
       const docLookup = (name: string) => lookup(name) ?? dotenv.get(name);
       const problems: InterpolationProblem[] = [];
@@ -72,6 +79,7 @@ export function evaluateCompose(layers: Layer[], lookup: (name: string) => strin
         issues.push(issue(doc.file, doc.source.locate(p.path), p.kind === 'too-large' ? 'EXPANSION_TOO_LARGE' : p.kind === 'malformed' ? 'INVALID_VALUE' : 'UNRESOLVED_VARIABLE', p.message));
       }
       if (problems.length > 0) continue;
+      if (typeof value.name === 'string' || typeof value.name === 'number') explicitName = { name: String(value.name), doc };
       const services: Obj = {};
       for (const [name, svc] of Object.entries(isMap(value.services) ? value.services : {})) {
         if (!isMap(svc)) continue;
@@ -101,11 +109,37 @@ export function evaluateCompose(layers: Layer[], lookup: (name: string) => strin
   });
   if (!any) return out;
 
+  // Services of this host (its profiles); those without networks or network_mode join `default`, as in Compose.
+  const selected: [string, Obj][] = [];
+  for (const [name, svc] of Object.entries(isMap(merged.services) ? merged.services : {})) {
+    if (!isMap(svc)) continue;
+    const svcProfiles = Array.isArray(svc.profiles) ? svc.profiles.map(String) : [];
+    if (svcProfiles.length > 0 && !svcProfiles.some((p) => profiles.includes(p))) continue;
+    const implicit = (svc.network_mode === undefined || svc.network_mode === null) && (!isMap(svc.networks) || Object.keys(svc.networks).length === 0);
+    selected.push([name, implicit ? { ...svc, networks: { default: null } } : svc]);
+  }
+  const defaultUser = selected.find(([, svc]) => isMap(svc.networks) && 'default' in svc.networks)?.[0];
+  const project = composeProjectName(explicitName?.name, firstDoc!.doc.dir);
+  if ('problem' in project && explicitName !== undefined) {
+    issues.push(issue(explicitName.doc.file, explicitName.doc.source.locate(['name']), 'INVALID_NAME', project.problem));
+  } else if ('problem' in project && defaultUser !== undefined) {
+    const { doc } = origin.get(defaultUser)!;
+    issues.push(issue(doc.file, doc.source.locate(['services', defaultUser]), 'INVALID_NAME', `service "${defaultUser}" joins the project's default network, but ${project.problem}`));
+  }
+  // Compose names the default network after the project; an external network without `name:` is the key itself.
+  const defaultName = `${'name' in project ? project.name : ROOT_PROJECT}_default`;
+  const networkDefs: Obj = { ...(isMap(merged.networks) ? merged.networks : {}) };
+  if (defaultUser === undefined) delete networkDefs.default;
+  else networkDefs.default ??= {};
+  const dockerName = (section: 'networks' | 'volumes', key: string, def: unknown): string => {
+    const d = isMap(def) ? def : {};
+    if (typeof d.name === 'string') return d.name;
+    return section === 'networks' && key === 'default' && !(d.external === true || isMap(d.external)) ? defaultName : key;
+  };
   const named = (section: 'networks' | 'volumes') => (key: string) => {
-    const defs = merged[section];
+    const defs = section === 'networks' ? networkDefs : merged[section];
     if (!isMap(defs) || !(key in defs)) return undefined;
-    const def = defs[key];
-    return isMap(def) && typeof def.name === 'string' ? def.name : key;
+    return dockerName(section, key, defs[key]);
   };
   const sideText = (path: string): string | undefined => {
     for (const layer of layers) for (const doc of layer.compose ?? []) if (doc.sideFiles.has(path)) return doc.sideFiles.get(path);
@@ -114,33 +148,32 @@ export function evaluateCompose(layers: Layer[], lookup: (name: string) => strin
   // Top-level networks and volumes become resources (external ones must exist: not managed).
   const ownedIds = new Map<string, string>();
   for (const section of ['networks', 'volumes'] as const) {
-    const defs = isMap(merged[section]) ? merged[section] : {};
+    const defs = section === 'networks' ? networkDefs : isMap(merged[section]) ? merged[section] : {};
     for (const [key, def] of Object.entries(defs)) {
       const d = isMap(def) ? def : {};
       if (d.external === true || isMap(d.external)) continue;
-      const name = typeof d.name === 'string' ? d.name : key;
+      const name = dockerName(section, key, d);
       const kind = section === 'networks' ? 'network' : 'volume';
       const spec: Obj = {};
       for (const k of section === 'networks' ? ['driver', 'driver_opts', 'internal', 'attachable', 'enable_ipv6'] : ['driver', 'driver_opts']) if (d[k] !== undefined && d[k] !== null) spec[k] = d[k];
       if (d.labels !== undefined) spec.labels = Object.fromEntries(Object.entries(listToMap(d.labels)).map(([k, v]) => [k, v === null ? '' : String(v as string)]));
       const schema = kind === 'network' ? NetworkSpec : VolumeSpec;
-      const { doc, layerIndex } = sectionOrigin.get(`${section}/${key}`) ?? [...origin.values()][0]!;
+      // An implicit default network belongs to the project's first file (which names it), at a service that joins it.
+      const implicitDefault = section === 'networks' && key === 'default' && !(isMap(merged.networks) && 'default' in merged.networks);
+      const { doc, layerIndex } = implicitDefault ? firstDoc! : (sectionOrigin.get(`${section}/${key}`) ?? [...origin.values()][0]!);
+      const at: DataPath = implicitDefault ? ['services', defaultUser!] : [section, key];
       const r = schema.safeParse(spec);
       const id = resourceId(kind, name);
-      const entry = makeEntry(id, kind, name, kind === 'network' ? networkSection : volumeSection, doc, [section, key], spec, r.success ? r.data : undefined, !r.success || containerNameProblem(name) !== null);
+      const entry = makeEntry(id, kind, name, kind === 'network' ? networkSection : volumeSection, doc, at, spec, r.success ? r.data : undefined, !r.success || containerNameProblem(name) !== null);
       if (!r.success) issues.push(...zodIssuesToValidation(r.error.issues, { source: entry.source, base: [`${section}`, name], subject: `${kind} "${key}"`, schema, value: spec }));
       if (containerNameProblem(name) !== null) issues.push(issue(doc.file, entry, 'INVALID_NAME', `"${name}" is not a valid Docker ${kind} name: ${containerNameProblem(name)}`));
       out.entries.push({ entry, layerIndex });
       ownedIds.set(`${section}/${name}`, id);
     }
   }
-  const services = isMap(merged.services) ? merged.services : {};
   const containerOf = new Map<string, string>();
   const mappedAll = new Map<string, ReturnType<typeof mapService>>();
-  for (const [name, svc] of Object.entries(services)) {
-    if (!isMap(svc)) continue;
-    const svcProfiles = Array.isArray(svc.profiles) ? svc.profiles.map(String) : [];
-    if (svcProfiles.length > 0 && !svcProfiles.some((p) => profiles.includes(p))) continue;
+  for (const [name, svc] of selected) {
     const mapped = mapService(svc, {
       name,
       dir: '',

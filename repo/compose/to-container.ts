@@ -13,7 +13,7 @@ export interface ServiceContext {
   name: string;
   /** Directory of the Compose file that declared the service last (relative paths). */
   dir: string;
-  /** Docker name of a declared top-level network / volume key; undefined when not declared. */
+  /** Docker name of a declared top-level network / volume key (and of the implicit `default` network); undefined when not declared. */
   networkName(key: string): string | undefined;
   volumeName(key: string): string | undefined;
   /** A declared config or secret: its file's repo-relative path and text. */
@@ -115,15 +115,16 @@ export function mapService(svc: Obj, ctx: ServiceContext): MappedService {
   if (tmpfs.length > 0) spec.tmpfs = tmpfs;
 
   if (isMap(svc.networks)) {
-    const nets: Record<string, { aliases?: string[] } | null> = {};
+    const nets: Record<string, { aliases: string[] }> = {};
     for (const [key, opts] of Object.entries(svc.networks)) {
       const name = ctx.networkName(key);
       if (name === undefined) {
         problem(['networks', key], `network "${key}" is not declared in the top-level networks of the Compose files`);
         continue;
       }
-      const aliases = isMap(opts) && Array.isArray(opts.aliases) ? opts.aliases.map(String) : [];
-      nets[name] = aliases.length > 0 ? { aliases } : null;
+      // Compose makes the service name an alias on every network it joins: neighbours reach `db` whatever its container_name.
+      const aliases = [ctx.name, ...(isMap(opts) && Array.isArray(opts.aliases) ? opts.aliases.map(String) : [])];
+      nets[name] = { aliases: [...new Set(aliases)] };
     }
     if (Object.keys(nets).length > 0) spec.networks = nets;
   }

@@ -35,7 +35,7 @@ test('a deeper directory merges into the same service with Compose rules, relati
     labels: { tier: 'web', env: 'prod' },
     ports: ['8080:80', '8443:443'],
     volumes: ['/var/lib/gitfleet/compose/prod/prod-data:/data', 'cache:/cache'],
-    networks: { front: null },
+    networks: { front: { aliases: ['web'] } },
     depends_on: ['network/front', 'volume/cache'],
   });
   assert.deepEqual(web.source, { file: 'prod/compose.yaml', line: 2, layer: 'prod' });
@@ -49,7 +49,8 @@ test('overrides in one directory apply after the base file, in name order', asyn
     'h1/host.yaml': '',
   });
   const s = await loadDesiredState(root, { host: 'h1' });
-  assert.deepEqual(s.resources[0]!.spec, { image: 'x:3', command: ['b'] });
+  // Without networks: on the project's default network (compose-default-network.test.ts).
+  assert.deepEqual(s.resources.find((r) => r.id === 'container/aa')!.spec, { image: 'x:3', command: ['b'], networks: { gitfleet_default: { aliases: ['aa'] } }, depends_on: ['network/gitfleet_default'] });
 });
 
 test('unsupported keys are refused with file, line and column, never dropped', async (t) => {
@@ -81,7 +82,7 @@ test('an unset variable is an error at its line; .env and vars feed interpolatio
   const issues = await issuesOf(loadDesiredState(root, { host: 'h1' }));
   assert.deepEqual(issues.map((i) => [i.file, i.line, i.code]), [['compose.yaml', 4, 'UNRESOLVED_VARIABLE']]);
   const s = await loadDesiredState(root, { host: 'h2' });
-  assert.deepEqual(s.resources[0]!.spec, { image: 'x:from-vars', command: ['ok'] });
+  assert.deepEqual(s.resources.find((r) => r.id === 'container/aa')!.spec, { image: 'x:from-vars', command: ['ok'], networks: { gitfleet_default: { aliases: ['aa'] } }, depends_on: ['network/gitfleet_default'] });
 });
 
 test('profiles select services per host; absent removes a service; a native entry of the same name conflicts', async (t) => {
@@ -95,8 +96,8 @@ test('profiles select services per host; absent removes a service; a native entr
     'h4/native.yaml': 'containers:\n  app: { image: "y:1" }\n',
   });
   const ids = async (host: string) => (await loadDesiredState(root, { host })).resources.map((r) => r.id);
-  assert.deepEqual(await ids('h1'), ['container/app', 'container/debug']);
-  assert.deepEqual(await ids('h2'), ['container/app']);
+  assert.deepEqual(await ids('h1'), ['network/gitfleet_default', 'container/app', 'container/debug']);
+  assert.deepEqual(await ids('h2'), ['network/gitfleet_default', 'container/app']);
   assert.deepEqual((await explainDesiredState(root, { host: 'h3' })).removed.map((r) => r.id), ['container/app']);
   const issues = await issuesOf(loadDesiredState(root, { host: 'h4' }));
   assert.deepEqual(issues.map((i) => i.code), ['DUPLICATE_RESOURCE']);
@@ -113,14 +114,15 @@ test('env_file and configs are read from the tree; paths leaving it, missing fil
     'bad/h2/host.yaml': '',
   });
   const s = await loadDesiredState(root, { host: 'h1' });
-  assert.deepEqual(s.resources.map((r) => r.id), ['file//var/lib/gitfleet/compose/configs/aa/conf', 'container/aa']);
+  assert.deepEqual(s.resources.map((r) => r.id), ['file//var/lib/gitfleet/compose/configs/aa/conf', 'network/gitfleet_default', 'container/aa']);
   // Compose's default mode (0444, for configs and secrets alike); a new content restarts the container.
   assert.deepEqual(s.resources[0]!.spec, { content: 'hello\n', mode: '0444', notify: ['container/aa'] });
-  assert.deepEqual(s.resources[1]!.spec, {
+  assert.deepEqual(s.resources[2]!.spec, {
     image: 'x:1',
     environment: { K: 'v' },
     volumes: ['/var/lib/gitfleet/compose/configs/aa/conf:/conf:ro'],
-    depends_on: ['file//var/lib/gitfleet/compose/configs/aa/conf'],
+    networks: { gitfleet_default: { aliases: ['aa'] } },
+    depends_on: ['file//var/lib/gitfleet/compose/configs/aa/conf', 'network/gitfleet_default'],
   });
   const issues = await issuesOf(loadDesiredState(root, { host: 'h2' }));
   assert.deepEqual(issues.map((i) => i.code).sort(), ['DUPLICATE_RESOURCE', 'INVALID_PATH'].sort());

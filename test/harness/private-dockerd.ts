@@ -12,9 +12,12 @@ export class PrivateDockerd {
   readonly socket = join(this.dir, 'docker.sock');
   private process: ChildProcess | null = null;
 
+  /** `extraArgs`: more dockerd options, e.g. `--default-address-pool base=192.0.2.0/24,size=28` for networks the engine names itself. */
+  constructor(private readonly extraArgs: readonly string[] = []) {}
+
   async start(): Promise<void> {
     const d = this.dir;
-    this.process = spawn('dockerd', ['--data-root', join(d, 'data'), '--exec-root', join(d, 'exec'), '--pidfile', join(d, 'docker.pid'), '-H', `unix://${this.socket}`, '--bridge=none', '--iptables=false', '--ip-masq=false'], { stdio: 'ignore' });
+    this.process = spawn('dockerd', ['--data-root', join(d, 'data'), '--exec-root', join(d, 'exec'), '--pidfile', join(d, 'docker.pid'), '-H', `unix://${this.socket}`, '--bridge=none', '--iptables=false', '--ip-masq=false', ...this.extraArgs], { stdio: 'ignore' });
     await untilEngineAnswers(this.socket, 'private dockerd');
   }
 

@@ -7,6 +7,12 @@
 // to one canonical form here; the mapping of paths and names that gitfleet
 // makes on purpose (relative binds → /var/lib/gitfleet/compose, volume and
 // network keys → their Docker names) is applied to docker-compose's side.
+// What docker-compose 1.29 adds only when it creates containers, which its
+// `config` does not print, is added to its side as `up` applies it
+// (compose/network.py, compose/service.py): a service without networks or
+// network_mode joins `default`, named `<project>_default` (the corpus files
+// are at the tree root: gitfleet's project `gitfleet`, as with `-p gitfleet`),
+// and the service name is an alias on every network it joins.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
@@ -20,6 +26,7 @@ import { composeMissing } from '../harness/docker.ts';
 const run = promisify(execFile);
 const corpus = resolve('test/fixtures/compose');
 const HOST_DIR = '/var/lib/gitfleet/compose';
+const PROJECT = 'gitfleet';
 
 type Obj = Record<string, unknown>;
 const isMap = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -51,14 +58,14 @@ function portKey(p: unknown): string {
 }
 
 /** One canonical service from docker-compose config output. */
-function fromCompose(svc: Obj, top: Obj, caseDir: string): Obj {
+function fromCompose(svcName: string, svc: Obj, top: Obj, caseDir: string): Obj {
   const volName = (k: string) => {
     const def = isMap(top.volumes) ? top.volumes[k] : undefined;
     return isMap(def) && typeof def.name === 'string' ? def.name : k;
   };
   const netName = (k: string) => {
     const def = isMap(top.networks) ? top.networks[k] : undefined;
-    return isMap(def) && typeof def.name === 'string' ? def.name : k;
+    return isMap(def) && typeof def.name === 'string' ? def.name : k === 'default' ? `${PROJECT}_default` : k;
   };
   const bind = (src: string) => (src.startsWith(caseDir) ? `${HOST_DIR}${src.slice(caseDir.length)}` : src);
   const out: Obj = {};
@@ -82,8 +89,9 @@ function fromCompose(svc: Obj, top: Obj, caseDir: string): Obj {
   }
   if (vols.length > 0) out.volumes = vols.sort();
   if (tmpfs.length > 0) out.tmpfs = tmpfs.sort();
-  if (isMap(svc.networks)) {
-    out.networks = Object.fromEntries(Object.entries(svc.networks).map(([k, v]) => [netName(k), isMap(v) && Array.isArray(v.aliases) ? v.aliases.map(String).sort() : []]));
+  const networks = svc.network_mode === undefined ? (isMap(svc.networks) ? svc.networks : Array.isArray(svc.networks) ? Object.fromEntries(svc.networks.map((n) => [String(n), null])) : { default: null }) : undefined;
+  if (networks !== undefined) {
+    out.networks = Object.fromEntries(Object.entries(networks).map(([k, v]) => [netName(k), [...new Set([svcName, ...(isMap(v) && Array.isArray(v.aliases) ? v.aliases.map(String) : [])])].sort()]));
   }
   if (isMap(svc.healthcheck)) out.healthcheck = canonicalHealth(svc.healthcheck);
   if (isMap(svc.labels)) out.labels = svc.labels;
@@ -162,7 +170,7 @@ for (const name of cases) {
     assert.deepEqual([...ours.keys()].sort(), running.map(([n, s]) => (isMap(s) && typeof s.container_name === 'string' ? s.container_name : n)).sort());
     for (const [svcName, svc] of running) {
       const spec = ours.get(isMap(svc) && typeof svc.container_name === 'string' ? svc.container_name : svcName)!;
-      assert.deepEqual(fromGitfleet(spec), fromCompose(svc as Obj, composed, dir), `service ${svcName} of ${name}`);
+      assert.deepEqual(fromGitfleet(spec), fromCompose(svcName, svc as Obj, composed, dir), `service ${svcName} of ${name}`);
     }
   });
 }
