@@ -6,7 +6,11 @@
 // notice lost while the connection was down is not a lasting divergence: after
 // every reconnect the follower re-reads each host changed since the last time
 // it knew itself connected (a ping on the same connection), with a margin for
-// transactions that committed late, and every id, to see deletions.
+// transactions that committed late, and every id, to see deletions. No read
+// takes a host back in the past: reads are applied one at a time, in the
+// order they were taken, and a row read while this replica was writing that
+// host itself is read again instead (its index took the write once stored,
+// perhaps after the read's snapshot; it never reads its own notices back).
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { FleetIndex } from '../fleet/fleet-index.ts';
@@ -28,6 +32,8 @@ export interface ChangeFollowerOptions {
 
 /** Ids read back per query. */
 const READ_CHUNK = 5000;
+/** How soon a host this replica was writing during a read is read again. */
+const READ_AGAIN_MS = 250;
 
 export class ChangeFollower {
   readonly #o: ChangeFollowerOptions;
@@ -39,10 +45,14 @@ export class ChangeFollower {
   #ping: NodeJS.Timeout | null = null;
   #retry: NodeJS.Timeout | null = null;
   #drainTimer: NodeJS.Timeout | null = null;
+  /** Hosts to read again (readLater). */
+  readonly #later = new Set<string>();
+  #laterTimer: NodeJS.Timeout | null = null;
   #draining: Promise<void> | null = null;
   #stopped = false;
   #connectedOnce = false;
-  #catchUpPending = false;
+  /** The reconnect (counted in `reconnects`) the last catch-up read started after: below it, a gap is not covered yet. */
+  #caughtUpTo = 0;
   /** Notices received and hosts read back (for tests and metrics). */
   noticesReceived = 0;
   reconnects = 0;
@@ -55,10 +65,17 @@ export class ChangeFollower {
   /** LISTENs, then loads every host: nothing written between the two is missed. */
   async start(): Promise<void> {
     await this.connect();
-    const { records, at } = await this.#o.store.allIndexRecords();
-    for (const r of records) this.#o.index.applyRecord(r);
-    this.#watermark = at;
-    this.#log.info({ hosts: records.length, replica: this.#o.store.replicaId }, 'following the other replicas through PostgreSQL');
+    // The reads of the hosts noticed meanwhile wait for this one: an older read never lands after a newer one.
+    const load = this.#o.store.allIndexRecords().then(({ records, at }) => {
+      for (const r of records) this.#o.index.applyRecord(r);
+      this.#watermark = at;
+      this.#log.info({ hosts: records.length, replica: this.#o.store.replicaId }, 'following the other replicas through PostgreSQL');
+    });
+    this.#draining = load.catch(() => undefined).finally(() => {
+      this.#draining = null;
+      this.scheduleDrain(0);
+    });
+    await load;
   }
 
   /** Reads these hosts back (a change this replica made without its own index knowing, e.g. the leader's sweep). */
@@ -80,11 +97,15 @@ export class ChangeFollower {
       await client.end().catch(() => undefined);
       throw error;
     }
+    if (this.#stopped) {
+      // Stopped while connecting: nothing would ever close this connection, and it would keep the hub from exiting.
+      await client.end().catch(() => undefined);
+      return;
+    }
     this.#client = client;
     if (this.#connectedOnce) {
       this.reconnects++;
-      this.#catchUpPending = true;
-      this.runCatchUp();
+      this.scheduleDrain(0);
     }
     this.#connectedOnce = true;
     const pingMs = this.#o.pingMs ?? 2000;
@@ -97,7 +118,7 @@ export class ChangeFollower {
         (r) => {
           // Connected at this time: every notice committed before it has been delivered on this connection.
           // Not while a catch-up is due: the gap before this connection is not covered yet.
-          if (this.#client === client && this.#watermark !== null && !this.#catchUpPending) this.#watermark = r.rows[0]!.now;
+          if (this.#client === client && this.#watermark !== null && !this.#catchUpDue) this.#watermark = r.rows[0]!.now;
         },
         (error: unknown) => this.lost(client, error as Error),
       ).finally(() => (pinging = false));
@@ -105,18 +126,9 @@ export class ChangeFollower {
     this.#ping.unref();
   }
 
-  /** The catch-up read, retried every second until it succeeds (the database may still be coming back). */
-  private runCatchUp(): void {
-    if (this.#stopped) return;
-    this.catchUp().then(
-      () => {
-        this.#catchUpPending = false;
-      },
-      (error: unknown) => {
-        this.#log.warn({ err: { message: (error as Error).message } }, 'cannot catch up yet; retrying');
-        setTimeout(() => this.runCatchUp(), 1000).unref();
-      },
-    );
+  /** A reconnect's gap is not covered yet by a catch-up read started after it. */
+  get #catchUpDue(): boolean {
+    return this.#caughtUpTo < this.reconnects;
   }
 
   private lost(client: pg.Client, error: Error): void {
@@ -147,13 +159,45 @@ export class ChangeFollower {
   private async catchUp(): Promise<void> {
     const since = this.#watermark;
     if (since === null) return;
-    const { records, ids, at } = await this.#o.store.changedSince(since, this.#o.marginMs ?? 10_000);
-    for (const r of records) this.#o.index.applyRecord(r);
+    const stop = this.#o.store.watchLocalWrites();
+    const { records, ids, at } = await this.#o.store.changedSince(since, this.#o.marginMs ?? 10_000).catch((error: unknown) => {
+      stop();
+      throw error;
+    });
+    const wrote = stop();
+    let later = 0;
+    for (const r of records) {
+      if (!wrote(r.id)) this.#o.index.applyRecord(r);
+      else {
+        this.readLater(r.id);
+        later++;
+      }
+    }
     const present = new Set(ids);
     const gone = this.#o.index.knownReported().filter((id) => !present.has(id));
-    for (const id of gone) this.#o.index.remove(id);
+    for (const id of gone) {
+      if (wrote(id)) this.readLater(id);
+      else this.#o.index.remove(id);
+    }
     this.#watermark = at;
-    this.#log.info({ changed: records.length, removed: gone.length }, 'change feed reconnected; caught up');
+    this.#log.info({ changed: records.length, removed: gone.length, readAgain: later }, 'change feed reconnected; caught up');
+  }
+
+  /**
+   * A host this replica wrote while its row was being read: the row may be
+   * older than the index (which took the write once stored, maybe after the
+   * read's snapshot), so it is not applied; the host is read again shortly,
+   * for what another replica may have changed.
+   */
+  private readLater(id: string): void {
+    this.#later.add(id);
+    if (this.#laterTimer || this.#stopped) return;
+    this.#laterTimer = setTimeout(() => {
+      this.#laterTimer = null;
+      this.refresh(this.#later);
+      this.#later.clear();
+    }, READ_AGAIN_MS);
+    this.#laterTimer.unref();
   }
 
   private onNotification(n: pg.Notification): void {
@@ -173,30 +217,54 @@ export class ChangeFollower {
   }
 
   private scheduleDrain(delayMs: number): void {
-    if (this.#drainTimer || this.#draining) return;
+    if (this.#drainTimer || this.#draining || this.#stopped) return;
     this.#drainTimer = setTimeout(() => {
       this.#drainTimer = null;
       this.#draining = this.drain().finally(() => {
         this.#draining = null;
-        if (this.#pending.size > 0 && !this.#stopped) this.scheduleDrain(10);
+        if ((this.#pending.size > 0 || this.#catchUpDue) && !this.#stopped) this.scheduleDrain(10);
       });
     }, delayMs);
     this.#drainTimer.unref();
   }
 
+  /**
+   * Every read of index rows after the first load, one at a time (an older
+   * read applied after a newer one would put a host back in the past): the
+   * catch-up after a reconnect, retried every second until it succeeds (the
+   * database may still be coming back), then the hosts noticed.
+   */
   private async drain(): Promise<void> {
+    while (this.#catchUpDue && !this.#stopped) {
+      const upTo = this.reconnects;
+      try {
+        await this.catchUp();
+        this.#caughtUpTo = upTo;
+      } catch (error) {
+        this.#log.warn({ err: { message: (error as Error).message } }, 'cannot catch up yet; retrying');
+        await new Promise((r) => setTimeout(r, 1000).unref());
+      }
+    }
     while (this.#pending.size > 0 && !this.#stopped) {
       const ids = [...this.#pending].slice(0, READ_CHUNK);
       for (const id of ids) this.#pending.delete(id);
+      const stop = this.#o.store.watchLocalWrites();
       try {
         const records = await this.#o.store.indexRecords(ids);
+        const wrote = stop();
         const found = new Set<string>();
         for (const r of records) {
           found.add(r.id);
-          this.#o.index.applyRecord(r);
+          if (wrote(r.id)) this.readLater(r.id);
+          else this.#o.index.applyRecord(r);
         }
-        for (const id of ids) if (!found.has(id)) this.#o.index.remove(id);
+        for (const id of ids) {
+          if (found.has(id)) continue;
+          if (wrote(id)) this.readLater(id);
+          else this.#o.index.remove(id);
+        }
       } catch (error) {
+        stop();
         // The database is away: keep the ids and try again shortly.
         for (const id of ids) this.#pending.add(id);
         this.#log.warn({ err: { message: (error as Error).message } }, 'cannot read changed hosts back; retrying');
@@ -210,6 +278,7 @@ export class ChangeFollower {
     if (this.#retry) clearTimeout(this.#retry);
     if (this.#ping) clearInterval(this.#ping);
     if (this.#drainTimer) clearTimeout(this.#drainTimer);
+    if (this.#laterTimer) clearTimeout(this.#laterTimer);
     await this.#draining?.catch(() => undefined);
     const client = this.#client;
     this.#client = null;

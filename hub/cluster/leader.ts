@@ -76,7 +76,16 @@ export class LeaderLock {
   private async tryLock(): Promise<void> {
     this.#client ??= await this.openClient();
     const r = await this.#client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [...LEADER_LOCK]);
-    if (!r.rows[0]?.locked || this.#stopped) return;
+    if (this.#stopped) {
+      // Stopped while this was under way: stop() may not have seen this connection. Left open it would hold the lock
+      // (no other replica could lead) and keep the hub from exiting.
+      const client = this.#client;
+      this.#client = null;
+      client?.on('error', () => undefined);
+      await client?.end().catch(() => undefined);
+      return;
+    }
+    if (!r.rows[0]?.locked) return;
     this.leader = true;
     this.#log.info({ replica: this.#o.store.replicaId }, 'this replica leads: it polls the repo and sweeps dead replicas');
     this.gained();

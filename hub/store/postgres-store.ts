@@ -90,6 +90,9 @@ export class PostgresFleetStore implements FleetStore {
   readonly #url: string;
   readonly replicaId: string;
   #closed = false;
+  /** Writes of this replica queued or being written, per host (watchLocalWrites). */
+  readonly #writing = new Map<string, number>();
+  readonly #writeWatches = new Set<Set<string>>();
 
   private constructor(pool: Pool, url: string, retention: RetentionPolicy, replicaId: string, onBatchError?: (error: unknown, writes: number) => void) {
     this.#pool = pool;
@@ -150,7 +153,39 @@ export class PostgresFleetStore implements FleetStore {
 
   private write(op: Parameters<WriteBatcher['write']>[0]): Promise<boolean> {
     if (this.#closed) return Promise.reject(new GitfleetError('INTERNAL', 'the store is closed'));
-    return this.track(this.#batcher.write(op));
+    return this.writingTo(op.host, this.track(this.#batcher.write(op)));
+  }
+
+  /** Counts `running`, a write of this replica to `host`, until it settles (watchLocalWrites). */
+  private writingTo<T>(host: string, running: Promise<T>): Promise<T> {
+    this.#writing.set(host, (this.#writing.get(host) ?? 0) + 1);
+    for (const seen of this.#writeWatches) seen.add(host);
+    const settled = () => {
+      const left = (this.#writing.get(host) ?? 1) - 1;
+      if (left > 0) this.#writing.set(host, left);
+      else this.#writing.delete(host);
+      for (const seen of this.#writeWatches) seen.add(host);
+    };
+    running.then(settled, settled);
+    return running;
+  }
+
+  /**
+   * Starts watching this replica's writes; the function returned stops and
+   * says, for a host, whether this replica was writing it at any time in
+   * between (a write started or settled meanwhile, or one still under way).
+   * A row read back in between may be older than this replica's index for
+   * such a host: the index took the write once stored, possibly after the
+   * read's snapshot (hub/cluster/change-follower.ts reads it again instead).
+   * Ask at once: the answer is for the moment the watch stopped.
+   */
+  watchLocalWrites(): () => (host: string) => boolean {
+    const seen = new Set<string>();
+    this.#writeWatches.add(seen);
+    return () => {
+      this.#writeWatches.delete(seen);
+      return (host) => seen.has(host) || this.#writing.has(host);
+    };
   }
 
   /** Runs one statement, tracked so close() waits for it. */
@@ -182,27 +217,33 @@ export class PostgresFleetStore implements FleetStore {
    * in a race).
    */
   async enroll(id: string, credentialHash: string, at: string): Promise<void> {
-    const r = await this.query(
-      `INSERT INTO hosts (id, credential_hash, enrolled_at) VALUES ($1, $2, $3)
+    const r = await this.writingTo(
+      id,
+      this.query(
+        `INSERT INTO hosts (id, credential_hash, enrolled_at) VALUES ($1, $2, $3)
        ON CONFLICT (id) DO UPDATE SET credential_hash = excluded.credential_hash, enrolled_at = excluded.enrolled_at, changed_at = clock_timestamp()
        WHERE hosts.credential_hash IS NULL`,
-      [id, credentialHash, at],
+        [id, credentialHash, at],
+      ),
     );
     if (r.rowCount === 0) throw new GitfleetError('HOST_CLAIMED', `host id ${id} was enrolled by another connection at the same moment; refused`);
     this.#batcher.notice(id);
   }
 
   async resetCredential(id: string): Promise<void> {
-    await this.query('UPDATE hosts SET credential_hash = NULL, changed_at = clock_timestamp() WHERE id = $1', [id]);
+    await this.writingTo(id, this.query('UPDATE hosts SET credential_hash = NULL, changed_at = clock_timestamp() WHERE id = $1', [id]));
     this.#batcher.notice(id);
   }
 
   /** One statement, so the host and its history go together (data-modifying CTEs all run). */
   async deleteHost(id: string): Promise<boolean> {
-    const r = await this.query(
-      `WITH e AS (DELETE FROM events WHERE host = $1), a AS (DELETE FROM attempts WHERE host = $1)
+    const r = await this.writingTo(
+      id,
+      this.query(
+        `WITH e AS (DELETE FROM events WHERE host = $1), a AS (DELETE FROM attempts WHERE host = $1)
        DELETE FROM hosts WHERE id = $1`,
-      [id],
+        [id],
+      ),
     );
     this.#insertsSincePrune.delete(id);
     this.#batcher.notice(id);
@@ -344,6 +385,10 @@ export class PostgresFleetStore implements FleetStore {
   async dedicatedClient(role: 'follow' | 'leader' | 'liveness'): Promise<pg.Client> {
     // Named by role, so an operator (or a test) can tell the connections apart in pg_stat_activity.
     const client = new pg.Client({ connectionString: this.#url, application_name: `gitfleet-hub-${role}`, connectionTimeoutMillis: 10_000 });
+    // Listening before connect: a connection ended right after it was ready (pg_terminate_backend, a failover)
+    // can report it in the same read as the ready message, before the caller has attached its own listener,
+    // and an 'error' nobody listens to ends the hub. The caller still learns: 'end' follows, and queries fail.
+    client.on('error', () => undefined);
     await client.connect();
     return client;
   }
