@@ -140,8 +140,10 @@ export class AgentGateway {
       else this.#pendingByAddress.set(address, n);
     };
     socket.once('close', release);
+    // Read here, not in the callback: a closure naming `req` would keep the upgrade request (headers and all)
+    // for the life of the session, in the context every closure of this call shares (3,000 sessions, 3,000 kept).
+    const remote = `${address}:${req.socket.remotePort ?? '?'}`;
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const remote = `${address}:${req.socket.remotePort ?? '?'}`;
       const session = new AgentSession(ws, remote, this.#ctx, this.#helloTimeoutMs);
       this.#authenticated.set(session, release);
       this.#all.add(session);
