@@ -4,10 +4,13 @@
 // TEST-NET-1 is the machine's own link, which the engine's pool must not overlap):
 // both services land on `<project>_default`, `web` resolves and reaches `db`
 // by its service name although db's container is called otherwise, and the
-// second converge runs no step.
+// second converge runs no step. Then the move of a running project: what
+// `docker-compose -p legacy up -d` left (containers on legacy_default) is
+// adopted as it is by a fleet whose Compose file sits in a directory named
+// `legacy`: same container ids, same network, nothing created.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -20,7 +23,7 @@ import type { Drivers } from '../../agent/drivers/types.ts';
 import { converge } from '../../agent/engine/converge.ts';
 import { emptyInventory, type Inventory } from '../../agent/engine/model.ts';
 import { loadDesiredState } from '../../repo/tree/index.ts';
-import { dockerMissingReason, TEST_IMAGE } from '../harness/docker.ts';
+import { composeMissing, dockerMissingReason, TEST_IMAGE } from '../harness/docker.ts';
 import { PrivateDockerd } from '../harness/private-dockerd.ts';
 import { requireComponent } from '../harness/require.ts';
 import { writeTree } from '../component/repo-fixture.ts';
@@ -51,6 +54,18 @@ before(async () => {
   await dockerd.copyImage(TEST_IMAGE);
   writeTree(tree, { 'shop/compose.yaml': composeYaml, 'shop/h1/host.yaml': 'allowEmpty: true\n' });
 });
+
+/** The operator's file as `docker-compose` ran it, and the same services as the fleet declares them (their current container names). */
+const legacyCompose = (containerNames: boolean) => `services:
+  web:
+    image: ${TEST_IMAGE}
+${containerNames ? '    container_name: legacy_web_1\n' : ''}    command: ["sleep", "3600"]
+    init: true
+  db:
+    image: ${TEST_IMAGE}
+${containerNames ? '    container_name: legacy_db_1\n' : ''}    init: true
+    command: ["sh", "-c", "mkdir -p /www && echo legacy-db > /www/index.html && exec httpd -f -p 8080 -h /www"]
+`;
 
 after(async () => {
   await dockerd.dispose().catch(() => undefined);
@@ -93,4 +108,38 @@ test('services without networks share <project>_default and reach each other by 
   const second = await converge(drivers, await loadDesiredState(tree, { host: 'h1' }), inventory, { ...options, onStep: (r) => steps.push(`${r.step.type} ${r.step.resource ?? ''}`) });
   assert.deepEqual(steps, [], 'the second converge runs no step');
   assert.deepEqual([second.intended, second.driftCorrected], [[], []]);
+});
+
+test('a running Compose project without networks is adopted as it is: its containers and <project>_default are kept', async (t) => {
+  if (!requireComponent(t, 'Docker engine and docker-compose', missing ?? (await composeMissing()))) return;
+  const docker = new Dockerode({ socketPath: dockerd.socket });
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', DOCKER_HOST: `unix://${dockerd.socket}` };
+  const project = join(tree, '..', `${tree.split('/').pop()!}-legacy-src`);
+  mkdirSync(project, { recursive: true });
+  t.after(() => rmSync(project, { recursive: true, force: true }));
+  writeFileSync(join(project, 'docker-compose.yml'), legacyCompose(false));
+  await run('docker-compose', ['-p', 'legacy', 'up', '-d'], { cwd: project, env });
+  const before = { web: (await docker.getContainer('legacy_web_1').inspect()).Id, db: (await docker.getContainer('legacy_db_1').inspect()).Id, net: (await docker.getNetwork('legacy_default').inspect()).Id };
+
+  // The fleet: the same file in a directory named after the project, the running names kept, adoption on.
+  writeTree(tree, { 'legacy/compose.yaml': legacyCompose(true), 'legacy/h2/host.yaml': 'adopt: true\n' });
+  const drivers: Drivers = { containers: new DockerContainerDriver({ socketPath: dockerd.socket }), units: new MemoryUnitDriver(), files: new MemoryFileDriver({ allow: ['/var/lib/gitfleet/compose'] }) };
+  let inventory: Inventory = emptyInventory();
+  const options = { revision: 'r1', settleMs: 200, pollMs: 100, healthTimeoutMs: 30_000, saveInventory: async (i: Inventory) => void (inventory = structuredClone(i)) };
+  const steps: string[] = [];
+  const first = await converge(drivers, await loadDesiredState(tree, { host: 'h2' }), inventory, { ...options, onStep: (r) => steps.push(`${r.step.type} ${r.step.resource ?? ''}`) });
+  assert.equal(first.failures.length, 0, JSON.stringify(first.failures));
+  assert.deepEqual(steps, [], 'nothing created or recreated');
+  assert.deepEqual([...first.adopted].sort(), ['container/legacy_db_1', 'container/legacy_web_1']);
+  // A network the agent did not create is used as it is, never changed or removed (docs/compose.md).
+  const net = first.statuses.find((x) => x.id === 'network/legacy_default');
+  assert.equal(net?.adoption, 'Adopted', JSON.stringify(net));
+  const after = { web: (await docker.getContainer('legacy_web_1').inspect()).Id, db: (await docker.getContainer('legacy_db_1').inspect()).Id, net: (await docker.getNetwork('legacy_default').inspect()).Id };
+  assert.deepEqual(after, before, 'the same containers and network');
+  const answer = await run('docker', ['-H', `unix://${dockerd.socket}`, 'exec', 'legacy_web_1', 'wget', '-q', '-O-', 'http://db:8080/'], { timeout: 10_000 });
+  assert.equal(answer.stdout.trim(), 'legacy-db');
+
+  const again: string[] = [];
+  await converge(drivers, await loadDesiredState(tree, { host: 'h2' }), inventory, { ...options, onStep: (r) => again.push(`${r.step.type} ${r.step.resource ?? ''}`) });
+  assert.deepEqual(again, [], 'the second converge runs no step');
 });
