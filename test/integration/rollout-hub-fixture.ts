@@ -38,8 +38,10 @@ export function declaredHosts(ids: readonly string[]): DeclaredHost[] {
   return ids.map((id) => ({ id, dir: `prod/${id}`, pathTags: ['prod'], crossTags: [] }));
 }
 
-export async function startRolloutHub(o: { dataDir: string; repo: FleetRepoView; port?: number; tickMs?: number; webRoot?: string }): Promise<RunningHub> {
+/** `database`: a postgres:// URL, for a replica of a cluster (every replica given the same URL and repo object). */
+export async function startRolloutHub(o: { dataDir: string; repo: FleetRepoView; port?: number; tickMs?: number; webRoot?: string; database?: string }): Promise<RunningHub> {
   const env = {
+    ...(o.database === undefined ? {} : { GITFLEET_HUB_DATABASE: o.database, GITFLEET_HUB_ENROLL_RATE_PER_ADDRESS: '100000' }),
     GITFLEET_HUB_LISTEN: `127.0.0.1:${o.port ?? 0}`,
     GITFLEET_HUB_DATA_DIR: o.dataDir,
     GITFLEET_HUB_ENROLLMENT_TOKEN: ENROLL,
