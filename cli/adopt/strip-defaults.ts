@@ -157,7 +157,8 @@ function networksOf(c: ContainerFacts, keepAliases: string[]): { network?: strin
   const joined = builtinModes.has(mode) ? attached.filter((n) => !builtinModes.has(n)) : [mode, ...attached.filter((n) => n !== mode)];
   if (joined.length === 0) return mode === 'bridge' ? { network: 'bridge', joined } : { joined };
   // The engine adds the short id (and the name resolves anyway); a Compose service's name is an alias Compose added
-  // that its neighbours use, which the repo's Compose mapping does not add by itself: kept.
+  // that its neighbours use: kept in the written file (the repo's Compose mapping adds it too, and drops the
+  // duplicate), so the file says every name the container answers to.
   const implicit = new Set([c.Id.slice(0, 12), containerName(c)]);
   const withAliases: Record<string, { aliases: string[] } | null> = {};
   let anyAlias = false;
