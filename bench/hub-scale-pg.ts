@@ -136,8 +136,11 @@ async function startHub(env: Record<string, string>): Promise<Hub> {
       if (l.includes('"hub listening"')) res();
       // Warnings and errors are counted by message and printed at the end: they explain slow numbers.
       const m = /"level":(\d+).*"msg":"([^"]*)"/.exec(l);
-      if (m && Number(m[1]) >= 40) warnings.set(m[2]!, (warnings.get(m[2]!) ?? 0) + 1);
-      else if (m && /stopped beating|recorded again/.test(m[2]!)) warnings.set(m[2]!, (warnings.get(m[2]!) ?? 0) + 1);
+      // A warning's cause (its err.message) is counted with it: "heartbeat failed" under load is a slow statement or a connection not opened in time.
+      const cause = /"err":\{[^}]*"message":"([^"]{0,120})/.exec(l)?.[1];
+      const key = m ? (cause ? `${m[2]!}: ${cause}` : m[2]!) : '';
+      if (m && Number(m[1]) >= 40) warnings.set(key, (warnings.get(key) ?? 0) + 1);
+      else if (m && /stopped beating|recorded again/.test(m[2]!)) warnings.set(key, (warnings.get(key) ?? 0) + 1);
     });
     proc.once('exit', (code) => rej(new Error(`hub exited with ${code}`)));
   });
