@@ -51,6 +51,7 @@ export class AgentDaemon {
   private nextPollAt = Number.POSITIVE_INFINITY;
   private driftTimer: NodeJS.Timeout | null = null;
   private started = false;
+  private passing = false;
   /** "Reconciling" reports sent to the hub; for tests and metrics. */
   startReports = 0;
 
@@ -60,9 +61,11 @@ export class AgentDaemon {
         const started = o.sink ? setTimeout(() => this.reportStarted(), o.startReport?.delayMs ?? 1000) : null;
         let outcome: Outcome;
         const startedAt = Date.now();
+        this.passing = true;
         try {
           outcome = await o.cycle.run(trigger, { signal: this.abort.signal });
         } finally {
+          this.passing = false;
           if (started) clearTimeout(started);
           // Every pass looked at the host: the next drift check is a drift interval from now.
           this.armDriftCheck();
@@ -165,6 +168,11 @@ export class AgentDaemon {
         (event) => {
           if (event.labels[containerLabels.managedBy] !== MANAGED_BY) return;
           if (!['die', 'stop', 'destroy', 'oom', 'health_status'].includes(event.action)) return;
+          // A gitfleet container this host does not declare: another agent's on a shared engine
+          // (a test machine, two agents on one host). Not a reason to look at this host — unless a
+          // pass runs, which may be applying a revision that declares it.
+          const declared = this.o.cycle.current?.desired.resources;
+          if (!this.passing && declared && !declared.some((r) => r.id === event.labels[containerLabels.resource])) return;
           if (this.eventTimer) return;
           this.eventTimer = setTimeout(() => {
             this.eventTimer = null;

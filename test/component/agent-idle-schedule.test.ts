@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { AgentDaemon } from '../../agent/loop/agent-daemon.ts';
 import type { Trigger } from '../../shared/status.ts';
+import { containerLabels, MANAGED_BY } from '../../agent/drivers/types.ts';
 import { app, reconcilerFixture } from '../helpers/reconciler-fixture.ts';
 
 const DRIFT_MS = 250;
@@ -43,6 +44,41 @@ test('poll every 2 drift intervals: one pass per drift interval, the source poll
     const gaps = seen.slice(1).map((p, i) => p.at - seen[i]!.at);
     // A drift interval with its 5 % jitter, plus the pass itself and timer slack on a loaded machine.
     assert.ok(Math.max(...gaps) <= DRIFT_MS * 1.05 + 150, `the host went ${Math.max(...gaps)} ms without a look (drift interval ${DRIFT_MS} ms)`);
+  } finally {
+    await daemon.stop();
+    f.dispose();
+  }
+});
+
+test('a gitfleet container this host does not declare (another agent on a shared engine) is no reason to look at the host; its own is', async () => {
+  const f = reconcilerFixture({ realClock: true });
+  const passes: Trigger[] = [];
+  const daemon = new AgentDaemon({
+    cycle: f.reconciler,
+    status: () => f.recorder.snapshot,
+    containers: f.drivers.containers,
+    logger: pino({ level: 'silent' }),
+    poll: 3_600_000,
+    driftCheckMs: 3_600_000,
+    eventDebounceMs: 20,
+    onOutcome: (trigger) => passes.push(trigger),
+  });
+  try {
+    f.write(app('local/app:1'));
+    await daemon.start();
+    const containers = f.drivers.containers;
+    const other = await containers.create('other-agents-web', { image: 'local/app:1' } as Parameters<typeof containers.create>[1], { [containerLabels.managedBy]: MANAGED_BY, [containerLabels.resource]: 'container/other-agents-web' });
+    await containers.start(other);
+    await new Promise((r) => setTimeout(r, 200));
+    passes.length = 0;
+    containers.exit('other-agents-web', 1);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(passes, [], 'a pass for a container this host does not declare');
+    containers.exit('web', 1);
+    const deadline = Date.now() + 5_000;
+    while (!passes.includes('docker-event') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(passes.includes('docker-event'), 'its own container died and the host was not looked at');
+    assert.equal((await containers.list()).find((c) => c.name === 'web')?.state, 'running', 'its own container was started again');
   } finally {
     await daemon.stop();
     f.dispose();
