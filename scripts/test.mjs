@@ -1,10 +1,12 @@
 // Runs every test layer with node's test runner and one spec report (its summary is what CI reads).
 // Layers: unit → component → contract → security → integration → e2e. `--layers a,b` picks some.
 //
-// Files run one at a time (2 cores: the real-component tests measure time and memory, and two of them
-// at once would make each other flaky) — except the few in WAITING_LANE. Those spend minutes idle,
-// waiting out a network outage they impose on purpose, so they run in a second lane beside the others,
-// started first. Both lanes report into the same spec output, and the summary adds them up.
+// The unit and component layers (in-process, no real component to share) run two files at a time.
+// From the contract layer on, files run one at a time (2 cores: the real-component tests measure time
+// and memory, and two of them at once would make each other flaky) — except the few in WAITING_LANE.
+// Those spend minutes idle, waiting out a network outage they impose on purpose, so they run in a
+// second lane beside the others, started first. Every lane reports into the same spec output, and the
+// summary adds them up.
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -37,8 +39,19 @@ if (!process.execArgv.some((a) => a.includes('tsx'))) {
   console.error('run me as: node --import tsx scripts/test.mjs');
   process.exit(1);
 }
-const waiting = files.filter((f) => WAITING_LANE.includes(f));
-const lanes = [waiting, files.filter((f) => !WAITING_LANE.includes(f))].filter((lane) => lane.length > 0);
+const IN_PROCESS = new Set(['unit', 'component']);
+const inProcess = (f) => IN_PROCESS.has(f.split('/')[1]); // test/LAYER/…
+const main = files.filter((f) => !WAITING_LANE.includes(f));
+// A lane is a list of phases run one after the other: [files, how many at a time].
+const lanes = [
+  [[files.filter((f) => WAITING_LANE.includes(f)), 1]],
+  [
+    [main.filter(inProcess), 2],
+    [main.filter((f) => !inProcess(f)), 1],
+  ],
+]
+  .map((phases) => phases.filter(([phaseFiles]) => phaseFiles.length > 0))
+  .filter((phases) => phases.length > 0);
 
 // Each lane's runner ends with its own summary (diagnostics "tests N", "pass N", …); they are held
 // back and one summary with the sums is written after the last lane.
@@ -47,14 +60,15 @@ const totals = new Map();
 const started = performance.now();
 const events = new PassThrough({ objectMode: true });
 let open = lanes.length;
-for (const lane of lanes) {
-  const stream = run({ files: lane, concurrency: 1 });
+function runPhases([[phaseFiles, concurrency], ...rest]) {
+  const stream = run({ files: phaseFiles, concurrency });
   stream.on('data', (event) => {
     const m = event.type === 'test:diagnostic' && event.data.nesting === 0 ? SUMMARY.exec(event.data.message) : null;
     if (m) totals.set(m[1], (totals.get(m[1]) ?? 0) + Number(m[2]));
     else events.write(event);
   });
   stream.on('end', () => {
+    if (rest.length > 0) return runPhases(rest);
     if (--open > 0) return;
     totals.set('duration_ms', performance.now() - started);
     for (const [name, value] of totals) {
@@ -65,4 +79,5 @@ for (const lane of lanes) {
     if (failed) process.exitCode = 1;
   });
 }
+for (const phases of lanes) runPhases(phases);
 events.compose(spec).pipe(process.stdout);
