@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { messageOf } from '../../shared/errors.ts';
 import type { HostStatus, Trigger } from '../../shared/status.ts';
 import { containerLabels, MANAGED_BY, type ContainerDriver } from '../drivers/types.ts';
-import type { Outcome, Reconciler } from './reconciler.ts';
+import type { Outcome, Reconciler, Target } from './reconciler.ts';
 import { jittered, onCron, type Cancel } from './schedule.ts';
 import { TriggerQueue } from './trigger-queue.ts';
 
@@ -51,7 +51,6 @@ export class AgentDaemon {
   private nextPollAt = Number.POSITIVE_INFINITY;
   private driftTimer: NodeJS.Timeout | null = null;
   private started = false;
-  private passing = false;
   /** "Reconciling" reports sent to the hub; for tests and metrics. */
   startReports = 0;
 
@@ -61,11 +60,9 @@ export class AgentDaemon {
         const started = o.sink ? setTimeout(() => this.reportStarted(), o.startReport?.delayMs ?? 1000) : null;
         let outcome: Outcome;
         const startedAt = Date.now();
-        this.passing = true;
         try {
           outcome = await o.cycle.run(trigger, { signal: this.abort.signal });
         } finally {
-          this.passing = false;
           if (started) clearTimeout(started);
           // Every pass looked at the host: the next drift check is a drift interval from now.
           this.armDriftCheck();
@@ -168,11 +165,12 @@ export class AgentDaemon {
         (event) => {
           if (event.labels[containerLabels.managedBy] !== MANAGED_BY) return;
           if (!['die', 'stop', 'destroy', 'oom', 'health_status'].includes(event.action)) return;
-          // A gitfleet container this host does not declare: another agent's on a shared engine
-          // (a test machine, two agents on one host). Not a reason to look at this host — unless a
-          // pass runs, which may be applying a revision that declares it.
-          const declared = this.o.cycle.current?.desired.resources;
-          if (!this.passing && declared && !declared.some((r) => r.id === event.labels[containerLabels.resource])) return;
+          // A gitfleet container neither the current revision nor the one being applied declares:
+          // another agent's on a shared engine (a test machine, two agents on one host). Not a
+          // reason to look at this host (with a busy neighbour, every pass would wake the next).
+          const id = event.labels[containerLabels.resource];
+          const declares = (t: Target | null) => t?.desired.resources.some((r) => r.id === id) === true;
+          if (this.o.cycle.current && !declares(this.o.cycle.current) && !declares(this.o.cycle.applying)) return;
           if (this.eventTimer) return;
           this.eventTimer = setTimeout(() => {
             this.eventTimer = null;

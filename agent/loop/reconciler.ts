@@ -97,11 +97,18 @@ export class Reconciler {
   private enforceFailures = 0;
   /** The config key (host policy included) the current target was admitted under; a change re-admits it. */
   private admittedKey: string | null = null;
+  /** A new revision while it is being applied (not yet the current one). */
+  private applyingTarget: Target | null = null;
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
   get current(): Target | null {
     return this.target;
+  }
+
+  /** The new revision being applied right now, until it is the current one or failed. */
+  get applying(): Target | null {
+    return this.applyingTarget;
   }
 
   private now(): number {
@@ -399,13 +406,16 @@ export class Reconciler {
     await this.saveRevisions({ lastAttempted: fresh.revision });
     let run: ConvergeResult;
     try {
+      this.applyingTarget = fresh;
       run = await this.apply(fresh, this.deps.healthTimeoutMs, pass);
     } catch (error) {
+      this.applyingTarget = null;
       if (pass.signal?.aborted) throw error;
       if (isGitfleetError(error, 'EMPTY_STATE_REFUSED')) return this.refuse(pass, fresh.revision, error);
       if (!isGitfleetError(error)) this.deps.logger.error({ err: error }, 'apply failed unexpectedly');
       return this.failedOnHost(fresh, previous, pass, codeOf(error), `revision ${fresh.revision.slice(0, 12)} failed: ${messageOf(error)}`, null);
     }
+    this.applyingTarget = null;
     const verdict = this.verdict(run, fresh.revision);
     if (!verdict.ok) return this.failedOnHost(fresh, previous, pass, verdict.reason, verdict.message, run);
 
