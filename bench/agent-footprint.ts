@@ -225,13 +225,24 @@ async function measureOnce(idleSeconds: number, requestedFlags: string | undefin
     }
     const end = procStats(agentPid);
     const loadAfter = loadavg()[0]!;
+    // What woke the agent in the window: its "reconcile finished" log lines, by trigger.
+    const journal = await host.exec(['journalctl', '-u', 'gitfleet-agent', '-o', 'cat', '--no-pager', `--since=@${Math.floor(t0 / 1000)}`, `--until=@${Math.ceil(Date.now() / 1000)}`]);
+    const triggers = new Map<string, number>();
+    for (const line of journal.stdout.split('\n')) {
+      try {
+        const entry = JSON.parse(line) as { msg?: string; trigger?: string };
+        if (entry.msg === 'reconcile finished' && entry.trigger) triggers.set(entry.trigger, (triggers.get(entry.trigger) ?? 0) + 1);
+      } catch {
+        // not a JSON log line
+      }
+    }
     const elapsed = (Date.now() - t0) / 1000;
     // Still the same daemon, still in sync: the numbers are of an agent doing its job.
     if ((await mainPid(host, 'gitfleet-agent')) !== agentPid) throw new Error('the agent restarted while it was measured');
     const summary = (await hub.host(name)).summary;
     if (summary.connectivity !== 'Online' || summary.sync !== 'InSync') throw new Error(`the hub says ${JSON.stringify(summary)} after the idle window`);
     const installed = treeSize(join(host.rootDir, 'usr/lib/gitfleet'));
-    const notes: string[] = [];
+    const notes: string[] = [`  reconciles in the window: ${[...triggers].map(([t, n]) => `${t} ${n}`).join(', ') || 'none'}`];
     if (extras.smaps) {
       const agentKinds = residentByKind(agentPid);
       const bareKinds = residentByKind(barePid);
