@@ -54,11 +54,10 @@ test('the agent command loads none of the hub, SQLite, PostgreSQL, SOPS/age or s
   for (const [what, marker] of markers.filter(([w]) => w !== 'systeminformation')) assert.match(all, marker, `${what}'s marker is not in the bundle at all`);
 });
 
-test('the bundle carries no simple-git, tar-stream, thread-stream or readable-stream code, and loads TLS, zlib and assert lazily for the libraries that asked for them at start', () => {
+test('the bundle carries no tar-stream, thread-stream or readable-stream code, and loads TLS, zlib and assert lazily for the libraries that asked for them at start', () => {
   const all = readdirSync(dist).filter((n) => n.endsWith('.mjs')).map((n) => readFileSync(join(dist, n), 'utf8')).join('\n');
   // Strings each library's own code carries; checked against node_modules so the markers are real.
   const gone: [string, string, string][] = [
-    ['simple-git', 'node_modules/simple-git/dist/index.cjs', 'simple-git'],
     ['tar-stream', 'node_modules/tar-stream/headers.js', 'ustar'],
     ['thread-stream', 'node_modules/pino/lib/transport.js', 'thread-stream'],
     ['readable-stream', 'node_modules/readable-stream/lib/_stream_readable.js', 'ReadableState'],
