@@ -7,11 +7,9 @@
 // the host still looked at every drift interval. Real timers, scaled down.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pino } from 'pino';
-import { AgentDaemon } from '../../agent/loop/agent-daemon.ts';
 import type { Trigger } from '../../shared/status.ts';
 import { containerLabels, MANAGED_BY } from '../../agent/drivers/types.ts';
-import { app, reconcilerFixture } from '../helpers/reconciler-fixture.ts';
+import { app, fixtureDaemon, reconcilerFixture } from '../helpers/reconciler-fixture.ts';
 
 const DRIFT_MS = 250;
 const POLL_MS = 500;
@@ -19,16 +17,7 @@ const WINDOW_MS = 5_000;
 
 test('poll every 2 drift intervals: one pass per drift interval, the source polled every poll interval, no gap over a drift interval', async () => {
   const f = reconcilerFixture({ realClock: true });
-  const passes: Array<{ trigger: Trigger; at: number }> = [];
-  const daemon = new AgentDaemon({
-    cycle: f.reconciler,
-    status: () => f.recorder.snapshot,
-    containers: f.drivers.containers,
-    logger: pino({ level: 'silent' }),
-    poll: POLL_MS,
-    driftCheckMs: DRIFT_MS,
-    onOutcome: (trigger) => passes.push({ trigger, at: Date.now() }),
-  });
+  const { daemon, outcomes: passes } = fixtureDaemon(f, { poll: POLL_MS, driftCheckMs: DRIFT_MS });
   try {
     f.write(app('local/app:1'));
     await daemon.start();
@@ -52,17 +41,8 @@ test('poll every 2 drift intervals: one pass per drift interval, the source poll
 
 test('a gitfleet container this host does not declare (another agent on a shared engine) is no reason to look at the host; its own is', async () => {
   const f = reconcilerFixture({ realClock: true });
-  const passes: Trigger[] = [];
-  const daemon = new AgentDaemon({
-    cycle: f.reconciler,
-    status: () => f.recorder.snapshot,
-    containers: f.drivers.containers,
-    logger: pino({ level: 'silent' }),
-    poll: 3_600_000,
-    driftCheckMs: 3_600_000,
-    eventDebounceMs: 20,
-    onOutcome: (trigger) => passes.push(trigger),
-  });
+  const { daemon, outcomes } = fixtureDaemon(f, { eventDebounceMs: 20 });
+  const passes = (): Trigger[] => outcomes.map((o) => o.trigger);
   try {
     f.write(app('local/app:1'));
     await daemon.start();
@@ -70,14 +50,14 @@ test('a gitfleet container this host does not declare (another agent on a shared
     const other = await containers.create('other-agents-web', { image: 'local/app:1' } as Parameters<typeof containers.create>[1], { [containerLabels.managedBy]: MANAGED_BY, [containerLabels.resource]: 'container/other-agents-web' });
     await containers.start(other);
     await new Promise((r) => setTimeout(r, 200));
-    passes.length = 0;
+    outcomes.length = 0;
     containers.exit('other-agents-web', 1);
     await new Promise((r) => setTimeout(r, 500));
-    assert.equal(passes.length, 0, `passes for a container this host does not declare: ${passes.join(', ')}`);
+    assert.equal(outcomes.length, 0, `passes for a container this host does not declare: ${passes().join(', ')}`);
     containers.exit('web', 1);
     const deadline = Date.now() + 5_000;
-    while (!passes.includes('docker-event') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(passes.includes('docker-event'), 'its own container died and the host was not looked at');
+    while (!passes().includes('docker-event') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(passes().includes('docker-event'), 'its own container died and the host was not looked at');
     assert.equal((await containers.list()).find((c) => c.name === 'web')?.state, 'running', 'its own container was started again');
   } finally {
     await daemon.stop();

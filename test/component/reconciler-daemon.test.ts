@@ -3,28 +3,8 @@
 // the hub (coalesced), and stop() aborts a running health wait.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pino } from 'pino';
-import { AgentDaemon } from '../../agent/loop/agent-daemon.ts';
-import type { Outcome } from '../../agent/loop/reconciler.ts';
-import type { HostStatus, Trigger } from '../../shared/status.ts';
-import { app, reconcilerFixture, type ReconcilerFixture } from '../helpers/reconciler-fixture.ts';
-
-function daemonFor(f: ReconcilerFixture, extra: Partial<ConstructorParameters<typeof AgentDaemon>[0]> = {}) {
-  const reports: HostStatus[] = [];
-  const outcomes: Array<{ trigger: Trigger; outcome: Outcome }> = [];
-  const daemon = new AgentDaemon({
-    cycle: f.reconciler,
-    status: () => f.recorder.snapshot,
-    containers: f.drivers.containers,
-    logger: pino({ level: 'silent' }),
-    poll: 3_600_000,
-    driftCheckMs: 3_600_000,
-    sink: { reportStatus: (s) => reports.push(structuredClone(s)) },
-    onOutcome: (trigger, outcome) => outcomes.push({ trigger, outcome }),
-    ...extra,
-  });
-  return { daemon, reports, outcomes };
-}
+import type { HostStatus } from '../../shared/status.ts';
+import { app, fixtureDaemon, reconcilerFixture } from '../helpers/reconciler-fixture.ts';
 
 async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -38,7 +18,7 @@ const reconciling = (s: HostStatus) => s.conditions.find((c) => c.type === 'Reco
 
 test('daemon: a host failure during apply is retried by the daemon itself and ends converged', async () => {
   const f = reconcilerFixture({ retryBaseMs: 150, realClock: true });
-  const { daemon, outcomes } = daemonFor(f);
+  const { daemon, outcomes } = fixtureDaemon(f);
   try {
     f.write(app('local/app:1'));
     await daemon.start();
@@ -61,7 +41,7 @@ test('daemon: a host failure during apply is retried by the daemon itself and en
 
 test('daemon: a long reconcile is reported while it runs; short ones and a burst are not (coalesced)', async () => {
   const f = reconcilerFixture({ healthTimeoutMs: 10_000, realClock: true });
-  const { daemon, reports } = daemonFor(f, { startReport: { delayMs: 400, minGapMs: 60_000 } });
+  const { daemon, reports } = fixtureDaemon(f, { startReport: { delayMs: 400, minGapMs: 60_000 } });
   try {
     f.write(app('local/app:1'));
     await daemon.start();
@@ -96,7 +76,7 @@ test('daemon: a long reconcile is reported while it runs; short ones and a burst
 
 test('daemon: stop() aborts a reconcile waiting for health, promptly', async () => {
   const f = reconcilerFixture({ healthTimeoutMs: 60_000, realClock: true });
-  const { daemon, outcomes } = daemonFor(f);
+  const { daemon, outcomes } = fixtureDaemon(f);
   try {
     f.write(app('local/app:1'));
     await daemon.start();

@@ -11,13 +11,15 @@ import { MemoryFileDriver } from '../../agent/drivers/memory/files.ts';
 import { MemoryUnitDriver } from '../../agent/drivers/memory/units.ts';
 import type { Drivers } from '../../agent/drivers/types.ts';
 import { FlapGuard } from '../../agent/engine/flap-guard.ts';
-import { Reconciler } from '../../agent/loop/reconciler.ts';
+import { AgentDaemon } from '../../agent/loop/agent-daemon.ts';
+import { Reconciler, type Outcome } from '../../agent/loop/reconciler.ts';
 import type { DesiredSource, Snapshot } from '../../agent/source/desired-source.ts';
 import { DirectorySource } from '../../agent/source/directory-source.ts';
 import { StateStore } from '../../agent/state/state-store.ts';
 import { StatusRecorder } from '../../agent/state/status-recorder.ts';
 import { admitDesiredState } from '../../agent/admission.ts';
 import { loadDesiredState } from '../../repo/tree/index.ts';
+import type { HostStatus, Trigger } from '../../shared/status.ts';
 
 export const MINUTE = 60_000;
 
@@ -121,4 +123,25 @@ export function reconcilerFixture(options: { retryBaseMs?: number; healthTimeout
 /** One container of image `image` (never pulled: a missing image is a host failure). */
 export function app(image: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { containers: { web: { image, pull: 'never', ...extra } }, files: { '/srv/app.conf': { content: `image ${image}\n` } } };
+}
+
+/**
+ * The daemon around a fixture's Reconciler (polls and drift checks an hour apart unless `extra` says
+ * otherwise): the statuses it reports and every pass's outcome, with when it ended.
+ */
+export function fixtureDaemon(f: ReconcilerFixture, extra: Partial<ConstructorParameters<typeof AgentDaemon>[0]> = {}) {
+  const reports: HostStatus[] = [];
+  const outcomes: Array<{ trigger: Trigger; outcome: Outcome; at: number }> = [];
+  const daemon = new AgentDaemon({
+    cycle: f.reconciler,
+    status: () => f.recorder.snapshot,
+    containers: f.drivers.containers,
+    logger: pino({ level: 'silent' }),
+    poll: 3_600_000,
+    driftCheckMs: 3_600_000,
+    sink: { reportStatus: (s) => reports.push(structuredClone(s)) },
+    onOutcome: (trigger, outcome) => outcomes.push({ trigger, outcome, at: Date.now() }),
+    ...extra,
+  });
+  return { daemon, reports, outcomes };
 }
