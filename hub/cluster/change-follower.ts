@@ -13,7 +13,7 @@
 // perhaps after the read's snapshot; it never reads its own notices back).
 import type { Logger } from 'pino';
 import type pg from 'pg';
-import type { FleetIndex } from '../fleet/fleet-index.ts';
+import type { FleetIndex, IndexRecord } from '../fleet/fleet-index.ts';
 import type { PostgresFleetStore } from '../store/postgres-store.ts';
 import { CHANGE_CHANNEL } from '../store/postgres-batch.ts';
 import { ACTION_CHANNEL, parseAction, parseChangeNotice } from './notices.ts';
@@ -165,22 +165,23 @@ export class ChangeFollower {
       throw error;
     });
     const wrote = stop();
-    let later = 0;
-    for (const r of records) {
-      if (!wrote(r.id)) this.#o.index.applyRecord(r);
-      else {
-        this.readLater(r.id);
-        later++;
-      }
-    }
     const present = new Set(ids);
     const gone = this.#o.index.knownReported().filter((id) => !present.has(id));
-    for (const id of gone) {
-      if (wrote(id)) this.readLater(id);
-      else this.#o.index.remove(id);
-    }
+    const later = this.applyRead(records, gone, wrote);
     this.#watermark = at;
     this.#log.info({ changed: records.length, removed: gone.length, readAgain: later }, 'change feed reconnected; caught up');
+  }
+
+  /**
+   * A read's rows applied and its missing hosts removed, except those this replica wrote while it
+   * ran (`wrote`): those are read again (readLater). Returns how many were.
+   */
+  private applyRead(records: readonly IndexRecord[], missing: readonly string[], wrote: (host: string) => boolean): number {
+    const again = [...records.map((r) => r.id), ...missing].filter(wrote);
+    for (const r of records) if (!wrote(r.id)) this.#o.index.applyRecord(r);
+    for (const id of missing) if (!wrote(id)) this.#o.index.remove(id);
+    for (const id of again) this.readLater(id);
+    return again.length;
   }
 
   /**
@@ -251,18 +252,8 @@ export class ChangeFollower {
       const stop = this.#o.store.watchLocalWrites();
       try {
         const records = await this.#o.store.indexRecords(ids);
-        const wrote = stop();
-        const found = new Set<string>();
-        for (const r of records) {
-          found.add(r.id);
-          if (wrote(r.id)) this.readLater(r.id);
-          else this.#o.index.applyRecord(r);
-        }
-        for (const id of ids) {
-          if (found.has(id)) continue;
-          if (wrote(id)) this.readLater(id);
-          else this.#o.index.remove(id);
-        }
+        const found = new Set(records.map((r) => r.id));
+        this.applyRead(records, ids.filter((id) => !found.has(id)), stop());
       } catch (error) {
         stop();
         // The database is away: keep the ids and try again shortly.
