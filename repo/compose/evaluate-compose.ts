@@ -131,14 +131,15 @@ export function evaluateCompose(layers: Layer[], lookup: (name: string) => strin
   const networkDefs: Obj = { ...(isMap(merged.networks) ? merged.networks : {}) };
   if (defaultUser === undefined) delete networkDefs.default;
   else networkDefs.default ??= {};
+  const sectionDefs = { networks: networkDefs, volumes: isMap(merged.volumes) ? merged.volumes : {} };
   const dockerName = (section: 'networks' | 'volumes', key: string, def: unknown): string => {
     const d = isMap(def) ? def : {};
     if (typeof d.name === 'string') return d.name;
     return section === 'networks' && key === 'default' && !(d.external === true || isMap(d.external)) ? defaultName : key;
   };
   const named = (section: 'networks' | 'volumes') => (key: string) => {
-    const defs = section === 'networks' ? networkDefs : merged[section];
-    if (!isMap(defs) || !(key in defs)) return undefined;
+    const defs = sectionDefs[section];
+    if (!(key in defs)) return undefined;
     return dockerName(section, key, defs[key]);
   };
   const sideText = (path: string): string | undefined => {
@@ -148,8 +149,7 @@ export function evaluateCompose(layers: Layer[], lookup: (name: string) => strin
   // Top-level networks and volumes become resources (external ones must exist: not managed).
   const ownedIds = new Map<string, string>();
   for (const section of ['networks', 'volumes'] as const) {
-    const defs = section === 'networks' ? networkDefs : isMap(merged[section]) ? merged[section] : {};
-    for (const [key, def] of Object.entries(defs)) {
+    for (const [key, def] of Object.entries(sectionDefs[section])) {
       const d = isMap(def) ? def : {};
       if (d.external === true || isMap(d.external)) continue;
       const name = dockerName(section, key, d);
