@@ -249,7 +249,6 @@ export class StateStore {
       try {
         await writeFileAtomic(this.path(name), write.data, write.mode);
         this.#written.set(name, digest(write.data));
-        // A newer save of the same file may have queued meanwhile: that one stays pending.
         // A newer save of the same file may have come in meanwhile: it stays pending (and is written next).
         if (this.#pending.get(name) === write) this.#pending.delete(name);
         if (write.backup) this.#pending.set(`${name}.bak`, { data: write.data, mode: write.mode, backup: false });
