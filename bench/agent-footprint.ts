@@ -7,7 +7,7 @@
 // (the floor: what Node.js itself costs). Prints both RSS medians, their ratio,
 // the agent's CPU while idle and the installed size of /usr/lib/gitfleet.
 //   npm run build && node --import tsx bench/agent-footprint.ts [--idle 120] [--runs 1] [--node-flags="…"] [--from DIR]
-//     [--env KEY=VALUE …] [--smaps] [--spawns 120] [--heap-snapshot FILE]
+//     [--env KEY=VALUE …] [--smaps] [--spawns 120] [--heap-snapshot FILE] [--cpu-profile FILE]
 // --node-flags replaces the unit's node flags for this run (through a drop-in,
 // as `systemctl edit gitfleet-agent` would), to measure a V8 setting; --env
 // adds an Environment= line to the same drop-in (e.g. MALLOC_ARENA_MAX=2), for
@@ -19,7 +19,10 @@
 // memory: V8 heap and malloc, shared libraries); --spawns N counts the
 // processes the agent starts in N seconds (strace, execve) by program;
 // --heap-snapshot writes the agent's V8 heap snapshot to FILE (the unit then
-// runs node with --heapsnapshot-signal=SIGUSR2 too).
+// runs node with --heapsnapshot-signal=SIGUSR2 too); --cpu-profile writes the
+// agent's V8 CPU profile of the whole run to FILE (node --cpu-prof; the agent is
+// stopped after the window to write it) and prints where the idle window's
+// CPU time went, by script and by function.
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -29,6 +32,7 @@ import { loadavg } from 'node:os';
 import Dockerode from 'dockerode';
 import { stringify } from 'yaml';
 import { median } from './stats.ts';
+import { cpuProfileSummary } from './cpu-profile.ts';
 import { bootHost, systemdHostsAvailable, type SystemdHost } from '../test/harness/nspawn.ts';
 import { dockerMissingReason } from '../test/harness/docker.ts';
 import { HubProcess } from '../test/harness/faults.ts';
@@ -39,6 +43,8 @@ const GOAL_RSS_MIB = 48;
 const GOAL_INSTALLED_MB = 10;
 const GOAL_CPU_PERCENT = 0.1;
 const CLOCK_TICKS = 100; // USER_HZ on Linux
+/** In the agent's state directory: the one directory its unit lets it write besides /etc. */
+const CPU_PROFILE_DIR = '/var/lib/gitfleet/cpu-profile';
 const UNIT_FLAGS = /^ExecStart=node (.*?) \/usr\/lib\/gitfleet\/gitfleet\.mjs agent/m;
 
 interface Extras {
@@ -46,6 +52,7 @@ interface Extras {
   smaps: boolean;
   spawnsSeconds: number;
   heapSnapshot: string | undefined;
+  cpuProfile: string | undefined;
 }
 
 interface RunResult {
@@ -192,7 +199,8 @@ async function measureOnce(idleSeconds: number, requestedFlags: string | undefin
     const unitText = readFileSync(join(host.rootDir, 'etc/systemd/system/gitfleet-agent.service'), 'utf8');
     let flags = UNIT_FLAGS.exec(unitText)?.[1];
     if (flags === undefined) throw new Error('the installed unit has no "ExecStart=node FLAGS /usr/lib/gitfleet/gitfleet.mjs agent" line');
-    const nodeFlags = extras.heapSnapshot ? `${requestedFlags ?? flags} --heapsnapshot-signal=SIGUSR2` : requestedFlags;
+    const profiling = [extras.heapSnapshot ? '--heapsnapshot-signal=SIGUSR2' : '', extras.cpuProfile ? `--cpu-prof --cpu-prof-dir=${CPU_PROFILE_DIR}` : ''].filter(Boolean).join(' ');
+    const nodeFlags = profiling ? `${requestedFlags ?? flags} ${profiling}` : requestedFlags;
     if (nodeFlags !== undefined || extras.env.length > 0) {
       const exec = /^ExecStart=(.*)$/m.exec(unitText)![1]!.replace(`node ${flags} `, `node ${nodeFlags ?? flags} `);
       const dropins = join(host.rootDir, 'etc/systemd/system/gitfleet-agent.service.d');
@@ -257,6 +265,15 @@ async function measureOnce(idleSeconds: number, requestedFlags: string | undefin
       await takeHeapSnapshot(agentPid, extras.heapSnapshot);
       notes.push(`  heap snapshot of the agent: ${extras.heapSnapshot}`);
     }
+    if (extras.cpuProfile) {
+      const windowEndMs = Date.now();
+      await mustExec(host, ['systemctl', 'stop', 'gitfleet-agent']);
+      const dir = join(host.rootDir, CPU_PROFILE_DIR);
+      const written = readdirSync(dir).find((n) => n.endsWith('.cpuprofile'));
+      if (!written) throw new Error(`the agent wrote no CPU profile in ${CPU_PROFILE_DIR}`);
+      copyFileSync(join(dir, written), extras.cpuProfile);
+      notes.push(`  CPU profile of the agent: ${extras.cpuProfile}; the idle window in it:`, ...cpuProfileSummary(extras.cpuProfile, windowEndMs - t0, Date.now() - windowEndMs));
+    }
     return {
       agentMiB: median(agentSamples) / 1024,
       agentPeakMiB: Math.max(...agentSamples) / 1024,
@@ -289,10 +306,11 @@ async function main(): Promise<void> {
       smaps: { type: 'boolean', default: false },
       spawns: { type: 'string', default: '0' },
       'heap-snapshot': { type: 'string' },
+      'cpu-profile': { type: 'string' },
       env: { type: 'string', multiple: true, default: [] },
     },
   });
-  const extras: Extras = { env: values.env, smaps: values.smaps, spawnsSeconds: Number(values.spawns), heapSnapshot: values['heap-snapshot'] };
+  const extras: Extras = { env: values.env, smaps: values.smaps, spawnsSeconds: Number(values.spawns), heapSnapshot: values['heap-snapshot'], cpuProfile: values['cpu-profile'] };
   const missing = systemdHostsAvailable() ?? (await dockerMissingReason()) ?? bundleMissing();
   if (missing) throw new Error(`cannot measure: ${missing}`);
   const idle = Number(values.idle);

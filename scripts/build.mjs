@@ -127,6 +127,22 @@ const lazyExternals = {
   },
 };
 
+// docker-modem formats every request's options with util.inspect (showHidden,
+// unlimited depth) for a debug line that is off unless DEBUG=modem is set: the
+// formatting ran on every Docker API call, a few ms of an idle agent's CPU
+// each time (docs/edge.md, "Footprint"). Now it runs only when the line prints.
+const dockerModemDebugOnDemand = {
+  name: 'docker-modem-debug-on-demand',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const lazy = source.replace("debug('Sending: %s', util.inspect(options, {", "debug.enabled && debug('Sending: %s', util.inspect(options, {");
+      if (lazy === source) throw new Error(`${args.path}: docker-modem no longer formats its debug line this way; update scripts/build.mjs`);
+      return { contents: lazy, loader: 'js', resolveDir: dirname(args.path) };
+    });
+  },
+};
+
 mkdirSync('dist', { recursive: true });
 const started = Date.now();
 // Split at the CLI's lazy command imports: `gitfleet agent` loads its own code
@@ -153,7 +169,7 @@ const result = await build({
   external: ['better-sqlite3', 'pg-native', 'cpu-features', 'ssh2', 'playwright-core'],
   // Bundled CommonJS dependencies call require(); give ESM output a real one.
   banner: { js: "import { createRequire as __gfCreateRequire } from 'node:module'; const require = __gfCreateRequire(import.meta.url);" },
-  plugins: [withoutUnusedDockerTransports, withoutUnusedLibraryCode, withoutZodLocales, lazyExternals, builtinsRequired],
+  plugins: [withoutUnusedDockerTransports, withoutUnusedLibraryCode, withoutZodLocales, dockerModemDebugOnDemand, lazyExternals, builtinsRequired],
   logLevel: 'warning',
 });
 // Chunks of earlier builds (their names carry a content hash) would pile up and

@@ -78,3 +78,14 @@ test('the bundle carries no tar-stream, thread-stream or readable-stream code, a
     assert.ok(!loaded.includes(`NativeModule ${module}`), `loading the agent loads node:${module}`);
   }
 });
+
+test("docker-modem's per-request debug formatting (util.inspect of the options) runs only when its debug line is on", () => {
+  const original = readFileSync(join(root, 'node_modules/docker-modem/lib/modem.js'), 'utf8');
+  assert.match(original, /^\s*debug\('Sending: %s', util\.inspect\(options, \{/m, 'docker-modem formats its debug line unconditionally (the marker is real)');
+  const modemChunks = readdirSync(dist).filter((n) => n.endsWith('.mjs') && readFileSync(join(dist, n), 'utf8').includes('"Sending: %s"'));
+  assert.equal(modemChunks.length, 1, 'exactly one chunk carries docker-modem');
+  const text = readFileSync(join(dist, modemChunks[0]!), 'utf8');
+  const calls = [...text.matchAll(/([\w$]+)\.enabled&&\1\("Sending: %s"/g)];
+  assert.equal(calls.length, 1, 'the "Sending" debug call is guarded by its debug instance being enabled');
+  assert.equal(text.split('"Sending: %s"').length - 1, 1, 'and there is no other, unguarded one');
+});
