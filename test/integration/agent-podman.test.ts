@@ -2,9 +2,9 @@
 // or edge host), from a real local Git repository: containers with environment,
 // a healthcheck, a port served on the host network and a named volume converge;
 // the next pass changes nothing; a container removed by hand with podman comes
-// back. No bridge network here: Podman refuses a subnet that overlaps the
-// machine's own (the test machines sit in TEST-NET-1, the only range tests may
-// use), and a network resource cannot choose its subnet (docs/edge.md).
+// back. No bridge network here: that needs Podman in a network namespace of
+// its own (podman-bridge-network.test.ts), as Podman refuses a subnet that
+// overlaps the machine's own (TEST-NET-1, the only range tests may use).
 // Healthchecks are run by the harness as Podman's systemd timers would on a
 // real host (no systemd as PID 1 on the test machines).
 import { test, before, after } from 'node:test';

@@ -18,6 +18,7 @@ import { imageDefaultsOf, noImageDefaults, type RawImageConfig } from './config-
 import type { ImageDefaults } from '../types.ts';
 import { detectContainerEngine } from './engine-kind.ts';
 import { podmanInspectAsDocker } from './podman-inspect.ts';
+import { assertAliasesResolve } from './podman-network-dns.ts';
 
 export interface DockerContainerDriverOptions {
   /** Default /var/run/docker.sock. */
@@ -145,6 +146,7 @@ export class DockerContainerDriver implements ContainerDriver {
 
   async create(name: string, spec: ContainerSpec, labels: Record<string, string>): Promise<string> {
     const body = { ...toCreateBody(spec, labels), name };
+    if (await this.isPodman()) await assertAliasesResolve(this.docker, name, spec, this.socketPath);
     try {
       const container = await this.docker.createContainer(body);
       for (const net of extraNetworks(spec)) {

@@ -7,8 +7,11 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # catatonit: the init that `init: true` needs (a Recommends of podman).
+# The CNI dnsname plugin: name resolution (aliases) on Podman's bridge networks,
+# which a Debian user installs for it (it only Enhances podman); iptables: the
+# CNI bridge and portmap plugins' NAT for published ports (only Suggested).
 missing=()
-for p in podman catatonit; do
+for p in podman catatonit golang-github-containernetworking-plugin-dnsname iptables; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
