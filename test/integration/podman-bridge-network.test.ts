@@ -7,11 +7,21 @@
 // would refuse to overlap it. The agent's real reconcile reaches the API
 // socket from here. Names resolve through the CNI `dnsname` plugin (Debian
 // package golang-github-containernetworking-plugin-dnsname; docs/edge.md).
+// Also: aliases on a network without DNS are refused with the reason, and a
+// Compose project's services reach each other by service name on Podman.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Dockerode from 'dockerode';
 import { DockerContainerDriver } from '../../agent/drivers/docker/docker-container-driver.ts';
+import { MemoryFileDriver } from '../../agent/drivers/memory/files.ts';
+import { MemoryUnitDriver } from '../../agent/drivers/memory/units.ts';
+import { converge } from '../../agent/engine/converge.ts';
+import { emptyInventory, type Inventory } from '../../agent/engine/model.ts';
+import { loadDesiredState } from '../../repo/tree/index.ts';
+import { writeTree } from '../component/repo-fixture.ts';
 import { isGitfleetError } from '../../shared/errors.ts';
 import { TEST_IMAGE } from '../harness/docker.ts';
 import { podmanMissingReason } from '../harness/podman.ts';
@@ -163,4 +173,46 @@ test('aliases on a Podman network without name resolution are refused with the r
   assert.equal(await driver.inspect('lonely'), null, 'nothing was created');
   const id = await driver.create('lonely', { image: TEST_IMAGE, command: ['sleep', '3600'], networks: [plain] }, labels);
   assert.ok((await driver.inspect(id))?.name === 'lonely');
+});
+
+test('a Compose project without networks on Podman: both services on <project>_default, one reaches the other by its service name', async (t) => {
+  if (!requireComponent(t, 'Podman with bridge networks (ip, iptables, dnsname) and git', missing)) return;
+  const tree = mkdtempSync(join(tmpdir(), 'gitfleet-podman-compose-'));
+  t.after(() => rmSync(tree, { recursive: true, force: true }));
+  // The project's name is the directory's; its default network's name is global on the machine, like `net`.
+  const project = `gfpc${suffix}`;
+  writeTree(tree, {
+    [`${project}/compose.yaml`]: `services:
+  web:
+    image: ${TEST_IMAGE}
+    container_name: compose-web
+    command: ["sleep", "3600"]
+    init: true
+  db:
+    image: ${TEST_IMAGE}
+    container_name: shop-db-main
+    init: true
+    command: ["sh", "-c", "mkdir -p /srv && echo db-answers > /srv/index.html && exec httpd -f -p 8080 -h /srv"]
+`,
+    [`${project}/h1/host.yaml`]: 'allowEmpty: true\n',
+  });
+  const drivers = { containers: new DockerContainerDriver({ socketPath: podman!.socket }), units: new MemoryUnitDriver(), files: new MemoryFileDriver({ allow: ['/var/lib/gitfleet/compose'] }) };
+  let inventory: Inventory = emptyInventory();
+  const options = { revision: 'r1', settleMs: 200, pollMs: 100, healthTimeoutMs: 30_000, saveInventory: async (i: Inventory) => void (inventory = structuredClone(i)) };
+  const first = await converge(drivers, await loadDesiredState(tree, { host: 'h1' }), inventory, options);
+  assert.equal(first.failures.length, 0, JSON.stringify(first.failures));
+  const db = await docker.getContainer('shop-db-main').inspect();
+  assert.deepEqual(Object.keys(db.NetworkSettings.Networks), [`${project}_default`]);
+  assert.match(db.NetworkSettings.Networks[`${project}_default`]?.IPAddress ?? '', /^192\.0\.2\./);
+  let answer = '';
+  for (const deadline = Date.now() + 15_000; answer === '' && Date.now() < deadline; ) {
+    answer = await podman!.podman(['exec', 'compose-web', 'wget', '-q', '-O-', 'http://db:8080/'], 5_000).catch(() => '');
+    if (answer === '') await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.equal(answer, 'db-answers', 'web reached db by its service name (its container is named otherwise)');
+  const steps: string[] = [];
+  await converge(drivers, await loadDesiredState(tree, { host: 'h1' }), inventory, { ...options, onStep: (r) => steps.push(`${r.step.type} ${r.step.resource ?? ''}`) });
+  assert.deepEqual(steps, [], 'the second converge runs no step');
+  // Its containers go first (dispose removes every network this Podman has).
+  await podman!.podman(['rm', '--force', '--time', '0', 'compose-web', 'shop-db-main']);
 });
