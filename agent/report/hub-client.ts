@@ -20,6 +20,7 @@ const monotonicMs = (): number => performance.now();
 import { emptyFacts } from '../facts.ts';
 import { readCredential, writeCredential } from './credential-file.ts';
 import { ReportQueue } from './report-queue.ts';
+import { STATUS_REFRESH_MS, statusNewsKey } from '../state/status-news.ts';
 
 export interface HubClientOptions {
   url: string;
@@ -45,23 +46,6 @@ export interface HubClientOptions {
 export const QUEUE_FILE = 'hub-queue.json';
 /** Statuses are coalesced: at most one per this interval, the latest wins. */
 const MIN_STATUS_INTERVAL_MS = 1000;
-/**
- * A pass that changed nothing is not news (the heartbeat says the agent is
- * alive), but the hub's copy is refreshed at least this often: ≈2 KB every
- * ten minutes instead of one per poll (docs/agent.md, "What reaches the hub").
- */
-export const STATUS_REFRESH_MS = 10 * 60_000;
-
-/**
- * What makes a status news: everything but what every pass moves without
- * changing anything — updatedAt, and the Reconciling condition's time and
- * message (it flips twice on every pass, and its message names the trigger,
- * which alternates between poll and drift check).
- */
-export function statusNewsKey(status: HostStatus): string {
-  const { updatedAt: _updated, conditions, ...rest } = status;
-  return JSON.stringify({ ...rest, conditions: conditions.map((c) => (c.type === 'Reconciling' ? { ...c, lastTransitionTime: '', message: '' } : c)) });
-}
 const FACTS_TIMEOUT_MS = 10_000;
 const RECONNECT = { baseMs: 1000, maxMs: 60_000 };
 /** After a refusal a retry cannot fix soon (wrong token, claimed id, version), wait this long. */

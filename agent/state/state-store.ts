@@ -3,7 +3,9 @@
 // one JSON file written atomically, so a kill at any moment loses nothing.
 //
 // Damage never stops the agent (docs/agent.md, "State and recovery"):
-// - status.json is a cache: unreadable → rebuilt by the next reconcile.
+// - status.json is a cache: unreadable → rebuilt by the next reconcile. It is
+//   rewritten when the status is news (status-news.ts), and at least every
+//   STATUS_REFRESH_MS, not after every idle pass.
 // - inventory.json and revisions.json have a copy (`.bak`), written after each
 //   successful save. Unreadable → the copy; the inventory also takes back every
 //   container and unit the host marks as the agent's (host-marks.ts).
@@ -19,6 +21,7 @@ import { resourceKinds } from '../../shared/resources.ts';
 import { HostStatus } from '../../shared/status.ts';
 import { emptyInventory, type Inventory } from '../engine/model.ts';
 import { readJsonFile, writeFileAtomic } from './atomic-file.ts';
+import { STATUS_REFRESH_MS, statusNewsKey } from './status-news.ts';
 import { inventoryFromHost, type HostMarks } from './host-marks.ts';
 
 export interface Revisions {
@@ -99,6 +102,8 @@ export interface StateStoreOptions {
   /** Where the inventory is rebuilt from when it and its copy are lost. */
   hostMarks?: HostMarks;
   now?: () => Date;
+  /** A monotonic clock in ms (tests); performance.now by default. */
+  monotonicMs?: () => number;
 }
 
 interface PendingWrite {
@@ -116,6 +121,8 @@ export class StateStore {
   #writing: Promise<void> = Promise.resolve();
   /** A digest of what each file was last written with by this store. */
   readonly #written = new Map<string, string>();
+  /** The news key of the status last handed to a write, and when (monotonic ms). */
+  #statusWritten: { key: string; at: number } | null = null;
   #failedSince: number | null = null;
   #failures = 0;
 
@@ -220,6 +227,12 @@ export class StateStore {
   }
 
   saveStatus(status: HostStatus): Promise<void> {
+    const key = statusNewsKey(status);
+    const now = (this.#options.monotonicMs ?? performance.now.bind(performance))();
+    const last = this.#statusWritten;
+    // Not news and not due for a refresh: the file already says it (a pending write is still retried).
+    if (last && last.key === key && now - last.at < STATUS_REFRESH_MS) return this.#enqueue();
+    this.#statusWritten = { key, at: now };
     return this.#save('status.json', JSON.stringify(status, null, 1), 0o644, false);
   }
 

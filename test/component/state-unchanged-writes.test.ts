@@ -1,7 +1,9 @@
 // An idle agent saves its inventory after every pass (every 30 s by default):
 // a save of what the file already holds writes nothing, so an idle pass spends
 // no fsyncs on it (issue 18, footprint). A changed inventory, a status, and a
-// write that failed before are still written.
+// write that failed before are still written. A status is rewritten when it is
+// news, or when the one in status.json is STATUS_REFRESH_MS old — not after
+// every idle pass, whose only changes are its times and trigger.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -9,6 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { emptyInventory, type Inventory } from '../../agent/engine/model.ts';
 import { StateStore } from '../../agent/state/state-store.ts';
+import { StatusRecorder } from '../../agent/state/status-recorder.ts';
+import { STATUS_REFRESH_MS } from '../../agent/state/status-news.ts';
+import type { HostStatus } from '../../shared/status.ts';
 
 const inventoryWith = (revision: string): Inventory => ({
   ...emptyInventory(),
@@ -56,6 +61,49 @@ test('a save that failed is retried with the same content once it can be written
     await store.saveInventory(inventoryWith('r2'));
     assert.deepEqual(store.pendingWrites, []);
     assert.equal((JSON.parse(readFileSync(join(dir, 'inventory.json'), 'utf8')) as Inventory).resources['file//etc/a.conf']?.revision, 'r2');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('status.json is rewritten when the status is news or due for a refresh, not after a pass that only moved its times', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gf-state-unchanged-'));
+  try {
+    let monotonic = 0;
+    let wall = Date.parse('2026-01-01T00:00:00.000Z');
+    const store = new StateStore(dir, { monotonicMs: () => monotonic });
+    const recorder = new StatusRecorder({ host: 'web-01', place: '', tags: [] }, null, () => new Date(wall));
+    const idlePass = (trigger: string): HostStatus => {
+      wall += 30_000;
+      monotonic += 30_000;
+      recorder.setCondition('Reconciling', { status: true, reason: 'Progressing', message: `reconcile triggered by ${trigger}` });
+      recorder.setCondition('Reconciling', { status: false, reason: 'Idle', message: `last reconcile triggered by ${trigger}` });
+      return recorder.snapshot;
+    };
+    const file = join(dir, 'status.json');
+    const inode = () => statSync(file, { bigint: true }).ino;
+    const written = () => JSON.parse(readFileSync(file, 'utf8')) as HostStatus;
+
+    await store.saveStatus(idlePass('poll'));
+    const first = inode();
+    const firstUpdatedAt = written().updatedAt;
+    for (const trigger of ['drift-check', 'poll', 'drift-check']) await store.saveStatus(idlePass(trigger));
+    assert.equal(inode(), first, 'idle passes (only updatedAt and the Reconciling time and trigger moved) rewrote status.json');
+    assert.equal(written().updatedAt, firstUpdatedAt);
+
+    // News: the applied revision changed.
+    recorder.setRevisions({ lastApplied: 'r2', lastAttempted: 'r2' });
+    await store.saveStatus(idlePass('poll'));
+    assert.notEqual(inode(), first, 'a status with news was not written');
+    assert.equal(written().lastAppliedRevision, 'r2');
+
+    // No news, but the file is as old as the refresh interval: written again, with the new times.
+    const afterNews = inode();
+    monotonic += STATUS_REFRESH_MS - 30_000;
+    const due = idlePass('drift-check');
+    await store.saveStatus(due);
+    assert.notEqual(inode(), afterNews, `a status ${STATUS_REFRESH_MS / 60_000} minutes old was not refreshed`);
+    assert.equal(written().updatedAt, due.updatedAt);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
