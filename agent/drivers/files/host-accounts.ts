@@ -1,7 +1,7 @@
 // Owner and group names are the HOST's, read from /etc/passwd and /etc/group
 // under the driver's root directory: in tests that root is a booted host's
 // (/proc/PID/root), whose accounts differ from the machine running the test.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GitfleetError } from '../../../shared/errors.ts';
 
@@ -21,19 +21,34 @@ function parseColonFile(text: string): { name: string; id: number }[] {
     .map((f) => ({ name: f[0]!, id: Number(f[2]) }));
 }
 
-async function readOrEmpty(path: string): Promise<string> {
+/** The account files as last read, with what their stat said then. */
+const lastRead = new Map<string, { identity: string; entries: { name: string; id: number }[] }>();
+
+/**
+ * The file's entries; read again only when its stat differs from the last
+ * read (inode, size, modification and change time in ns): a package install
+ * that adds a user is seen at the next pass, and an idle pass costs one stat
+ * per file instead of a read and a parse.
+ */
+async function entriesOf(path: string): Promise<{ name: string; id: number }[]> {
   try {
-    return await readFile(path, 'utf8');
+    const s = await stat(path, { bigint: true });
+    const identity = `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+    const cached = lastRead.get(path);
+    if (cached?.identity === identity) return cached.entries;
+    const entries = parseColonFile(await readFile(path, 'utf8'));
+    lastRead.set(path, { identity, entries });
+    return entries;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    lastRead.delete(path);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw new GitfleetError('FILE_FAILED', `cannot read ${path}: ${(error as Error).message}`, { cause: error });
   }
 }
 
-/** Read fresh on every call: a package install may add a user between passes. */
+/** Fresh on every call: a package install may add a user between passes. */
 export async function readAccounts(rootDir: string): Promise<AccountDb> {
-  const users = parseColonFile(await readOrEmpty(join(rootDir, 'etc/passwd')));
-  const groups = parseColonFile(await readOrEmpty(join(rootDir, 'etc/group')));
+  const [users, groups] = await Promise.all([entriesOf(join(rootDir, 'etc/passwd')), entriesOf(join(rootDir, 'etc/group'))]);
   return accountDb(users, groups);
 }
 
