@@ -93,8 +93,12 @@ async function fromClientByAlias(): Promise<string> {
 }
 
 /** What a client on the host side (inside the namespace) gets from the published port at ADDRESS. */
-async function fromHostSide(address: string): Promise<string> {
-  const script = `fetch('http://${address}:${published}/').then(async (r) => process.stdout.write(await r.text()), (e) => { console.error(String(e.cause ?? e)); process.exit(1); })`;
+function fromHostSide(address: string): Promise<string> {
+  return fromHostSideAt(address, published);
+}
+
+async function fromHostSideAt(address: string, port: number): Promise<string> {
+  const script = `fetch('http://${address}:${port}/').then(async (r) => process.stdout.write(await r.text()), (e) => { console.error(String(e.cause ?? e)); process.exit(1); })`;
   return podman!.inNetns(process.execPath, ['-e', script]);
 }
 
@@ -215,4 +219,38 @@ test('a Compose project without networks on Podman: both services on <project>_d
   assert.deepEqual(steps, [], 'the second converge runs no step');
   // Its containers go first (dispose removes every network this Podman has).
   await podman!.podman(['rm', '--force', '--time', '0', 'compose-web', 'shop-db-main']);
+});
+
+test('a container started with podman run on a bridge network, with an alias and a published port, is adopted as it is', async (t) => {
+  if (!requireComponent(t, 'Podman with bridge networks (ip, iptables, dnsname) and git', missing)) return;
+  const tree = mkdtempSync(join(tmpdir(), 'gitfleet-podman-adopt-'));
+  t.after(() => rmSync(tree, { recursive: true, force: true }));
+  const legacyNet = `gfpn-${suffix}-legacy`;
+  await podman!.podman(['network', 'create', legacyNet]);
+  const id = await podman!.podman(['run', '-d', '--name', 'legacy-db', '--network', legacyNet, '--network-alias', 'ledger', '-p', '8082:8080', TEST_IMAGE, 'httpd', '-f', '-p', '8080', '-h', '/www']);
+  writeTree(tree, {
+    'h2/host.yaml': 'adopt: true\n',
+    'h2/apps.yaml': `networks:
+  ${legacyNet}: {}
+containers:
+  legacy-db:
+    image: ${TEST_IMAGE}
+    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
+    ports: ["8082:8080"]
+    networks: { ${legacyNet}: { aliases: [ledger] } }
+    depends_on: [network/${legacyNet}]
+`,
+  });
+  const drivers = { containers: new DockerContainerDriver({ socketPath: podman!.socket }), units: new MemoryUnitDriver(), files: new MemoryFileDriver({ allow: ['/var/lib/gitfleet'] }) };
+  let inventory: Inventory = emptyInventory();
+  const options = { revision: 'r1', settleMs: 200, pollMs: 100, healthTimeoutMs: 30_000, saveInventory: async (i: Inventory) => void (inventory = structuredClone(i)) };
+  const steps: string[] = [];
+  const reasons: string[] = [];
+  const first = await converge(drivers, await loadDesiredState(tree, { host: 'h2' }), inventory, { ...options, onStep: (r) => (steps.push(`${r.step.type} ${r.step.resource ?? ''}`), reasons.push(r.step.reason ?? '')) });
+  assert.equal(first.failures.length, 0, JSON.stringify(first.failures));
+  assert.deepEqual(steps, [], `nothing created or recreated: ${reasons.join('; ')}`);
+  assert.ok(first.adopted.includes('container/legacy-db'), JSON.stringify(first.adopted));
+  assert.equal((await docker.getContainer('legacy-db').inspect()).Id, id, 'the same container');
+  assert.equal((await fromHostSideAt('127.0.0.1', 8082)).trim(), 'gitfleet busybox');
+  await podman!.podman(['rm', '--force', '--time', '0', 'legacy-db']);
 });

@@ -98,6 +98,18 @@ function dockerUlimits(ulimits: NonNullable<InspectLike['HostConfig']['Ulimits']
     .filter((u) => !(u.Name === 'nproc' && u.Soft === PODMAN_DEFAULTS.nproc && u.Hard === PODMAN_DEFAULTS.nproc));
 }
 
+/**
+ * Podman says `bridge` for a container on user-defined bridge networks, where
+ * Docker names the network it was created on. Podman 4 keeps a container's
+ * networks in a map (no order), so of several the first by name is taken:
+ * right for one network, a guess for more (docs/edge.md).
+ */
+function userNetworkMode(mode: string | null | undefined, networks: Record<string, unknown> | null | undefined): string | null | undefined {
+  if (mode !== 'bridge' || networks == null) return mode;
+  const names = Object.keys(networks).sort();
+  return names.length > 0 && !names.includes(PODMAN_DEFAULTS.network) ? names[0] : mode;
+}
+
 /** `info` as Docker would have described the same container. Pure: returns a new object. */
 export function podmanInspectAsDocker<T extends InspectLike>(info: T, image: ImageSide): T {
   const c = info.Config;
@@ -124,7 +136,7 @@ export function podmanInspectAsDocker<T extends InspectLike>(info: T, image: Ima
       Tmpfs: h.Tmpfs ? Object.fromEntries(Object.entries(h.Tmpfs).map(([path, options]) => [path, askedOptions(options).join(',')])) : h.Tmpfs,
       Ulimits: h.Ulimits ? dockerUlimits(h.Ulimits) : h.Ulimits,
       PidsLimit: h.PidsLimit === PODMAN_DEFAULTS.pidsLimit ? 0 : h.PidsLimit,
-      NetworkMode: onlyDefaultNetwork && h.NetworkMode === 'bridge' ? 'default' : h.NetworkMode,
+      NetworkMode: onlyDefaultNetwork && h.NetworkMode === 'bridge' ? 'default' : userNetworkMode(h.NetworkMode, networks),
     },
     ...(info.NetworkSettings && networks && PODMAN_DEFAULTS.network in networks
       ? { NetworkSettings: { ...info.NetworkSettings, Networks: Object.fromEntries(Object.entries(networks).map(([n, v]) => [n === PODMAN_DEFAULTS.network ? 'bridge' : n, v])) } }
