@@ -11,7 +11,7 @@
 // Compose project's services reach each other by service name on Podman.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
@@ -22,6 +22,8 @@ import { converge } from '../../agent/engine/converge.ts';
 import { emptyInventory, type Inventory } from '../../agent/engine/model.ts';
 import { loadDesiredState } from '../../repo/tree/index.ts';
 import { writeTree } from '../component/repo-fixture.ts';
+import { gitfleet } from '../helpers/gitfleet-cli.ts';
+import { parse } from 'yaml';
 import { isGitfleetError } from '../../shared/errors.ts';
 import { TEST_IMAGE } from '../harness/docker.ts';
 import { podmanMissingReason } from '../harness/podman.ts';
@@ -228,6 +230,15 @@ test('a container started with podman run on a bridge network, with an alias and
   const legacyNet = `gfpn-${suffix}-legacy`;
   await podman!.podman(['network', 'create', legacyNet]);
   const id = await podman!.podman(['run', '-d', '--name', 'legacy-db', '--network', legacyNet, '--network-alias', 'ledger', '-p', '8082:8080', TEST_IMAGE, 'httpd', '-f', '-p', '8080', '-h', '/www']);
+
+  // What `gitfleet adopt` writes for it: the network by name with the alias, the port; not Podman's short-id alias.
+  const adopted = join(tree, 'adopted');
+  const r = await gitfleet(['adopt', '--host', 'h3', '--into', adopted, '--containers', '--docker-socket', podman!.socket], { timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const written = parse(readFileSync(join(adopted, 'h3', 'containers.yaml'), 'utf8')) as { containers: Record<string, Record<string, unknown>>; networks?: Record<string, unknown> };
+  assert.deepEqual(written.containers['legacy-db']?.networks, { [legacyNet]: { aliases: ['ledger'] } }, JSON.stringify(written.containers['legacy-db']));
+  assert.deepEqual(written.containers['legacy-db']?.ports, ['8082:8080']);
+  assert.ok(written.networks && legacyNet in written.networks, JSON.stringify(written.networks));
   writeTree(tree, {
     'h2/host.yaml': 'adopt: true\n',
     'h2/apps.yaml': `networks:
