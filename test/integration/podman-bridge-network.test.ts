@@ -7,8 +7,9 @@
 // would refuse to overlap it. The agent's real reconcile reaches the API
 // socket from here. Names resolve through the CNI `dnsname` plugin (Debian
 // package golang-github-containernetworking-plugin-dnsname; docs/edge.md).
-// Also: aliases on a network without DNS are refused with the reason, and a
-// Compose project's services reach each other by service name on Podman.
+// Also: aliases on a network without DNS are refused with the reason, a
+// Compose project's services reach each other by service name on Podman, and
+// a container `podman run` put on a bridge network is adopted as it is.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
