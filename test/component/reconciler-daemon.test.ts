@@ -41,7 +41,8 @@ test('daemon: a host failure during apply is retried by the daemon itself and en
 
 test('daemon: a long reconcile is reported while it runs; short ones and a burst are not (coalesced)', async () => {
   const f = reconcilerFixture({ healthTimeoutMs: 10_000, realClock: true });
-  const { daemon, reports } = fixtureDaemon(f, { startReport: { delayMs: 400, minGapMs: 60_000 } });
+  // 1.5 s: a short pass must stay under it even on a loaded machine (400 ms did not, once).
+  const { daemon, reports } = fixtureDaemon(f, { startReport: { delayMs: 1500, minGapMs: 60_000 } });
   try {
     f.write(app('local/app:1'));
     await daemon.start();
@@ -64,7 +65,7 @@ test('daemon: a long reconcile is reported while it runs; short ones and a burst
     // A second long reconcile within the gap is not reported again.
     f.write(app('local/app:1', { healthcheck: { test: ['CMD', 'true'], interval: '2s' } }));
     const again = daemon.trigger('poll');
-    await new Promise((r) => setTimeout(r, 600));
+    await new Promise((r) => setTimeout(r, 1800)); // past delayMs: it would be reported but for minGapMs
     f.drivers.containers.setHealth('web', 'healthy');
     await again;
     assert.equal(daemon.startReports, 1, 'at most one start report per minGapMs');
