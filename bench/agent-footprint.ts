@@ -7,7 +7,7 @@
 // (the floor: what Node.js itself costs). Prints both RSS medians, their ratio,
 // the agent's CPU while idle and the installed size of /usr/lib/gitfleet.
 //   npm run build && node --import tsx bench/agent-footprint.ts [--idle 120] [--runs 1] [--node-flags="…"] [--from DIR]
-//     [--env KEY=VALUE …] [--smaps] [--spawns 120] [--heap-snapshot FILE] [--cpu-profile FILE]
+//     [--env KEY=VALUE …] [--smaps] [--spawns 120] [--heap-snapshot FILE] [--cpu-profile FILE] [--passes 30]
 // --node-flags replaces the unit's node flags for this run (through a drop-in,
 // as `systemctl edit gitfleet-agent` would), to measure a V8 setting; --env
 // adds an Environment= line to the same drop-in (e.g. MALLOC_ARENA_MAX=2), for
@@ -22,7 +22,10 @@
 // runs node with --heapsnapshot-signal=SIGUSR2 too); --cpu-profile writes the
 // agent's V8 CPU profile of the whole run to FILE (node --cpu-prof; the agent is
 // stopped after the window to write it) and prints where the idle window's
-// CPU time went, by script and by function.
+// CPU time went, by script and by function; --passes N asks for N reconciles
+// (systemctl reload, one every 3 s) and prints the agent's CPU per pass, less
+// what the idle window says the agent spends anyway: a figure that moves far
+// less with the machine's state than the idle percentage does.
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -53,6 +56,7 @@ interface Extras {
   spawnsSeconds: number;
   heapSnapshot: string | undefined;
   cpuProfile: string | undefined;
+  passes: number;
 }
 
 interface RunResult {
@@ -94,6 +98,26 @@ function vmPid(host: SystemdHost, nsPid: number): number {
     }
   }
   throw new Error(`${host.name}: no process ${nsPid} in its pid namespace`);
+}
+
+/** The agent's "reconcile finished" log lines since `sinceMs`, counted by trigger. */
+async function passesByTrigger(host: SystemdHost, sinceMs: number): Promise<Map<string, number>> {
+  const journal = await host.exec(['journalctl', '-u', 'gitfleet-agent', '-o', 'cat', '--no-pager', `--since=@${Math.floor(sinceMs / 1000)}`, `--until=@${Math.ceil(Date.now() / 1000)}`]);
+  const triggers = new Map<string, number>();
+  for (const line of journal.stdout.split('\n')) {
+    try {
+      const entry = JSON.parse(line) as { msg?: string; trigger?: string };
+      if (entry.msg === 'reconcile finished' && entry.trigger) triggers.set(entry.trigger, (triggers.get(entry.trigger) ?? 0) + 1);
+    } catch {
+      // not a JSON log line
+    }
+  }
+  return triggers;
+}
+
+/** Passes asked for by a person (systemctl reload is SIGHUP: a manual sync) since `sinceMs`. */
+async function manualPasses(host: SystemdHost, sinceMs: number): Promise<number> {
+  return (await passesByTrigger(host, sinceMs)).get('manual') ?? 0;
 }
 
 async function mainPid(host: SystemdHost, unit: string): Promise<number> {
@@ -234,16 +258,7 @@ async function measureOnce(idleSeconds: number, requestedFlags: string | undefin
     const end = procStats(agentPid);
     const loadAfter = loadavg()[0]!;
     // What woke the agent in the window: its "reconcile finished" log lines, by trigger.
-    const journal = await host.exec(['journalctl', '-u', 'gitfleet-agent', '-o', 'cat', '--no-pager', `--since=@${Math.floor(t0 / 1000)}`, `--until=@${Math.ceil(Date.now() / 1000)}`]);
-    const triggers = new Map<string, number>();
-    for (const line of journal.stdout.split('\n')) {
-      try {
-        const entry = JSON.parse(line) as { msg?: string; trigger?: string };
-        if (entry.msg === 'reconcile finished' && entry.trigger) triggers.set(entry.trigger, (triggers.get(entry.trigger) ?? 0) + 1);
-      } catch {
-        // not a JSON log line
-      }
-    }
+    const triggers = await passesByTrigger(host, t0);
     const elapsed = (Date.now() - t0) / 1000;
     // Still the same daemon, still in sync: the numbers are of an agent doing its job.
     if ((await mainPid(host, 'gitfleet-agent')) !== agentPid) throw new Error('the agent restarted while it was measured');
@@ -260,6 +275,24 @@ async function measureOnce(idleSeconds: number, requestedFlags: string | undefin
       const counts = await countSpawns(agentPid, extras.spawnsSeconds);
       const perMinute = [...counts].sort((a, b) => b[1] - a[1]).map(([program, n]) => `${program} ${((n * 60) / extras.spawnsSeconds).toFixed(1)}`);
       notes.push(`  processes the agent started, per minute over ${extras.spawnsSeconds} s: ${perMinute.join(', ') || 'none'}`);
+    }
+    if (extras.passes > 0) {
+      const idleTicksPerSecond = (end.cpuTicks - start.cpuTicks) / elapsed;
+      const idleChildTicksPerSecond = (end.childTicks - start.childTicks) / elapsed;
+      const before = procStats(agentPid);
+      const from = Date.now();
+      const finishedBefore = await manualPasses(host, t0);
+      for (let i = 0; i < extras.passes; i++) {
+        await mustExec(host, ['systemctl', 'reload', 'gitfleet-agent']);
+        await sleep(3000);
+      }
+      const after = procStats(agentPid);
+      const seconds = (Date.now() - from) / 1000;
+      const ran = (await manualPasses(host, t0)) - finishedBefore;
+      const perPass = (ticks: number, idlePerSecond: number) => (((ticks - idlePerSecond * seconds) / ran) * 1000) / CLOCK_TICKS;
+      notes.push(
+        `  CPU per reconcile (${ran} asked for with systemctl reload in ${seconds.toFixed(0)} s, idle rate subtracted): agent ${perPass(after.cpuTicks - before.cpuTicks, idleTicksPerSecond).toFixed(1)} ms, its git/systemctl ${perPass(after.childTicks - before.childTicks, idleChildTicksPerSecond).toFixed(1)} ms`,
+      );
     }
     if (extras.heapSnapshot) {
       await takeHeapSnapshot(agentPid, extras.heapSnapshot);
@@ -307,10 +340,11 @@ async function main(): Promise<void> {
       spawns: { type: 'string', default: '0' },
       'heap-snapshot': { type: 'string' },
       'cpu-profile': { type: 'string' },
+      passes: { type: 'string', default: '0' },
       env: { type: 'string', multiple: true, default: [] },
     },
   });
-  const extras: Extras = { env: values.env, smaps: values.smaps, spawnsSeconds: Number(values.spawns), heapSnapshot: values['heap-snapshot'], cpuProfile: values['cpu-profile'] };
+  const extras: Extras = { env: values.env, smaps: values.smaps, spawnsSeconds: Number(values.spawns), heapSnapshot: values['heap-snapshot'], cpuProfile: values['cpu-profile'], passes: Number(values.passes) };
   const missing = systemdHostsAvailable() ?? (await dockerMissingReason()) ?? bundleMissing();
   if (missing) throw new Error(`cannot measure: ${missing}`);
   const idle = Number(values.idle);
