@@ -8,6 +8,7 @@
 // the agent's CPU while idle and the installed size of /usr/lib/gitfleet.
 //   npm run build && node --import tsx bench/agent-footprint.ts [--idle 120] [--runs 1] [--node-flags="…"] [--from DIR]
 //     [--env KEY=VALUE …] [--smaps] [--spawns 120] [--heap-snapshot FILE] [--cpu-profile FILE] [--passes 30]
+// Each run also prints the agent's CPU in the window by thread (user and system).
 // --node-flags replaces the unit's node flags for this run (through a drop-in,
 // as `systemctl edit gitfleet-agent` would), to measure a V8 setting; --env
 // adds an Environment= line to the same drop-in (e.g. MALLOC_ARENA_MAX=2), for
@@ -124,6 +125,38 @@ async function mainPid(host: SystemdHost, unit: string): Promise<number> {
   const pid = Number((await mustExec(host, ['systemctl', 'show', '-p', 'MainPID', '--value', unit])).stdout.trim());
   if (!pid) throw new Error(`${host.name}: ${unit} has no main process`);
   return vmPid(host, pid);
+}
+
+/** Per thread of the process: its name and CPU ticks, user and system apart. */
+function threadTicks(pid: number): Map<string, { name: string; user: number; system: number }> {
+  const threads = new Map<string, { name: string; user: number; system: number }>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      threads.set(tid, { name, user: Number(fields[11]), system: Number(fields[12]) });
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return threads;
+}
+
+/** "node 0.21 % (user 0.15, system 0.06), libuv-worker 0.02 % …": each kind of thread's share of a core over the window. */
+function threadBreakdown(before: ReturnType<typeof threadTicks>, after: ReturnType<typeof threadTicks>, seconds: number): string {
+  const byName = new Map<string, { user: number; system: number }>();
+  for (const [tid, t] of after) {
+    const b = before.get(tid) ?? { user: 0, system: 0 };
+    const sum = byName.get(t.name) ?? { user: 0, system: 0 };
+    byName.set(t.name, { user: sum.user + t.user - b.user, system: sum.system + t.system - b.system });
+  }
+  const percent = (ticks: number) => ((ticks / CLOCK_TICKS / seconds) * 100).toFixed(3);
+  return [...byName]
+    .filter(([, t]) => t.user + t.system > 0)
+    .sort((a, b) => b[1].user + b[1].system - (a[1].user + a[1].system))
+    .map(([name, t]) => `${name} ${percent(t.user + t.system)} % (user ${percent(t.user)}, system ${percent(t.system)})`)
+    .join(', ') || 'no thread used a tick';
 }
 
 /** RSS, the process's own CPU, and the CPU of the children it waited for (git, systemctl). */
@@ -248,6 +281,7 @@ async function measureOnce(idleSeconds: number, requestedFlags: string | undefin
     const agentSamples: number[] = [];
     const bareSamples: number[] = [];
     const start = procStats(agentPid);
+    const threadsAtStart = threadTicks(agentPid);
     const loadBefore = loadavg()[0]!;
     const t0 = Date.now();
     while (Date.now() - t0 < idleSeconds * 1000) {
@@ -256,6 +290,7 @@ async function measureOnce(idleSeconds: number, requestedFlags: string | undefin
       await sleep(1000);
     }
     const end = procStats(agentPid);
+    const threadsAtEnd = threadTicks(agentPid);
     const loadAfter = loadavg()[0]!;
     // What woke the agent in the window: its "reconcile finished" log lines, by trigger.
     const triggers = await passesByTrigger(host, t0);
@@ -265,7 +300,7 @@ async function measureOnce(idleSeconds: number, requestedFlags: string | undefin
     const summary = (await hub.host(name)).summary;
     if (summary.connectivity !== 'Online' || summary.sync !== 'InSync') throw new Error(`the hub says ${JSON.stringify(summary)} after the idle window`);
     const installed = treeSize(join(host.rootDir, 'usr/lib/gitfleet'));
-    const notes: string[] = [`  reconciles in the window: ${[...triggers].map(([t, n]) => `${t} ${n}`).join(', ') || 'none'}`];
+    const notes: string[] = [`  reconciles in the window: ${[...triggers].map(([t, n]) => `${t} ${n}`).join(', ') || 'none'}`, `  its CPU by thread, user + system: ${threadBreakdown(threadsAtStart, threadsAtEnd, elapsed)}`];
     if (extras.smaps) {
       const agentKinds = residentByKind(agentPid);
       const bareKinds = residentByKind(barePid);
