@@ -49,6 +49,12 @@ export interface ComposeEvaluation {
   /** Per resource id: the entry and the index of the layer it belongs to (its last Compose file's layer). */
   entries: { entry: ResourceEntry; layerIndex: number }[];
   issues: ValidationIssue[];
+  /**
+   * The project's `default` network and the containers of the services that
+   * join it: like Compose, it exists only while one of them does (the tree
+   * drops it when a native `absent: true` removed them all).
+   */
+  defaultNetwork?: { id: ResourceId; users: ResourceId[] };
 }
 
 interface Origin {
@@ -118,6 +124,7 @@ export function evaluateCompose(layers: Layer[], lookup: (name: string) => strin
     const implicit = (svc.network_mode === undefined || svc.network_mode === null) && (!isMap(svc.networks) || Object.keys(svc.networks).length === 0);
     selected.push([name, implicit ? { ...svc, networks: { default: null } } : svc]);
   }
+  const selectedService = new Map(selected);
   const defaultUser = selected.find(([, svc]) => isMap(svc.networks) && 'default' in svc.networks)?.[0];
   const project = composeProjectName(explicitName?.name, firstDoc!.doc.dir);
   if ('problem' in project && explicitName !== undefined) {
@@ -169,6 +176,7 @@ export function evaluateCompose(layers: Layer[], lookup: (name: string) => strin
       if (containerNameProblem(name) !== null) issues.push(issue(doc.file, entry, 'INVALID_NAME', `"${name}" is not a valid Docker ${kind} name: ${containerNameProblem(name)}`));
       out.entries.push({ entry, layerIndex });
       ownedIds.set(`${section}/${name}`, id);
+      if (section === 'networks' && key === 'default') out.defaultNetwork = { id, users: [] };
     }
   }
   const containerOf = new Map<string, string>();
@@ -220,6 +228,7 @@ export function evaluateCompose(layers: Layer[], lookup: (name: string) => strin
     const nameProblem = containerNameProblem(mapped.containerName);
     if (nameProblem !== null) issues.push(issue(doc.file, at(['container_name']), 'INVALID_NAME', `"${mapped.containerName}" is not a valid Docker container name: ${nameProblem}`));
     const id = resourceId('container', mapped.containerName);
+    if (out.defaultNetwork && isMap(selectedService.get(name)?.networks) && 'default' in (selectedService.get(name)!.networks as Obj)) out.defaultNetwork.users.push(id);
     const r = ContainerSpec.safeParse(spec);
     const entry = makeEntry(id, 'container', mapped.containerName, containerSection, doc, ['services', name], spec, r.success ? r.data : undefined, !r.success || mapped.problems.length > 0 || nameProblem !== null);
     if (completes.length > 0) entry.completes = completes;

@@ -257,4 +257,12 @@ function mergeCompose(
     }
     merged.set(entry.id, { entry, layer: p.layers[layerIndex]! });
   }
+  // Compose creates the default network only while a service joins it: when native `absent: true`
+  // entries removed every such service, it is not declared either, unless another container still
+  // names it (any mention of its name in a container's entry keeps it: the safe side).
+  const network = compose.defaultNetwork;
+  const declared = network && merged.get(network.id);
+  if (!network || !declared || network.users.some((id) => merged.has(id))) return;
+  const stillNamed = [...merged.values()].some(({ entry }) => entry.kind === 'container' && JSON.stringify(entry.raw ?? null).includes(declared.entry.name));
+  if (!stillNamed) merged.delete(network.id);
 }

@@ -108,3 +108,21 @@ test('only services of the host count: a default used only outside the host prof
   assert.deepEqual((await loadDesiredState(root, { host: 'h1' })).resources.map((r) => r.id), ['container/aa']);
   assert.deepEqual((await loadDesiredState(root, { host: 'h2' })).resources.map((r) => r.id), ['network/gitfleet_default', 'container/aa', 'container/debug']);
 });
+
+test('a native absent: true that removes every service of the default network removes the network too, unless a container still names it', async (t) => {
+  const root = makeTree(t, {
+    'compose.yaml': webDb,
+    'h1/host.yaml': '',
+    'h1/off.yaml': 'containers:\n  shop-web-1: { absent: true }\n  db: { absent: true }\n',
+    'h2/host.yaml': '',
+    'h2/off.yaml': 'containers:\n  db: { absent: true }\n',
+    'h3/host.yaml': '',
+    'h3/off.yaml': 'containers:\n  shop-web-1: { absent: true }\n  db: { absent: true }\n  native:\n    image: "x:1"\n    networks: [gitfleet_default]\n',
+  });
+  const none = await loadDesiredState(root, { host: 'h1' });
+  assert.deepEqual(none.resources.map((r) => r.id), [], 'no service joins default: no network either');
+  const one = await loadDesiredState(root, { host: 'h2' });
+  assert.deepEqual(one.resources.map((r) => r.id), ['network/gitfleet_default', 'container/shop-web-1'], 'one service still joins it');
+  const named = await loadDesiredState(root, { host: 'h3' });
+  assert.deepEqual(named.resources.map((r) => r.id).sort(), ['container/native', 'network/gitfleet_default'], 'a native container names the network: it stays');
+});
