@@ -124,8 +124,8 @@ export function evaluateCompose(layers: Layer[], lookup: (name: string) => strin
     const implicit = (svc.network_mode === undefined || svc.network_mode === null) && (!isMap(svc.networks) || Object.keys(svc.networks).length === 0);
     selected.push([name, implicit ? { ...svc, networks: { default: null } } : svc]);
   }
-  const selectedService = new Map(selected);
-  const defaultUser = selected.find(([, svc]) => isMap(svc.networks) && 'default' in svc.networks)?.[0];
+  const joinsDefault = (svc: Obj): boolean => isMap(svc.networks) && 'default' in svc.networks;
+  const defaultUser = selected.find(([, svc]) => joinsDefault(svc))?.[0];
   const project = composeProjectName(explicitName?.name, firstDoc!.doc.dir);
   if ('problem' in project && explicitName !== undefined) {
     issues.push(issue(explicitName.doc.file, explicitName.doc.source.locate(['name']), 'INVALID_NAME', project.problem));
@@ -197,6 +197,7 @@ export function evaluateCompose(layers: Layer[], lookup: (name: string) => strin
       sideFile: sideText,
     });
     containerOf.set(name, mapped.containerName);
+    if (out.defaultNetwork && joinsDefault(svc)) out.defaultNetwork.users.push(resourceId('container', mapped.containerName));
     mappedAll.set(name, mapped);
   }
   for (const [name, mapped] of mappedAll) {
@@ -228,7 +229,6 @@ export function evaluateCompose(layers: Layer[], lookup: (name: string) => strin
     const nameProblem = containerNameProblem(mapped.containerName);
     if (nameProblem !== null) issues.push(issue(doc.file, at(['container_name']), 'INVALID_NAME', `"${mapped.containerName}" is not a valid Docker container name: ${nameProblem}`));
     const id = resourceId('container', mapped.containerName);
-    if (out.defaultNetwork && isMap(selectedService.get(name)?.networks) && 'default' in (selectedService.get(name)!.networks as Obj)) out.defaultNetwork.users.push(id);
     const r = ContainerSpec.safeParse(spec);
     const entry = makeEntry(id, 'container', mapped.containerName, containerSection, doc, ['services', name], spec, r.success ? r.data : undefined, !r.success || mapped.problems.length > 0 || nameProblem !== null);
     if (completes.length > 0) entry.completes = completes;
