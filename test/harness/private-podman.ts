@@ -50,8 +50,13 @@ export class PrivatePodman {
   /** The command line that runs `podman ARGS…` on this storage, inside the namespace when there is one. */
   #argv(args: string[]): [string, string[]] {
     const podman = [...this.#storage, ...args];
+    return this.netns === null ? ['podman', podman] : this.#inNamespace('podman', podman);
+  }
+
+  /** The command line that runs `COMMAND ARGS…` inside the namespace. */
+  #inNamespace(command: string, args: string[]): [string, string[]] {
     // nsenter --net, not `ip netns exec`: that one also remounts /sys, which hides the cgroup mounts runc needs.
-    return this.netns === null ? ['podman', podman] : ['nsenter', [`--net=/run/netns/${this.netns}`, '--', 'podman', ...podman]];
+    return ['nsenter', [`--net=/run/netns/${this.netns}`, '--', command, ...args]];
   }
 
   /** `podman ARGS…` on this private storage. */
@@ -64,7 +69,8 @@ export class PrivatePodman {
   /** `COMMAND ARGS…` inside the namespace (with `netns`), as a client on the host side of its networks. */
   async inNetns(command: string, args: string[], timeoutMs = 10_000): Promise<string> {
     if (this.netns === null) throw new Error('this private Podman has no network namespace');
-    const { stdout } = await run('nsenter', [`--net=/run/netns/${this.netns}`, '--', command, ...args], { timeout: timeoutMs });
+    const [nsenter, argv] = this.#inNamespace(command, args);
+    const { stdout } = await run(nsenter, argv, { timeout: timeoutMs });
     return stdout.trim();
   }
 
