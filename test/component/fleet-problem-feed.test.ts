@@ -21,6 +21,15 @@ import { simStatus } from '../integration/sim-agent.ts';
 const REV1 = 'a1'.repeat(20);
 const REV2 = 'b2'.repeat(20);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Waits until `transitions` holds `count` entries (the feed drains on a 200 ms timer, which a loaded CI
+ * machine may run late), then one more drain period so an unexpected extra transition would show too.
+ */
+async function transitionsReach(transitions: readonly string[], count: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (transitions.length < count && Date.now() < deadline) await sleep(20);
+  await sleep(300);
+}
 
 function setup() {
   const statuses = new Map<string, HostStatus>();
@@ -56,13 +65,13 @@ test('a status stored by another replica is read back once and its failure begin
   const failing = simStatus('web-03', { applied: REV1, failedOn: REV2, message: 'start failed' });
   s.remote('web-03', failing);
   s.remote('web-03', failing);
-  await sleep(400);
+  await transitionsReach(s.transitions, 1);
   assert.deepEqual(s.transitions, ['web-03 failed began']);
   assert.deepEqual(s.reads, ['web-03'], 'one read for a burst of notices');
   assert.equal(s.tracker.problems('web-03').failed?.revision, REV2);
   await sleep(5);
   s.remote('web-03', simStatus('web-03', { applied: REV2 }));
-  await sleep(400);
+  await transitionsReach(s.transitions, 2);
   assert.deepEqual(s.transitions, ['web-03 failed began', 'web-03 failed ended']);
   s.feed.stop();
 });
@@ -72,11 +81,11 @@ test('a host whose replica died goes offline, and is back when another replica h
   s.remote('web-04', simStatus('web-04', { applied: REV1 }));
   s.feed.baseline(new Map([['web-04', s.statuses.get('web-04')!.updatedAt]]));
   s.index.setLiveReplicas(['leader']);
-  await sleep(400);
+  await transitionsReach(s.transitions, 1);
   assert.deepEqual(s.transitions, ['web-04 offline began']);
   // Its agent reconnected to this replica: a local session.
   s.index.connected('web-04', true);
-  await sleep(400);
+  await transitionsReach(s.transitions, 2);
   assert.deepEqual(s.transitions, ['web-04 offline began', 'web-04 offline ended']);
   assert.deepEqual(s.reads, [], 'nothing read back: the status did not change');
   s.feed.stop();
@@ -88,7 +97,7 @@ test('this replica\'s own statuses come whole through the index observer, never 
   s.index.observe({ status: (id, status) => s.feed.localStatus(id, status), connected: () => undefined, removed: (id) => s.feed.removed(id) });
   s.index.connected('web-01', true);
   s.index.status('web-01', simStatus('web-01', { applied: REV1, failedOn: REV2 }));
-  await sleep(400);
+  await transitionsReach(s.transitions, 1);
   assert.deepEqual(s.transitions, ['web-01 failed began']);
   assert.deepEqual(s.reads, []);
   s.feed.stop();

@@ -188,6 +188,9 @@ test('three replicas behind HAProxy: agents and the API through it, no stickines
     const answers = await Promise.all(Array.from({ length: 4 }, () => api<FleetSummary>(lb, '/api/v1/summary')));
     return answers.every((a) => a.status === 200 && a.body.connectivity.Online === AGENTS);
   });
+  // A quick move can end before the watcher has looked ten times: it keeps looking until it has (or 10 s pass).
+  const enough = Date.now() + 10_000;
+  while (observations < 10 && Date.now() < enough) await new Promise((res) => setTimeout(res, 100));
   watching = false;
   await watcher;
   assert.ok(observations >= 10, `the watcher saw the whole fleet ${observations} times`);

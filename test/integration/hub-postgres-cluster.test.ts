@@ -258,6 +258,8 @@ test('the leader sweeps a replica silent for four windows, not one whose beats a
   const sweptAfter = Date.now() - killed;
   t.diagnostic(`the killed replica's session swept after ${sweptAfter} ms`);
   assert.ok(sweptAfter >= 12_000, `swept after ${sweptAfter} ms: not before four windows of silence`);
+  // A logs the sweep after its transaction commits, and its log reaches this process through a pipe: wait for the line.
+  await waitFor('A to log the sweep', () => logged(a, 'hosts of replicas that stopped beating') >= 1, 5_000);
   assert.equal(logged(a, 'hosts of replicas that stopped beating'), 1);
 });
 
