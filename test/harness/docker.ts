@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Dockerode from 'dockerode';
+import { freeTestNetBlocks } from './testnet-free-blocks.ts';
 
 export const DEFAULT_SOCKET = '/var/run/docker.sock';
 /** Every container a test makes carries this label with its run id. */
@@ -123,13 +124,15 @@ export class DockerTestHarness {
   /**
    * A user-defined bridge network (the engine runs with --bridge=none, so
    * publishing ports needs one) on a free /28 of TEST-NET-1 (192.0.2.0/24),
-   * the only range tests may address. Removed by cleanup().
+   * the only range tests may address, never one holding this machine's own
+   * address or gateway (testnet-free-blocks.ts). Removed by cleanup().
    */
   async bridgeNetwork(suffix: string): Promise<string> {
     const name = this.name(suffix);
-    const start = randomBytes(1)[0] as number % 16;
-    for (let i = 0; i < 16; i++) {
-      const block = ((start + i) % 16) * 16;
+    const blocks = freeTestNetBlocks();
+    const start = randomBytes(1)[0] as number % blocks.length;
+    for (let i = 0; i < blocks.length; i++) {
+      const block = blocks[(start + i) % blocks.length]!;
       try {
         await this.docker.createNetwork({
           Name: name, Driver: 'bridge', Labels: this.labels,
