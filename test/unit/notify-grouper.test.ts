@@ -9,6 +9,9 @@ import type { RuleConfig } from '../../hub/notify/notify-config.ts';
 import type { NotifyMessage } from '../../hub/notify/message.ts';
 
 const REV = 'abc1234'.padEnd(40, '0');
+// A fixed sleep longer than the window is safe even on a loaded machine: Node runs timers in the order they
+// fall due and the grouper sends from inside its timer callback, so a window armed before the sleep has
+// always fired (and sent) by the time the sleep ends, however late both run.
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function rule(o: Partial<RuleConfig> = {}): RuleConfig {
@@ -109,7 +112,10 @@ test('a reminder every repeat interval while hosts stay failed, naming all of th
   const { g, sent } = grouper(rule({ repeatIntervalMs: 400 }));
   g.enter('web-01', 'failed', REV, 'prod/eu', 'x');
   g.enter('web-02', 'failed', REV, 'prod/eu', 'x');
-  await sleep(1150);
+  // Due at about 100, 500 and 900 ms; each timer is armed when the one before fired, so on a loaded machine
+  // their lateness adds up: wait for the third message rather than a fixed 1.15 s.
+  const deadline = Date.now() + 10_000;
+  while (sent.length < 3 && Date.now() < deadline) await sleep(20);
   const titles = sent.map((m) => m.title);
   assert.equal(titles[0], '2 hosts under prod/eu failed on abc1234');
   assert.ok(titles.length >= 3, titles.join(' | '));
