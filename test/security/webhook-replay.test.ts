@@ -65,11 +65,14 @@ interface Delivery {
   headers: Record<string, string>;
 }
 
-/** Sends a delivery; returns the answer and how many reconcile-now web-01 got from it. */
-async function deliver(d: Delivery): Promise<{ status: number; body: Record<string, unknown>; notified: number }> {
+/** Sends a delivery; returns the answer and how many reconcile-now web-01 got from it (`acts`: one is expected). */
+async function deliver(d: Delivery, acts = false): Promise<{ status: number; body: Record<string, unknown>; notified: number }> {
   const before = agent.reconciles().length;
   const res = await api<Record<string, unknown>>(hub.url, '/api/v1/hooks/git', { token: null, method: 'POST', body: d.body, headers: { 'content-type': 'application/json', ...d.headers } });
-  // A reconcile-now travels hub → agent in a few ms; 400 ms is ample to see one that should not come.
+  // The one expected travels hub → agent → the agent's log → this process: on a loaded machine that can take
+  // far longer than the few ms it usually does, so wait for it.
+  if (acts) await waitFor(`web-01 to get a reconcile-now (the delivery answered ${res.status} ${JSON.stringify(res.body)})`, () => agent.reconciles().length > before, 15_000);
+  // Then 400 ms more: ample to see one that should not come (or a second one).
   await new Promise((r) => setTimeout(r, 400));
   return { status: res.status, body: res.body, notified: agent.reconciles().length - before };
 }
@@ -87,7 +90,7 @@ for (const [name, headersFor] of Object.entries(providers)) {
     if (!requireComponent(t, 'git', gitMissing)) return;
     const body = pushBody(commitChange());
     const first: Delivery = { body, headers: headersFor(body) };
-    const acted = await deliver(first);
+    const acted = await deliver(first, true);
     assert.equal(acted.status, 200, JSON.stringify(acted.body));
     assert.equal(acted.notified, 1);
     const replay = await deliver(first);
@@ -102,7 +105,8 @@ test('github and gitea: the same signed body under a fresh delivery id is a repl
   if (!requireComponent(t, 'git', gitMissing)) return;
   for (const name of ['github', 'gitea'] as const) {
     const body = pushBody(commitChange());
-    assert.equal((await deliver({ body, headers: providers[name]!(body) })).status, 200);
+    // Waits for its reconcile-now too: one arriving late would be counted against the replay below.
+    assert.equal((await deliver({ body, headers: providers[name]!(body) }, true)).status, 200);
     const again = await deliver({ body, headers: { ...providers[name]!(body), [`x-${name}-delivery`]: `fresh-${randomUUID()}` } });
     assert.equal(again.status, 409, name);
     assert.equal(again.notified, 0);
@@ -113,10 +117,13 @@ test('GitHub defaults: a form-encoded push (payload=…) is accepted and acted o
   if (!requireComponent(t, 'git', gitMissing)) return;
   const revision = commitChange();
   const form = `payload=${encodeURIComponent(pushBody(revision))}`;
-  const res = await deliver({
-    body: form,
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-github-event': 'push', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': `sha256=${sign(form)}` },
-  });
+  const res = await deliver(
+    {
+      body: form,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-github-event': 'push', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': `sha256=${sign(form)}` },
+    },
+    true,
+  );
   assert.equal(res.status, 200, JSON.stringify(res.body));
   assert.equal(res.body.revision, revision);
   assert.equal(res.notified, 1);
