@@ -16,7 +16,7 @@ import { stringify } from 'yaml';
 import { requireComponent } from '../harness/require.ts';
 import { dockerMissingReason } from '../harness/docker.ts';
 import { WorkRepo, freePort, missingGitServer, tempDir } from '../harness/git-servers.ts';
-import { AgentProcess, HubProcess, assertEventSeqs, bundleMissing, measured, sleep } from '../harness/faults.ts';
+import { AgentProcess, HubProcess, assertEventSeqs, bundleMissing, measured, sleep, waitFor } from '../harness/faults.ts';
 
 const libfaketime = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 const POLL_S = 5;
@@ -55,12 +55,19 @@ function faketimeMissing(): string | null {
   return Math.abs(skew - 3_600_000) < 60_000 ? null : `libfaketime did not step Node's clock (skew ${skew} ms)`;
 }
 
-/** Reconciles the agent logged since index `from` of its log. */
-function reconcilesSince(from: number): number {
-  return agent!.logs.slice(from).filter((l) => l.msg === 'reconcile finished').length;
+/** Reconciles the agent logged from index `from` of its log (up to index `to`, if given). */
+function reconcilesSince(from: number, to?: number): number {
+  return agent!.logs.slice(from, to).filter((l) => l.msg === 'reconcile finished').length;
 }
 
-test('wall clock stepped an hour forward and back: the agent keeps reconciling and converges within its poll interval', { timeout: 120_000 }, async (t) => {
+/** How far ahead of the true time the agent's wall clock was on its latest log line from index `from`, or undefined if none. */
+function agentClockSkewSince(from: number): number | undefined {
+  const stamped = agent!.logs.slice(from).filter((l) => typeof l.time === 'string');
+  const last = stamped.at(-1);
+  return last ? Date.parse(last.time as string) - Date.now() : undefined;
+}
+
+test('wall clock stepped an hour forward and back: the agent keeps reconciling and converges within its poll interval', { timeout: 180_000 }, async (t) => {
   mkdirSync(filesDir, { recursive: true });
   if (!requireComponent(t, 'libfaketime', faketimeMissing())) return;
   if (!requireComponent(t, 'Docker engine', await dockerMissingReason())) return;
@@ -82,8 +89,17 @@ test('wall clock stepped an hour forward and back: the agent keeps reconciling a
   const withinPoll = POLL_S * 1100 + 4000;
 
   for (const [step, offset, version] of [['forward', '+1h', 'v2'], ['back', '+0', 'v3']] as const) {
+    const beforeStep = agent.logs.length;
     writeFileSync(offsetFile, `${offset}\n`);
-    await sleep(1200); // the agent re-reads the offset within a second
+    // libfaketime re-reads the offset about every second, on a loaded machine later: the step has happened
+    // when the agent's own log lines (stamped with its wall clock, one per drift check) carry it.
+    const shows = (skew: number) => (step === 'forward' ? skew > 30 * 60_000 : Math.abs(skew) < 5 * 60_000);
+    await waitFor(`the agent's log lines to carry its clock stepped ${step}`, 20_000, () => {
+      const skew = agentClockSkewSince(beforeStep);
+      return skew !== undefined && shows(skew) ? true : undefined;
+    }, 100).catch((e: unknown) => {
+      throw new Error(`${String(e)}\nagent: ${agent!.tail(5)}`);
+    });
     const from = agent.logs.length;
     const revision = commit(version);
     const pushedAt = Date.now();
@@ -94,10 +110,15 @@ test('wall clock stepped an hour forward and back: the agent keeps reconciling a
     measured(t, `fault 5 (wall clock stepped an hour ${step}): push → converged and reported at the hub`, took);
     assert.equal(readFileSync(join(filesDir, 'app.conf'), 'utf8'), `version = ${version}\n`);
     await sleep(Math.max(0, 6000 - took));
-    const n = reconcilesSince(from);
+    const windowEnd = agent.logs.length;
+    const n = reconcilesSince(from, windowEnd);
     t.diagnostic(`clock stepped ${step}: ${n} reconciles in the ${Math.max(6000, took)} ms after the push`);
-    assert.ok(n >= 2, `the agent kept reconciling after the clock stepped ${step} (${n} in 6 s)`);
+    // A storm shows as too many in the window; a loaded machine only makes fewer, so the bound holds.
     assert.ok(n <= steady * 2 + 3, `no storm after the clock stepped ${step}: ${n} reconciles vs ${steady} in steady state`);
+    // Kept reconciling (drift checks every 2 s): two passes, however late a loaded machine runs them.
+    await waitFor(`two reconciles after the clock stepped ${step} (the agent stalled?)`, 20_000, () => (reconcilesSince(from) >= 2 ? true : undefined)).catch((e: unknown) => {
+      throw new Error(`${String(e)}\nagent: ${agent!.tail(10)}`);
+    });
     assert.equal(agent.exited, null);
   }
 

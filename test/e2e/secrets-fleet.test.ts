@@ -98,9 +98,15 @@ test('a secret reaches its host and nothing else: hub database, logs and state h
   // Drift on the secret file: corrected, reported without content.
   writeFileSync(join(target, 'app.env'), `TOKEN=${TOKEN}-edited\n`);
   await waitFor('drift corrected', () => readFileSync(join(target, 'app.env'), 'utf8') === `TOKEN=${TOKEN}\nDB=${PASSWORD}\n`, 30_000);
-  await new Promise((r) => setTimeout(r, 3000)); // the correction's status and events reach the hub
-  const events = await api<{ events: { reason: string; message: string }[] }>(hub.url, '/api/v1/hosts/sec-1');
-  assert.ok(events.body.events.length > 0);
+  // The correction's event and attempt reach the hub (so the grep below covers them): wait until it holds both.
+  const secretFile = `file/${join(target, 'app.env')}`;
+  const corrected = await waitFor('the drift correction of the secret file at the hub', async () => {
+    const d = (await api<{ events: { reason: string; message: string; resource?: string }[]; attempts: { driftCorrected: string[] }[] }>(hub!.url, '/api/v1/hosts/sec-1')).body;
+    const event = d.events.some((e) => e.reason.startsWith('drift:') && e.resource === secretFile);
+    const attempt = d.attempts.some((a) => a.driftCorrected.some((line) => line.includes(secretFile)));
+    return event && attempt ? d : undefined;
+  }, 30_000);
+  assert.ok(corrected.events.length > 0);
 
   agent.kill('SIGTERM');
   await new Promise((r) => agent!.once('exit', r));

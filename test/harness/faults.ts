@@ -86,7 +86,7 @@ export class HubProcess {
     return this.#stderr;
   }
 
-  async start(timeoutMs = 20_000): Promise<void> {
+  async start(timeoutMs = 30_000): Promise<void> {
     const proc = spawn(process.execPath, [cli, 'hub'], {
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
