@@ -221,26 +221,28 @@ test('a receiver that refuses (400) is not retried: counted as failed', async ()
 });
 
 test('a slow receiver times out and is retried, and does not hold up another sink', async () => {
-  const slow = await receiver((i) => ({ status: 200, delayMs: i === 0 ? 3000 : 0 }));
+  const slow = await receiver((i) => ({ status: 200, delayMs: i === 0 ? 5000 : 0 }));
   const fast = await receiver();
   const { index, n } = build(`notify:
   groupWindow: 50ms
   sinks:
-    slow: { type: webhook, url: "${slow.url}/", secretFile: ${join(dir, 'hook.secret')}, timeout: 300ms, retry: { initialDelay: 100ms } }
+    slow: { type: webhook, url: "${slow.url}/", secretFile: ${join(dir, 'hook.secret')}, timeout: 2s, retry: { initialDelay: 100ms } }
     fast: { type: webhook, url: "${fast.url}/", secretFile: ${join(dir, 'hook.secret')} }
   rules:
     - { name: all, events: [offline], sinks: [slow, fast] }
 `);
   const [id] = join12(index, 1, []);
-  const t0 = Date.now();
   index.connected(id!, false);
   await waitFor('the fast sink', () => fast.requests.length === 1);
-  assert.ok(Date.now() - t0 < 1000, `the fast sink got it after ${Date.now() - t0} ms`);
   await waitFor('the slow sink delivered on its retry', () => n.view().sinks.find((s) => s.name === 'slow')!.delivered === 1);
   assert.equal(slow.requests.length, 2);
+  // Not held up: the fast sink had it before the slow sink's first try timed out (the 2 s timeout is the
+  // margin: a loaded machine can take longer than the few ms a delivery takes, but not that long).
+  const ahead = slow.requests[0]!.at + 2000 - fast.requests[0]!.at;
+  assert.ok(ahead > 0, `the fast sink got it ${-ahead} ms after the slow sink's first try timed out`);
   const s = n.view().sinks.find((x) => x.name === 'slow')!;
   assert.equal(s.retried, 1);
-  assert.match(s.lastError!, /no answer within 300 ms/);
+  assert.match(s.lastError!, /no answer within 2000 ms/);
 });
 
 test('command hook: an argument vector (no shell), the message on stdin; a hook that hangs is killed at its timeout', async () => {
@@ -268,8 +270,9 @@ test('command hook: an argument vector (no shell), the message on stdin; a hook 
   assert.equal(readFileSync(`${out}.arg`, 'utf8'), `a b; $(touch ${join(dir, 'pwned')})`, 'the argument arrives as one literal string');
   assert.ok(!existsSync(join(dir, 'pwned')), 'no shell interpreted it');
   const t0 = Date.now();
-  await waitFor('the hanging hook given up', () => n.view().sinks.find((s) => s.name === 'hang')!.failed === 1);
-  assert.ok(Date.now() - t0 < 3000);
+  await waitFor('the hanging hook given up', () => n.view().sinks.find((s) => s.name === 'hang')!.failed === 1, 20_000);
+  // Killed at its 300 ms timeout, not let run its 30 s (the bound is loose: a loaded machine spawns slowly).
+  assert.ok(Date.now() - t0 < 15_000, `given up after ${Date.now() - t0} ms`);
   assert.match(n.view().sinks.find((s) => s.name === 'hang')!.lastError!, /killed after 300 ms/);
 });
 
