@@ -31,8 +31,9 @@ test('converge: the health gate does not wait for what cannot be observed (Docke
   const d = drivers();
   d.containers.setAvailable(false);
   const started = Date.now();
-  const result = await converge(d, desired([container('web'), file('/srv/a')]), emptyInventory(), { ...options, healthTimeoutMs: 5000 });
-  assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+  const result = await converge(d, desired([container('web'), file('/srv/a')]), emptyInventory(), { ...options, healthTimeoutMs: 30_000 });
+  // Waiting would take the whole health timeout; half of it is a bound no loaded machine reaches otherwise.
+  assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms: it waited for the health timeout`);
   assert.equal(result.statuses.find((s) => s.id === 'container/web')?.health, 'Unknown');
   assert.equal(result.statuses.find((s) => s.id === 'file//srv/a')?.sync, 'InSync', 'the other kinds still converge');
   assert.equal(result.healthy, false);

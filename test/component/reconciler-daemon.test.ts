@@ -86,7 +86,8 @@ test('daemon: stop() aborts a reconcile waiting for health, promptly', async () 
     await until('the health wait', () => reconciling(f.recorder.snapshot) && f.drivers.containers.createBody('web').Healthcheck !== undefined);
     const started = Date.now();
     await daemon.stop();
-    assert.ok(Date.now() - started < 1500, `stop took ${Date.now() - started} ms`);
+    // Promptly, not at the 60 s health timeout (the bound leaves a loaded machine room).
+    assert.ok(Date.now() - started < 10_000, `stop took ${Date.now() - started} ms`);
     assert.equal(outcomes.at(-1)?.outcome.reason, 'Aborted');
     assert.equal(f.recorder.snapshot.conditions.find((c) => c.type === 'Reconciling')?.reason, 'Aborted');
   } finally {

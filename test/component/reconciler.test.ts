@@ -311,7 +311,8 @@ test('abort: a health wait ends at once; the head is not rejected and is tried a
     const running = f.reconciler.run('poll', { signal: controller.signal });
     setTimeout(() => controller.abort(new Error('stop')), 100);
     const outcome = await running;
-    assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+    // At once, not at the 30 s health timeout (the bound leaves a loaded machine room).
+    assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
     assert.equal(outcome.reason, 'Aborted');
     assert.equal(condition(f.recorder.snapshot, 'Reconciling').reason, 'Aborted');
     const revisions = await f.store.loadRevisions();
