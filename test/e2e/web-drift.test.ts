@@ -95,7 +95,7 @@ test('web view: drift on a real container, live on the host page, and reconcile 
   await t.test('a container stopped by hand shows up live with its diff (drift: report)', async () => {
     const started = Date.now();
     await docker.stop(reported);
-    await page.waitForSelector(`[data-diff="container/${reported}"]`, { timeout: 10_000 });
+    await page.waitForSelector(`[data-diff="container/${reported}"]`, { timeout: 30_000 });
     const ms = Date.now() - started;
     t.diagnostic(`docker stop → diff on the host page: ${ms} ms (Docker event → agent pass → report → hub → SSE → page)`);
     assert.deepEqual(await diffRows(page, `container/${reported}`), [['state', 'running', 'exited']]);
@@ -119,7 +119,7 @@ test('web view: drift on a real container, live on the host page, and reconcile 
         document.querySelector(`[data-diff="container/${name}"]`) === null &&
         Array.from(document.querySelectorAll('table.attempts tbody tr')).some((r) => r.children[1]?.textContent === 'manual'),
       { name: reported },
-      { timeout: 20_000 },
+      { timeout: 30_000 },
     );
     t.diagnostic(`reconcile now → healed on the host page: ${Date.now() - started} ms`);
     assert.equal((await docker.inspect(reported)).State.Running, true, 'the container runs again');
@@ -137,7 +137,7 @@ test('web view: drift on a real container, live on the host page, and reconcile 
         Array.from(document.querySelectorAll('table.attempts tbody tr')).some((r) => Array.from(r.querySelectorAll('details')).some((d) => d.querySelector('summary')?.textContent?.includes('drift-corrected') && d.textContent?.includes(name))) &&
         document.querySelector(`[data-resource="container/${name}"] [data-sync]`)?.getAttribute('data-sync') === 'InSync',
       corrected,
-      { timeout: 15_000 },
+      { timeout: 30_000 },
     );
     const info = await docker.inspect(corrected);
     assert.equal(info.State.Running, true, 'the agent started it again');

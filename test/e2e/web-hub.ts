@@ -91,7 +91,8 @@ export async function startHubProcess(o: StartHubOptions = {}): Promise<HubProce
   });
   let output = '';
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hub did not start within 20 s:\n${output}`)), 20_000);
+    // Run from source through tsx: a loaded machine may take many seconds to load it.
+    const timer = setTimeout(() => reject(new Error(`hub did not start within 60 s:\n${output}`)), 60_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       for (const line of output.split('\n')) {

@@ -45,13 +45,13 @@ test('web view: the overview shows each notification sink\'s deliveries and last
   });
   const h = hub;
   host = new ReportingHost(h, 'kiosk-01', { place: 'kiosks' });
-  await eventually('the host to connect', async () => (await h.api<{ connectivity: Record<string, number> }>('/api/v1/summary')).body.connectivity.Online === 1, 15_000);
+  await eventually('the host to connect', async () => (await h.api<{ connectivity: Record<string, number> }>('/api/v1/summary')).body.connectivity.Online === 1, 30_000);
   await host.stop();
   host = null;
   await eventually('both deliveries to be done', async () => {
     const v = (await h.api<NotificationsView>('/api/v1/notifications')).body;
     return v.sinks.find((s) => s.name === 'ops')?.delivered === 1 && v.sinks.find((s) => s.name === 'refuses')?.failed === 1;
-  }, 15_000);
+  }, 30_000);
 
   browser = await launchBrowser();
   const page = await browser.newPage();

@@ -58,7 +58,7 @@ test('rollout page: waves, soak countdown, budget, admin controls, overview bann
     ]);
     const first = (await page.textContent('[data-testid="rollout-where"]')) ?? '';
     assert.match(first, /soaking: everyone opens in 59m \d+s/);
-    await page.waitForFunction((before) => document.querySelector('[data-testid="rollout-where"]')?.textContent !== before, first, { timeout: 5000 });
+    await page.waitForFunction((before) => document.querySelector('[data-testid="rollout-where"]')?.textContent !== before, first, { timeout: 15_000 });
     assert.match((await page.textContent('[data-testid="rollout-budget"]')) ?? '', /0 failed of 1 allowed/);
     assert.match((await page.textContent('h1')) ?? '', /running/);
     await screenshot(page, 'rollout-soaking');

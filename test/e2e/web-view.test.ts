@@ -38,7 +38,7 @@ async function rowIds(page: Page): Promise<string[]> {
 
 /** Waits until the hosts table shows exactly these ids, in this order. */
 async function expectRows(page: Page, ids: string[], what: string): Promise<void> {
-  await eventually(what, async () => JSON.stringify(await rowIds(page)) === JSON.stringify(ids), 5000).catch(async (e: Error) => {
+  await eventually(what, async () => JSON.stringify(await rowIds(page)) === JSON.stringify(ids), 15_000).catch(async (e: Error) => {
     throw new Error(`${e.message}; the table shows ${JSON.stringify(await rowIds(page))}, expected ${JSON.stringify(ids)}`);
   });
 }
@@ -115,7 +115,7 @@ test('web view: a hub with real reporting clients, in headless Chromium', { time
   const summary = await eventually('every client to report', async () => {
     const s = (await h.api<Summary>('/api/v1/summary')).body;
     return s.sync.InSync === 3 && s.sync.Drifted === 1 && s.sync.Failed === 1 && s.connectivity.Online === 5 ? s : undefined;
-  }, 15_000);
+  }, 30_000);
   web02.client.reportEvent({ reason: XSS_SCRIPT, message: `restarted by hand ${XSS_IMG}`, resource: 'container/web', level: 'warning' });
   await eventually('the hostile event to be stored', async () => (await h.api<{ events: Array<{ message: string }> }>('/api/v1/hosts/web-02/events')).body.events.some((e) => e.message.includes(XSS_IMG)));
 
@@ -281,7 +281,7 @@ test('web view: a hub with real reporting clients, in headless Chromium', { time
     await page.click('[data-action=reconcile]');
     await page.waitForSelector('.actions [role=status]');
     assert.match(await page.textContent('.actions [role=status]') ?? '', /Asked the agent/);
-    await eventually('the reconcile-now message to reach the client', async () => web01.reconcileRequests.length > 0, 5000);
+    await eventually('the reconcile-now message to reach the client', async () => web01.reconcileRequests.length > 0, 15_000);
   });
 
   await t.test('the viewer sees no mutating controls and the API refuses mutations', async () => {
