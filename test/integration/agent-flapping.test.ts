@@ -6,6 +6,7 @@ import { DockerTestHarness, TEST_IMAGE, dockerMissingReason } from '../harness/d
 import { missingGitServer } from '../harness/git-servers.ts';
 import { requireComponent } from '../harness/require.ts';
 import { fleetFixture } from '../helpers/agent-fixture.ts';
+import { waitFor } from './hub-harness.ts';
 
 const docker = new DockerTestHarness();
 after(() => docker.cleanup());
@@ -19,9 +20,10 @@ test('a crash-looping container is restarted a bounded number of times, then bac
     const agent = await fleet.agent();
     await agent.cycle.run('startup');
     const startedAt = new Set<string>();
-    // Each Docker `die` event asks for a reconcile; ten of them in a row, as a daemon would see.
+    // Each Docker `die` event asks for a reconcile; ten of them in a row, as a daemon would see: each after the
+    // container has died (a fixed pause could end before it did on a loaded machine, and restart nothing).
     for (let i = 0; i < 10; i++) {
-      await new Promise((r) => setTimeout(r, 150));
+      await waitFor(`${name} to have died (round ${i + 1})`, async () => !(await docker.inspect(name)).State.Running, 20_000);
       await agent.cycle.run('docker-event');
       startedAt.add((await docker.inspect(name)).State.StartedAt);
     }

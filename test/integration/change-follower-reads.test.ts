@@ -130,11 +130,13 @@ test('a catch-up read and the read of a host another replica changed are applied
   gate.shut();
   await cut();
   await waitFor('the catch-up read to answer (held at the gate)', () => gate.answered === 1, 10_000);
-  // The other replica stores a newer status: its notice reaches A on its new connection while the catch-up is held.
+  // The other replica stores a newer status: its notice reaches A on its new connection while the catch-up is held
+  // (waited for: a fixed pause could end before it arrived on a loaded machine, and the test would not test the order).
+  const noticed = follower.noticesReceived;
   await report(b, 'other-01', 2, REV(2));
-  await sleep(500);
+  await waitFor('the other replica\'s notice to reach A while the catch-up is held', () => follower.noticesReceived > noticed, 10_000);
   gate.open();
-  await waitFor('A to show the newer status', () => applied('other-01') === REV(2), 5000);
+  await waitFor('A to show the newer status', () => applied('other-01') === REV(2), 15_000);
   await sleep(1000);
   assert.equal(applied('other-01'), REV(2), 'the older catch-up read did not land after the newer read');
 });

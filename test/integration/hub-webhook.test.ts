@@ -71,9 +71,13 @@ async function push(files: Record<string, string>, headers: (body: string) => Re
   const revision = commit(files, `change ${Object.keys(files).join(' ')}`);
   const body = JSON.stringify({ ref: 'refs/heads/main', after: revision });
   const res = await api<{ reached: number; affected: number; revision: string }>(hub.url, '/api/v1/hooks/git', { token: null, method: 'POST', body, headers: { 'content-type': 'application/json', ...headers(body) } });
+  const notifiedNow = () => [...agents].filter(([h, a]) => a.reconciles().length > before.get(h)!).map(([h]) => h).sort();
+  // Each reconcile-now reaches its agent's process and comes back through a pipe, later on a loaded machine:
+  // wait for as many as the hub says it reached, then one more moment so a host notified too many shows as well.
+  const reached = res.status === 200 ? res.body.reached : 0;
+  if (reached > 0) await waitFor(`${reached} agent(s) to get reconcile-now`, () => notifiedNow().length >= reached, 20_000);
   await new Promise((r) => setTimeout(r, 400));
-  const notified = [...agents].filter(([h, a]) => a.reconciles().length > before.get(h)!).map(([h]) => h).sort();
-  return { res, notified, revision };
+  return { res, notified: notifiedNow(), revision };
 }
 
 const github = (body: string) => ({ 'x-github-event': 'push', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': `sha256=${sign(body)}` });
