@@ -156,7 +156,9 @@ test('an agent killed mid-apply converges cleanly when restarted', async (t) => 
   commit({ units: { ...many, 'gf-hello.service': units['gf-hello.service'] }, files }, 'many');
   await sh('systemd-run', '--unit', 'gf-agent-once', '--collect', 'node', '/opt/gitfleet/bin/gitfleet.mjs', 'agent', '--once', '--repo', '/srv/fleet.git', '--host', name, '--state-dir', '/var/lib/gitfleet');
   const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline && (await host!.exec(['test', '-e', '/etc/systemd/system/gf-many0.service'])).code !== 0) await new Promise((r) => setTimeout(r, 20));
+  const begun = async () => (await host!.exec(['test', '-e', '/etc/systemd/system/gf-many0.service'])).code === 0;
+  while (Date.now() < deadline && !(await begun())) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(await begun(), 'the first agent began applying (gf-many0.service written) within 60 s');
   await sh('systemctl', 'kill', '-s', 'KILL', 'gf-agent-once.service');
   const once = await agentOnce();
   assert.equal(once.code, 0, JSON.stringify(once.outcome));

@@ -117,7 +117,7 @@ test('fleet end to end: 3 installed agents, a hub, a git daemon', { timeout: 420
     assert.equal((await docker.getContainer(containerOf(id)).inspect()).State.Running, true);
   }
 
-  // --- push + webhook: every host at the new revision within 10 s
+  // --- push + webhook: every host at the new revision within 10 s (the latency this test exists to check, not a sanity margin)
   const second = repo.commit(fleetFiles('v2'), 'v2');
   repo.push();
   const pushedAt = Date.now();
@@ -137,12 +137,12 @@ test('fleet end to end: 3 installed agents, a hub, a git daemon', { timeout: 420
   writeFileSync(unitPath, managedUnit.replace('sleep infinity', 'sleep 12345'));
   await mustExec(h1, ['systemctl', 'daemon-reload']);
   const driftAt = Date.now();
-  await waitFor('host 1 healed', 20_000, async () => {
+  await waitFor('host 1 healed', 60_000, async () => {
     const c = await docker.getContainer(containerOf(h1.name)).inspect();
     return c.State.Running && c.State.StartedAt !== startedAtBefore && readFileSync(unitPath, 'utf8') === managedUnit ? true : undefined;
   });
   t.diagnostic(`hand drift (container killed, unit edited) healed in ${Date.now() - driftAt} ms`);
-  const detail = await waitFor('the hub to show the correction', 10_000, async () => {
+  const detail = await waitFor('the hub to show the correction', 30_000, async () => {
     const d = await hub.api<{ summary: HostSummary; attempts: { driftCorrected?: string[] }[] }>(`/api/v1/hosts/${h1.name}`);
     const corrected = new Set(d.attempts.flatMap((a) => a.driftCorrected ?? []).map(String));
     const both = [...corrected].some((c) => c.includes(containerOf(h1.name))) && [...corrected].some((c) => c.includes(unit));
@@ -153,7 +153,7 @@ test('fleet end to end: 3 installed agents, a hub, a git daemon', { timeout: 420
   // --- a bad commit (invalid YAML): refused on every host, failed at the hub, hosts stay on the last good revision
   const bad = repo.commit({ 'base.yaml': 'files:\n  /etc/gfe/version: [unclosed\n' }, 'broken');
   await servers.push(bad);
-  const refused = await waitFor('every host to refuse the bad commit', 15_000, async () => {
+  const refused = await waitFor('every host to refuse the bad commit', 30_000, async () => {
     const all = await summaries();
     return hostIds.every((id) => {
       const h = all.get(id);
@@ -170,11 +170,11 @@ test('fleet end to end: 3 installed agents, a hub, a git daemon', { timeout: 420
   // --- fix it, then host 3 powered off → offline, booted → back in sync
   const third = repo.commit(fleetFiles('v3'), 'v3 (fix)');
   await servers.push(third);
-  await fleetAt(third, 'every host at the fix', 10_000);
+  await fleetAt(third, 'every host at the fix', 30_000);
   const h3id = hostIds[2];
   await hosts.get(h3id)!.poweroff();
   hosts.delete(h3id);
-  await waitFor('host 3 shown offline', 15_000, async () => ((await summaries()).get(h3id)?.connectivity === 'Offline' ? true : undefined));
+  await waitFor('host 3 shown offline', 30_000, async () => ((await summaries()).get(h3id)?.connectivity === 'Offline' ? true : undefined));
   started = Date.now();
   const h3 = await bootHost(h3id, bootOptions(h3id));
   hosts.set(h3id, h3);
@@ -193,5 +193,5 @@ test('fleet end to end: 3 installed agents, a hub, a git daemon', { timeout: 420
   const traces = tracesSince(h2, beforeInstall, managed);
   assert.deepEqual(traces.added, [], 'left behind by the install');
   assert.deepEqual(traces.removed, []);
-  await waitFor('host 2 shown offline after uninstall', 15_000, async () => ((await summaries()).get(h2.name)?.connectivity === 'Offline' ? true : undefined));
+  await waitFor('host 2 shown offline after uninstall', 30_000, async () => ((await summaries()).get(h2.name)?.connectivity === 'Offline' ? true : undefined));
 });

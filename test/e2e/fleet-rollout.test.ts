@@ -108,7 +108,7 @@ test('staged rollout on 3 real hosts: a good commit goes canary then the rest; a
     return h !== undefined && h.connectivity === 'Online' && h.lastAppliedRevision === revision && h.sync === 'InSync';
   };
   const rolloutDone = (revision: string, what: string) =>
-    waitFor(what, 30_000, async () => {
+    waitFor(what, 90_000, async () => {
       const r = await rolloutOf(revision);
       return r?.state === 'done' ? r : undefined;
     }, 200);
@@ -136,12 +136,18 @@ test('staged rollout on 3 real hosts: a good commit goes canary then the rest; a
   await push(good);
   // waitFor retries a probe that throws, so ordering violations are collected and asserted after.
   let canaryAtGood = 0;
+  // When a look at the hub last began that then showed the canary not yet in sync: it got there after this.
+  let canaryNotYetAt = pushedAt;
   let othersAtGood = 0;
   const violations: string[] = [];
   await waitFor('every host at the good commit', 60_000, async () => {
+    const lookedAt = Date.now();
     const all = await summaries();
     const now = Date.now();
-    if (canaryAtGood === 0 && applied(all, canary, good)) canaryAtGood = now;
+    if (canaryAtGood === 0) {
+      if (applied(all, canary, good)) canaryAtGood = now;
+      else canaryNotYetAt = lookedAt;
+    }
     const othersNow = others.filter((id) => all.get(id)?.lastAttemptedRevision === good || all.get(id)?.lastAppliedRevision === good);
     if (othersNow.length > 0 && othersAtGood === 0) {
       othersAtGood = now;
@@ -155,7 +161,9 @@ test('staged rollout on 3 real hosts: a good commit goes canary then the rest; a
   }, 100);
   assert.deepEqual(violations, []);
   t.diagnostic(`good commit: canary in sync ${canaryAtGood - pushedAt} ms after the push, the others seen moving ${othersAtGood - canaryAtGood} ms later, all in sync ${Date.now() - pushedAt} ms after the push`);
-  assert.ok(othersAtGood - canaryAtGood >= soakMs - 1000, `the others moved ${othersAtGood - canaryAtGood} ms after the canary, before the ${soakMs} ms soak`);
+  // The canary got in sync after canaryNotYetAt and the others were seen moving at othersAtGood: if even that
+  // span is shorter than the soak, they moved before it was over. (A loaded machine only lengthens the span.)
+  assert.ok(othersAtGood - canaryNotYetAt >= soakMs, `the others were seen moving at most ${othersAtGood - canaryNotYetAt} ms after the canary got in sync, before the ${soakMs} ms soak was over`);
   const goodRollout = await rolloutDone(good, 'the good rollout done');
   assert.deepEqual(goodRollout.waves.map((w) => w.hosts), [1, 2]);
   const [w1, w2] = goodRollout.waves as [Wave, Wave];

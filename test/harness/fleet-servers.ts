@@ -38,7 +38,7 @@ export class FleetServers {
   async startHub(heartbeat = '1s'): Promise<HubProcess> {
     const hub = new HubProcess({ dataDir: join(this.work, 'hub'), port: await freePort(), repo: this.repoUrl, heartbeat });
     this.#hub = hub;
-    await hub.start(15_000);
+    await hub.start(30_000);
     return hub;
   }
 

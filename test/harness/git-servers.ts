@@ -41,7 +41,7 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   return port;
 }
 
-async function waitForPort(host: string, port: number, child: ChildProcess, timeoutMs = 5000): Promise<void> {
+async function waitForPort(host: string, port: number, child: ChildProcess, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode} before listening on ${host}:${port}`);
