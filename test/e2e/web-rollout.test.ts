@@ -45,7 +45,8 @@ test('rollout page: waves, soak countdown, budget, admin controls, overview bann
     await page.waitForSelector('[data-testid="active-rollouts"]');
     const text = await page.textContent('[data-testid="active-rollouts"]');
     assert.match(text ?? '', new RegExp(`Rollout ${id}`));
-    assert.match(text ?? '', /soaking: everyone opens in 59m \d+s/);
+    // The 1 h soak began when the canary wave closed, before the browser started (on a loaded machine, maybe over a minute before).
+    assert.match(text ?? '', /soaking: everyone opens in 5\dm \d+s/);
     await page.click(`[data-testid="active-rollouts"] a[href="#/rollout/${id}"]`);
     await page.waitForSelector(`[data-rollout="${id}"] table.rollout-waves`);
   });
@@ -57,7 +58,7 @@ test('rollout page: waves, soak countdown, budget, admin controls, overview bann
       ['everyone', '9', '9', '0', '0', '0'],
     ]);
     const first = (await page.textContent('[data-testid="rollout-where"]')) ?? '';
-    assert.match(first, /soaking: everyone opens in 59m \d+s/);
+    assert.match(first, /soaking: everyone opens in 5\dm \d+s/);
     await page.waitForFunction((before) => document.querySelector('[data-testid="rollout-where"]')?.textContent !== before, first, { timeout: 15_000 });
     assert.match((await page.textContent('[data-testid="rollout-budget"]')) ?? '', /0 failed of 1 allowed/);
     assert.match((await page.textContent('h1')) ?? '', /running/);
