@@ -217,8 +217,8 @@ export class ReportingHost {
   }
 }
 
-/** Polls until `check` returns a value (not undefined/false) or the time is up. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+/** Polls until `check` returns a value (not undefined/false) or the time is up (by default 30 s: a loaded machine is slow, a pass is quick). */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
