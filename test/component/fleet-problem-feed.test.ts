@@ -62,6 +62,8 @@ test('a status stored by another replica is read back once and its failure begin
   const s = setup();
   s.remote('web-03', simStatus('web-03', { applied: REV1 }));
   s.feed.baseline(new Map());
+  // A status is told apart from the last by its time (ISO, to the millisecond): the next one must be later.
+  await sleep(5);
   const failing = simStatus('web-03', { applied: REV1, failedOn: REV2, message: 'start failed' });
   s.remote('web-03', failing);
   s.remote('web-03', failing);
