@@ -92,7 +92,8 @@ function collectEvents(driver: ContainerDriver) {
     events,
     errors,
     stop,
-    async until(id: string, action: ContainerEvent['action'], timeoutMs = 5000): Promise<ContainerEvent[]> {
+    /** `timeoutMs`: generous, as an engine on a loaded machine can take seconds to stop a container or to send its event. */
+    async until(id: string, action: ContainerEvent['action'], timeoutMs = 30_000): Promise<ContainerEvent[]> {
       const deadline = Date.now() + timeoutMs;
       while (!events.some((e) => e.id === id && e.action === action)) {
         if (Date.now() > deadline) assert.fail(`no ${action} event for ${id} within ${timeoutMs} ms; got ${JSON.stringify(events.map((e) => e.action))}`);
