@@ -16,7 +16,9 @@ let agent: AgentProcess | null = null;
 const sockets: WebSocket[] = [];
 
 before(async () => {
-  hub = await startHubProcess({ dataDir: join(dir, 'hub') });
+  // Heartbeats 10 s apart: the silence sweep (3 heartbeats) comes after the hello deadline (10 s), so the held
+  // sockets stay held for 10 s, time for a loaded machine to start the real agent between the two floods.
+  hub = await startHubProcess({ dataDir: join(dir, 'hub'), env: { GITFLEET_HUB_HEARTBEAT: '10s' } });
 });
 
 after(async () => {
@@ -65,6 +67,8 @@ test('idle unauthenticated sockets: capped per address and in total, 503 beyond,
   assert.equal(oneOpen.length, 32, 'per-address cap');
   assert.equal(oneRefused.length, 268);
   assert.ok(oneRefused.every((o) => o.kind === 'refused' && o.status === 503));
+  let oneClosed = 0;
+  for (const o of oneOpen) if (o.kind === 'open') void o.closed.then(() => oneClosed++);
 
   // A real agent from another address connects while those are held.
   agent = await startAgent({ hubUrl: hub!.agentUrl, host: 'flood-real', stateDir: join(dir, 'agent'), token: ENROLL });
@@ -75,6 +79,7 @@ test('idle unauthenticated sockets: capped per address and in total, 503 beyond,
   const many = await flood(addresses, 40);
   const manyOpen = many.filter((o) => o.kind === 'open').length;
   const manyRefused = many.filter((o) => o.kind === 'refused').length;
+  assert.equal(oneClosed, 0, 'the first 32 were still held when the second flood was answered (not: more than the 10 s hello deadline between them)');
   assert.equal(oneOpen.length + manyOpen, 256, 'the total cap');
   assert.equal(manyRefused, 12 * 40 - manyOpen);
   assert.ok(many.every((o) => o.kind !== 'error'), 'every attempt was answered (open or 503)');
@@ -87,7 +92,7 @@ test('idle unauthenticated sockets: capped per address and in total, 503 beyond,
   assert.equal(agent.connected(), true, 'the agent stayed connected');
   assert.ok(hub!.logs.some((l) => typeof l.msg === 'string' && l.msg.includes('refused with 503')));
 
-  // The hello deadline (10 s; AUTH_FAILED, 4001) or the silence sweep (3 heartbeats, 6 s here; 4004) closes the idle ones and frees the slots.
+  // The hello deadline (10 s; AUTH_FAILED, 4001) or the silence sweep (3 heartbeats, 30 s here; 4004) closes the idle ones and frees the slots.
   const codes = await Promise.all([...oneOpen, ...many.filter((o) => o.kind === 'open')].map((o) => (o.kind === 'open' ? o.closed : Promise.resolve(0))));
   assert.ok(codes.every((c) => c === 4001 || c === 4004), `close codes ${[...new Set(codes)].join(',')}`);
   const again = await idleSocket('127.0.0.2');
