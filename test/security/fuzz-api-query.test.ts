@@ -92,14 +92,24 @@ function checkAnswer(path: string, a: Answer, ok: (body: unknown) => boolean): v
   assert.ok(a.status === 200 || a.status === 400, `GET ${path} answered ${a.status}: ${a.body.slice(0, 300)}`);
   if (a.status === 400) assert.ok(errorShape(a.body), `GET ${path}: 400 without the error shape: ${a.body.slice(0, 300)}`);
   else assert.ok(ok(JSON.parse(a.body)), `GET ${path}: 200 without the documented shape: ${a.body.slice(0, 300)}`);
-  assert.ok(a.ms < 2000, `GET ${path} took ${a.ms.toFixed(0)} ms`);
+}
+
+/**
+ * A query the hub is slow to answer is asked once more: a loaded machine can stall the hub for a moment on
+ * any query, while one that is slow to compute is slow again.
+ */
+async function checkPrompt(path: string, a: Answer): Promise<void> {
+  if (a.ms < 2000) return;
+  const again = await get(path);
+  assert.ok(again.ms < 2000, `GET ${path} took ${a.ms.toFixed(0)} ms, then ${again.ms.toFixed(0)} ms`);
 }
 
 async function fuzz(t: { diagnostic(m: string): void }, name: string, property: fc.IAsyncProperty<[string]>): Promise<void> {
   const started = performance.now();
   t.diagnostic(`${name}: seed ${seed}, ${numRuns} cases (FUZZ_SEED=${seed} FUZZ_RUNS=${numRuns} to rerun)`);
   // endOnFailure: shrinking against a live process takes long; the failing case and seed are printed as found.
-  await fc.assert(property, { seed, numRuns, endOnFailure: true, timeout: 10_000, includeErrorInReport: true });
+  // A case's timeout leaves room for a slow answer asked once more (checkPrompt), each bounded by get().
+  await fc.assert(property, { seed, numRuns, endOnFailure: true, timeout: 20_000, includeErrorInReport: true });
   const health = await get('/healthz');
   assert.equal(health.status, 200);
   t.diagnostic(`${name}: ${numRuns} cases in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -115,7 +125,9 @@ test('GET /api/v1/hosts?…: any query answers 200 or 400 (JSON error), never 50
     'hosts query',
     fc.asyncProperty(query, async (q) => {
       const path = `/api/v1/hosts?${q}`;
-      checkAnswer(path, await get(path), shape);
+      const a = await get(path);
+      checkAnswer(path, a, shape);
+      await checkPrompt(path, a);
     }),
   );
 });
@@ -133,6 +145,7 @@ test('GET /api/v1/hosts/:id/events?…: any query (and host id) answers 200, 400
         return;
       }
       checkAnswer(path, a, (b) => Array.isArray((b as { events?: unknown }).events));
+      await checkPrompt(path, a);
     }),
   );
 });

@@ -35,7 +35,8 @@ interface Socket {
 
 function connect(localAddress = '127.0.0.1'): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(hub.agentUrl, { localAddress, handshakeTimeout: 5000 });
+    // Generous: a handshake that times out fails the run, and a loaded machine can be slow to answer one.
+    const ws = new WebSocket(hub.agentUrl, { localAddress, handshakeTimeout: 15_000 });
     const messages: Array<Record<string, unknown>> = [];
     const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
     ws.on('message', (d: Buffer) => {
@@ -53,7 +54,7 @@ function connect(localAddress = '127.0.0.1'): Promise<Socket> {
 
 const hello = (extra: Record<string, unknown>) => ({ type: 'hello', protocol: PROTOCOL_VERSION, host: HOST, agentVersion: 'fuzz', place: '', tags: [], facts: emptyFacts(), droppedEvents: 0, ...extra });
 
-async function until<T>(what: string, probe: () => T | undefined, ms = 5000): Promise<T> {
+async function until<T>(what: string, probe: () => T | undefined, ms = 15_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = probe();
