@@ -187,9 +187,12 @@ ${notify}`,
 test('GitHub commit statuses from a real hub (the first post gets a 502 and is retried), and signed webhook notifications', async (t) => {
   if (!requireComponent(t, 'git', gitMissing)) return;
   const { hub, hook, agents, h1, h2 } = await scenario('github', true);
-  const metrics = (await api<string>(hub.url, '/metrics', { token: VIEWER })).body;
+  // The forge stub records a post when it arrives; the hub counts it delivered once the answer is back: wait for that.
+  const metrics = await waitFor('three commit statuses counted delivered', async () => {
+    const body = (await api<string>(hub.url, '/metrics', { token: VIEWER })).body;
+    return /gitfleet_hub_commit_statuses_total\{forge="github",result="delivered"\} [3-9]/.test(body) ? body : null;
+  });
   assert.match(metrics, /gitfleet_hub_commit_statuses_total\{forge="github",result="retried"\} 1/);
-  assert.match(metrics, /gitfleet_hub_commit_statuses_total\{forge="github",result="delivered"\} [3-9]/);
   if (requireComponent(t, 'promtool', prometheusMissing())) {
     const lint = promtoolCheck(metrics);
     assert.equal(lint.code, 0, lint.output);
@@ -213,10 +216,13 @@ test('GitHub commit statuses from a real hub (the first post gets a 502 and is r
   await waitFor('the offline notification', () => messages().some((m) => m.event === 'offline'), 20_000);
   assert.ok(messages().some((m) => m.title === `web-03 (prod) went offline (last applied ${h1.slice(0, 7)})`), messages().map((m) => m.title).join(' | '));
 
-  const view = (await api<NotificationsView>(hub.url, '/api/v1/notifications', { token: VIEWER })).body;
+  // The receiver records a message when it arrives; the hub counts it delivered once the answer is back: wait for that.
+  const view = await waitFor('every message received counted delivered', async () => {
+    const v = (await api<NotificationsView>(hub.url, '/api/v1/notifications', { token: VIEWER })).body;
+    return v.sinks[0]?.delivered === hook.requests.length ? v : null;
+  });
   assert.equal(view.enabled, true);
   assert.equal(view.sinks[0]!.name, 'ops');
-  assert.equal(view.sinks[0]!.delivered, hook.requests.length);
   assert.equal(view.commitStatus!.forge, 'github');
   assert.equal(view.commitStatus!.retried, 1);
   assert.ok(!JSON.stringify(view).includes(TOKEN));

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireComponent } from '../harness/require.ts';
 import { bootHost, systemdHostsAvailable, type SystemdHost } from '../harness/nspawn.ts';
+import { waitFor } from './hub-harness.ts';
 
 let host: SystemdHost | null = null;
 after(async () => {
@@ -42,15 +43,16 @@ test('the real drivers with production defaults converge a unit and a file from 
   assert.deepEqual([out.files[0]?.mode, out.files[0]?.group], ['0640', 'adm']);
   assert.equal(out.refused, 'PATH_NOT_ALLOWED');
   // The unit really ran with the file's content, and the drop-in took effect.
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline) {
+  // systemd starts it on its own time: 20 s, as a loaded machine may need (and no busy loop while the file is empty).
+  const outFile = join(host.rootDir, 'run/gf-app.out');
+  const written = await waitFor('the unit to write run/gf-app.out', () => {
     try {
-      if (readFileSync(join(host.rootDir, 'run/gf-app.out'), 'utf8')) break;
+      return readFileSync(outFile, 'utf8');
     } catch {
-      await new Promise((res) => setTimeout(res, 50));
+      return null; // not there yet
     }
-  }
-  assert.equal(readFileSync(join(host.rootDir, 'run/gf-app.out'), 'utf8'), 'hello from gitfleet\n');
+  }, 20_000);
+  assert.equal(written, 'hello from gitfleet\n');
   const nice = await host.exec(['systemctl', 'show', '-p', 'Nice', '--value', 'gf-app.service']);
   assert.equal(nice.stdout.trim(), '3');
 });
