@@ -224,7 +224,8 @@ function upgrade(path: string): Promise<string> {
       resolve(String(res.statusCode));
     });
     req.on('error', () => resolve('closed'));
-    req.setTimeout(5000, () => req.destroy());
+    // Refused paths are closed at once; the generous timeout is for /agent's upgrade on a loaded machine.
+    req.setTimeout(15_000, () => req.destroy());
     req.end();
   });
 }

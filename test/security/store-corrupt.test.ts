@@ -41,7 +41,8 @@ test('a database another process holds locked at start: one line saying so, exit
   try {
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'hub.sqlite');
-    // Not in WAL mode, and the locker holds an exclusive lock: the hub cannot even read the schema.
+    // Not in WAL mode, and the locker holds an exclusive lock: the hub cannot even read the schema. The locker
+    // holds it far longer than a loaded machine needs to start the hub (it is killed once the hub has exited).
     const script = `
       const Database = require('better-sqlite3');
       const db = new Database(${JSON.stringify(file)});
@@ -49,7 +50,7 @@ test('a database another process holds locked at start: one line saying so, exit
       db.pragma('locking_mode = EXCLUSIVE');
       db.exec('BEGIN EXCLUSIVE; INSERT INTO t VALUES (1)');
       console.log('locked');
-      setTimeout(() => process.exit(0), 30000);`;
+      setTimeout(() => process.exit(0), 120000);`;
     const locker = spawn(process.execPath, ['-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
     const said: string[] = [];
     createInterface({ input: locker.stdout }).on('line', (l) => said.push(l));
