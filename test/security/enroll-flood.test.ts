@@ -90,7 +90,7 @@ test('idle unauthenticated sockets: capped per address and in total, 503 beyond,
   );
   assert.ok(during - before < 64 * 1024 * 1024, `hub RSS grew ${mib(during - before)} MiB`);
   assert.equal(agent.connected(), true, 'the agent stayed connected');
-  assert.ok(hub!.logs.some((l) => typeof l.msg === 'string' && l.msg.includes('refused with 503')));
+  await waitFor('the hub to log the refusals', () => hub!.logs.some((l) => typeof l.msg === 'string' && l.msg.includes('refused with 503')), 10_000);
 
   // The hello deadline (10 s; AUTH_FAILED, 4001) or the silence sweep (3 heartbeats, 30 s here; 4004) closes the idle ones and frees the slots.
   const codes = await Promise.all([...oneOpen, ...many.filter((o) => o.kind === 'open')].map((o) => (o.kind === 'open' ? o.closed : Promise.resolve(0))));
