@@ -342,8 +342,14 @@ function unitContract(label: string, target: (t: TestContext) => Promise<UnitsTa
       await x.driver.start(name);
       const unit = await eventually(x.driver, name, (u) => u.activeState === 'failed', 'failed');
       assert.deepEqual([unit.exitCode, unit.signal], [1, null]);
-      const lines = await x.driver.logs(name, 20);
-      assert.ok(lines.some((l) => l.includes("Failed with result 'exit-code'")), `journal: ${JSON.stringify(lines)}`);
+      // journald may store the line after the unit state changed: read until it is there (or 15 s pass).
+      const saysFailed = (lines: string[]) => lines.some((l) => l.includes("Failed with result 'exit-code'"));
+      let lines = await x.driver.logs(name, 20);
+      for (const deadline = Date.now() + 15_000; !saysFailed(lines) && Date.now() < deadline; ) {
+        await new Promise((r) => setTimeout(r, 100));
+        lines = await x.driver.logs(name, 20);
+      }
+      assert.ok(saysFailed(lines), `journal: ${JSON.stringify(lines)}`);
       assert.ok(lines.length <= 20);
       assert.deepEqual(await x.driver.logs('gf-never-logged.service', 20), []);
       await rejectsWith(x.driver.logs('../x.service', 20), 'INVALID_NAME');
