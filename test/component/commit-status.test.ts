@@ -73,7 +73,8 @@ test('the reporter: one post per change after the debounce, superseded for a hea
   const tracker = new HostProblemTracker(new SecretValues());
   index.observe({ status: (id, s) => tracker.status(id, s), connected: (id, on) => tracker.connected(id, on), removed: () => {} });
   const queue = new DeliveryQueue({ capacity: 10 });
-  const config: CommitStatusConfig = { forge: 'github', baseUrl: forge.url, repository: 'ops/fleet', token: 't', webUrl: 'https://hub', context: 'gitfleet', debounceMs: 50, minIntervalMs: 0, timeoutMs: 1000, retry: { attempts: 1, initialDelayMs: 10, maxDelayMs: 10 } };
+  // One try per post, so a generous timeout: a loaded machine can take over a second to answer one on loopback.
+  const config: CommitStatusConfig = { forge: 'github', baseUrl: forge.url, repository: 'ops/fleet', token: 't', webUrl: 'https://hub', context: 'gitfleet', debounceMs: 50, minIntervalMs: 0, timeoutMs: 10_000, retry: { attempts: 1, initialDelayMs: 10, maxDelayMs: 10 } };
   const reporter = new CommitStatusReporter({ config, index, tracker, queue, logger: pino({ level: 'silent' }) });
   const posted = () => forge.requests.map((r) => `${r.path.slice(-40, -33)} ${(JSON.parse(r.body) as { state: string }).state}: ${(JSON.parse(r.body) as { description: string }).description}`);
   /** Until `n` statuses have been posted, then a little longer: nothing more may come. */
