@@ -17,7 +17,8 @@ function setup() {
   const drivers = { containers: new MemoryContainerDriver({ images: [] }), units, files: new MemoryFileDriver({ allow: ['/srv'] }) };
   let inventory: Inventory = emptyInventory();
   const run = async (resources: DesiredResource[], allowEmpty = false) => {
-    const result = await converge(drivers, desired(resources, { allowEmpty }), inventory, { revision: 'r1', settleMs: 20, pollMs: 5, healthTimeoutMs: 500, saveInventory: async () => undefined });
+    // Every case here ends healthy, which ends the gate: the timeout only bounds a loaded machine's stalls.
+    const result = await converge(drivers, desired(resources, { allowEmpty }), inventory, { revision: 'r1', settleMs: 20, pollMs: 5, healthTimeoutMs: 10_000, saveInventory: async () => undefined });
     inventory = result.inventory;
     return result;
   };
