@@ -96,7 +96,7 @@ test('services without networks share <project>_default and reach each other by 
   // (No wget -T: the image's static busybox wget crashes with it.)
   // A name the engine's DNS does not know is forwarded upstream, which this machine does not answer: bounded by timeouts.
   let answer = '';
-  for (const deadline = Date.now() + 15_000; answer === '' && Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 30_000; answer === '' && Date.now() < deadline; ) {
     answer = await run('docker', ['-H', `unix://${dockerd.socket}`, 'exec', 'web', 'wget', '-q', '-O-', 'http://db:8080/'], { timeout: 5_000 }).then((r) => r.stdout.trim(), () => '');
     if (answer === '') await new Promise((r) => setTimeout(r, 100));
   }

@@ -87,7 +87,7 @@ async function fromClientByAlias(): Promise<string> {
   let answer = '';
   let last = '';
   // No wget -T: the image's static busybox wget crashes with it; the exec's own timeout bounds each try.
-  for (const deadline = Date.now() + 15_000; answer === '' && Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 30_000; answer === '' && Date.now() < deadline; ) {
     answer = await podman!.podman(['exec', 'client', 'wget', '-q', '-O-', `http://${alias}:8080/`], 5_000).catch((e: Error) => ((last = e.message), ''));
     if (answer === '') await new Promise((r) => setTimeout(r, 200));
   }
@@ -212,7 +212,7 @@ test('a Compose project without networks on Podman: both services on <project>_d
   assert.deepEqual(Object.keys(db.NetworkSettings.Networks), [`${project}_default`]);
   assert.match(db.NetworkSettings.Networks[`${project}_default`]?.IPAddress ?? '', /^192\.0\.2\./);
   let answer = '';
-  for (const deadline = Date.now() + 15_000; answer === '' && Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 30_000; answer === '' && Date.now() < deadline; ) {
     answer = await podman!.podman(['exec', 'compose-web', 'wget', '-q', '-O-', 'http://db:8080/'], 5_000).catch(() => '');
     if (answer === '') await new Promise((r) => setTimeout(r, 200));
   }
