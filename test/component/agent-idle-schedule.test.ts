@@ -62,7 +62,9 @@ test('poll every 2 drift intervals: one pass per drift interval, the source poll
     const gaps = seen.slice(1).map((p, i) => p.at - seen[i]!.at);
     t.diagnostic(`${seen.length} passes (${polls} polls, ${drift} drift checks) in ${WINDOW_MS} ms; room for ${polledRoom.toFixed(2)} polls; longest gap ${Math.max(...gaps)} ms; timers up to ${lateMs} ms late`);
     // Before: a drift check every drift interval plus a poll every poll interval, 1.5 passes per drift interval.
-    assert.ok(seen.length <= intervals * 1.15, `${seen.length} passes in ${intervals} drift intervals (${polls} polls, ${drift} drift checks)`);
+    // 1.3 still fails that, and leaves room for a heavily loaded machine, where a drift check re-armed at the end
+    // of a long pass and a poll armed when it fired drift out of step (25 of 20 measured under a synthetic load).
+    assert.ok(seen.length <= intervals * 1.3, `${seen.length} passes in ${intervals} drift intervals (${polls} polls, ${drift} drift checks)`);
     // 85 % of the polls the window had room for (10 on an idle machine).
     assert.ok(polls >= polledRoom * 0.85, `the source was polled ${polls} times in a window with room for ${polledRoom.toFixed(2)} polls`);
     // A drift interval with its 5 % jitter, plus the pass itself and the lateness of the timer that started it.
