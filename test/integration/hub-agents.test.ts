@@ -190,12 +190,19 @@ test('hub down: reports queue on disk and arrive in order after a restart that l
   await waitFor('the five events queued on disk', () => queuedEvents() >= 5);
   assert.equal(queuedEvents(), 5);
 
-  hub = await startHubProcess({ dataDir, port });
-  // Stored state survived: the host is still enrolled and known before it reconnects.
-  const before = await api<HostDetail>(hub.url, '/api/v1/hosts/web-01');
-  assert.equal(before.body.summary.enrolled, true);
-  assert.equal(before.body.summary.connectivity, 'Offline');
-  assert.equal(before.body.status?.conditions[0]?.message, 'after-attacks');
+  // The agent is held still while the hub starts and is looked at: its next retry could otherwise reconnect it
+  // (and deliver its queue) between the hub's "listening" and the look, and the look would not see the stored state.
+  a.proc.kill('SIGSTOP');
+  try {
+    hub = await startHubProcess({ dataDir, port });
+    // Stored state survived: the host is still enrolled and known before it reconnects.
+    const before = await api<HostDetail>(hub.url, '/api/v1/hosts/web-01');
+    assert.equal(before.body.summary.enrolled, true);
+    assert.equal(before.body.summary.connectivity, 'Offline');
+    assert.equal(before.body.status?.conditions[0]?.message, 'after-attacks');
+  } finally {
+    a.proc.kill('SIGCONT');
+  }
 
   await waitFor('web-01 to reconnect', () => a.connected(), 20_000);
   const detail = await waitFor('the queued reports', async () => {
