@@ -320,6 +320,18 @@ test('abort: a health wait ends at once; the head is not rejected and is tried a
     // The next start tries the head again (and here, with the healthcheck passing, applies it).
     const next = f.restart();
     const retry = next.run('startup');
-    setTimeout(() => f.drivers.containers.setHealth('web', 'healthy'), 100);
-    assert.equal((await retry).result, 'Succeeded');
+    // Healthy until the retry ends: if the aborted pass had not yet created the new container (a loaded machine),
+    // the retry creates it, and a health set once before that would be on the container it replaced.
+    const healthy = setInterval(() => {
+      try {
+        f.drivers.containers.setHealth('web', 'healthy');
+      } catch {
+        // Not created yet (the retry is removing the one it replaces): the next tick sets it.
+      }
+    }, 50);
+    try {
+      assert.equal((await retry).result, 'Succeeded');
+    } finally {
+      clearInterval(healthy);
+    }
   }));
