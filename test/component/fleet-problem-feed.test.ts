@@ -17,6 +17,7 @@ import { SecretValues } from '../../shared/secrets/mask.ts';
 import type { FleetStore } from '../../hub/store/fleet-store.ts';
 import type { HostStatus } from '../../shared/status.ts';
 import { simStatus } from '../integration/sim-agent.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const REV1 = 'a1'.repeat(20);
 const REV2 = 'b2'.repeat(20);
@@ -26,8 +27,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * machine may run late), then one more drain period so an unexpected extra transition would show too.
  */
 async function transitionsReach(transitions: readonly string[], count: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (transitions.length < count && Date.now() < deadline) await sleep(20);
+  await waitFor(`${count} transition(s)`, () => transitions.length >= count, 10_000);
   await sleep(300);
 }
 

@@ -18,6 +18,7 @@ import { SqliteFleetStore } from '../../hub/store/sqlite-store.ts';
 import type { FleetHead } from '../../hub/git/fleet-repo-view.ts';
 import { simStatus } from '../integration/sim-agent.ts';
 import { startReceiver } from '../harness/http-receiver.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gitfleet-notify-restart-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,8 +52,7 @@ notify:
    * machine may take far longer than the window), then one window and more so an extra message would show too.
    */
   const received = async (count: number) => {
-    const deadline = Date.now() + 10_000;
-    while (hook.requests.length < count && Date.now() < deadline) await sleep(20);
+    await waitFor(`${count} message(s) at the receiver`, () => hook.requests.length >= count, 10_000);
     await sleep(300);
   };
   const file = join(dir, 'hub.sqlite');

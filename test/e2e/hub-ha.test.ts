@@ -189,8 +189,7 @@ test('three replicas behind HAProxy: agents and the API through it, no stickines
     return answers.every((a) => a.status === 200 && a.body.connectivity.Online === AGENTS);
   });
   // A quick move can end before the watcher has looked ten times: it keeps looking until it has (or 10 s pass).
-  const enough = Date.now() + 10_000;
-  while (observations < 10 && Date.now() < enough) await new Promise((res) => setTimeout(res, 100));
+  await waitFor('the watcher to see the whole fleet ten times', () => observations >= 10, 10_000);
   watching = false;
   await watcher;
   assert.ok(observations >= 10, `the watcher saw the whole fleet ${observations} times`);

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { HostStatus } from '../../shared/status.ts';
 import { freePort } from '../harness/git-servers.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 export const root = resolve(import.meta.dirname, '../..');
 export const ENROLL = 'enroll-token-0123456789abcdef';
@@ -25,16 +26,8 @@ export function removeDir(dir: string): void {
 }
 
 export { freePort };
-
-export async function waitFor<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+// Shared with the in-process layers (test/helpers/wait.ts); re-exported for the tests that import it from here.
+export { waitFor };
 
 export interface HubProcess {
   url: string;

@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import WebSocket from 'ws';
-import { ENROLL, api, makeStatus, removeDir, startHubProcess, tempDir } from '../integration/hub-harness.ts';
+import { ENROLL, api, makeStatus, removeDir, startHubProcess, tempDir, waitFor } from '../integration/hub-harness.ts';
 import type { HubProcess } from '../integration/hub-harness.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol.ts';
 import { emptyFacts } from '../../agent/facts.ts';
@@ -54,16 +54,6 @@ function connect(localAddress = '127.0.0.1'): Promise<Socket> {
 
 const hello = (extra: Record<string, unknown>) => ({ type: 'hello', protocol: PROTOCOL_VERSION, host: HOST, agentVersion: 'fuzz', place: '', tags: [], facts: emptyFacts(), droppedEvents: 0, ...extra });
 
-async function until<T>(what: string, probe: () => T | undefined, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 before(async () => {
   const dataDir = tempDir('fuzz-proto-hub');
   dirs.push(dataDir);
@@ -71,11 +61,11 @@ before(async () => {
   // Enroll the one host the authenticated cases speak as.
   const s = await connect();
   s.ws.send(JSON.stringify(hello({ enrollmentToken: ENROLL })));
-  const welcome = await until('welcome', () => s.messages.find((m) => m.type === 'welcome'));
+  const welcome = await waitFor('welcome', () => s.messages.find((m) => m.type === 'welcome'));
   credential = welcome.hostCredential as string;
   assert.ok(credential, 'enrollment gave no credential');
   s.ws.send(JSON.stringify({ type: 'status', seq: 1, status: makeStatus(HOST) }));
-  await until('ack', () => s.messages.find((m) => m.type === 'ack'));
+  await waitFor('ack', () => s.messages.find((m) => m.type === 'ack'));
   s.ws.close();
   await s.closed;
   hostsBefore = await hostIds();
@@ -165,7 +155,7 @@ async function runSession(c: { auth: boolean; frames: Frame[] }): Promise<void> 
   try {
     if (c.auth) {
       s.ws.send(JSON.stringify(hello({ credential })));
-      await until('welcome', () => s.messages.find((m) => m.type === 'welcome' || m.type === 'error'));
+      await waitFor('welcome', () => s.messages.find((m) => m.type === 'welcome' || m.type === 'error'));
     }
     for (const f of c.frames) {
       if (s.ws.readyState !== WebSocket.OPEN) break;
@@ -209,7 +199,7 @@ test('the hub survives arbitrary and near-valid agent frames, stays responsive, 
   // A real agent still gets in after all that.
   const s = await connect();
   s.ws.send(JSON.stringify(hello({ credential })));
-  const answer = await until('welcome', () => s.messages.find((m) => m.type === 'welcome' || m.type === 'error'));
+  const answer = await waitFor('welcome', () => s.messages.find((m) => m.type === 'welcome' || m.type === 'error'));
   s.ws.close();
   assert.equal(answer.type, 'welcome', JSON.stringify(answer));
   t.diagnostic(`${numRuns} sessions in ${((performance.now() - started) / 1000).toFixed(1)} s; ${hub.logs.length} log lines`);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { RuleGrouper } from '../../hub/notify/grouper.ts';
 import type { RuleConfig } from '../../hub/notify/notify-config.ts';
 import type { NotifyMessage } from '../../hub/notify/message.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const REV = 'abc1234'.padEnd(40, '0');
 // A fixed sleep longer than the window is safe even on a loaded machine: Node runs timers in the order they
@@ -114,8 +115,7 @@ test('a reminder every repeat interval while hosts stay failed, naming all of th
   g.enter('web-02', 'failed', REV, 'prod/eu', 'x');
   // Due at about 100, 500 and 900 ms; each timer is armed when the one before fired, so on a loaded machine
   // their lateness adds up: wait for the third message rather than a fixed 1.15 s.
-  const deadline = Date.now() + 10_000;
-  while (sent.length < 3 && Date.now() < deadline) await sleep(20);
+  await waitFor('the third message', () => sent.length >= 3, 10_000);
   const titles = sent.map((m) => m.title);
   assert.equal(titles[0], '2 hosts under prod/eu failed on abc1234');
   assert.ok(titles.length >= 3, titles.join(' | '));
