@@ -94,22 +94,37 @@ const builtinsRequired = {
     b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) =>
       args.kind === 'import-statement' && args.namespace === 'file' && isBuiltin(args.path) ? { path: args.path, namespace: 'gitfleet-builtin' } : undefined,
     );
-    b.onLoad({ filter: /.*/, namespace: 'gitfleet-builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+    b.onLoad({ filter: /.*/, namespace: 'gitfleet-builtin' }, (args) => ({
+      contents: `const m = require(${JSON.stringify(args.path)});\nmodule.exports = typeof m === 'function' ? m : Object.create(m);`,
+      loader: 'js',
+    }));
   },
 };
 
-// zod re-exports its ~40 translations of error messages as namespaces (z.locales,
-// z.core.locales); a namespace used as a value cannot be tree-shaken, so every
-// one was bundled and run at start (300 KB of the agent's code). gitfleet only
-// uses the English messages, which zod loads by itself.
-const withoutZodLocales = {
-  name: 'without-zod-locales',
+// zod re-exports parts gitfleet never calls through namespaces (z, z.core); a
+// namespace used as a value cannot be tree-shaken, so each was bundled and run
+// at start by every command: its ~40 translations of error messages (300 KB of
+// the agent's code; gitfleet only uses the English messages, which zod loads by
+// itself), the schema compiler `z.compile` and `z.fromJSONSchema`. Each cut
+// must still match, so a zod update that moves them fails the build here.
+const zodCuts = [
+  { file: /[\\/]zod[\\/]v4[\\/]classic[\\/]external\.js$/, cut: /^export \* as locales from "\.\.\/locales\/index\.js";$/m, what: 'locales' },
+  { file: /[\\/]zod[\\/]v4[\\/]core[\\/]index\.js$/, cut: /^export \* as locales from "\.\.\/locales\/index\.js";$/m, what: 'locales' },
+  { file: /[\\/]zod[\\/]v4[\\/]core[\\/]index\.js$/, cut: /^export \* from "\.\/compile\.js";$/m, what: 'compile' },
+  { file: /[\\/]zod[\\/]v4[\\/]classic[\\/]external\.js$/, cut: / INVALID, (toZod,) compile, withParser, ZodCompileAsyncError, ZodCompileUnsupportedError,/, keep: ' $1', what: 'compile' },
+  { file: /[\\/]zod[\\/]v4[\\/]classic[\\/]external\.js$/, cut: /^export \{ fromJSONSchema \} from "\.\/from-json-schema\.js";$/m, what: 'fromJSONSchema' },
+];
+const withoutUnusedZod = {
+  name: 'without-unused-zod',
   setup(b) {
     b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/](classic[\\/]external|core[\\/]index)\.js$/ }, async (args) => {
-      const source = await readFile(args.path, 'utf8');
-      const stripped = source.replace(/^export \* as locales from "\.\.\/(\.\.\/)?locales\/index\.js";$/m, '');
-      if (stripped === source) throw new Error(`${args.path}: zod no longer re-exports its locales this way; update scripts/build.mjs`);
-      return { contents: stripped, loader: 'js', resolveDir: dirname(args.path) };
+      let source = await readFile(args.path, 'utf8');
+      for (const { file, cut, keep, what } of zodCuts.filter((c) => c.file.test(args.path))) {
+        const stripped = source.replace(cut, keep ?? '');
+        if (stripped === source) throw new Error(`${args.path}: zod no longer exports ${what} this way; update scripts/build.mjs`);
+        source = stripped;
+      }
+      return { contents: source, loader: 'js', resolveDir: dirname(args.path) };
     });
   },
 };
@@ -169,7 +184,7 @@ const result = await build({
   external: ['better-sqlite3', 'pg-native', 'cpu-features', 'ssh2', 'playwright-core'],
   // Bundled CommonJS dependencies call require(); give ESM output a real one.
   banner: { js: "import { createRequire as __gfCreateRequire } from 'node:module'; const require = __gfCreateRequire(import.meta.url);" },
-  plugins: [withoutUnusedDockerTransports, withoutUnusedLibraryCode, withoutZodLocales, dockerModemDebugOnDemand, lazyExternals, builtinsRequired],
+  plugins: [withoutUnusedDockerTransports, withoutUnusedLibraryCode, withoutUnusedZod, dockerModemDebugOnDemand, lazyExternals, builtinsRequired],
   logLevel: 'warning',
 });
 // Chunks of earlier builds (their names carry a content hash) would pile up and

@@ -89,3 +89,36 @@ test("docker-modem's per-request debug formatting (util.inspect of the options) 
   assert.equal(calls.length, 1, 'the "Sending" debug call is guarded by its debug instance being enabled');
   assert.equal(text.split('"Sending: %s"').length - 1, 1, 'and there is no other, unguarded one');
 });
+
+test("Node's built-in modules are shared, not copied getter by getter into each module of the agent that imports them", () => {
+  // esbuild's CommonJS interop gave every importing module its own copy of a
+  // built-in's exports, one getter closure per export: 29 copies of node:fs's
+  // ~100 exports alone, about 0.5 MiB of the idle agent's heap. The build's
+  // shim makes each copy an empty object whose prototype is the module.
+  const agentChunk = readdirSync(dist).find((n) => /^gitfleet-agent-command-.+\.mjs$/.test(n))!;
+  const script = `
+    import { Session } from 'node:inspector/promises';
+    await import(${JSON.stringify(join(dist, agentChunk))});
+    const session = new Session();
+    session.connect();
+    let text = '';
+    session.on('HeapProfiler.addHeapSnapshotChunk', (m) => { text += m.params.chunk; });
+    await session.post('HeapProfiler.takeHeapSnapshot');
+    const snapshot = JSON.parse(text);
+    const fields = snapshot.snapshot.meta.edge_fields;
+    const nameAt = fields.indexOf('name_or_index');
+    const typeAt = fields.indexOf('type');
+    const property = snapshot.snapshot.meta.edge_types[0].indexOf('property');
+    const counts = {};
+    for (let e = 0; e < snapshot.edges.length; e += fields.length) {
+      if (snapshot.edges[e + typeAt] !== property) continue;
+      const name = snapshot.strings[snapshot.edges[e + nameAt]];
+      if (name === 'get readFileSync' || name === 'readFileSync' || name === 'get spawn' || name === 'spawn') counts[name] = (counts[name] ?? 0) + 1;
+    }
+    process.stdout.write(JSON.stringify(counts));
+  `;
+  const counts = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })) as Record<string, number>;
+  assert.ok((counts.readFileSync ?? 0) >= 1 && (counts.spawn ?? 0) >= 1, `node:fs and node:child_process are not in the snapshot at all: the count is not looking at them (${JSON.stringify(counts)})`);
+  assert.ok((counts['get readFileSync'] ?? 0) <= 1, `${counts['get readFileSync']} copies of node:fs's exports as getters`);
+  assert.ok((counts['get spawn'] ?? 0) <= 1, `${counts['get spawn']} copies of node:child_process's exports as getters`);
+});
