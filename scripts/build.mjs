@@ -94,10 +94,19 @@ const builtinsRequired = {
     b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) =>
       args.kind === 'import-statement' && args.namespace === 'file' && isBuiltin(args.path) ? { path: args.path, namespace: 'gitfleet-builtin' } : undefined,
     );
-    b.onLoad({ filter: /.*/, namespace: 'gitfleet-builtin' }, (args) => ({
-      contents: `const m = require(${JSON.stringify(args.path)});\nmodule.exports = typeof m === 'function' ? m : Object.create(m);`,
-      loader: 'js',
-    }));
+    b.onLoad({ filter: /.*/, namespace: 'gitfleet-builtin' }, (args) => {
+      const required = `require(${JSON.stringify(args.path)})`;
+      return {
+        // esbuild's interop gives each importing module its own copy of a
+        // CommonJS module's exports, one getter per export (node:fs's ~100,
+        // copied into 29 modules). An empty object whose prototype is the
+        // built-in reads the same and is copied for free. A function (events)
+        // is passed as it is, and so is node:process, whose properties are
+        // written (exitCode): a write to the copy would not reach it.
+        contents: args.path.replace(/^node:/, '') === 'process' ? `module.exports = ${required};` : `const m = ${required};\nmodule.exports = typeof m === 'function' ? m : Object.create(m);`,
+        loader: 'js',
+      };
+    });
   },
 };
 
