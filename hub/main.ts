@@ -99,6 +99,7 @@ export async function startHub(o: StartHubOptions): Promise<RunningHub> {
       retention: config.retention,
       onIdleError: (error) => storeLog.warn({ err: { message: error.message } }, 'an idle database connection failed; the pool replaces it'),
       onBatchError: (error, writes) => storeLog.warn({ err: { message: messageOf(error) }, writes }, 'a batch of writes failed; writing each on its own'),
+      onPruneError: (error, host) => storeLog.warn({ err: { message: messageOf(error) }, host }, "pruning a host's events and attempts past the retention failed; tried again after 25 more of its writes"),
     });
   }
   if (!store) {

@@ -44,6 +44,8 @@ export interface PostgresStoreOptions {
   replicaId?: string;
   /** A batch of writes failed as a whole (each write is then tried on its own). */
   onBatchError?: (error: unknown, writes: number) => void;
+  /** Pruning a host's events or attempts past the retention failed; it is tried again after PRUNE_EVERY more writes. */
+  onPruneError?: (error: unknown, host: string) => void;
 }
 
 interface IndexRow {
@@ -94,14 +96,18 @@ export class PostgresFleetStore implements FleetStore {
   readonly #writing = new Map<string, number>();
   readonly #writeWatches = new Set<Set<string>>();
 
-  private constructor(pool: Pool, url: string, retention: RetentionPolicy, replicaId: string, onBatchError?: (error: unknown, writes: number) => void) {
+  private constructor(pool: Pool, url: string, retention: RetentionPolicy, replicaId: string, handlers: Pick<PostgresStoreOptions, 'onBatchError' | 'onPruneError'>) {
     this.#pool = pool;
     this.#url = url;
     this.#retention = retention;
     this.replicaId = replicaId;
+    // Retention is eventual: a prune that fails does not fail the write that
+    // triggered it, and the next one catches up; but it is reported, so a prune
+    // that keeps failing (a statement timeout on a huge table) is seen before
+    // the tables grow without bound.
     this.#batcher = new WriteBatcher(pool, replicaId, (inserted) => {
-      for (const [host, n] of inserted) void this.track(this.prune(host, n).catch(() => undefined));
-    }, onBatchError);
+      for (const [host, n] of inserted) void this.track(this.prune(host, n).catch((error: unknown) => handlers.onPruneError?.(error, host)));
+    }, handlers.onBatchError);
   }
 
   /** Batches and rows written (for the benchmarks). */
@@ -141,7 +147,7 @@ export class PostgresFleetStore implements FleetStore {
       throw new GitfleetError('CONFIG_INVALID', `hub config: database: cannot prepare the schema in ${endpoint}: ${withoutPassword(describe(cause), url)}`, { cause });
     }
     client.release();
-    return new PostgresFleetStore(pool, url, options.retention ?? defaultRetention, options.replicaId ?? randomBytes(6).toString('hex'), options.onBatchError);
+    return new PostgresFleetStore(pool, url, options.retention ?? defaultRetention, options.replicaId ?? randomBytes(6).toString('hex'), options);
   }
 
   private track<T>(running: Promise<T>): Promise<T> {

@@ -3,7 +3,8 @@
 // whatever their text holds; they are stored lz4-compressed; a long queue is
 // spread over several concurrent batches with every write acked once stored;
 // and the attempts a replica remembers storing never make it lose or
-// duplicate attempts when another replica wrote the host's in between.
+// duplicate attempts when another replica wrote the host's in between; a
+// prune the database refuses is reported and caught up on, the writes kept.
 import { test, after, before } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,7 @@ import { parseChangeNotice } from '../../hub/cluster/notices.ts';
 import type { Attempt, HostStatus } from '../../shared/status.ts';
 import { requireComponent } from '../harness/require.ts';
 import { postgresMissing, startPostgres } from '../harness/postgres.ts';
+import { waitFor } from '../helpers/wait.ts';
 import type { PostgresCluster } from '../harness/postgres.ts';
 
 const missing = postgresMissing();
@@ -180,5 +182,40 @@ test('one batch changing 2,000 hosts with long ids notifies every id, each paylo
     assert.ok(store.batchStats.batches - before <= 4, 'the 2,000 writes went out in a few batches');
   } finally {
     await listener.end();
+  }
+});
+
+test('a prune the database refuses is reported with its host, loses no write, and the next prune catches up', async (t: TestContext) => {
+  if (!requireComponent(t, 'PostgreSQL', missing)) return;
+  const url = await cluster!.createDatabase();
+  const refused: { host: string; message: string }[] = [];
+  const store = await PostgresFleetStore.open(url, {
+    replicaId: 'replica-prune',
+    retention: { eventsPerHost: 10, attemptsPerHost: 10 },
+    onPruneError: (error, host) => refused.push({ host, message: (error as Error).message }),
+  });
+  stores.push(store);
+  await store.enroll('prune-01', 'h'.repeat(64), '2026-01-01T00:00:00.000Z');
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  const count = async () => Number((await admin.query<{ n: string }>("SELECT count(*) AS n FROM events WHERE host = 'prune-01'")).rows[0]!.n);
+  const event = (seq: number) => ({ time: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString(), level: 'info' as const, reason: 'Test', message: `event ${seq}`, seq });
+  try {
+    await admin.query(`CREATE FUNCTION refuse_delete() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'deletes refused by the test'; END $$`);
+    await admin.query('CREATE TRIGGER refuse_delete BEFORE DELETE ON events FOR EACH STATEMENT EXECUTE FUNCTION refuse_delete()');
+    for (let seq = 1; seq <= 30; seq++) assert.equal(await store.appendEvent('prune-01', event(seq)), true);
+    await waitFor('the refused prune to be reported', () => refused.length > 0);
+    assert.equal(refused[0]!.host, 'prune-01');
+    assert.match(refused[0]!.message, /deletes refused by the test/);
+    assert.equal(await count(), 30, 'every event was stored although its prune failed');
+    await admin.query('DROP TRIGGER refuse_delete ON events');
+    // The store prunes a host every 25 of its writes: the failed prune came with
+    // event 25, so event 50 brings the next one, and nothing is written after it.
+    for (let seq = 31; seq <= 50; seq++) await store.appendEvent('prune-01', event(seq));
+    await waitFor('the next prune to keep the newest 10 events', async () => (await count()) === 10);
+    assert.deepEqual((await store.events('prune-01', 10)).map((e) => e.seq), [50, 49, 48, 47, 46, 45, 44, 43, 42, 41]);
+    assert.equal(refused.length, 1, `only the prune under the trigger failed: ${JSON.stringify(refused)}`);
+  } finally {
+    await admin.end();
   }
 });
