@@ -117,8 +117,7 @@ const builtinsRequired = {
 // itself), the schema compiler `z.compile` and `z.fromJSONSchema`. Each cut
 // must still match, so a zod update that moves them fails the build here.
 const zodCuts = [
-  { file: /[\\/]zod[\\/]v4[\\/]classic[\\/]external\.js$/, cut: /^export \* as locales from "\.\.\/locales\/index\.js";$/m, what: 'locales' },
-  { file: /[\\/]zod[\\/]v4[\\/]core[\\/]index\.js$/, cut: /^export \* as locales from "\.\.\/locales\/index\.js";$/m, what: 'locales' },
+  { file: /[\\/]zod[\\/]v4[\\/](classic[\\/]external|core[\\/]index)\.js$/, cut: /^export \* as locales from "\.\.\/locales\/index\.js";$/m, what: 'locales' },
   { file: /[\\/]zod[\\/]v4[\\/]core[\\/]index\.js$/, cut: /^export \* from "\.\/compile\.js";$/m, what: 'compile' },
   { file: /[\\/]zod[\\/]v4[\\/]classic[\\/]external\.js$/, cut: / INVALID, (toZod,) compile, withParser, ZodCompileAsyncError, ZodCompileUnsupportedError,/, keep: ' $1', what: 'compile' },
   { file: /[\\/]zod[\\/]v4[\\/]classic[\\/]external\.js$/, cut: /^export \{ fromJSONSchema \} from "\.\/from-json-schema\.js";$/m, what: 'fromJSONSchema' },
