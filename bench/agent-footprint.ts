@@ -37,6 +37,7 @@ import Dockerode from 'dockerode';
 import { stringify } from 'yaml';
 import { median } from './stats.ts';
 import { cpuProfileSummary } from './cpu-profile.ts';
+import { procStats, residentByKind } from './resident.ts';
 import { bootHost, systemdHostsAvailable, type SystemdHost } from '../test/harness/nspawn.ts';
 import { dockerMissingReason } from '../test/harness/docker.ts';
 import { HubProcess } from '../test/harness/faults.ts';
@@ -157,30 +158,6 @@ function threadBreakdown(before: ReturnType<typeof threadTicks>, after: ReturnTy
     .sort((a, b) => b[1].user + b[1].system - (a[1].user + a[1].system))
     .map(([name, t]) => `${name} ${percent(t.user + t.system)} % (user ${percent(t.user)}, system ${percent(t.system)})`)
     .join(', ') || 'no thread used a tick';
-}
-
-/** RSS, the process's own CPU, and the CPU of the children it waited for (git, systemctl). */
-function procStats(pid: number): { rssKiB: number; cpuTicks: number; childTicks: number } {
-  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return { rssKiB, cpuTicks: Number(fields[11]) + Number(fields[12]), childTicks: Number(fields[13]) + Number(fields[14]) };
-}
-
-/** Resident memory by kind of mapping, from /proc/PID/smaps (KiB). */
-function residentByKind(pid: number): Record<string, number> {
-  const kinds: Record<string, number> = { 'node program file': 0, 'anonymous (V8 heap, malloc, stacks)': 0, 'shared libraries': 0, other: 0 };
-  let kind = 'other';
-  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
-    const mapping = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
-    if (mapping) {
-      const path = mapping[1]!;
-      kind = /\/node$/.test(path) ? 'node program file' : path === '' || path.startsWith('[heap]') || path.startsWith('[stack') ? 'anonymous (V8 heap, malloc, stacks)' : /\.so[.\d]*$/.test(path) ? 'shared libraries' : 'other';
-      continue;
-    }
-    const rss = /^Rss:\s+(\d+) kB/.exec(line);
-    if (rss) kinds[kind]! += Number(rss[1]);
-  }
-  return kinds;
 }
 
 /** The programs a process and its children exec in `seconds`, counted (strace from the VM). */

@@ -402,22 +402,32 @@ unitContract('in-memory', async () => {
 
 // ------------------------------------------------------------ real systemd
 
-let host: Promise<SystemdHost> | null = null;
+/** One host per registration: each suite starts units the other would find running. */
+const hosts = new Map<boolean, Promise<SystemdHost>>();
 after(async () => {
-  if (host) await (await host).poweroff();
+  for (const host of hosts.values()) await (await host).poweroff();
 });
 
-unitContract('systemd in a booted host', async (t) => {
+/**
+ * The real driver on a booted host. Over D-Bus: the units' state is read from
+ * the host's system bus, and `systemctl show` is refused, so a driver that
+ * quietly fell back to it fails the suite.
+ */
+async function realTarget(t: TestContext, stateOverBus: boolean): Promise<UnitsTarget | null> {
   if (!requireComponent(t, 'a systemd host (systemd-nspawn)', systemdHostsAvailable())) return null;
-  host ??= bootHost(`gf-units-${process.pid}`, { bindProject: false, bindDocker: false });
-  const h = await host;
+  if (!hosts.has(stateOverBus)) hosts.set(stateOverBus, bootHost(`gf-units${stateOverBus ? '-bus' : ''}-${process.pid}`, { bindProject: false, bindDocker: false }));
+  const h = await hosts.get(stateOverBus)!;
   const unitDir = join(h.rootDir, 'etc/systemd/system');
   const mustExec = async (argv: string[]) => {
     const r = await h.exec(argv);
     assert.equal(r.code, 0, `${argv.join(' ')}: ${r.stderr}`);
   };
+  const run = (argv: string[]) => {
+    if (stateOverBus && argv[1] === 'show') return Promise.reject(new Error('systemctl show was run: the state was not read over the bus'));
+    return h.exec(argv);
+  };
   return {
-    driver: createSystemctlUnitDriver({ unitDir, run: (argv) => h.exec(argv) }),
+    driver: createSystemctlUnitDriver({ unitDir, run, busSocket: stateOverBus ? join(h.rootDir, 'run/dbus/system_bus_socket') : null }),
     hand: {
       edit: async (name, content) => writeFileSync(join(unitDir, name), content),
       mask: async (name) => {
@@ -432,4 +442,7 @@ unitContract('systemd in a booted host', async (t) => {
       },
     },
   };
-});
+}
+
+unitContract('systemd in a booted host (systemctl show)', (t) => realTarget(t, false));
+unitContract('systemd in a booted host (state read over D-Bus)', (t) => realTarget(t, true));

@@ -1,6 +1,8 @@
 // The real UnitDriver: unit files and drop-ins written atomically into the
 // unit directory, everything else through systemctl (argument vectors only).
-// Observation is one `systemctl show` for all units plus reading the files.
+// Observation asks systemd over the D-Bus system bus for all units' state
+// (bus-unit-properties.ts), or runs one `systemctl show` for them when the bus
+// cannot be asked, plus reading the files.
 //
 // The seam: `unitDir` is the unit directory as this process sees it and `run`
 // executes a command where systemd is. On a host: '/etc/systemd/system' and
@@ -12,6 +14,8 @@ import type { LiveUnit, UnitDriver } from '../types.ts';
 import { runLocalCommand, type CommandResult, type CommandRunner } from './command-runner.ts';
 import { signalName } from '../signal-names.ts';
 import { lastExit, parseShow, showProperties } from './systemctl-show.ts';
+import { busUnitProperties } from './bus-unit-properties.ts';
+import { SYSTEM_BUS_SOCKET } from './dbus-connection.ts';
 import { assertDropinName, assertUnitName, isTemplateName } from './unit-names.ts';
 import { readDropins, readRegularFile, removeUnitFiles, syncDropins, syncOwnDropins, writeAtomically } from './unit-files.ts';
 
@@ -24,6 +28,14 @@ export interface SystemctlUnitDriverOptions {
   systemctl?: string;
   /** The journalctl binary as `run` finds it. Default 'journalctl'. */
   journalctl?: string;
+  /**
+   * The D-Bus system bus socket to read the units' state through, as this
+   * process sees it; null reads it with `systemctl show` only. Default: the
+   * system bus of this machine when `run` is not given, else null.
+   */
+  busSocket?: string | null;
+  /** How long one look at the units waits for the bus before it runs systemctl instead. Default 10 s. */
+  busTimeoutMs?: number;
 }
 
 /** stderr of a verb aimed at a unit systemd does not know: for stop/disable/reset-failed that is already done. */
@@ -38,6 +50,20 @@ export function createSystemctlUnitDriver(options: SystemctlUnitDriverOptions = 
   const run = options.run ?? ((argv: string[]) => runLocalCommand(argv));
   const systemctlBin = options.systemctl ?? 'systemctl';
   const journalctlBin = options.journalctl ?? 'journalctl';
+  const busSocket = options.busSocket !== undefined ? options.busSocket : options.run ? null : SYSTEM_BUS_SOCKET;
+
+  /** Each unit's showProperties, from the bus when it answers, else from `systemctl show`, in the order of `names`. */
+  async function unitProperties(names: string[]): Promise<Record<string, string>[]> {
+    if (busSocket !== null) {
+      try {
+        return await busUnitProperties(busSocket, names, options.busTimeoutMs ?? 10_000);
+      } catch {
+        // No bus on this host (minimal images run systemd without dbus), or it
+        // failed this once: systemctl asks systemd directly, and reports its own error.
+      }
+    }
+    return parseShow((await systemctl(['show', '-p', showProperties.join(','), '--', ...names])).stdout);
+  }
 
   async function systemctl(args: string[], tolerateGone = false, isAnswer?: (r: CommandResult) => boolean): Promise<CommandResult> {
     let result: CommandResult;
@@ -77,7 +103,7 @@ export function createSystemctlUnitDriver(options: SystemctlUnitDriverOptions = 
       const loadable = names.filter((n) => !isTemplateName(n));
       const props = new Map<string, Record<string, string>>();
       if (loadable.length > 0) {
-        const shown = parseShow((await systemctl(['show', '-p', showProperties.join(','), '--', ...loadable])).stdout);
+        const shown = await unitProperties(loadable);
         if (shown.length !== loadable.length) {
           throw new GitfleetError('SYSTEMD_FAILED', `systemctl show returned ${shown.length} units for ${loadable.length} names`);
         }
