@@ -60,11 +60,22 @@ test('a bus that refuses the authentication: systemctl show', async () => {
   assertFromSystemctl(await observeWith(path));
 });
 
-test('a bus that never answers: systemctl show, once the bus timeout has passed', async () => {
-  const path = await fakeBus('silent', () => {});
-  const r = await observeWith(path, 300);
-  assertFromSystemctl(r);
-  assert.ok(r.ms >= 300 && r.ms < 5000, `took ${r.ms} ms`);
+test('a bus that never answers: systemctl show, once the bus timeout has passed; the next looks do not wait for it again', async () => {
+  let connections = 0;
+  const path = await fakeBus('silent', () => void connections++);
+  const calls: string[][] = [];
+  const driver = createSystemctlUnitDriver({ unitDir: dir, run: fakeSystemctl(calls), busSocket: path, busTimeoutMs: 300 });
+  let started = Date.now();
+  await driver.observe(['gf-web.service']);
+  const first = Date.now() - started;
+  assert.ok(first >= 300 && first < 5000, `the first look took ${first} ms`);
+  started = Date.now();
+  const [unit] = await driver.observe(['gf-web.service']);
+  const second = Date.now() - started;
+  assert.ok(second < 250, `the second look took ${second} ms: it waited for the bus again`);
+  assert.equal(unit?.activeState, 'active');
+  assert.equal(connections, 1, 'the bus was asked once');
+  assert.equal(calls.filter((c) => c[1] === 'show').length, 2);
 });
 
 test('a bus that authenticates and then sends garbage: systemctl show', async () => {

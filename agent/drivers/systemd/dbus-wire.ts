@@ -179,12 +179,16 @@ class Reader {
   private need(n: number): void {
     if (this.pos + n > this.buf.length) throw new BusWireError('a value runs past the end of the message');
   }
-  private u32(): number {
-    this.align(4);
-    this.need(4);
-    const v = this.le ? this.buf.readUInt32LE(this.pos) : this.buf.readUInt32BE(this.pos);
-    this.pos += 4;
+  /** A fixed-size value, aligned to its size. */
+  private fixed<T>(size: number, read: (at: number) => T): T {
+    this.align(size);
+    this.need(size);
+    const v = read(this.pos);
+    this.pos += size;
     return v;
+  }
+  private u32(): number {
+    return this.fixed(4, (at) => (this.le ? this.buf.readUInt32LE(at) : this.buf.readUInt32BE(at)));
   }
   private text(length: number): string {
     this.need(length + 1);
@@ -216,38 +220,20 @@ class Reader {
       case 'b':
         return this.u32() !== 0;
       case 'n':
-      case 'q': {
-        this.align(2);
-        this.need(2);
-        const v = c === 'n' ? (this.le ? b.readInt16LE(this.pos) : b.readInt16BE(this.pos)) : this.le ? b.readUInt16LE(this.pos) : b.readUInt16BE(this.pos);
-        this.pos += 2;
-        return v;
-      }
-      case 'i': {
-        this.align(4);
-        this.need(4);
-        const v = this.le ? b.readInt32LE(this.pos) : b.readInt32BE(this.pos);
-        this.pos += 4;
-        return v;
-      }
+        return this.fixed(2, (at) => (this.le ? b.readInt16LE(at) : b.readInt16BE(at)));
+      case 'q':
+        return this.fixed(2, (at) => (this.le ? b.readUInt16LE(at) : b.readUInt16BE(at)));
+      case 'i':
+        return this.fixed(4, (at) => (this.le ? b.readInt32LE(at) : b.readInt32BE(at)));
       case 'u':
       case 'h':
         return this.u32();
       case 'x':
-      case 't': {
-        this.align(8);
-        this.need(8);
-        const v = c === 'x' ? (this.le ? b.readBigInt64LE(this.pos) : b.readBigInt64BE(this.pos)) : this.le ? b.readBigUInt64LE(this.pos) : b.readBigUInt64BE(this.pos);
-        this.pos += 8;
-        return v;
-      }
-      case 'd': {
-        this.align(8);
-        this.need(8);
-        const v = this.le ? b.readDoubleLE(this.pos) : b.readDoubleBE(this.pos);
-        this.pos += 8;
-        return v;
-      }
+        return this.fixed(8, (at) => (this.le ? b.readBigInt64LE(at) : b.readBigInt64BE(at)));
+      case 't':
+        return this.fixed(8, (at) => (this.le ? b.readBigUInt64LE(at) : b.readBigUInt64BE(at)));
+      case 'd':
+        return this.fixed(8, (at) => (this.le ? b.readDoubleLE(at) : b.readDoubleBE(at)));
       case 's':
       case 'o':
         return this.text(this.u32());

@@ -38,6 +38,9 @@ export interface SystemctlUnitDriverOptions {
   busTimeoutMs?: number;
 }
 
+/** After the bus failed a look, the looks in this time ask systemctl. */
+const BUS_RETRY_MS = 10 * 60_000;
+
 /** stderr of a verb aimed at a unit systemd does not know: for stop/disable/reset-failed that is already done. */
 const goneUnit = /not loaded|does not exist|not found/i;
 
@@ -52,14 +55,19 @@ export function createSystemctlUnitDriver(options: SystemctlUnitDriverOptions = 
   const journalctlBin = options.journalctl ?? 'journalctl';
   const busSocket = options.busSocket !== undefined ? options.busSocket : options.run ? null : SYSTEM_BUS_SOCKET;
 
+  let busRetryAt = 0;
+
   /** Each unit's showProperties, from the bus when it answers, else from `systemctl show`, in the order of `names`. */
   async function unitProperties(names: string[]): Promise<Record<string, string>[]> {
-    if (busSocket !== null) {
+    if (busSocket !== null && Date.now() >= busRetryAt) {
       try {
         return await busUnitProperties(busSocket, names, options.busTimeoutMs ?? 10_000);
       } catch {
-        // No bus on this host (minimal images run systemd without dbus), or it
-        // failed this once: systemctl asks systemd directly, and reports its own error.
+        // No bus on this host (minimal images run systemd without dbus), or
+        // it failed: systemctl asks systemd directly, and reports its own
+        // error. A bus that hangs would cost every look its timeout, so it
+        // is not asked again for a while.
+        busRetryAt = Date.now() + BUS_RETRY_MS;
       }
     }
     return parseShow((await systemctl(['show', '-p', showProperties.join(','), '--', ...names])).stdout);
