@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { requireComponent } from '../harness/require.ts';
 import { bootHost, systemdHostsAvailable, type SystemdHost } from '../harness/nspawn.ts';
 import { busUnitProperties } from '../../agent/drivers/systemd/bus-unit-properties.ts';
+import { BusConnection } from '../../agent/drivers/systemd/dbus-connection.ts';
 import { parseShow, showProperties } from '../../agent/drivers/systemd/systemctl-show.ts';
 import { isTemplateName } from '../../agent/drivers/systemd/unit-names.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -54,8 +55,10 @@ test('over the bus and with systemctl show, every unit of a booted host reads th
   for (const kind of ['service', 'socket', 'timer', 'target', 'mount', 'slice']) assert.ok(kinds.has(kind), `no ${kind} unit among ${[...kinds].join(', ')}`);
 
   const started = performance.now();
-  const overBus = await busUnitProperties(join(host.rootDir, 'run/dbus/system_bus_socket'), names, 10_000);
+  const bus = await BusConnection.open(join(host.rootDir, 'run/dbus/system_bus_socket'), 10_000);
+  const overBus = await busUnitProperties(bus, names, 10_000);
   const busMs = performance.now() - started;
+  bus.close();
   const shown = parseShow(await mustExec(host, ['systemctl', 'show', '-p', showProperties.join(','), '--', ...names]));
   assert.equal(overBus.length, names.length);
   assert.equal(shown.length, names.length);

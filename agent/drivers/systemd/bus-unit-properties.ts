@@ -5,7 +5,7 @@
 // property, all in flight at once. An idle agent looks at its units twice a
 // minute; asking the bus spares it starting systemctl each time, which forks
 // the whole agent process (docs/edge.md, "Footprint").
-import { BusCallError, BusConnection } from './dbus-connection.ts';
+import { BusCallError, BusUnavailableError, type BusConnection } from './dbus-connection.ts';
 import type { BusValue } from './dbus-wire.ts';
 import type { ShowProperty } from './systemctl-show.ts';
 
@@ -46,9 +46,12 @@ export function showValue(value: BusValue): string {
   return String(value);
 }
 
-/** Rejects with BusUnavailableError when the bus cannot be asked (the caller then runs systemctl). */
-export async function busUnitProperties(socketPath: string, names: string[], timeoutMs: number): Promise<Record<string, string>[]> {
-  const bus = await BusConnection.open(socketPath, timeoutMs);
+/**
+ * Rejects when the bus does not answer as expected (the caller then runs
+ * systemctl); a look that takes longer than timeoutMs closes the connection.
+ */
+export async function busUnitProperties(bus: BusConnection, names: string[], timeoutMs: number): Promise<Record<string, string>[]> {
+  const deadline = setTimeout(() => bus.close(new BusUnavailableError(`the system bus did not answer within ${timeoutMs} ms`)), timeoutMs);
   try {
     const [listed] = await bus.call(SYSTEMD, MANAGER_PATH, MANAGER, 'ListUnitsByNames', [names]);
     // a(ssssssouso): id, description, load state, active state, sub state, following, object path, job id, job type, job path.
@@ -81,6 +84,6 @@ export async function busUnitProperties(socketPath: string, names: string[], tim
     await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, gets.length) }, worker));
     return props;
   } finally {
-    bus.close();
+    clearTimeout(deadline);
   }
 }

@@ -1,9 +1,10 @@
-// A short-lived connection to the D-Bus system bus: connect to its socket,
-// authenticate as this process's user (EXTERNAL: the bus reads our uid from
-// the socket), say Hello, make method calls, close. No signals, no file
-// descriptors, nothing exported. The whole connection has one deadline, and
-// every message the bus sends is bounded. Calls made in the same tick go out
-// in one write.
+// A connection to the D-Bus system bus: connect to its socket, authenticate
+// as this process's user (EXTERNAL: the bus reads our uid from the socket),
+// say Hello, make method calls. No signals, no file descriptors, nothing
+// exported. Every message the bus sends is bounded; calls made in the same
+// tick go out in one write. The connection stays open between uses (opening
+// one costs more than the calls of a look) without keeping the process alive;
+// its user bounds each use in time with close().
 import { connect, type Socket } from 'node:net';
 import { BusWireError, decodeMessage, encodeMethodCall, messageLength, MESSAGE_TYPE, type BusValue, type CallArgument } from './dbus-wire.ts';
 
@@ -37,40 +38,35 @@ export class BusConnection {
   private failure: Error | null = null;
   private corked = false;
 
-  private constructor(
-    private readonly socket: Socket,
-    private readonly deadline: NodeJS.Timeout,
-  ) {
+  private constructor(private readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (error) => this.fail(new BusUnavailableError(`the system bus connection failed: ${error.message}`)));
     socket.on('close', () => this.fail(new BusUnavailableError('the system bus closed the connection')));
   }
 
-  /**
-   * Connects, authenticates and says Hello; rejects with BusUnavailableError
-   * when any of that fails. timeoutMs is the connection's whole life: a call
-   * still unanswered then fails with BusUnavailableError.
-   */
+  /** Connects, authenticates and says Hello within timeoutMs; rejects with BusUnavailableError when any of that fails. */
   static async open(socketPath: string, timeoutMs: number): Promise<BusConnection> {
     const socket = connect(socketPath);
     const expired = new BusUnavailableError(`the system bus did not answer within ${timeoutMs} ms`);
     let bus: BusConnection | null = null;
-    const deadline = setTimeout(() => (bus ? bus.fail(expired) : socket.destroy(expired)), timeoutMs);
+    const deadline = setTimeout(() => (bus ? bus.close(expired) : socket.destroy(expired)), timeoutMs);
     try {
       await authenticate(socket);
-    } catch (error) {
-      clearTimeout(deadline);
-      socket.destroy();
-      throw error instanceof BusUnavailableError ? error : new BusUnavailableError(`cannot reach the system bus at ${socketPath}: ${(error as Error).message}`);
-    }
-    bus = new BusConnection(socket, deadline);
-    try {
+      bus = new BusConnection(socket);
       await bus.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'Hello');
     } catch (error) {
-      bus.close();
-      throw error instanceof BusUnavailableError ? error : new BusUnavailableError(`the system bus refused Hello: ${(error as Error).message}`);
+      socket.destroy();
+      throw error instanceof BusUnavailableError ? error : new BusUnavailableError(`cannot reach the system bus at ${socketPath}: ${(error as Error).message}`);
+    } finally {
+      clearTimeout(deadline);
     }
+    socket.unref();
     return bus;
+  }
+
+  /** False once the connection failed or was closed: open another. */
+  get usable(): boolean {
+    return this.failure === null;
   }
 
   /** One method call; resolves with the reply's values. */
@@ -92,12 +88,12 @@ export class BusConnection {
     });
   }
 
-  close(): void {
-    this.fail(new BusUnavailableError('the connection was closed'));
+  /** Ends the connection; calls still waiting fail with `reason`. */
+  close(reason: Error = new BusUnavailableError('the connection was closed')): void {
+    this.fail(reason);
   }
 
   private fail(error: Error): void {
-    clearTimeout(this.deadline);
     if (!this.failure) this.failure = error;
     this.socket.destroy();
     for (const p of this.pending.values()) p.reject(this.failure);

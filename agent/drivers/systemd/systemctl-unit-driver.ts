@@ -15,7 +15,7 @@ import { runLocalCommand, type CommandResult, type CommandRunner } from './comma
 import { signalName } from '../signal-names.ts';
 import { lastExit, parseShow, showProperties } from './systemctl-show.ts';
 import { busUnitProperties } from './bus-unit-properties.ts';
-import { SYSTEM_BUS_SOCKET } from './dbus-connection.ts';
+import { BusConnection, SYSTEM_BUS_SOCKET } from './dbus-connection.ts';
 import { assertDropinName, assertUnitName, isTemplateName } from './unit-names.ts';
 import { readDropins, readRegularFile, removeUnitFiles, syncDropins, syncOwnDropins, writeAtomically } from './unit-files.ts';
 
@@ -55,19 +55,33 @@ export function createSystemctlUnitDriver(options: SystemctlUnitDriverOptions = 
   const journalctlBin = options.journalctl ?? 'journalctl';
   const busSocket = options.busSocket !== undefined ? options.busSocket : options.run ? null : SYSTEM_BUS_SOCKET;
 
+  const busTimeoutMs = options.busTimeoutMs ?? 10_000;
+  let bus: BusConnection | null = null;
+  let opening: Promise<BusConnection> | null = null;
   let busRetryAt = 0;
+
+  /** The open bus connection, or a new one when there is none or it broke (looks at the same time share one). */
+  function busConnection(socketPath: string): Promise<BusConnection> {
+    if (bus?.usable) return Promise.resolve(bus);
+    opening ??= BusConnection.open(socketPath, busTimeoutMs)
+      .then((opened) => (bus = opened))
+      .finally(() => (opening = null));
+    return opening;
+  }
 
   /** Each unit's showProperties, from the bus when it answers, else from `systemctl show`, in the order of `names`. */
   async function unitProperties(names: string[]): Promise<Record<string, string>[]> {
     if (busSocket !== null && Date.now() >= busRetryAt) {
       try {
-        return await busUnitProperties(busSocket, names, options.busTimeoutMs ?? 10_000);
+        return await busUnitProperties(await busConnection(busSocket), names, busTimeoutMs);
       } catch {
         // No bus on this host (minimal images run systemd without dbus), or
         // it failed: systemctl asks systemd directly, and reports its own
         // error. A bus that hangs would cost every look its timeout, so it
         // is not asked again for a while.
         busRetryAt = Date.now() + BUS_RETRY_MS;
+        bus?.close();
+        bus = null;
       }
     }
     return parseShow((await systemctl(['show', '-p', showProperties.join(','), '--', ...names])).stdout);
