@@ -35,6 +35,11 @@ function debianTree(): string {
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === RECIPE) return TREE;
   rmSync(TREE, { recursive: true, force: true });
   console.log(`building ${TREE} (mmdebstrap, Debian 13 with nodejs and git)…`);
+  try {
+    execFileSync('mmdebstrap', ['--version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('needs mmdebstrap to build the Debian 13 tree: apt-get install mmdebstrap (test/env/provision.sh installs it)');
+  }
   execFileSync('mmdebstrap', ['--mode=root', '--variant=minbase', '--include=nodejs,git,ca-certificates', 'trixie', TREE, 'http://deb.debian.org/debian'], { stdio: ['ignore', 'ignore', 'inherit'] });
   writeFileSync(stamp, RECIPE);
   return TREE;
