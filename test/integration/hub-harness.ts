@@ -155,15 +155,26 @@ export async function api<T = unknown>(
   o: { token?: string | null; method?: string; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; body: T }> {
   const token = o.token === undefined ? ADMIN : o.token;
-  const res = await fetch(hubUrl + path, {
-    method: o.method ?? 'GET',
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(o.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...o.headers,
-    },
-    ...(o.body !== undefined ? { body: typeof o.body === 'string' ? o.body : JSON.stringify(o.body) } : {}),
-  });
+  const send = () =>
+    fetch(hubUrl + path, {
+      method: o.method ?? 'GET',
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(o.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...o.headers,
+      },
+      ...(o.body !== undefined ? { body: typeof o.body === 'string' ? o.body : JSON.stringify(o.body) } : {}),
+    });
+  let res: Response;
+  try {
+    res = await send();
+  } catch (error) {
+    // A kept-alive connection reset as the request went out (seen once, on a
+    // /metrics poll while 100 stalled event streams were open): a GET is
+    // sent again once, as a scraper's next scrape would. Anything else fails.
+    if ((o.method ?? 'GET') !== 'GET' || (error as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw error;
+    res = await send();
+  }
   const text = await res.text();
   let body: unknown = text;
   try {
