@@ -36,6 +36,7 @@ import { StatusRecorder } from './state/status-recorder.ts';
 import { GatedSource } from './rollout/gated-source.ts';
 import { ReleaseGate } from './rollout/release-gate.ts';
 import type { Release } from '../shared/protocol.ts';
+import { monotonicMs } from '../shared/monotonic.ts';
 
 export const AGENT_VERSION = process.env.GITFLEET_VERSION ?? '0.1.0';
 
@@ -243,7 +244,7 @@ async function releaseGate(config: AgentConfig, logger: Logger, reconcile: () =>
     proceedTimer = null;
     const due = gate.proceedDueAt();
     if (due === null) return;
-    proceedTimer = setTimeout(reconcile, Math.max(0, due - performance.now()));
+    proceedTimer = setTimeout(reconcile, Math.max(0, due - monotonicMs()));
     proceedTimer.unref();
   };
   armProceed();

@@ -75,6 +75,22 @@ module.exports = new Proxy(function lazyBuiltin() {}, {
 });`,
       loader: 'js',
     }));
+    // debug (docker-modem's) and supports-color only ask node:tty whether stdout or stderr is a
+    // terminal, at start. A daemon's are a socket or a file, and node:tty would load its stream
+    // classes for that "no": only a character device is asked node:tty (shared/terminal.ts).
+    b.onResolve({ filter: /^tty$/ }, (args) => (/[\\/](debug[\\/]src|supports-color)[\\/]/.test(args.importer) ? { path: 'tty', namespace: 'gitfleet-terminal-check' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'gitfleet-terminal-check' }, () => ({
+      contents: `const { fstatSync } = require('node:fs');
+exports.isatty = (fd) => {
+  try {
+    if (!fstatSync(fd).isCharacterDevice()) return false;
+  } catch {
+    return false;
+  }
+  return require('node:tty').isatty(fd);
+};`,
+      loader: 'js',
+    }));
     b.onResolve({ filter: /^worker_threads$/ }, (args) => (args.importer.endsWith('/pino/lib/tools.js') ? { path: 'worker_threads', namespace: 'gitfleet-main-thread' } : undefined));
     b.onLoad({ filter: /.*/, namespace: 'gitfleet-main-thread' }, () => ({ contents: 'module.exports = { isMainThread: true };', loader: 'js' }));
     b.onResolve({ filter: /^readable-stream$/ }, (args) => (args.importer.includes('/docker-modem/lib/') ? { path: 'gitfleet-node-stream', namespace: 'gitfleet-node-stream' } : undefined));

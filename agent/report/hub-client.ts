@@ -13,14 +13,13 @@ import { MAX_FRAME_BYTES, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, ProtocolVersio
 import type { AgentMessage, HostFacts, HubMessage, Release } from '../../shared/protocol.ts';
 import type { HostStatus } from '../../shared/status.ts';
 import { backoffDelay } from '../../shared/backoff.ts';
-
-// Intervals are measured on the monotonic clock: a wall-clock step (NTP, a dead RTC
-// battery on a device) must not hold a report back for the size of the step.
-const monotonicMs = (): number => performance.now();
 import { emptyFacts } from '../facts.ts';
 import { readCredential, writeCredential } from './credential-file.ts';
 import { ReportQueue } from './report-queue.ts';
 import { STATUS_REFRESH_MS, statusNewsKey } from '../state/status-news.ts';
+// Intervals are measured on the monotonic clock: a wall-clock step (NTP, a dead RTC
+// battery on a device) must not hold a report back for the size of the step.
+import { monotonicMs } from '../../shared/monotonic.ts';
 
 export interface HubClientOptions {
   url: string;

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { messageOf } from '../../shared/errors.ts';
 import { Release } from '../../shared/protocol.ts';
 import { writeFileAtomic } from '../state/atomic-file.ts';
+import { monotonicMs } from '../../shared/monotonic.ts';
 
 export const RELEASE_FILE = 'rollout-release.json';
 
@@ -39,7 +40,7 @@ export class ReleaseGate {
   }
 
   #now(): number {
-    return (this.#o.now ?? (() => performance.now()))();
+    return (this.#o.now ?? monotonicMs)();
   }
 
   get release(): Release | null {

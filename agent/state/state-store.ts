@@ -23,6 +23,7 @@ import { emptyInventory, type Inventory } from '../engine/model.ts';
 import { readJsonFile, writeFileAtomic } from './atomic-file.ts';
 import { STATUS_REFRESH_MS, statusNewsKey } from './status-news.ts';
 import { inventoryFromHost, type HostMarks } from './host-marks.ts';
+import { monotonicMs } from '../../shared/monotonic.ts';
 
 export interface Revisions {
   /** The last revision applied and found healthy: what the host falls back to. */
@@ -228,7 +229,7 @@ export class StateStore {
 
   saveStatus(status: HostStatus): Promise<void> {
     const key = statusNewsKey(status);
-    const now = (this.#options.monotonicMs ?? performance.now.bind(performance))();
+    const now = (this.#options.monotonicMs ?? monotonicMs)();
     const last = this.#statusWritten;
     // Not news and not due for a refresh: the file already says it (a pending write is still retried).
     if (last && last.key === key && now - last.at < STATUS_REFRESH_MS) return this.#enqueue();

@@ -6,9 +6,9 @@
 // Text that came from elsewhere (a message from Git, a path) is escaped for
 // the terminal like everything else the CLI prints.
 import { writeSync } from 'node:fs';
-import { isatty } from 'node:tty';
 import { pino } from 'pino';
 import { terminalText } from '../../shared/terminal-text.ts';
+import { isTerminal } from '../../shared/terminal.ts';
 
 const levelNames: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 const internal = new Set(['level', 'time', 'msg', 'service', 'pid', 'hostname']);
@@ -31,7 +31,7 @@ export function humanLine(json: string): string {
 }
 
 export function logDestination(fd: 1 | 2, format = process.env.GITFLEET_LOG_FORMAT): pino.DestinationStream {
-  const human = format === 'text' || (format !== 'json' && isatty(fd));
+  const human = format === 'text' || (format !== 'json' && isTerminal(fd));
   if (!human) return pino.destination(fd);
   return { write: (line: string) => void writeSync(fd, `${humanLine(line)}\n`) };
 }

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
 import { GitfleetError, messageOf } from '../../shared/errors.ts';
 import { classifyGitFailure, scrubGitOutput } from './classify-failure.ts';
+import { monotonicMs } from '../../shared/monotonic.ts';
 
 export interface RunOptions {
   /** The full environment for this command (see git-env.ts). */
@@ -37,7 +38,7 @@ export class GitRunner {
     // GIT_DIR pins the repository: git never walks up into a parent repository,
     // even when ours is damaged.
     const env: Record<string, string> = { GIT_DIR: this.#gitDir, ...options.env };
-    const started = performance.now();
+    const started = monotonicMs();
     let result: GitResult;
     try {
       result = await runGit(args, { cwd: this.#cwd, env, silenceMs: options.timeoutMs ?? this.#timeoutMs });
@@ -47,7 +48,7 @@ export class GitRunner {
     // As git's callers always read it: a failure is a non-zero exit that said why on stderr; a
     // silent non-zero exit (merge-base without a common ancestor) is an answer, read from stdout.
     if (result.code === 0 || result.stderr === '') {
-      this.#logger?.debug({ git: args[0], ms: Math.round(performance.now() - started) }, 'git');
+      this.#logger?.debug({ git: args[0], ms: Math.round(monotonicMs() - started) }, 'git');
       return result.stdout;
     }
     const text = `${result.stdout}${result.stderr}`;

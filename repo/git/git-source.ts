@@ -18,6 +18,7 @@ import { needsGc, parseCountObjects, type MaintenancePolicy, type ObjectCounts }
 import { SnapshotStore } from './snapshot-store.ts';
 import { cloneFingerprint } from './clone-fingerprint.ts';
 import type { GitSourceConfig, Snapshot } from './types.ts';
+import { monotonicMs } from '../../shared/monotonic.ts';
 
 export interface GitSourceOptions {
   /** Where the clone and the snapshots live (created, mode 0700). */
@@ -174,10 +175,10 @@ export class GitSource {
         const before = parseCountObjects(await this.#local(['count-objects', '-v'], 'counting objects'));
         if (!needsGc(before, policy)) return;
         this.#forgetClone();
-        const started = performance.now();
+        const started = monotonicMs();
         await this.#local(['gc', '--quiet'], 'gc of the local clone');
         const after = parseCountObjects(await this.#local(['count-objects', '-v'], 'counting objects'));
-        this.#logger?.info({ before, after, ms: Math.round(performance.now() - started) }, 'local clone repacked');
+        this.#logger?.info({ before, after, ms: Math.round(monotonicMs() - started) }, 'local clone repacked');
       } catch (error) {
         // A failed gc leaves the clone as it was; the next fetch tries again.
         this.#logger?.warn({ err: (error as Error).message }, 'maintenance of the local clone failed');

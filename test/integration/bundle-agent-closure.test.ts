@@ -72,9 +72,10 @@ test('the bundle carries no tar-stream, thread-stream or readable-stream code, a
   const wsChunk = readdirSync(dist).find((n) => n.endsWith('.mjs') && readFileSync(join(dist, n), 'utf8').includes('permessage-deflate'));
   assert.ok(wsChunk, 'no chunk carries the WebSocket client (ws)');
   const script = `Promise.all([import(${JSON.stringify(join(dist, agentChunk))}), import(${JSON.stringify(join(dist, wsChunk))})]).then(() => process.stdout.write(process.moduleLoadList.join('\\n')))`;
-  const loaded = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).split('\n');
+  // stdio piped: debug and supports-color ask at start whether stdout and stderr are terminals, and node:tty must not be loaded for the "no".
+  const loaded = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n');
   assert.ok(loaded.includes('NativeModule child_process') && loaded.includes('NativeModule http'), 'the chunks did not load: the module list is not the agent\'s');
-  for (const module of ['https', 'tls', 'zlib', 'assert', 'worker_threads', 'internal/crypto/webcrypto']) {
+  for (const module of ['https', 'tls', 'zlib', 'assert', 'worker_threads', 'internal/crypto/webcrypto', 'tty', 'perf_hooks']) {
     assert.ok(!loaded.includes(`NativeModule ${module}`), `loading the agent loads node:${module}`);
   }
 });
