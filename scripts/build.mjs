@@ -77,7 +77,7 @@ module.exports = new Proxy(function lazyBuiltin() {}, {
     }));
     // debug (docker-modem's) and supports-color only ask node:tty whether stdout or stderr is a
     // terminal, at start. A daemon's are a socket or a file, and node:tty would load its stream
-    // classes for that "no": only a character device is asked node:tty (shared/terminal.ts).
+    // classes for that "no": only a character device is asked node:tty (repo/cli/terminal.ts).
     b.onResolve({ filter: /^tty$/ }, (args) => (/[\\/](debug[\\/]src|supports-color)[\\/]/.test(args.importer) ? { path: 'tty', namespace: 'gitfleet-terminal-check' } : undefined));
     b.onLoad({ filter: /.*/, namespace: 'gitfleet-terminal-check' }, () => ({
       contents: `const { fstatSync } = require('node:fs');

@@ -8,7 +8,7 @@
 import { writeSync } from 'node:fs';
 import { pino } from 'pino';
 import { terminalText } from '../../shared/terminal-text.ts';
-import { isTerminal } from '../../shared/terminal.ts';
+import { isTerminal } from './terminal.ts';
 
 const levelNames: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 const internal = new Set(['level', 'time', 'msg', 'service', 'pid', 'hostname']);

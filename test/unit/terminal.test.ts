@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, openSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { isTerminal } from '../../shared/terminal.ts';
+import { isTerminal } from '../../repo/cli/terminal.ts';
 import { monotonicMs } from '../../shared/monotonic.ts';
 
 test('isTerminal: a file, /dev/null, a pipe and a closed descriptor are not terminals', () => {
@@ -16,7 +16,7 @@ test('isTerminal: a file, /dev/null, a pipe and a closed descriptor are not term
     closeSync(devNull);
   }
   assert.equal(isTerminal(987654), false);
-  const script = `import { isTerminal } from ${JSON.stringify(new URL('../../shared/terminal.ts', import.meta.url).href)};
+  const script = `import { isTerminal } from ${JSON.stringify(new URL('../../repo/cli/terminal.ts', import.meta.url).href)};
 process.stdout.write(JSON.stringify([isTerminal(1), isTerminal(2)]));`;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   assert.equal(r.status, 0, r.stderr);
@@ -25,7 +25,7 @@ process.stdout.write(JSON.stringify([isTerminal(1), isTerminal(2)]));`;
 
 // script(1) (util-linux) runs the command on a pseudo-terminal.
 test('isTerminal says yes for a pseudo-terminal', () => {
-  const script = `import { isTerminal } from ${JSON.stringify(new URL('../../shared/terminal.ts', import.meta.url).href)}; process.stdout.write(String(isTerminal(1)));`;
+  const script = `import { isTerminal } from ${JSON.stringify(new URL('../../repo/cli/terminal.ts', import.meta.url).href)}; process.stdout.write(String(isTerminal(1)));`;
   const command = `${process.execPath} --import tsx --input-type=module -e '${script.replace(/'/g, `'\\''`)}'`;
   const r = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', cwd: new URL('../..', import.meta.url).pathname });
   assert.equal(r.status, 0, r.stderr);
